@@ -1,1 +1,15 @@
+//! Chain-agnostic core of usd1-bridge: domains, the CCTP v1 message and burn-body codec,
+//! message hashes, attestation assembly, the relayer's message states, and the traits
+//! that chain adapters implement.
 
+pub mod attestation;
+pub mod domain;
+pub mod message;
+pub mod state;
+pub mod traits;
+
+pub use alloy_primitives::{Address, B256, U256};
+pub use attestation::{assemble_attestation, AttestationError, Signature65};
+pub use domain::Domain;
+pub use message::{BurnBody, Message, MessageError};
+pub use state::{HistoryEntry, MessageRecord, MessageState};

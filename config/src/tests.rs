@@ -1,0 +1,101 @@
+use super::*;
+use std::io::Write;
+
+const ATTESTER: &str = r#"
+[service]
+listen = "127.0.0.1:7001"
+db_path = "/tmp/a1"
+
+[signer]
+key_file = "/tmp/k"
+
+[chains.ethereum]
+domain = 0
+kind = "evm"
+rpc_urls = ["http://127.0.0.1:8545"]
+finality = { confirmations = 2 }
+message_transmitter = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+token_messenger = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"
+token = "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0"
+
+[chains.base]
+domain = 6
+kind = "evm"
+rpc_urls = ["http://127.0.0.1:8546"]
+finality = "finalized"
+message_transmitter = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+token_messenger = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"
+token = "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0"
+"#;
+
+fn write(text: &str) -> tempfile::NamedTempFile {
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+    f
+}
+
+#[test]
+fn parses_a_valid_attester_config() {
+    let f = write(ATTESTER);
+    let c: AttesterConfig = load(f.path()).unwrap();
+    assert_eq!(c.chains["ethereum"].finality, Finality::Confirmations { confirmations: 2 });
+    assert_eq!(c.chains["base"].finality, Finality::Finalized);
+    assert_eq!(c.chains["base"].poll_interval_ms, 1000);
+}
+
+#[test]
+fn a_wrong_type_names_the_field() {
+    let f = write(&ATTESTER.replace("domain = 6", "domain = \"six\""));
+    let err = load::<AttesterConfig>(f.path()).unwrap_err().to_string();
+    assert!(err.contains("chains.base.domain"), "{err}");
+}
+
+#[test]
+fn a_bad_address_names_the_field() {
+    let f = write(&ATTESTER.replace("token = \"0x9fE4", "token = \"0xZZ"));
+    let err = load::<AttesterConfig>(f.path()).unwrap_err().to_string();
+    assert!(err.contains("token"), "{err}");
+}
+
+#[test]
+fn duplicate_domains_are_rejected() {
+    let f = write(&ATTESTER.replace("domain = 6", "domain = 0"));
+    let err = load::<AttesterConfig>(f.path()).unwrap_err().to_string();
+    assert!(err.contains("domain 0 is also used"), "{err}");
+}
+
+#[test]
+fn empty_rpc_list_is_rejected() {
+    let f = write(&ATTESTER.replace("rpc_urls = [\"http://127.0.0.1:8546\"]", "rpc_urls = []"));
+    let err = load::<AttesterConfig>(f.path()).unwrap_err().to_string();
+    assert!(err.contains("chains.base.rpc_urls"), "{err}");
+}
+
+#[test]
+fn unknown_fields_are_rejected() {
+    let f = write(&ATTESTER.replace("[signer]", "[signer]\nkey_fiel = \"x\""));
+    let err = load::<AttesterConfig>(f.path()).unwrap_err().to_string();
+    assert!(err.contains("key_fiel"), "{err}");
+}
+
+#[test]
+fn malformed_toml_is_a_parse_error() {
+    let f = write("[service\nlisten=");
+    assert!(matches!(load::<AttesterConfig>(f.path()), Err(ConfigError::Parse { .. })));
+}
+
+#[test]
+fn missing_file_is_a_read_error() {
+    let err = load::<AttesterConfig>(std::path::Path::new("/nonexistent/usd1.toml")).unwrap_err();
+    assert!(matches!(err, ConfigError::Read { .. }));
+}
+
+#[test]
+fn hex_key_loads_and_garbage_is_refused() {
+    let good = write("0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d\n");
+    let signer = load_evm_signer(&SignerConfig { key_file: good.path().into(), password_env: "X".into() }).unwrap();
+    assert_eq!(format!("{:?}", signer.address()), "0x70997970c51812dc3a010c7d01b50e0d17dc79c8");
+    let bad = write("not a key");
+    let err = load_evm_signer(&SignerConfig { key_file: bad.path().into(), password_env: "X".into() }).unwrap_err();
+    assert!(!err.to_string().contains("not a key"));
+}

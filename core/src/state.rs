@@ -1,0 +1,111 @@
+//! The relayer's per-message record and state machine (DESIGN §6):
+//! `Observed → Attesting → Attested → Submitted(tx) → Confirmed(tx)`, plus `Delivered`
+//! (someone else received it first) and `Failed(reason)` (no retry can fix it).
+
+use crate::Domain;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum MessageState {
+    Observed,
+    Attesting,
+    Attested,
+    Submitted { tx_hash: String },
+    Confirmed { tx_hash: String },
+    Delivered,
+    Failed { reason: String },
+}
+
+impl MessageState {
+    pub const NAMES: [&'static str; 7] =
+        ["observed", "attesting", "attested", "submitted", "confirmed", "delivered", "failed"];
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Observed => "observed",
+            Self::Attesting => "attesting",
+            Self::Attested => "attested",
+            Self::Submitted { .. } => "submitted",
+            Self::Confirmed { .. } => "confirmed",
+            Self::Delivered => "delivered",
+            Self::Failed { .. } => "failed",
+        }
+    }
+
+    /// Terminal states need no more work.
+    pub fn is_terminal(&self) -> bool {
+        matches!(self, Self::Confirmed { .. } | Self::Delivered | Self::Failed { .. })
+    }
+
+    pub fn tx_hash(&self) -> Option<&str> {
+        match self {
+            Self::Submitted { tx_hash } | Self::Confirmed { tx_hash } => Some(tx_hash),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub at_ms: u64,
+    pub state: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tx_hash: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// A signed delivery transaction, persisted before it is broadcast so that a restart
+/// re-sends the very same bytes instead of signing a second transaction.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingTx {
+    pub tx_hash: String,
+    pub raw: String,
+    pub account_nonce: u64,
+    pub max_fee_per_gas: u128,
+    pub max_priority_fee_per_gas: u128,
+    pub sent_at_ms: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageRecord {
+    pub message_hash: String,
+    pub message: String,
+    pub source_domain: Domain,
+    pub destination_domain: Domain,
+    pub nonce: u64,
+    pub source_tx: String,
+    pub source_block: u64,
+    pub state: MessageState,
+    #[serde(default)]
+    pub attestation: Option<String>,
+    #[serde(default)]
+    pub signatures: usize,
+    #[serde(default)]
+    pub attempts: u32,
+    #[serde(default)]
+    pub next_attempt_at_ms: u64,
+    #[serde(default)]
+    pub pending_tx: Option<PendingTx>,
+    /// Every transaction this message was sent in (replacements included), newest last.
+    #[serde(default)]
+    pub sent_txs: Vec<String>,
+    pub observed_at_ms: u64,
+    pub history: Vec<HistoryEntry>,
+}
+
+impl MessageRecord {
+    /// Moves to `state`, appending to the history.
+    pub fn transition(&mut self, state: MessageState, now_ms: u64, detail: Option<String>) {
+        self.history.push(HistoryEntry {
+            at_ms: now_ms,
+            state: state.name().to_string(),
+            tx_hash: state.tx_hash().map(str::to_string),
+            detail,
+        });
+        self.state = state;
+        self.attempts = 0;
+        self.next_attempt_at_ms = now_ms;
+    }
+}

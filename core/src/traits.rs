@@ -1,0 +1,53 @@
+//! What the chain-agnostic services need from a chain adapter.
+
+use crate::state::PendingTx;
+use crate::{Domain, Message};
+use async_trait::async_trait;
+use thiserror::Error;
+
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum ChainError {
+    /// Worth retrying: the RPC was unreachable, timed out, or answered an error.
+    #[error("rpc error on {method}: {detail}")]
+    Rpc { method: &'static str, detail: String },
+    /// The chain refused for good (e.g. the call reverts for a reason no retry changes).
+    #[error("rejected: {0}")]
+    Rejected(String),
+}
+
+impl ChainError {
+    pub fn rpc(method: &'static str, detail: impl ToString) -> Self {
+        Self::Rpc { method, detail: detail.to_string() }
+    }
+}
+
+/// What became of a broadcast transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TxStatus {
+    /// Not in a block (yet, or dropped).
+    Unknown,
+    Included { success: bool, block: u64, confirmations: u64 },
+}
+
+/// A destination chain as the relayer sees it.
+#[async_trait]
+pub trait Destination: Send + Sync {
+    fn domain(&self) -> Domain;
+    /// Whether the destination has already received this message's (sourceDomain, nonce).
+    async fn is_received(&self, message: &Message) -> Result<bool, ChainError>;
+    /// Why the destination would refuse this delivery right now (a dry run), if it would.
+    async fn simulate_delivery(&self, message: &[u8], attestation: &[u8]) -> Result<Option<String>, ChainError>;
+    /// Signs, without sending, the delivery transaction at this account nonce; `bump` raises
+    /// the fee (0 = the chain's current fee) to replace a stuck one.
+    async fn sign_delivery(
+        &self,
+        message: &[u8],
+        attestation: &[u8],
+        account_nonce: u64,
+        bump: u32,
+    ) -> Result<PendingTx, ChainError>;
+    async fn broadcast(&self, tx: &PendingTx) -> Result<(), ChainError>;
+    async fn tx_status(&self, tx_hash: &str) -> Result<TxStatus, ChainError>;
+    /// The chain's count of transactions sent by our account, including pending ones.
+    async fn account_nonce(&self) -> Result<u64, ChainError>;
+}
