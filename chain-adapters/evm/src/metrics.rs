@@ -1,0 +1,37 @@
+//! Watcher metrics (DESIGN §8), in the process-wide default registry. Labels: chain names.
+
+use prometheus::{register_int_counter_vec, register_int_gauge_vec, IntCounterVec, IntGaugeVec};
+use std::sync::LazyLock;
+
+fn fail(e: prometheus::Error) -> ! {
+    panic!("metric registration at startup: {e}")
+}
+
+pub static WATCHER_HEAD: LazyLock<IntGaugeVec> = LazyLock::new(|| {
+    register_int_gauge_vec!("usd1_watcher_head_block", "Latest block seen per chain", &["chain"])
+        .unwrap_or_else(|e| fail(e))
+});
+pub static WATCHER_FINALIZED: LazyLock<IntGaugeVec> = LazyLock::new(|| {
+    register_int_gauge_vec!("usd1_watcher_finalized_block", "Highest final block per chain", &["chain"])
+        .unwrap_or_else(|e| fail(e))
+});
+pub static WATCHER_LAG: LazyLock<IntGaugeVec> = LazyLock::new(|| {
+    register_int_gauge_vec!("usd1_watcher_lag_blocks", "Final blocks not yet read per chain", &["chain"])
+        .unwrap_or_else(|e| fail(e))
+});
+pub static REORGS: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!("usd1_reorgs_total", "Reorgs detected below the watcher cursor", &["chain"])
+        .unwrap_or_else(|e| fail(e))
+});
+pub static ORPHANED: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!("usd1_orphaned_burns_total", "Burns seen in blocks that were reorged away", &["chain"])
+        .unwrap_or_else(|e| fail(e))
+});
+pub static REJECTED_LOGS: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        "usd1_rejected_messages_total",
+        "MessageSent logs that are not valid bridge messages, by reason",
+        &["chain", "reason"]
+    )
+    .unwrap_or_else(|e| fail(e))
+});

@@ -1,0 +1,96 @@
+//! What the watcher reads from a chain, behind a trait so reorg handling is unit-tested
+//! against a scripted chain; `EvmBlockSource` is the real one.
+
+use crate::bindings::MessageTransmitter::MessageSent;
+use crate::rpc::EvmRpc;
+use alloy::eips::BlockNumberOrTag;
+use alloy::primitives::{Address, B256};
+use alloy::providers::Provider;
+use alloy::rpc::types::Filter;
+use alloy::sol_types::SolEvent;
+use async_trait::async_trait;
+use std::sync::Arc;
+use usd1_config::Finality;
+use usd1_core::traits::ChainError;
+
+/// One `MessageSent` log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SentLog {
+    pub message: Vec<u8>,
+    pub block_number: u64,
+    pub block_hash: B256,
+    pub tx_hash: B256,
+    pub log_index: u64,
+}
+
+#[async_trait]
+pub trait BlockSource: Send + Sync {
+    async fn head(&self) -> Result<u64, ChainError>;
+    /// The highest block that counts as final under `finality`.
+    async fn final_height(&self, finality: Finality, head: u64) -> Result<u64, ChainError>;
+    async fn block_hash(&self, number: u64) -> Result<Option<B256>, ChainError>;
+    async fn message_logs(&self, from: u64, to: u64) -> Result<Vec<SentLog>, ChainError>;
+}
+
+pub struct EvmBlockSource {
+    pub rpc: Arc<EvmRpc>,
+    pub transmitter: Address,
+}
+
+#[async_trait]
+impl BlockSource for EvmBlockSource {
+    async fn head(&self) -> Result<u64, ChainError> {
+        self.rpc.head().await
+    }
+
+    async fn final_height(&self, finality: Finality, head: u64) -> Result<u64, ChainError> {
+        let tag = match finality {
+            Finality::Confirmations { confirmations } => return Ok(head.saturating_sub(confirmations)),
+            Finality::Finalized => BlockNumberOrTag::Finalized,
+            Finality::Safe => BlockNumberOrTag::Safe,
+        };
+        let block = self.rpc.call("eth_getBlockByNumber", |p| async move { p.get_block_by_number(tag).await }).await?;
+        // Before the chain has a finalized block, nothing is final.
+        Ok(block.map(|b| b.header.number).unwrap_or(0))
+    }
+
+    async fn block_hash(&self, number: u64) -> Result<Option<B256>, ChainError> {
+        let block = self
+            .rpc
+            .call("eth_getBlockByNumber", |p| async move { p.get_block_by_number(number.into()).await })
+            .await?;
+        Ok(block.map(|b| b.header.hash))
+    }
+
+    async fn message_logs(&self, from: u64, to: u64) -> Result<Vec<SentLog>, ChainError> {
+        let filter = Filter::new()
+            .address(self.transmitter)
+            .event_signature(MessageSent::SIGNATURE_HASH)
+            .from_block(from)
+            .to_block(to);
+        let logs = self.rpc.call("eth_getLogs", |p| {
+            let filter = filter.clone();
+            async move { p.get_logs(&filter).await }
+        });
+        let mut out = Vec::new();
+        for log in logs.await? {
+            let (Some(block_number), Some(block_hash), Some(tx_hash), Some(log_index)) =
+                (log.block_number, log.block_hash, log.transaction_hash, log.log_index)
+            else {
+                // A pending log: not in a block yet.
+                continue;
+            };
+            match log.log_decode::<MessageSent>() {
+                Ok(decoded) => out.push(SentLog {
+                    message: decoded.inner.data.message.to_vec(),
+                    block_number,
+                    block_hash,
+                    tx_hash,
+                    log_index,
+                }),
+                Err(e) => tracing::warn!(chain = self.rpc.chain(), %tx_hash, error = %e, "undecodable MessageSent log"),
+            }
+        }
+        Ok(out)
+    }
+}

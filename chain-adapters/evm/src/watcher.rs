@@ -1,0 +1,243 @@
+//! The finality-aware `MessageSent` watcher (DESIGN §3). It reads logs in chunked ranges up
+//! to the final height only, and keeps in sled its cursor plus the hash of every block it
+//! read past that held a message, and of each range's last block. Before reading on, it
+//! checks the newest stored hash against the chain; on a mismatch it walks back to the
+//! newest block still on the chain, rewinds there, and counts the reorg.
+
+use crate::metrics;
+use crate::source::{BlockSource, SentLog};
+use alloy::primitives::B256;
+use std::collections::BTreeMap;
+use thiserror::Error;
+use usd1_config::Finality;
+use usd1_core::traits::ChainError;
+use usd1_core::{Domain, Message};
+
+/// How many ranges one poll reads at most, so a long catch-up still reports progress.
+const MAX_CHUNKS_PER_POLL: usize = 20;
+/// Stored block hashes kept below the cursor (older ones are pruned).
+const HASH_WINDOW: usize = 2048;
+const NEXT_KEY: &[u8] = b"next";
+const HASH_PREFIX: u8 = b'h';
+
+#[derive(Debug, Error)]
+pub enum WatchError {
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    #[error("store: {0}")]
+    Store(#[from] sled::Error),
+    #[error("chain {0} changed while it was read; will read again")]
+    Moved(String),
+}
+
+/// A message seen in a `MessageSent` log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObservedMessage {
+    pub message: Message,
+    pub raw: Vec<u8>,
+    pub hash: B256,
+    pub tx_hash: B256,
+    pub block_number: u64,
+}
+
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// Messages in blocks at or below the final height, in chain order.
+    pub final_messages: Vec<ObservedMessage>,
+    /// Messages above the final height (for "pending confirmations" answers); may vanish.
+    pub unconfirmed: Vec<ObservedMessage>,
+    pub head: u64,
+    pub final_height: u64,
+    /// Set when a reorg made the watcher rewind: the first height read again.
+    pub rewound_to: Option<u64>,
+    next: u64,
+    hashes: BTreeMap<u64, B256>,
+}
+
+pub struct Watcher<S> {
+    source: S,
+    tree: sled::Tree,
+    chain: String,
+    domain: Domain,
+    finality: Finality,
+    chunk: u64,
+    start_block: u64,
+    track_unconfirmed: bool,
+}
+
+impl<S: BlockSource> Watcher<S> {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        source: S,
+        tree: sled::Tree,
+        chain: &str,
+        domain: Domain,
+        finality: Finality,
+        chunk: u64,
+        start_block: u64,
+        track_unconfirmed: bool,
+    ) -> Self {
+        Self { source, tree, chain: chain.into(), domain, finality, chunk: chunk.max(1), start_block, track_unconfirmed }
+    }
+
+    /// The next block to read.
+    pub fn cursor(&self) -> Result<u64, WatchError> {
+        Ok(match self.tree.get(NEXT_KEY)? {
+            Some(v) if v.len() == 8 => u64::from_be_bytes(v.as_ref().try_into().unwrap_or([0; 8])),
+            _ => self.start_block,
+        })
+    }
+
+    /// Reads what became final since the last commit. Nothing is stored until `commit`,
+    /// which the caller does after it has stored the messages.
+    pub async fn poll(&self) -> Result<Batch, WatchError> {
+        let head = self.source.head().await?;
+        let final_height = self.source.final_height(self.finality, head).await?.min(head);
+        let mut batch = Batch { head, final_height, ..Default::default() };
+        let mut next = self.cursor()?;
+        if let Some(rewound) = self.check_reorg().await? {
+            next = rewound;
+            batch.rewound_to = Some(rewound);
+        }
+
+        let mut chunks = 0;
+        while next <= final_height && chunks < MAX_CHUNKS_PER_POLL {
+            let to = final_height.min(next.saturating_add(self.chunk - 1));
+            let before = self.source.block_hash(to).await?;
+            let logs = self.source.message_logs(next, to).await?;
+            let after = self.source.block_hash(to).await?;
+            let (Some(before), Some(after)) = (before, after) else {
+                return Err(WatchError::Moved(self.chain.clone()));
+            };
+            if before != after || logs.iter().any(|l| l.block_number == to && l.block_hash != after) {
+                return Err(WatchError::Moved(self.chain.clone()));
+            }
+            for log in logs {
+                batch.hashes.insert(log.block_number, log.block_hash);
+                if let Some(m) = self.to_message(log) {
+                    batch.final_messages.push(m);
+                }
+            }
+            batch.hashes.insert(to, after);
+            next = to + 1;
+            chunks += 1;
+        }
+        batch.next = next;
+
+        if self.track_unconfirmed && final_height < head && next > final_height {
+            let to = head.min(final_height + self.chunk);
+            for log in self.source.message_logs(final_height + 1, to).await? {
+                if let Some(m) = self.to_message(log) {
+                    batch.unconfirmed.push(m);
+                }
+            }
+        }
+
+        metrics::WATCHER_HEAD.with_label_values(&[&self.chain]).set(head as i64);
+        metrics::WATCHER_FINALIZED.with_label_values(&[&self.chain]).set(final_height as i64);
+        metrics::WATCHER_LAG.with_label_values(&[&self.chain]).set(final_height.saturating_sub(next.saturating_sub(1)) as i64);
+        Ok(batch)
+    }
+
+    /// Stores the batch's cursor and block hashes (after a rewind, dropping the orphaned
+    /// ones) and flushes.
+    pub async fn commit(&self, batch: &Batch) -> Result<(), WatchError> {
+        if let Some(rewound) = batch.rewound_to {
+            for entry in self.tree.range(hash_key(rewound)..hash_key(u64::MAX)) {
+                let (k, _) = entry?;
+                self.tree.remove(k)?;
+            }
+        }
+        let mut b = sled::Batch::default();
+        for (height, hash) in &batch.hashes {
+            b.insert(&hash_key(*height), hash.as_slice());
+        }
+        b.insert(NEXT_KEY, &batch.next.to_be_bytes());
+        self.tree.apply_batch(b)?;
+        self.prune()?;
+        self.tree.flush_async().await?;
+        Ok(())
+    }
+
+    /// Compares stored hashes, newest first, with the chain's; returns the height to read
+    /// from again if the newest no longer matches.
+    async fn check_reorg(&self) -> Result<Option<u64>, WatchError> {
+        let mut first = true;
+        let mut orphaned_blocks = 0u64;
+        for entry in self.tree.range(hash_key(0)..hash_key(u64::MAX)).rev() {
+            let (k, v) = entry?;
+            let height = height_of(&k);
+            let stored = B256::from_slice(&v);
+            if self.source.block_hash(height).await? == Some(stored) {
+                if first {
+                    return Ok(None);
+                }
+                self.count_reorg(height + 1, orphaned_blocks);
+                return Ok(Some(height + 1));
+            }
+            first = false;
+            orphaned_blocks += 1;
+        }
+        if first {
+            return Ok(None);
+        }
+        // Nothing stored is on the chain any more: read everything again.
+        self.count_reorg(self.start_block, orphaned_blocks);
+        Ok(Some(self.start_block))
+    }
+
+    fn count_reorg(&self, from: u64, blocks: u64) {
+        tracing::error!(chain = %self.chain, from, stored_blocks_orphaned = blocks, "reorg below the final height: rewinding");
+        metrics::REORGS.with_label_values(&[&self.chain]).inc();
+        metrics::ORPHANED.with_label_values(&[&self.chain]).inc_by(blocks);
+    }
+
+    fn to_message(&self, log: SentLog) -> Option<ObservedMessage> {
+        let reject = |reason: &str, detail: String| {
+            tracing::warn!(chain = %self.chain, tx = %log.tx_hash, reason, detail, "ignoring MessageSent log");
+            metrics::REJECTED_LOGS.with_label_values(&[&self.chain, reason]).inc();
+        };
+        let message = match Message::decode(&log.message) {
+            Ok(m) => m,
+            Err(e) => {
+                reject("malformed", e.to_string());
+                return None;
+            }
+        };
+        if message.source_domain != self.domain {
+            reject("wrong_source_domain", format!("domain {}", message.source_domain));
+            return None;
+        }
+        Some(ObservedMessage {
+            hash: message.hash(),
+            message,
+            raw: log.message,
+            tx_hash: log.tx_hash,
+            block_number: log.block_number,
+        })
+    }
+
+    fn prune(&self) -> Result<(), WatchError> {
+        let count = self.tree.scan_prefix([HASH_PREFIX]).count();
+        if count > HASH_WINDOW {
+            for entry in self.tree.scan_prefix([HASH_PREFIX]).take(count - HASH_WINDOW) {
+                self.tree.remove(entry?.0)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn hash_key(height: u64) -> [u8; 9] {
+    let mut k = [0u8; 9];
+    k[0] = HASH_PREFIX;
+    k[1..].copy_from_slice(&height.to_be_bytes());
+    k
+}
+
+fn height_of(key: &[u8]) -> u64 {
+    key.get(1..9).and_then(|b| b.try_into().ok()).map(u64::from_be_bytes).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests;
