@@ -26,7 +26,26 @@ impl ChainError {
 pub enum TxStatus {
     /// Not in a block (yet, or dropped).
     Unknown,
-    Included { success: bool, block: u64, confirmations: u64 },
+    Included { success: bool, block: u64, confirmations: u64, fee_paid: u128 },
+}
+
+/// How a destination's refusal of a delivery should be handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevertKind {
+    /// The (sourceDomain, nonce) was received already: someone else delivered it.
+    AlreadyReceived,
+    /// The attestation no longer satisfies the destination (e.g. attester set changed).
+    BadAttestation,
+    /// Paused, frozen recipient, mint allowance: an operator can fix it; retry later.
+    Temporary,
+    /// The message itself can never be received here.
+    Permanent,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revert {
+    pub kind: RevertKind,
+    pub reason: String,
 }
 
 /// A destination chain as the relayer sees it.
@@ -36,7 +55,7 @@ pub trait Destination: Send + Sync {
     /// Whether the destination has already received this message's (sourceDomain, nonce).
     async fn is_received(&self, message: &Message) -> Result<bool, ChainError>;
     /// Why the destination would refuse this delivery right now (a dry run), if it would.
-    async fn simulate_delivery(&self, message: &[u8], attestation: &[u8]) -> Result<Option<String>, ChainError>;
+    async fn simulate_delivery(&self, message: &[u8], attestation: &[u8]) -> Result<Option<Revert>, ChainError>;
     /// Signs, without sending, the delivery transaction at this account nonce; `bump` raises
     /// the fee (0 = the chain's current fee) to replace a stuck one.
     async fn sign_delivery(

@@ -1,11 +1,13 @@
 //! EVM chain adapter for usd1-bridge: contract bindings, an RPC client with fallback, the
 //! finality-aware `MessageSent` watcher, and the `receiveMessage` destination.
 pub mod bindings;
+pub mod destination;
 pub mod metrics;
 pub mod rpc;
 pub mod source;
 pub mod watcher;
 
+pub use destination::EvmDestination;
 pub use rpc::EvmRpc;
 pub use source::{BlockSource, EvmBlockSource};
 pub use watcher::{Batch, ObservedMessage, WatchError, Watcher};

@@ -1,0 +1,28 @@
+use prometheus::{register_histogram_vec, register_int_counter_vec, HistogramVec, IntCounterVec};
+use std::sync::LazyLock;
+
+fn fail(e: prometheus::Error) -> ! {
+    panic!("metric registration at startup: {e}")
+}
+
+pub static OBSERVED: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!("usd1_messages_observed_total", "Final messages seen", &["source", "destination"])
+        .unwrap_or_else(|e| fail(e))
+});
+pub static ATTESTED: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!("usd1_messages_attested_total", "Messages signed", &["source", "destination"])
+        .unwrap_or_else(|e| fail(e))
+});
+pub static SIGNATURES: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!("usd1_attester_signatures_total", "Signatures made, by scheme", &["scheme"])
+        .unwrap_or_else(|e| fail(e))
+});
+pub static FINAL_TO_ATTESTED: LazyLock<HistogramVec> = LazyLock::new(|| {
+    register_histogram_vec!(
+        "usd1_final_to_attested_seconds",
+        "From reading a final message to its persisted signature",
+        &["source"],
+        vec![0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0]
+    )
+    .unwrap_or_else(|e| fail(e))
+});

@@ -1,0 +1,41 @@
+use crate::signer::EvmAttesterKey;
+use crate::store::Store;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::RwLock;
+use usd1_core::{Domain, B256};
+
+/// A message seen above the final height: answered as "pending_confirmations".
+#[derive(Clone, Debug)]
+pub struct Unconfirmed {
+    pub source_domain: Domain,
+    pub message: String,
+    pub source_tx: B256,
+}
+
+/// What `/readyz` reports per chain.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ChainStatus {
+    pub domain: u32,
+    pub head: u64,
+    pub final_height: u64,
+    pub next_block: u64,
+    pub last_ok_ms: u64,
+    pub poll_interval_ms: u64,
+    pub last_error: Option<String>,
+}
+
+pub struct AppState {
+    pub store: Store,
+    pub key: EvmAttesterKey,
+    pub unconfirmed: RwLock<HashMap<B256, Unconfirmed>>,
+    pub chains: RwLock<BTreeMap<String, ChainStatus>>,
+    /// Domain → chain name, for metric labels (a bounded set).
+    pub names: BTreeMap<Domain, String>,
+}
+
+impl AppState {
+    pub fn label(&self, d: Domain) -> &str {
+        self.names.get(&d).map(String::as_str).unwrap_or("other")
+    }
+}
