@@ -1,7 +1,7 @@
 //! What the chain-agnostic services need from a chain adapter.
 
 use crate::state::PendingTx;
-use crate::{Domain, Message};
+use crate::{Address, Domain, Message};
 use async_trait::async_trait;
 use thiserror::Error;
 
@@ -67,6 +67,8 @@ pub trait Destination: Send + Sync {
     ) -> Result<PendingTx, ChainError>;
     async fn broadcast(&self, tx: &PendingTx) -> Result<(), ChainError>;
     async fn tx_status(&self, tx_hash: &str) -> Result<TxStatus, ChainError>;
+    /// The enabled attesters the destination checks signatures against, and its threshold.
+    async fn attesters(&self) -> Result<(Vec<Address>, usize), ChainError>;
     /// The chain's count of transactions sent by our account, including pending ones.
     async fn account_nonce(&self) -> Result<u64, ChainError>;
 }

@@ -1,1 +1,154 @@
-fn main() {}
+//! `usd1-relayer`: watches the source chains itself, queues every final message in sled,
+//! collects `threshold` attester signatures, delivers to the destination, and follows the
+//! delivery to confirmation. Untrusted: it can delay a mint, never forge or repeat one.
+
+mod api;
+mod attesters;
+mod feed;
+mod metrics;
+mod pipeline;
+mod store;
+
+use clap::Parser;
+use pipeline::{Pipeline, Settings, Target};
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Mutex, Notify};
+use usd1_config::{load_evm_signer, RelayerConfig};
+use usd1_core::traits::Destination;
+use usd1_evm::{EvmBlockSource, EvmDestination, EvmRpc, Watcher};
+
+#[derive(Parser)]
+#[command(name = "usd1-relayer", version, about = "Carries attested usd1 burn messages to their destination chains")]
+struct Args {
+    /// The relayer's TOML config (every value overridable by USD1_… variables).
+    #[arg(long, short, env = "USD1_CONFIG")]
+    config: PathBuf,
+}
+
+#[tokio::main]
+async fn main() {
+    let args = Args::parse();
+    let config: RelayerConfig = usd1_runtime::load_config_or_exit("usd1-relayer", &args.config);
+    usd1_runtime::init_tracing(config.service.log_format);
+    if let Err(e) = run(config).await {
+        tracing::error!(error = %e, "usd1-relayer stopped");
+        eprintln!("usd1-relayer: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// How often the queue is scanned when nothing new arrives.
+const TICK: Duration = Duration::from_millis(250);
+
+async fn run(config: RelayerConfig) -> Result<(), String> {
+    let signer = load_evm_signer(&config.submitter).map_err(|e| e.to_string())?;
+    let db = sled::open(&config.service.db_path)
+        .map_err(|e| format!("cannot open store {}: {e}", config.service.db_path.display()))?;
+    let store = store::Store::open(db).map_err(|e| e.to_string())?;
+    let r = &config.relayer;
+    let serves = |list: &Vec<usd1_core::Domain>, d| list.is_empty() || list.contains(&d);
+
+    let mut targets = HashMap::new();
+    let mut balances = Vec::new();
+    let mut rpcs = HashMap::new();
+    for (name, chain) in &config.chains {
+        let rpc = Arc::new(EvmRpc::new(name, &chain.rpc_urls).map_err(|e| e.to_string())?);
+        rpcs.insert(name.clone(), rpc.clone());
+        if !serves(&r.destinations, chain.domain) {
+            continue;
+        }
+        let dest = Arc::new(EvmDestination::new(rpc, chain.domain, chain.message_transmitter, signer.clone()));
+        balances.push((name.clone(), dest.clone()));
+        targets.insert(
+            chain.domain,
+            Target {
+                chain: dest as Arc<dyn Destination>,
+                confirmations: chain.delivery_confirmations,
+                submit_lock: Mutex::new(()),
+                attesters: Mutex::new(None),
+            },
+        );
+    }
+    let destinations: Arc<HashSet<_>> = Arc::new(targets.keys().copied().collect());
+    let attesters = attesters::HttpAttesters::new(r.attesters.clone(), Duration::from_millis(r.attester_timeout_ms))?;
+    let pipeline = Arc::new(Pipeline {
+        store: store.clone(),
+        targets,
+        signatures: Arc::new(attesters),
+        settings: Settings {
+            retry_base: Duration::from_millis(r.retry_base_ms),
+            retry_max: Duration::from_millis(r.retry_max_ms),
+            stuck_after: Duration::from_millis(r.stuck_after_ms),
+            receipt_poll: Duration::from_millis(500),
+        },
+        names: config.chains.iter().map(|(n, c)| (c.domain, n.clone())).collect(),
+    });
+
+    let feeds: feed::FeedStatus = Default::default();
+    let wake = Arc::new(Notify::new());
+    let mut expected_feeds = 0;
+    for (name, chain) in &config.chains {
+        if !serves(&r.sources, chain.domain) {
+            continue;
+        }
+        expected_feeds += 1;
+        let tree = store.db().open_tree(format!("watcher/{}", chain.domain)).map_err(|e| e.to_string())?;
+        let source = EvmBlockSource { rpc: rpcs[name].clone(), transmitter: chain.message_transmitter };
+        let watcher = Watcher::new(source, tree, name, chain.domain, chain.finality, chain.max_block_range, chain.start_block, false);
+        let poll = Duration::from_millis(chain.poll_interval_ms);
+        tokio::spawn(feed::run(store.clone(), name.clone(), watcher, destinations.clone(), poll, feeds.clone(), wake.clone()));
+    }
+
+    tokio::spawn(run_pipeline(pipeline.clone(), wake));
+    tokio::spawn(watch_balances(balances));
+
+    let listener = tokio::net::TcpListener::bind(config.service.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.service.listen))?;
+    tracing::info!(listen = %config.service.listen, submitter = %signer.address(), "usd1-relayer started");
+    let api = api::ApiState { store: store.clone(), feeds, expected_feeds };
+    axum::serve(listener, api::router(api))
+        .with_graceful_shutdown(usd1_runtime::shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())?;
+    store.flush().await.map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// Syncs the account nonces (retrying until the destinations answer), then advances the
+/// queue every tick, or at once when a watcher queued something new.
+async fn run_pipeline(pipeline: Arc<Pipeline>, wake: Arc<Notify>) {
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match pipeline.sync_nonces().await {
+            Ok(()) => break,
+            Err(e) => tracing::warn!(error = %e, "cannot read submitter nonces yet; retrying"),
+        }
+    }
+    loop {
+        if let Err(e) = pipeline.tick().await {
+            tracing::error!(error = %e, "queue tick failed");
+        }
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = wake.notified() => {}
+        }
+    }
+}
+
+async fn watch_balances(dests: Vec<(String, Arc<EvmDestination>)>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(15));
+    loop {
+        tick.tick().await;
+        for (name, d) in &dests {
+            if let Ok(wei) = d.balance().await {
+                metrics::BALANCE.with_label_values(&[name]).set((wei / 1_000_000_000) as i64);
+            }
+        }
+    }
+}

@@ -4,6 +4,8 @@
 
 use crate::bindings::MessageTransmitter;
 use crate::bindings::MessageTransmitter::MessageTransmitterErrors;
+use crate::bindings::TokenMessenger::TokenMessengerErrors;
+use crate::bindings::Usd1Token::Usd1TokenErrors;
 use crate::rpc::EvmRpc;
 use alloy::eips::Encodable2718;
 use alloy::network::{EthereumWallet, NetworkTransactionBuilder, TransactionBuilder};
@@ -54,39 +56,22 @@ impl EvmDestination {
         let b = self.rpc.call("eth_getBalance", |p| async move { p.get_balance(from).await }).await?;
         Ok(b.saturating_to())
     }
-
-    /// The destination's attester set and threshold, for assembling attestations.
-    pub async fn attesters(&self) -> Result<(Vec<Address>, usize), ChainError> {
-        let t = self.transmitter;
-        let (n, threshold) = self
-            .rpc
-            .call("eth_call", |p| async move {
-                let c = MessageTransmitter::new(t, p);
-                let n = c.getNumEnabledAttesters().call().await?;
-                let threshold = c.signatureThreshold().call().await?;
-                Ok::<_, alloy::contract::Error>((n, threshold))
-            })
-            .await?;
-        let mut out = Vec::new();
-        for i in 0..n.saturating_to::<u64>() {
-            let a = self
-                .rpc
-                .call("eth_call", |p| async move {
-                    MessageTransmitter::new(t, p).getEnabledAttester(alloy::primitives::U256::from(i)).call().await
-                })
-                .await?;
-            out.push(a);
-        }
-        Ok((out, threshold.saturating_to()))
-    }
 }
 
 fn classify(data: &[u8]) -> Revert {
     use MessageTransmitterErrors as E;
     let Ok(err) = MessageTransmitterErrors::abi_decode(data) else {
-        // Raised below the transmitter (token paused, frozen recipient, mint allowance):
-        // an operator can fix these, so they are retried.
-        return Revert { kind: RevertKind::Temporary, reason: format!("reverted in the token path: 0x{}", alloy::hex::encode(data)) };
+        if let Ok(err) = TokenMessengerErrors::abi_decode(data) {
+            // The messenger refuses the message itself (unknown sender, token, body).
+            return Revert { kind: RevertKind::Permanent, reason: format!("{err:?}") };
+        }
+        // Raised by the token (paused, frozen recipient, mint allowance): an operator can
+        // fix these, so they are retried.
+        let reason = match Usd1TokenErrors::abi_decode(data) {
+            Ok(err) => format!("{err:?}"),
+            Err(_) => format!("reverted with 0x{}", alloy::hex::encode(data)),
+        };
+        return Revert { kind: RevertKind::Temporary, reason };
     };
     let reason = format!("{err:?}");
     let kind = match err {
@@ -211,6 +196,30 @@ impl Destination for EvmDestination {
             confirmations: head.saturating_sub(block) + 1,
             fee_paid: receipt.gas_used as u128 * receipt.effective_gas_price,
         })
+    }
+
+    async fn attesters(&self) -> Result<(Vec<Address>, usize), ChainError> {
+        let t = self.transmitter;
+        let (n, threshold) = self
+            .rpc
+            .call("eth_call", |p| async move {
+                let c = MessageTransmitter::new(t, p);
+                let n = c.getNumEnabledAttesters().call().await?;
+                let threshold = c.signatureThreshold().call().await?;
+                Ok::<_, alloy::contract::Error>((n, threshold))
+            })
+            .await?;
+        let mut out = Vec::new();
+        for i in 0..n.saturating_to::<u64>() {
+            let a = self
+                .rpc
+                .call("eth_call", |p| async move {
+                    MessageTransmitter::new(t, p).getEnabledAttester(alloy::primitives::U256::from(i)).call().await
+                })
+                .await?;
+            out.push(a);
+        }
+        Ok((out, threshold.saturating_to()))
     }
 
     async fn account_nonce(&self) -> Result<u64, ChainError> {

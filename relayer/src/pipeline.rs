@@ -1,0 +1,288 @@
+//! The relayer's state machine (DESIGN §6). Each due record advances one step per tick:
+//!
+//! - `Observed`/`Attesting`: collect signatures; with `threshold` of them → `Attested`.
+//! - `Attested`: already received on the destination → `Delivered`; a dry run that would
+//!   revert is classified (already received, stale attestation, temporary, permanent);
+//!   otherwise a delivery is signed at the next persisted account nonce, stored with the
+//!   nonce counter in one transaction, flushed, and only then broadcast → `Submitted`.
+//! - `Submitted`: a successful receipt with enough confirmations → `Confirmed`; a reverted
+//!   one → `Delivered` if someone else received it, else back to `Attested`; nothing mined
+//!   after `stuck_after` → the same nonce is re-signed with a higher fee.
+//!
+//! Every retry is scheduled with exponential backoff and jitter, and persisted.
+
+use crate::attesters::SignatureSource;
+use crate::metrics;
+use crate::store::{Store, StoreError};
+use rand::Rng;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Mutex;
+use usd1_core::traits::{ChainError, Destination, RevertKind, TxStatus};
+use usd1_core::{assemble_attestation, Address, Domain, Message, MessageRecord, MessageState, B256};
+use usd1_runtime::now_ms;
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+    pub stuck_after: Duration,
+    /// How often a submitted transaction's receipt is checked.
+    pub receipt_poll: Duration,
+}
+
+/// A destination with what the relayer keeps about it.
+pub struct Target {
+    pub chain: Arc<dyn Destination>,
+    pub confirmations: u64,
+    /// Serialises nonce allocation, signing and broadcasting per submitter account.
+    pub submit_lock: Mutex<()>,
+    /// The destination's attesters and threshold, read from its contract.
+    pub attesters: Mutex<Option<(Vec<Address>, usize, u64)>>,
+}
+
+/// How long an attester set read from the destination is trusted before being re-read.
+const ATTESTER_SET_TTL_MS: u64 = 30_000;
+
+pub struct Pipeline {
+    pub store: Store,
+    pub targets: HashMap<Domain, Target>,
+    pub signatures: Arc<dyn SignatureSource>,
+    pub settings: Settings,
+    pub names: HashMap<Domain, String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    #[error("stored message is corrupt: {0}")]
+    Corrupt(String),
+}
+
+impl Pipeline {
+    pub fn label(&self, d: Domain) -> &str {
+        self.names.get(&d).map(String::as_str).unwrap_or("other")
+    }
+
+    /// Brings each destination's nonce counter up to the chain's, for a new store or after
+    /// transactions were sent from this account by something else.
+    pub async fn sync_nonces(&self) -> Result<(), StepError> {
+        for (domain, target) in &self.targets {
+            let chain = target.chain.account_nonce().await?;
+            let stored = self.store.next_nonce(*domain)?.unwrap_or(0);
+            if chain > stored {
+                self.store.set_next_nonce(*domain, chain)?;
+            }
+        }
+        self.store.flush().await?;
+        Ok(())
+    }
+
+    /// Advances every due record by one step; returns how many were due.
+    pub async fn tick(&self) -> Result<usize, StepError> {
+        let now = now_ms();
+        let active = self.store.active()?;
+        metrics::set_queue_depth(&active);
+        let due: Vec<MessageRecord> = active.into_iter().filter(|r| r.next_attempt_at_ms <= now).collect();
+        let count = due.len();
+        // Records are independent except for nonce allocation, which the per-target lock
+        // orders; running them together keeps one slow attester from stalling the batch.
+        let steps = due.into_iter().map(|r| async move {
+            let hash = r.message_hash.clone();
+            if let Err(e) = self.step(r).await {
+                tracing::warn!(message_hash = %hash, error = %e, "step failed; will retry");
+            }
+        });
+        futures_util::future::join_all(steps).await;
+        Ok(count)
+    }
+
+    async fn attester_set(&self, target: &Target) -> Result<(Vec<Address>, usize), ChainError> {
+        let mut cached = target.attesters.lock().await;
+        if let Some((set, threshold, at)) = cached.as_ref() {
+            if now_ms().saturating_sub(*at) < ATTESTER_SET_TTL_MS {
+                return Ok((set.clone(), *threshold));
+            }
+        }
+        let (set, threshold) = target.chain.attesters().await?;
+        *cached = Some((set.clone(), threshold, now_ms()));
+        Ok((set, threshold))
+    }
+
+    async fn step(&self, mut r: MessageRecord) -> Result<(), StepError> {
+        let message = Message::decode_hex(&r.message).map_err(|e| StepError::Corrupt(e.to_string()))?;
+        let hash = message.hash();
+        let span = tracing::info_span!("relay", message_hash = %hash, source = message.source_domain.0,
+            destination = message.destination_domain.0, nonce = message.nonce);
+        let _enter = span.enter();
+        let Some(target) = self.targets.get(&message.destination_domain) else {
+            return self.fail(r, "destination is not configured on this relayer").await;
+        };
+        let result = match r.state.clone() {
+            MessageState::Observed | MessageState::Attesting => self.collect(&mut r, &hash, target).await,
+            MessageState::Attested => self.deliver(&mut r, &message, target).await,
+            MessageState::Submitted { .. } => self.follow(&mut r, &message, target).await,
+            _ => return Ok(()),
+        };
+        if let Err(e) = result {
+            // A failed step leaves the state as it was; only the persisted schedule moves.
+            self.retry_later(&mut r, &e.to_string());
+            self.store.save(&r, None)?;
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    async fn collect(&self, r: &mut MessageRecord, hash: &B256, target: &Target) -> Result<(), StepError> {
+        let (set, threshold) = self.attester_set(target).await?;
+        let signatures = self.signatures.collect(hash).await;
+        match assemble_attestation(hash, &signatures, &set, threshold) {
+            Ok(attestation) => {
+                r.attestation = Some(format!("0x{}", hex::encode(attestation)));
+                r.signatures = threshold;
+                let detail = format!("{threshold} of {} attesters", set.len());
+                self.transition(r, MessageState::Attested, Some(detail)).await
+            }
+            Err(e) => {
+                r.signatures = signatures.len().min(set.len());
+                if r.state == MessageState::Observed {
+                    self.transition(r, MessageState::Attesting, Some(e.to_string())).await?;
+                }
+                self.retry_later(r, &e.to_string());
+                self.store.save(r, None)?;
+                Ok(())
+            }
+        }
+    }
+
+    async fn deliver(&self, r: &mut MessageRecord, message: &Message, target: &Target) -> Result<(), StepError> {
+        if target.chain.is_received(message).await? {
+            return self.transition(r, MessageState::Delivered, Some("already received on the destination".into())).await;
+        }
+        let raw = hex::decode(r.message.trim_start_matches("0x")).map_err(|e| StepError::Corrupt(e.to_string()))?;
+        let attestation = hex::decode(r.attestation.as_deref().unwrap_or_default().trim_start_matches("0x"))
+            .map_err(|e| StepError::Corrupt(e.to_string()))?;
+        if let Some(revert) = target.chain.simulate_delivery(&raw, &attestation).await? {
+            return match revert.kind {
+                RevertKind::AlreadyReceived => self.transition(r, MessageState::Delivered, Some(revert.reason)).await,
+                RevertKind::BadAttestation => {
+                    *target.attesters.lock().await = None;
+                    r.attestation = None;
+                    self.transition(r, MessageState::Attesting, Some(revert.reason)).await
+                }
+                RevertKind::Permanent => self.fail(r.clone(), &revert.reason).await,
+                RevertKind::Temporary => {
+                    self.retry_later(r, &revert.reason);
+                    self.store.save(r, None)?;
+                    Ok(())
+                }
+            };
+        }
+
+        let _guard = target.submit_lock.lock().await;
+        let nonce = self.store.next_nonce(target.chain.domain())?.unwrap_or(0);
+        let mut tx = target.chain.sign_delivery(&raw, &attestation, nonce, 0).await?;
+        tx.sent_at_ms = now_ms();
+        r.sent_txs.push(tx.tx_hash.clone());
+        let state = MessageState::Submitted { tx_hash: tx.tx_hash.clone() };
+        r.pending_tx = Some(tx.clone());
+        r.transition(state, now_ms(), Some(format!("account nonce {nonce}")));
+        r.next_attempt_at_ms = now_ms() + self.settings.receipt_poll.as_millis() as u64;
+        // The signed transaction and the nonce counter are durable before the broadcast, so
+        // a crash right after re-sends these bytes instead of signing something new.
+        self.store.save(r, Some(nonce + 1))?;
+        self.store.flush().await?;
+        metrics::entered(self, r, "submitted");
+        if let Err(e) = target.chain.broadcast(&tx).await {
+            tracing::warn!(error = %e, "broadcast failed; it will be re-sent");
+        }
+        Ok(())
+    }
+
+    async fn follow(&self, r: &mut MessageRecord, message: &Message, target: &Target) -> Result<(), StepError> {
+        let Some(pending) = r.pending_tx.clone() else {
+            return Err(StepError::Corrupt("submitted without a stored transaction".into()));
+        };
+        // Any of the transactions sent for this message (the first, or a replacement) may be
+        // the one that was mined.
+        for tx_hash in r.sent_txs.iter().rev() {
+            if let TxStatus::Included { success, confirmations, fee_paid, .. } = target.chain.tx_status(tx_hash).await? {
+                if !success {
+                    metrics::fees(self, message.destination_domain, fee_paid);
+                    if target.chain.is_received(message).await? {
+                        let detail = format!("our transaction {tx_hash} reverted: someone else delivered first");
+                        return self.transition(r, MessageState::Delivered, Some(detail)).await;
+                    }
+                    let detail = format!("transaction {tx_hash} reverted; checking again");
+                    return self.transition(r, MessageState::Attested, Some(detail)).await;
+                }
+                if confirmations >= target.confirmations {
+                    metrics::fees(self, message.destination_domain, fee_paid);
+                    metrics::end_to_end(self, r);
+                    return self.transition(r, MessageState::Confirmed { tx_hash: tx_hash.clone() }, None).await;
+                }
+                r.next_attempt_at_ms = now_ms() + self.settings.receipt_poll.as_millis() as u64;
+                self.store.save(r, None)?;
+                return Ok(());
+            }
+        }
+
+        let _guard = target.submit_lock.lock().await;
+        if now_ms().saturating_sub(pending.sent_at_ms) >= self.settings.stuck_after.as_millis() as u64 {
+            let bump = r.sent_txs.len() as u32;
+            let raw = hex::decode(r.message.trim_start_matches("0x")).map_err(|e| StepError::Corrupt(e.to_string()))?;
+            let attestation = hex::decode(r.attestation.as_deref().unwrap_or_default().trim_start_matches("0x"))
+                .map_err(|e| StepError::Corrupt(e.to_string()))?;
+            let mut tx = target.chain.sign_delivery(&raw, &attestation, pending.account_nonce, bump).await?;
+            tx.sent_at_ms = now_ms();
+            r.sent_txs.push(tx.tx_hash.clone());
+            r.pending_tx = Some(tx.clone());
+            let detail = format!("not mined after {:?}: replaced with a higher fee", self.settings.stuck_after);
+            r.transition(MessageState::Submitted { tx_hash: tx.tx_hash.clone() }, now_ms(), Some(detail));
+            r.next_attempt_at_ms = now_ms() + self.settings.receipt_poll.as_millis() as u64;
+            self.store.save(r, None)?;
+            self.store.flush().await?;
+            target.chain.broadcast(&tx).await?;
+            return Ok(());
+        }
+        // Not mined yet: send the stored bytes again (a node may have dropped them, or we
+        // crashed between storing and sending); nodes ignore a transaction they already have.
+        target.chain.broadcast(&pending).await?;
+        r.next_attempt_at_ms = now_ms() + self.settings.receipt_poll.as_millis() as u64;
+        self.store.save(r, None)?;
+        Ok(())
+    }
+
+    async fn transition(&self, r: &mut MessageRecord, state: MessageState, detail: Option<String>) -> Result<(), StepError> {
+        let name = state.name();
+        tracing::info!(state = name, detail = detail.as_deref().unwrap_or(""), "transition");
+        r.transition(state, now_ms(), detail);
+        self.store.save(r, None)?;
+        self.store.flush().await?;
+        metrics::entered(self, r, name);
+        Ok(())
+    }
+
+    async fn fail(&self, mut r: MessageRecord, reason: &str) -> Result<(), StepError> {
+        tracing::error!(reason, "message failed for good");
+        self.transition(&mut r, MessageState::Failed { reason: reason.to_string() }, None).await
+    }
+
+    /// Schedules the next attempt: base · 2^attempts, capped, times a jitter in [0.5, 1.5).
+    fn retry_later(&self, r: &mut MessageRecord, why: &str) {
+        let base = self.settings.retry_base.as_millis() as u64;
+        let max = self.settings.retry_max.as_millis() as u64;
+        let delay = base.saturating_mul(1u64 << r.attempts.min(20)).min(max);
+        let jitter = rand::thread_rng().gen_range(0.5..1.5);
+        r.attempts = r.attempts.saturating_add(1);
+        r.next_attempt_at_ms = now_ms() + (delay as f64 * jitter) as u64;
+        tracing::debug!(attempts = r.attempts, why, "retry scheduled");
+    }
+}
+
+#[cfg(test)]
+mod tests;

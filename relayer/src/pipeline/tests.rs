@@ -1,0 +1,302 @@
+//! The state machine against a fake destination and fake attesters (the e2e tests use
+//! real chains and processes; these pin down each transition and the crash windows).
+
+use super::*;
+use crate::feed::new_record;
+use alloy::signers::{local::PrivateKeySigner, SignerSync};
+use async_trait::async_trait;
+use std::collections::HashSet;
+use std::sync::Mutex as StdMutex;
+use usd1_core::state::PendingTx;
+use usd1_core::traits::Revert;
+use usd1_core::{BurnBody, Signature65, U256};
+
+#[derive(Default)]
+struct FakeChain {
+    received: StdMutex<HashSet<u64>>,
+    signed: StdMutex<Vec<PendingTx>>,
+    broadcasts: StdMutex<Vec<String>>,
+    /// tx hash → (success, confirmations)
+    mined: StdMutex<HashMap<String, (bool, u64)>>,
+    revert: StdMutex<Option<Revert>>,
+    attesters: Vec<Address>,
+}
+
+#[async_trait]
+impl Destination for FakeChain {
+    fn domain(&self) -> Domain {
+        Domain(6)
+    }
+    async fn is_received(&self, m: &Message) -> Result<bool, ChainError> {
+        Ok(self.received.lock().unwrap().contains(&m.nonce))
+    }
+    async fn simulate_delivery(&self, _: &[u8], _: &[u8]) -> Result<Option<Revert>, ChainError> {
+        Ok(self.revert.lock().unwrap().clone())
+    }
+    async fn sign_delivery(&self, message: &[u8], _: &[u8], nonce: u64, bump: u32) -> Result<PendingTx, ChainError> {
+        let mut seed = message.to_vec();
+        seed.extend_from_slice(&nonce.to_be_bytes());
+        seed.extend_from_slice(&bump.to_be_bytes());
+        let fee = 100u128 * 5u128.pow(bump) / 4u128.pow(bump);
+        let tx = PendingTx {
+            tx_hash: format!("{:#x}", alloy::primitives::keccak256(seed)),
+            raw: "0x00".into(),
+            account_nonce: nonce,
+            max_fee_per_gas: fee,
+            max_priority_fee_per_gas: fee,
+            sent_at_ms: 0,
+        };
+        self.signed.lock().unwrap().push(tx.clone());
+        Ok(tx)
+    }
+    async fn broadcast(&self, tx: &PendingTx) -> Result<(), ChainError> {
+        self.broadcasts.lock().unwrap().push(tx.tx_hash.clone());
+        Ok(())
+    }
+    async fn tx_status(&self, tx_hash: &str) -> Result<TxStatus, ChainError> {
+        Ok(match self.mined.lock().unwrap().get(tx_hash) {
+            Some((success, confirmations)) => {
+                TxStatus::Included { success: *success, block: 1, confirmations: *confirmations, fee_paid: 1 }
+            }
+            None => TxStatus::Unknown,
+        })
+    }
+    async fn attesters(&self) -> Result<(Vec<Address>, usize), ChainError> {
+        Ok((self.attesters.clone(), 2))
+    }
+    async fn account_nonce(&self) -> Result<u64, ChainError> {
+        Ok(0)
+    }
+}
+
+#[derive(Default)]
+struct FakeAttesters(StdMutex<Vec<Signature65>>);
+
+#[async_trait]
+impl SignatureSource for FakeAttesters {
+    async fn collect(&self, _: &B256) -> Vec<Signature65> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+struct Harness {
+    chain: Arc<FakeChain>,
+    attesters: Arc<FakeAttesters>,
+    keys: Vec<PrivateKeySigner>,
+    db: sled::Db,
+}
+
+impl Harness {
+    fn new() -> Self {
+        let keys: Vec<PrivateKeySigner> =
+            (1..=3u8).map(|i| PrivateKeySigner::from_bytes(&B256::with_last_byte(i)).unwrap()).collect();
+        let chain = Arc::new(FakeChain { attesters: keys.iter().map(|k| k.address()).collect(), ..Default::default() });
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        Self { chain, attesters: Arc::default(), keys, db }
+    }
+
+    /// A pipeline over the same store and chain: a new one is a relayer restart.
+    fn pipeline(&self, stuck_after: Duration) -> Pipeline {
+        let target = Target {
+            chain: self.chain.clone(),
+            confirmations: 2,
+            submit_lock: Mutex::new(()),
+            attesters: Mutex::new(None),
+        };
+        Pipeline {
+            store: Store::open(self.db.clone()).unwrap(),
+            targets: HashMap::from([(Domain(6), target)]),
+            signatures: self.attesters.clone(),
+            settings: Settings {
+                retry_base: Duration::ZERO,
+                retry_max: Duration::ZERO,
+                stuck_after,
+                receipt_poll: Duration::ZERO,
+            },
+            names: HashMap::new(),
+        }
+    }
+
+    fn sign_with(&self, n: usize, m: &Message) {
+        let h = m.hash();
+        *self.attesters.0.lock().unwrap() = self.keys[..n]
+            .iter()
+            .map(|k| Signature65::from_signature(&k.sign_hash_sync(&h).unwrap()).unwrap())
+            .collect();
+    }
+}
+
+fn message(nonce: u64) -> Message {
+    let body = BurnBody {
+        version: 0,
+        burn_token: B256::repeat_byte(1),
+        mint_recipient: B256::repeat_byte(2),
+        amount: U256::from(10u64),
+        message_sender: B256::repeat_byte(3),
+    };
+    Message {
+        version: 0,
+        source_domain: Domain(0),
+        destination_domain: Domain(6),
+        nonce,
+        sender: B256::repeat_byte(4),
+        recipient: B256::repeat_byte(5),
+        destination_caller: B256::ZERO,
+        body: body.encode(),
+    }
+}
+
+fn observe(p: &Pipeline, m: &Message) {
+    p.store.observe(&new_record(m, &m.encode(), B256::ZERO, 1), &B256::ZERO).unwrap();
+}
+
+fn state(p: &Pipeline, m: &Message) -> MessageState {
+    p.store.get(&m.hash()).unwrap().unwrap().state
+}
+
+const NEVER: Duration = Duration::from_secs(3600);
+
+#[tokio::test]
+async fn a_message_is_attested_submitted_once_and_confirmed() {
+    let h = Harness::new();
+    let p = h.pipeline(NEVER);
+    let m = message(1);
+    observe(&p, &m);
+    h.sign_with(3, &m);
+    p.tick().await.unwrap();
+    assert_eq!(state(&p, &m), MessageState::Attested);
+    p.tick().await.unwrap();
+    let tx = h.chain.signed.lock().unwrap()[0].tx_hash.clone();
+    assert_eq!(state(&p, &m), MessageState::Submitted { tx_hash: tx.clone() });
+    assert_eq!(p.store.next_nonce(Domain(6)).unwrap(), Some(1), "nonce counter persisted with the submission");
+    h.chain.mined.lock().unwrap().insert(tx.clone(), (true, 1));
+    p.tick().await.unwrap();
+    assert!(matches!(state(&p, &m), MessageState::Submitted { .. }), "1 of 2 confirmations");
+    h.chain.mined.lock().unwrap().insert(tx.clone(), (true, 2));
+    p.tick().await.unwrap();
+    assert_eq!(state(&p, &m), MessageState::Confirmed { tx_hash: tx });
+    assert_eq!(h.chain.signed.lock().unwrap().len(), 1, "exactly one delivery signed");
+    let history: Vec<String> = p.store.get(&m.hash()).unwrap().unwrap().history.into_iter().map(|e| e.state).collect();
+    assert_eq!(history, ["observed", "attested", "submitted", "confirmed"]);
+}
+
+#[tokio::test]
+async fn below_threshold_it_waits_then_completes() {
+    let h = Harness::new();
+    let p = h.pipeline(NEVER);
+    let m = message(1);
+    observe(&p, &m);
+    h.sign_with(1, &m);
+    p.tick().await.unwrap();
+    p.tick().await.unwrap();
+    let r = p.store.get(&m.hash()).unwrap().unwrap();
+    assert_eq!(r.state, MessageState::Attesting);
+    assert!(r.attempts >= 1, "retry persisted");
+    h.sign_with(2, &m);
+    p.tick().await.unwrap();
+    assert_eq!(state(&p, &m), MessageState::Attested);
+}
+
+#[tokio::test]
+async fn a_message_already_received_is_delivered_without_a_transaction() {
+    let h = Harness::new();
+    let p = h.pipeline(NEVER);
+    let m = message(7);
+    observe(&p, &m);
+    h.sign_with(2, &m);
+    h.chain.received.lock().unwrap().insert(7);
+    p.tick().await.unwrap();
+    p.tick().await.unwrap();
+    assert_eq!(state(&p, &m), MessageState::Delivered);
+    assert!(h.chain.signed.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_restart_after_submitting_resends_the_same_transaction() {
+    let h = Harness::new();
+    let m = message(1);
+    {
+        let p = h.pipeline(NEVER);
+        observe(&p, &m);
+        h.sign_with(2, &m);
+        p.tick().await.unwrap();
+        p.tick().await.unwrap();
+    }
+    let first = h.chain.signed.lock().unwrap()[0].tx_hash.clone();
+    let p = h.pipeline(NEVER);
+    p.tick().await.unwrap();
+    assert_eq!(h.chain.signed.lock().unwrap().len(), 1, "nothing new signed after the restart");
+    assert_eq!(h.chain.broadcasts.lock().unwrap().last(), Some(&first), "the stored bytes are re-sent");
+}
+
+#[tokio::test]
+async fn a_stuck_transaction_is_replaced_at_the_same_nonce_with_a_higher_fee() {
+    let h = Harness::new();
+    let p = h.pipeline(Duration::ZERO);
+    let m = message(1);
+    observe(&p, &m);
+    h.sign_with(2, &m);
+    p.tick().await.unwrap();
+    p.tick().await.unwrap();
+    p.tick().await.unwrap();
+    let signed = h.chain.signed.lock().unwrap().clone();
+    assert_eq!(signed.len(), 2);
+    assert_eq!(signed[0].account_nonce, signed[1].account_nonce);
+    assert!(signed[1].max_fee_per_gas >= signed[0].max_fee_per_gas * 11 / 10);
+    // The first one is what got mined after all: it still counts.
+    h.chain.mined.lock().unwrap().insert(signed[0].tx_hash.clone(), (true, 5));
+    p.tick().await.unwrap();
+    assert_eq!(state(&p, &m), MessageState::Confirmed { tx_hash: signed[0].tx_hash.clone() });
+}
+
+#[tokio::test]
+async fn a_permanent_revert_fails_the_message_and_a_temporary_one_retries() {
+    let h = Harness::new();
+    let p = h.pipeline(NEVER);
+    let m = message(1);
+    observe(&p, &m);
+    h.sign_with(2, &m);
+    p.tick().await.unwrap();
+    *h.chain.revert.lock().unwrap() = Some(Revert { kind: RevertKind::Temporary, reason: "paused".into() });
+    p.tick().await.unwrap();
+    assert_eq!(state(&p, &m), MessageState::Attested);
+    *h.chain.revert.lock().unwrap() = Some(Revert { kind: RevertKind::Permanent, reason: "UnknownRemoteSender".into() });
+    p.tick().await.unwrap();
+    assert_eq!(state(&p, &m), MessageState::Failed { reason: "UnknownRemoteSender".into() });
+    assert!(p.store.active().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn our_reverted_delivery_after_someone_else_delivered_is_delivered() {
+    let h = Harness::new();
+    let p = h.pipeline(NEVER);
+    let m = message(3);
+    observe(&p, &m);
+    h.sign_with(2, &m);
+    p.tick().await.unwrap();
+    p.tick().await.unwrap();
+    let tx = h.chain.signed.lock().unwrap()[0].tx_hash.clone();
+    h.chain.received.lock().unwrap().insert(3);
+    h.chain.mined.lock().unwrap().insert(tx, (false, 3));
+    p.tick().await.unwrap();
+    assert_eq!(state(&p, &m), MessageState::Delivered);
+}
+
+#[tokio::test]
+async fn nonces_are_assigned_in_sequence_across_messages() {
+    let h = Harness::new();
+    let p = h.pipeline(NEVER);
+    for n in 0..5 {
+        let m = message(n);
+        observe(&p, &m);
+    }
+    // Each message needs its own signatures: sign them all by making the fake sign every hash.
+    for n in 0..5 {
+        h.sign_with(2, &message(n));
+        p.tick().await.unwrap();
+    }
+    p.tick().await.unwrap();
+    let mut nonces: Vec<u64> = h.chain.signed.lock().unwrap().iter().map(|t| t.account_nonce).collect();
+    nonces.sort();
+    assert_eq!(nonces, vec![0, 1, 2, 3, 4]);
+}
