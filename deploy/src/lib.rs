@@ -1,1 +1,8 @@
+//! Contract deployment and the local devnet (anvil chains, attesters, relayer), plus the
+//! user-side helpers the demo and the end-to-end tests share.
+pub mod client;
+pub mod contracts;
+pub mod devnet;
+pub mod process;
 
+pub use devnet::{Devnet, DevnetError, DevnetOptions};

@@ -1,1 +1,141 @@
-fn main() {}
+//! `usd1-devnet`: starts two anvil chains (domains 0 and 6, 1 s blocks), deploys the
+//! bridge, runs three attesters (threshold 2) and a relayer as separate processes, makes a
+//! demo transfer each way with its progress, then keeps running until Ctrl-C.
+
+use alloy::primitives::U256;
+use clap::Parser;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use usd1_deploy::client::{self, format_usd1, User};
+use usd1_deploy::devnet::ANVIL_KEYS;
+use usd1_deploy::{Devnet, DevnetOptions};
+
+#[derive(Parser)]
+#[command(name = "usd1-devnet", about = "Local usd1-bridge devnet with a demo transfer each way")]
+struct Args {
+    /// Run the demo, print the figures, stop everything and exit (0 on success).
+    #[arg(long)]
+    exit_after_demo: bool,
+    /// Where configs, keys, stores and logs go (wiped at start: the chains start empty).
+    #[arg(long, default_value = ".devnet")]
+    work_dir: PathBuf,
+    /// First RPC port: chains on base, base+1; attesters on base+100…; relayer on base+200.
+    #[arg(long, default_value_t = 8545)]
+    base_port: u16,
+}
+
+#[tokio::main]
+async fn main() {
+    let args = Args::parse();
+    if let Err(e) = run(args).await {
+        eprintln!("usd1-devnet: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    let _ = std::fs::remove_dir_all(args.work_dir.join("data"));
+    let mut options = DevnetOptions::new(&args.work_dir);
+    options.base_port = Some(args.base_port);
+    let started = Instant::now();
+    println!("starting devnet in {} …", args.work_dir.display());
+    let devnet = Devnet::start(options).await.map_err(|e| e.to_string())?;
+    println!("devnet up in {:.1}s\n", started.elapsed().as_secs_f64());
+    print_endpoints(&devnet);
+
+    let user = User { key: devnet.user.clone() };
+    let recipient: alloy::signers::local::PrivateKeySigner = ANVIL_KEYS[3].parse().map_err(|e| format!("{e}"))?;
+    let supply_before = total_supply(&devnet).await?;
+    let a = devnet.chain("ethereum");
+    let b = devnet.chain("base");
+    let mut times = Vec::new();
+    for (from, to, amount) in [(a, b, 12_500_000u64), (b, a, 7_250_000u64)] {
+        println!("\ntransfer {} USD1: {} (domain {}) → {} (domain {}), recipient {}",
+            format_usd1(U256::from(amount)), from.name, from.domain, to.name, to.domain, recipient.address());
+        let t0 = Instant::now();
+        let burn = user
+            .burn(&from.rpc_url, &from.deployment, to.domain, recipient.address(), U256::from(amount))
+            .await
+            .map_err(|e| e.to_string())?;
+        println!("  {:>6.1}s  burned on {}: tx {:#x}, message {:#x}", t0.elapsed().as_secs_f64(), from.name, burn.tx_hash, burn.message_hash);
+        let confirmed = follow(&devnet.relayer_url, &burn.message_hash, t0).await?;
+        let elapsed = t0.elapsed().as_secs_f64();
+        times.push(elapsed);
+        println!("  {elapsed:>6.1}s  minted on {}: tx {}", to.name, confirmed["state"]["tx_hash"].as_str().unwrap_or("?"));
+    }
+
+    println!("\nbalances of the recipient {}:", recipient.address());
+    for c in &devnet.chains {
+        let bal = client::balance(&c.admin, c.deployment.token, recipient.address()).await.map_err(|e| e.to_string())?;
+        println!("  {:<10} {} USD1", c.name, format_usd1(bal));
+    }
+    let supply_after = total_supply(&devnet).await?;
+    println!("total supply over all chains: {} USD1 before, {} USD1 after", format_usd1(supply_before), format_usd1(supply_after));
+    println!("demo end-to-end times: {}", times.iter().map(|t| format!("{t:.1}s")).collect::<Vec<_>>().join(", "));
+    if supply_before != supply_after {
+        return Err("total supply changed: the bridge duplicated or lost tokens".into());
+    }
+
+    if args.exit_after_demo {
+        devnet.stop().await;
+        println!("demo passed");
+        return Ok(());
+    }
+    println!("\ndevnet running; logs in {}. Ctrl-C stops everything.", devnet.log_dir().display());
+    usd1_runtime_wait().await;
+    devnet.stop().await;
+    Ok(())
+}
+
+async fn usd1_runtime_wait() {
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+fn print_endpoints(d: &Devnet) {
+    println!("endpoints:");
+    for c in &d.chains {
+        println!("  chain {:<9} domain {}  rpc {}  token {}  messenger {}  transmitter {}",
+            c.name, c.domain, c.rpc_url, c.deployment.token, c.deployment.messenger, c.deployment.transmitter);
+    }
+    for (i, url) in d.attester_urls.iter().enumerate() {
+        println!("  attester-{}  {url}  (key {})", i + 1, d.attester_keys[i].address());
+    }
+    println!("  relayer     {}  (/v1/messages, /metrics)", d.relayer_url);
+}
+
+/// Prints each state the relayer reports for the message until it is confirmed.
+async fn follow(relayer: &str, hash: &alloy::primitives::B256, t0: Instant) -> Result<serde_json::Value, String> {
+    let mut last = String::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if let Some(v) = client::relayer_status(relayer, hash).await {
+            let status = v["status"].as_str().unwrap_or("").to_string();
+            if status != last {
+                let detail = match status.as_str() {
+                    "attested" => format!(" ({} signatures)", v["signatures"]),
+                    "submitted" => format!(" (tx {})", v["state"]["tx_hash"].as_str().unwrap_or("?")),
+                    _ => String::new(),
+                };
+                println!("  {:>6.1}s  {status}{detail}", t0.elapsed().as_secs_f64());
+                last = status.clone();
+            }
+            match status.as_str() {
+                "confirmed" | "delivered" => return Ok(v),
+                "failed" => return Err(format!("transfer failed: {}", v["state"]["reason"])),
+                _ => {}
+            }
+        }
+        if Instant::now() > deadline {
+            return Err(format!("transfer {hash:#x} not minted after 120s (last state: {last})"));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn total_supply(d: &Devnet) -> Result<U256, String> {
+    let mut sum = U256::ZERO;
+    for c in &d.chains {
+        sum += client::total_supply(&c.admin, c.deployment.token).await.map_err(|e| e.to_string())?;
+    }
+    Ok(sum)
+}

@@ -1,0 +1,105 @@
+//! Deploys and links the bridge contracts on an EVM chain from the committed artifacts.
+
+use alloy::network::EthereumWallet;
+use alloy::primitives::{Address, U256};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::signers::local::PrivateKeySigner;
+use usd1_core::message::address_to_bytes32;
+use usd1_core::Domain;
+use usd1_evm::bindings::{MessageTransmitter, TokenMessenger, Usd1Token};
+
+/// Largest body a transmitter accepts (a burn body is 132 bytes).
+pub const MAX_MESSAGE_BODY: u64 = 8192;
+/// Per-message burn limit on the devnet: 1,000,000 USD1.
+pub const BURN_LIMIT: u64 = 1_000_000_000_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeployError {
+    #[error("deploy: {0}")]
+    Chain(String),
+}
+
+fn err(e: impl std::fmt::Display) -> DeployError {
+    DeployError::Chain(e.to_string())
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Deployment {
+    pub domain: Domain,
+    pub token: Address,
+    pub transmitter: Address,
+    pub messenger: Address,
+}
+
+/// A provider that signs with `key` and fills nonce, gas and chain id.
+pub fn wallet_provider(url: &str, key: &PrivateKeySigner) -> Result<DynProvider, DeployError> {
+    let url = url.parse().map_err(err)?;
+    Ok(ProviderBuilder::new().wallet(EthereumWallet::from(key.clone())).connect_http(url).erased())
+}
+
+/// Deploys token, transmitter (with the attesters and threshold) and messenger; makes the
+/// messenger the token's minter and sets the burn limit. The deployer stays admin.
+pub async fn deploy(
+    provider: &DynProvider,
+    admin: Address,
+    domain: Domain,
+    attesters: &[Address],
+    threshold: u64,
+) -> Result<Deployment, DeployError> {
+    let token = Usd1Token::deploy(provider.clone(), "USD1".into(), "USD1".into(), admin)
+        .await
+        .map_err(err)?;
+    let transmitter = MessageTransmitter::deploy(
+        provider.clone(),
+        domain.0,
+        attesters.to_vec(),
+        U256::from(threshold),
+        U256::from(MAX_MESSAGE_BODY),
+    )
+    .await
+    .map_err(err)?;
+    let messenger = TokenMessenger::deploy(provider.clone(), *transmitter.address()).await.map_err(err)?;
+    token.configureMinter(*messenger.address(), U256::MAX).send().await.map_err(err)?.get_receipt().await.map_err(err)?;
+    messenger
+        .setMaxBurnAmountPerMessage(*token.address(), U256::from(BURN_LIMIT))
+        .send()
+        .await
+        .map_err(err)?
+        .get_receipt()
+        .await
+        .map_err(err)?;
+    Ok(Deployment { domain, token: *token.address(), transmitter: *transmitter.address(), messenger: *messenger.address() })
+}
+
+/// Registers `remote`'s messenger and token on `local`'s messenger.
+pub async fn link(provider: &DynProvider, local: &Deployment, remote: &Deployment) -> Result<(), DeployError> {
+    let messenger = TokenMessenger::new(local.messenger, provider.clone());
+    messenger
+        .addRemoteTokenMessenger(remote.domain.0, address_to_bytes32(remote.messenger))
+        .send()
+        .await
+        .map_err(err)?
+        .get_receipt()
+        .await
+        .map_err(err)?;
+    messenger
+        .linkTokenPair(local.token, remote.domain.0, address_to_bytes32(remote.token))
+        .send()
+        .await
+        .map_err(err)?
+        .get_receipt()
+        .await
+        .map_err(err)?;
+    Ok(())
+}
+
+/// Mints `amount` (base units) to `to` with the admin key, as the issuer would.
+pub async fn issue(provider: &DynProvider, admin: Address, d: &Deployment, to: Address, amount: U256) -> Result<(), DeployError> {
+    let token = Usd1Token::new(d.token, provider.clone());
+    let me = admin;
+    if !token.isMinter(me).call().await.map_err(err)? {
+        token.configureMinter(me, U256::MAX).send().await.map_err(err)?.get_receipt().await.map_err(err)?;
+    }
+    token.mint(to, amount).send().await.map_err(err)?.get_receipt().await.map_err(err)?;
+    Ok(())
+}

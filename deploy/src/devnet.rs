@@ -1,0 +1,310 @@
+//! A local devnet of real processes on loopback: anvil chains, the bridge contracts, `n`
+//! attesters and one relayer, each with its own config, key, store and log file. Used by
+//! the `usd1-devnet` command and by the end-to-end tests.
+
+use crate::contracts::{self, Deployment};
+use crate::process::{free_port, wait_until, Service};
+use alloy::primitives::{keccak256, Address, U256};
+use alloy::providers::{DynProvider, Provider};
+use alloy::signers::local::PrivateKeySigner;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use usd1_config::{
+    AttesterConfig, ChainConfig, ChainKind, Finality, LogFormat, RelayerConfig, RelayerSettings, ServiceConfig,
+    SignerConfig,
+};
+use usd1_core::Domain;
+
+/// anvil's well-known first accounts (mnemonic "test test … junk"): deployer, relayer, users.
+pub const ANVIL_KEYS: [&str; 5] = [
+    "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+    "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+    "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+    "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
+    "0x47e179ec197488593b187f8a5eb3f38b42e7c8d4ab4f0b0b6c0a0ddc4b9bc3c0",
+];
+
+#[derive(Clone, Debug)]
+pub struct DevnetOptions {
+    pub work_dir: PathBuf,
+    /// (name, domain) of each chain.
+    pub chains: Vec<(String, Domain)>,
+    pub attesters: usize,
+    pub threshold: u64,
+    /// Seconds between blocks; None leaves mining to the caller (anvil_mine).
+    pub block_time: Option<u64>,
+    pub confirmations: u64,
+    /// USD1 (base units) issued to the demo user on every chain.
+    pub initial_balance: U256,
+    /// Fixed RPC ports (the devnet command); None picks free ones (tests).
+    pub base_port: Option<u16>,
+}
+
+impl DevnetOptions {
+    pub fn new(work_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            work_dir: work_dir.into(),
+            chains: vec![("ethereum".into(), Domain(0)), ("base".into(), Domain(6))],
+            attesters: 3,
+            threshold: 2,
+            block_time: Some(1),
+            confirmations: 2,
+            initial_balance: U256::from(1_000_000_000_000u64),
+            base_port: None,
+        }
+    }
+}
+
+pub struct Chain {
+    pub name: String,
+    pub domain: Domain,
+    pub rpc_url: String,
+    pub deployment: Deployment,
+    pub admin: DynProvider,
+    _anvil: Service,
+}
+
+pub struct Devnet {
+    pub options: DevnetOptions,
+    pub chains: Vec<Chain>,
+    pub attester_keys: Vec<PrivateKeySigner>,
+    pub attester_urls: Vec<String>,
+    attesters: Vec<Option<Service>>,
+    pub relayer_url: String,
+    relayer: Option<Service>,
+    pub user: PrivateKeySigner,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DevnetError {
+    #[error("devnet: {0}")]
+    Setup(String),
+    #[error(transparent)]
+    Deploy(#[from] contracts::DeployError),
+}
+
+pub(crate) fn setup(e: impl std::fmt::Display) -> DevnetError {
+    DevnetError::Setup(e.to_string())
+}
+
+fn key(hex: &str) -> Result<PrivateKeySigner, DevnetError> {
+    hex.parse().map_err(setup)
+}
+
+impl Devnet {
+    pub async fn start(options: DevnetOptions) -> Result<Self, DevnetError> {
+        std::fs::create_dir_all(options.work_dir.join("logs")).map_err(setup)?;
+        std::fs::create_dir_all(options.work_dir.join("keys")).map_err(setup)?;
+        let deployer = key(ANVIL_KEYS[0])?;
+        let user = key(ANVIL_KEYS[2])?;
+        // Fixed attester keys, so a devnet's addresses are the same every run.
+        let attester_keys: Vec<PrivateKeySigner> = (1..=options.attesters)
+            .map(|i| PrivateKeySigner::from_bytes(&keccak256(format!("usd1-devnet-attester-{i}"))).map_err(setup))
+            .collect::<Result<_, _>>()?;
+        let attester_addresses: Vec<Address> = attester_keys.iter().map(|k| k.address()).collect();
+
+        let mut chains = Vec::new();
+        for (i, (name, domain)) in options.chains.iter().enumerate() {
+            let port = match options.base_port {
+                Some(p) => p + i as u16,
+                None => free_port()?,
+            };
+            let anvil = start_anvil(&options.work_dir, name, port, 31337 + domain.0 as u64)?;
+            let rpc_url = format!("http://127.0.0.1:{port}");
+            let admin = contracts::wallet_provider(&rpc_url, &deployer)?;
+            wait_until(Duration::from_secs(30), "anvil to answer", || {
+                let admin = admin.clone();
+                async move { admin.get_chain_id().await.is_ok() }
+            })
+            .await?;
+            // Deploy with instant mining, then switch to the devnet's block time.
+            let deployment = contracts::deploy(&admin, deployer.address(), *domain, &attester_addresses, options.threshold).await?;
+            contracts::issue(&admin, deployer.address(), &deployment, user.address(), options.initial_balance).await?;
+            chains.push(Chain { name: name.clone(), domain: *domain, rpc_url, deployment, admin, _anvil: anvil });
+        }
+        for a in &chains {
+            for b in &chains {
+                if a.domain != b.domain {
+                    contracts::link(&a.admin, &a.deployment, &b.deployment).await?;
+                }
+            }
+        }
+        if let Some(secs) = options.block_time {
+            for c in &chains {
+                c.admin.raw_request::<_, ()>("evm_setIntervalMining".into(), (secs,)).await.map_err(setup)?;
+                c.admin.raw_request::<_, ()>("evm_setAutomine".into(), (false,)).await.map_err(setup)?;
+            }
+        }
+
+        let mut net = Devnet {
+            attester_urls: Vec::new(),
+            attesters: Vec::new(),
+            relayer_url: String::new(),
+            relayer: None,
+            options,
+            chains,
+            attester_keys,
+            user,
+        };
+        for i in 0..net.options.attesters {
+            let port = match net.options.base_port {
+                Some(p) => p + 100 + i as u16,
+                None => free_port()?,
+            };
+            net.attester_urls.push(format!("http://127.0.0.1:{port}"));
+            net.write_attester_config(i, port)?;
+            net.attesters.push(None);
+            net.start_attester(i).await?;
+        }
+        let port = match net.options.base_port {
+            Some(p) => p + 200,
+            None => free_port()?,
+        };
+        net.relayer_url = format!("http://127.0.0.1:{port}");
+        net.write_relayer_config(port)?;
+        net.start_relayer().await?;
+        Ok(net)
+    }
+
+    pub fn chain(&self, name: &str) -> &Chain {
+        self.chains.iter().find(|c| c.name == name).unwrap_or_else(|| panic!("no chain named {name}"))
+    }
+
+    fn chain_configs(&self) -> BTreeMap<String, ChainConfig> {
+        self.chains
+            .iter()
+            .map(|c| {
+                let cfg = ChainConfig {
+                    domain: c.domain,
+                    kind: ChainKind::Evm,
+                    rpc_urls: vec![c.rpc_url.clone()],
+                    finality: Finality::Confirmations { confirmations: self.options.confirmations },
+                    message_transmitter: c.deployment.transmitter,
+                    token_messenger: c.deployment.messenger,
+                    token: c.deployment.token,
+                    start_block: 0,
+                    poll_interval_ms: 250,
+                    max_block_range: 500,
+                    delivery_confirmations: 1,
+                };
+                (c.name.clone(), cfg)
+            })
+            .collect()
+    }
+
+    fn write_key(&self, name: &str, key: &PrivateKeySigner) -> Result<PathBuf, DevnetError> {
+        let path = self.options.work_dir.join("keys").join(format!("{name}.key"));
+        std::fs::write(&path, format!("0x{}\n", alloy::hex::encode(key.to_bytes()))).map_err(setup)?;
+        Ok(path)
+    }
+
+    pub fn attester_config_path(&self, i: usize) -> PathBuf {
+        self.options.work_dir.join(format!("attester-{}.toml", i + 1))
+    }
+
+    pub fn relayer_config_path(&self) -> PathBuf {
+        self.options.work_dir.join("relayer.toml")
+    }
+
+    fn write_attester_config(&self, i: usize, port: u16) -> Result<(), DevnetError> {
+        let config = AttesterConfig {
+            service: ServiceConfig {
+                listen: format!("127.0.0.1:{port}").parse().map_err(setup)?,
+                db_path: self.options.work_dir.join(format!("data/attester-{}", i + 1)),
+                log_format: LogFormat::Text,
+            },
+            signer: SignerConfig {
+                key_file: self.write_key(&format!("attester-{}", i + 1), &self.attester_keys[i])?,
+                password_env: "USD1_KEYSTORE_PASSWORD".into(),
+            },
+            chains: self.chain_configs(),
+        };
+        write_toml(&self.attester_config_path(i), &config)
+    }
+
+    fn write_relayer_config(&self, port: u16) -> Result<(), DevnetError> {
+        let config = RelayerConfig {
+            service: ServiceConfig {
+                listen: format!("127.0.0.1:{port}").parse().map_err(setup)?,
+                db_path: self.options.work_dir.join("data/relayer"),
+                log_format: LogFormat::Text,
+            },
+            submitter: SignerConfig {
+                key_file: self.write_key("relayer", &key(ANVIL_KEYS[1])?)?,
+                password_env: "USD1_KEYSTORE_PASSWORD".into(),
+            },
+            relayer: RelayerSettings {
+                attesters: self.attester_urls.clone(),
+                attester_timeout_ms: 1000,
+                retry_base_ms: 200,
+                retry_max_ms: 2000,
+                stuck_after_ms: 20_000,
+                destinations: vec![],
+                sources: vec![],
+            },
+            chains: self.chain_configs(),
+        };
+        write_toml(&self.relayer_config_path(), &config)
+    }
+
+    pub async fn start_attester(&mut self, i: usize) -> Result<(), DevnetError> {
+        let name = format!("attester-{}", i + 1);
+        let svc = Service::spawn(&self.options.work_dir, &name, "usd1-attester", &self.attester_config_path(i))?;
+        svc.wait_healthy(&self.attester_urls[i]).await?;
+        self.attesters[i] = Some(svc);
+        Ok(())
+    }
+
+    /// Stops attester `i` abruptly (SIGKILL).
+    pub async fn stop_attester(&mut self, i: usize) {
+        if let Some(mut svc) = self.attesters[i].take() {
+            svc.kill().await;
+        }
+    }
+
+    pub async fn start_relayer(&mut self) -> Result<(), DevnetError> {
+        let svc = Service::spawn(&self.options.work_dir, "relayer", "usd1-relayer", &self.relayer_config_path())?;
+        svc.wait_healthy(&self.relayer_url).await?;
+        self.relayer = Some(svc);
+        Ok(())
+    }
+
+    /// Kills the relayer with SIGKILL: no shutdown code runs.
+    pub async fn kill_relayer(&mut self) {
+        if let Some(mut svc) = self.relayer.take() {
+            svc.kill().await;
+        }
+    }
+
+    /// Kills every process (anvil included, when the Devnet is dropped).
+    pub async fn stop(mut self) {
+        self.kill_relayer().await;
+        for i in 0..self.attesters.len() {
+            self.stop_attester(i).await;
+        }
+    }
+
+    pub fn log_dir(&self) -> PathBuf {
+        self.options.work_dir.join("logs")
+    }
+}
+
+fn write_toml<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), DevnetError> {
+    let text = toml::to_string_pretty(value).map_err(setup)?;
+    std::fs::write(path, text).map_err(setup)
+}
+
+fn start_anvil(work_dir: &Path, name: &str, port: u16, chain_id: u64) -> Result<Service, DevnetError> {
+    let anvil = crate::process::anvil_path();
+    let log = std::fs::File::create(work_dir.join("logs").join(format!("anvil-{name}.log"))).map_err(setup)?;
+    let child = tokio::process::Command::new(&anvil)
+        .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--chain-id", &chain_id.to_string()])
+        .args(["--accounts", "10", "--balance", "100000"])
+        .stdout(log.try_clone().map_err(setup)?)
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| DevnetError::Setup(format!("cannot start {}: {e} (run `npm ci` at the repo root)", anvil.display())))?;
+    Ok(Service::from_child(name, child))
+}
