@@ -84,7 +84,8 @@ impl User {
         Ok(hashes)
     }
 
-    async fn approve(&self, p: &DynProvider, source: &Deployment) -> Result<(), DevnetError> {
+    /// Lets the messenger pull this user's tokens (once per chain).
+    pub async fn approve(&self, p: &DynProvider, source: &Deployment) -> Result<(), DevnetError> {
         let token = Usd1Token::new(source.token, p.clone());
         let allowance = token.allowance(self.address(), source.messenger).call().await.map_err(setup)?;
         if allowance < U256::from(u128::MAX) {

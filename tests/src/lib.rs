@@ -1,1 +1,108 @@
+//! Helpers for the end-to-end tests: a devnet per test in its own directory (kept after the
+//! run, with every process's log), and the reads the assertions need.
 
+use alloy::primitives::{Address, B256, U256};
+use alloy::providers::Provider;
+use alloy::rpc::types::Filter;
+use alloy::sol_types::SolEvent;
+use std::path::PathBuf;
+use std::time::Duration;
+use usd1_deploy::{Devnet, DevnetOptions};
+use usd1_evm::bindings::MessageTransmitter::MessageReceived;
+
+pub use usd1_deploy::client::{self, User};
+
+/// Generous: a transfer takes ~5 s on the devnet; CI machines are slower and run tests side by side.
+pub const TRANSFER_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// A fresh work directory for one test (logs stay there for a failed run).
+pub fn work_dir(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("usd1-e2e-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+pub async fn devnet(test: &str, tweak: impl FnOnce(&mut DevnetOptions)) -> Devnet {
+    let mut options = DevnetOptions::new(work_dir(test));
+    tweak(&mut options);
+    let dir = options.work_dir.clone();
+    match Devnet::start(options).await {
+        Ok(d) => d,
+        Err(e) => panic!("devnet for {test} did not start: {e}; logs in {}", dir.join("logs").display()),
+    }
+}
+
+pub fn user(d: &Devnet) -> User {
+    User { key: d.user.clone() }
+}
+
+pub fn recipient() -> Address {
+    // anvil's account 3: holds no USD1 at the start.
+    "0x90F79bf6EB2c4f870365E785982E1f101E93b906".parse().unwrap()
+}
+
+pub async fn balance(d: &Devnet, chain: &str, who: Address) -> U256 {
+    let c = d.chain(chain);
+    client::balance(&c.admin, c.deployment.token, who).await.unwrap()
+}
+
+pub async fn total_supply(d: &Devnet) -> U256 {
+    let mut sum = U256::ZERO;
+    for c in &d.chains {
+        sum += client::total_supply(&c.admin, c.deployment.token).await.unwrap();
+    }
+    sum
+}
+
+/// Every `MessageReceived` on `chain`: (sourceDomain, nonce).
+pub async fn received(d: &Devnet, chain: &str) -> Vec<(u32, u64)> {
+    let c = d.chain(chain);
+    let filter = Filter::new()
+        .address(c.deployment.transmitter)
+        .event_signature(MessageReceived::SIGNATURE_HASH)
+        .from_block(0);
+    c.admin
+        .get_logs(&filter)
+        .await
+        .unwrap()
+        .iter()
+        .map(|l| {
+            let e = l.log_decode::<MessageReceived>().unwrap();
+            (e.inner.data.sourceDomain, e.inner.data.nonce)
+        })
+        .collect()
+}
+
+pub async fn wait_confirmed(d: &Devnet, hash: &B256) -> serde_json::Value {
+    match client::wait_for_status(&d.relayer_url, hash, "confirmed", TRANSFER_TIMEOUT).await {
+        Ok(v) => v,
+        Err(e) => panic!("{e}; logs in {}", d.log_dir().display()),
+    }
+}
+
+/// The relayer's listing of messages in `status`.
+pub async fn list(d: &Devnet, status: &str) -> Vec<serde_json::Value> {
+    let url = format!("{}/v1/messages?status={status}&limit=1000", d.relayer_url);
+    let v: serde_json::Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+    v["messages"].as_array().cloned().unwrap_or_default()
+}
+
+/// An attester's answer for a message hash: (HTTP status, body).
+pub async fn attester_answer(url: &str, hash: &B256) -> (u16, serde_json::Value) {
+    let resp = reqwest::get(format!("{url}/v1/attestations/{hash:#x}")).await.unwrap();
+    let code = resp.status().as_u16();
+    (code, resp.json().await.unwrap_or_default())
+}
+
+/// Polls `check` every 100 ms until it holds; panics naming `what` after `timeout`.
+pub async fn eventually<F, Fut>(timeout: Duration, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + timeout;
+    while !check().await {
+        assert!(std::time::Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -1,0 +1,59 @@
+//! 6. A malformed config file gives one clear error naming the field, a non-zero exit
+//!    code, and no panic.
+
+use std::process::Command;
+use usd1_deploy::process::bin_path;
+
+const GOOD_CHAIN: &str = r#"
+[chains.ethereum]
+domain = 0
+kind = "evm"
+rpc_urls = ["http://127.0.0.1:1"]
+finality = { confirmations = 2 }
+message_transmitter = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+token_messenger = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"
+token = "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0"
+"#;
+
+fn run(binary: &str, config: &str) -> (i32, String) {
+    let dir = std::env::temp_dir().join(format!("usd1-e2e-config-{}-{binary}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{}.toml", config.len()));
+    std::fs::write(&path, config).unwrap();
+    let out = Command::new(bin_path(binary)).arg("--config").arg(&path).output().expect("binary built (cargo build --bins)");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+fn assert_clear_error(binary: &str, config: &str, field: &str) {
+    let (code, stderr) = run(binary, config);
+    assert_ne!(code, 0, "{binary} must fail");
+    assert!(stderr.contains(field), "{binary}: error should name `{field}`: {stderr}");
+    assert!(!stderr.contains("panicked"), "{binary} panicked: {stderr}");
+    assert_eq!(stderr.matches(&format!("{binary}:")).count(), 1, "exactly one error: {stderr}");
+}
+
+#[test]
+fn malformed_configs_give_one_clear_error_naming_the_field() {
+    let attester = format!("[service]\nlisten = \"127.0.0.1:0\"\ndb_path = \"/tmp/x\"\n[signer]\nkey_file = \"/tmp/k\"\n{GOOD_CHAIN}");
+    assert_clear_error("usd1-attester", &attester.replace("domain = 0", "domain = \"zero\""), "chains.ethereum.domain");
+    assert_clear_error("usd1-attester", &attester.replace("listen = \"127.0.0.1:0\"", "listen = \"nowhere\""), "service.listen");
+    assert_clear_error("usd1-attester", &attester.replace("token = \"0x9fE4", "token = \"0xQQ"), "chains.ethereum.token");
+    assert_clear_error("usd1-attester", &attester.replace("rpc_urls = [\"http://127.0.0.1:1\"]", "rpc_urls = []"), "chains.ethereum.rpc_urls");
+    assert_clear_error("usd1-attester", "[service\nlisten", "line 1, column 9");
+
+    let relayer = format!(
+        "[service]\nlisten = \"127.0.0.1:0\"\ndb_path = \"/tmp/x\"\n[submitter]\nkey_file = \"/tmp/k\"\n[relayer]\nattesters = [\"ftp://a\"]\n{GOOD_CHAIN}"
+    );
+    assert_clear_error("usd1-relayer", &relayer, "relayer.attesters");
+    assert_clear_error("usd1-relayer", &relayer.replace("[relayer]\nattesters = [\"ftp://a\"]\n", ""), "relayer");
+}
+
+#[test]
+fn a_missing_key_file_is_a_clear_error_not_a_panic() {
+    let attester = format!("[service]\nlisten = \"127.0.0.1:0\"\ndb_path = \"{}\"\n[signer]\nkey_file = \"/nonexistent/attester.key\"\n{GOOD_CHAIN}",
+        std::env::temp_dir().join(format!("usd1-e2e-nokey-{}", std::process::id())).display());
+    let (code, stderr) = run("usd1-attester", &attester);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("/nonexistent/attester.key"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
