@@ -22,16 +22,28 @@ pub fn router(state: Arc<AppState>) -> Router {
 }
 
 fn parse_hash(text: &str, what: &str) -> Result<B256, ApiError> {
-    text.parse::<B256>().map_err(|_| ApiError::bad_request(format!("{what} must be 0x followed by 64 hex digits")))
+    text.parse::<B256>()
+        .map_err(|_| ApiError::bad_request(format!("{what} must be 0x followed by 64 hex digits")))
 }
 
-async fn attestation(State(s): State<Arc<AppState>>, Path(hash): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn attestation(
+    State(s): State<Arc<AppState>>,
+    Path(hash): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let hash = parse_hash(&hash, "message hash")?;
     if let Some(m) = s.store.get(&hash).map_err(ApiError::internal)? {
-        return Ok(Json(json!({ "status": "complete", "attestation": m.signature })));
+        return Ok(Json(
+            json!({ "status": "complete", "attestation": m.signature }),
+        ));
     }
-    if s.unconfirmed.read().unwrap_or_else(|p| p.into_inner()).contains_key(&hash) {
-        return Ok(Json(json!({ "status": "pending_confirmations", "attestation": null })));
+    if s.unconfirmed
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .contains_key(&hash)
+    {
+        return Ok(Json(
+            json!({ "status": "pending_confirmations", "attestation": null }),
+        ));
     }
     Err(ApiError::not_found("message hash not found"))
 }
@@ -40,7 +52,11 @@ async fn messages_by_tx(
     State(s): State<Arc<AppState>>,
     Path((domain, tx)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let domain = Domain(domain.parse().map_err(|_| ApiError::bad_request("source domain must be a number"))?);
+    let domain = Domain(
+        domain
+            .parse()
+            .map_err(|_| ApiError::bad_request("source domain must be a number"))?,
+    );
     let tx = parse_hash(&tx, "transaction hash")?;
     let mut messages: Vec<Value> = s
         .store
@@ -49,13 +65,20 @@ async fn messages_by_tx(
         .into_iter()
         .map(|m| json!({ "message": m.message, "messageHash": m.message_hash, "attestation": m.signature, "status": "complete" }))
         .collect();
-    for (hash, u) in s.unconfirmed.read().unwrap_or_else(|p| p.into_inner()).iter() {
+    for (hash, u) in s
+        .unconfirmed
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+    {
         if u.source_domain == domain && u.source_tx == tx {
             messages.push(json!({ "message": u.message, "messageHash": format!("{hash:#x}"), "attestation": null, "status": "pending_confirmations" }));
         }
     }
     if messages.is_empty() {
-        return Err(ApiError::not_found("no messages found for that transaction"));
+        return Err(ApiError::not_found(
+            "no messages found for that transaction",
+        ));
     }
     Ok(Json(json!({ "messages": messages })))
 }
@@ -66,8 +89,18 @@ async fn readyz(State(s): State<Arc<AppState>>) -> Response {
     let now = now_ms();
     let ready = !chains.is_empty()
         && chains.values().all(|c| {
-            c.last_ok_ms > 0 && now.saturating_sub(c.last_ok_ms) <= (3 * c.poll_interval_ms).max(5000) && c.next_block > c.final_height
+            c.last_ok_ms > 0
+                && now.saturating_sub(c.last_ok_ms) <= (3 * c.poll_interval_ms).max(5000)
+                && c.next_block > c.final_height
         });
-    let code = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (code, Json(json!({ "ready": ready, "signed": s.store.count(), "chains": chains }))).into_response()
+    let code = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        code,
+        Json(json!({ "ready": ready, "signed": s.store.count(), "chains": chains })),
+    )
+        .into_response()
 }

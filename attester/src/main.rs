@@ -17,7 +17,11 @@ use usd1_config::{load_evm_signer, AttesterConfig};
 use usd1_evm::{EvmBlockSource, EvmRpc, Watcher};
 
 #[derive(Parser)]
-#[command(name = "usd1-attester", version, about = "Signs final usd1 burn messages and serves the signatures")]
+#[command(
+    name = "usd1-attester",
+    version,
+    about = "Signs final usd1 burn messages and serves the signatures"
+)]
 struct Args {
     /// The attester's TOML config (every value overridable by USD1_… variables).
     #[arg(long, short, env = "USD1_CONFIG")]
@@ -39,10 +43,18 @@ async fn main() {
 async fn run(config: AttesterConfig) -> Result<(), String> {
     let key = load_evm_signer(&config.signer).map_err(|e| e.to_string())?;
     let address = key.address();
-    let db = sled::open(&config.service.db_path)
-        .map_err(|e| format!("cannot open store {}: {e}", config.service.db_path.display()))?;
+    let db = sled::open(&config.service.db_path).map_err(|e| {
+        format!(
+            "cannot open store {}: {e}",
+            config.service.db_path.display()
+        )
+    })?;
     let store = store::Store::open(db.clone()).map_err(|e| e.to_string())?;
-    let names = config.chains.iter().map(|(n, c)| (c.domain, n.clone())).collect();
+    let names = config
+        .chains
+        .iter()
+        .map(|(n, c)| (c.domain, n.clone()))
+        .collect();
     let state = Arc::new(AppState {
         store,
         key: signer::EvmAttesterKey(key),
@@ -53,14 +65,41 @@ async fn run(config: AttesterConfig) -> Result<(), String> {
 
     for (name, chain) in &config.chains {
         let rpc = Arc::new(EvmRpc::new(name, &chain.rpc_urls).map_err(|e| e.to_string())?);
-        let tree = db.open_tree(format!("watcher/{}", chain.domain)).map_err(|e| e.to_string())?;
-        let source = EvmBlockSource { rpc, transmitter: chain.message_transmitter };
-        let watcher = Watcher::new(source, tree, name, chain.domain, chain.finality, chain.max_block_range, chain.start_block, true);
-        state.chains.write().unwrap_or_else(|p| p.into_inner()).insert(
-            name.clone(),
-            ChainStatus { domain: chain.domain.0, poll_interval_ms: chain.poll_interval_ms, ..Default::default() },
+        let tree = db
+            .open_tree(format!("watcher/{}", chain.domain))
+            .map_err(|e| e.to_string())?;
+        let source = EvmBlockSource {
+            rpc,
+            transmitter: chain.message_transmitter,
+        };
+        let watcher = Watcher::new(
+            source,
+            tree,
+            name,
+            chain.domain,
+            chain.finality,
+            chain.max_block_range,
+            chain.start_block,
+            true,
         );
-        tokio::spawn(watch::run(state.clone(), name.clone(), watcher, Duration::from_millis(chain.poll_interval_ms)));
+        state
+            .chains
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(
+                name.clone(),
+                ChainStatus {
+                    domain: chain.domain.0,
+                    poll_interval_ms: chain.poll_interval_ms,
+                    ..Default::default()
+                },
+            );
+        tokio::spawn(watch::run(
+            state.clone(),
+            name.clone(),
+            watcher,
+            Duration::from_millis(chain.poll_interval_ms),
+        ));
     }
 
     let listener = tokio::net::TcpListener::bind(config.service.listen)

@@ -6,16 +6,28 @@ fn fail(e: prometheus::Error) -> ! {
 }
 
 pub static OBSERVED: LazyLock<IntCounterVec> = LazyLock::new(|| {
-    register_int_counter_vec!("usd1_messages_observed_total", "Final messages seen", &["source", "destination"])
-        .unwrap_or_else(|e| fail(e))
+    register_int_counter_vec!(
+        "usd1_messages_observed_total",
+        "Final messages seen",
+        &["source", "destination"]
+    )
+    .unwrap_or_else(|e| fail(e))
 });
 pub static ATTESTED: LazyLock<IntCounterVec> = LazyLock::new(|| {
-    register_int_counter_vec!("usd1_messages_attested_total", "Messages signed", &["source", "destination"])
-        .unwrap_or_else(|e| fail(e))
+    register_int_counter_vec!(
+        "usd1_messages_attested_total",
+        "Messages signed",
+        &["source", "destination"]
+    )
+    .unwrap_or_else(|e| fail(e))
 });
 pub static SIGNATURES: LazyLock<IntCounterVec> = LazyLock::new(|| {
-    register_int_counter_vec!("usd1_attester_signatures_total", "Signatures made, by scheme", &["scheme"])
-        .unwrap_or_else(|e| fail(e))
+    register_int_counter_vec!(
+        "usd1_attester_signatures_total",
+        "Signatures made, by scheme",
+        &["scheme"]
+    )
+    .unwrap_or_else(|e| fail(e))
 });
 pub static FINAL_TO_ATTESTED: LazyLock<HistogramVec> = LazyLock::new(|| {
     register_histogram_vec!(

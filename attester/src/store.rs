@@ -34,7 +34,11 @@ pub enum StoreError {
 
 impl Store {
     pub fn open(db: sled::Db) -> Result<Self, StoreError> {
-        Ok(Self { signed: db.open_tree("signed")?, by_tx: db.open_tree("by_tx")?, db })
+        Ok(Self {
+            signed: db.open_tree("signed")?,
+            by_tx: db.open_tree("by_tx")?,
+            db,
+        })
     }
 
     pub fn get(&self, hash: &B256) -> Result<Option<SignedMessage>, StoreError> {
@@ -46,8 +50,10 @@ impl Store {
 
     /// Stores a signed message (the tx index too) in one batch each; the caller flushes.
     pub fn insert(&self, record: &SignedMessage, hash: &B256, tx: &B256) -> Result<(), StoreError> {
-        self.signed.insert(hash.as_slice(), serde_json::to_vec(record)?)?;
-        self.by_tx.insert(tx_key(record.source_domain, tx, hash), &[])?;
+        self.signed
+            .insert(hash.as_slice(), serde_json::to_vec(record)?)?;
+        self.by_tx
+            .insert(tx_key(record.source_domain, tx, hash), &[])?;
         Ok(())
     }
 

@@ -9,7 +9,12 @@ use std::time::{Duration, Instant};
 use usd1_evm::{EvmBlockSource, Watcher};
 use usd1_runtime::now_ms;
 
-pub async fn run(state: Arc<AppState>, name: String, watcher: Watcher<EvmBlockSource>, poll: Duration) {
+pub async fn run(
+    state: Arc<AppState>,
+    name: String,
+    watcher: Watcher<EvmBlockSource>,
+    poll: Duration,
+) {
     let mut tick = tokio::time::interval(poll);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -33,15 +38,27 @@ pub async fn run(state: Arc<AppState>, name: String, watcher: Watcher<EvmBlockSo
     }
 }
 
-async fn step(state: &AppState, name: &str, watcher: &Watcher<EvmBlockSource>) -> Result<(u64, u64, u64), String> {
+async fn step(
+    state: &AppState,
+    name: &str,
+    watcher: &Watcher<EvmBlockSource>,
+) -> Result<(u64, u64, u64), String> {
     let batch = watcher.poll().await.map_err(|e| e.to_string())?;
     for m in &batch.final_messages {
         let span = tracing::info_span!("attest", message_hash = %m.hash, source = m.message.source_domain.0,
             destination = m.message.destination_domain.0, nonce = m.message.nonce);
         let _enter = span.enter();
-        let (src, dst) = (state.label(m.message.source_domain), state.label(m.message.destination_domain));
+        let (src, dst) = (
+            state.label(m.message.source_domain),
+            state.label(m.message.destination_domain),
+        );
         metrics::OBSERVED.with_label_values(&[src, dst]).inc();
-        if state.store.get(&m.hash).map_err(|e| e.to_string())?.is_some() {
+        if state
+            .store
+            .get(&m.hash)
+            .map_err(|e| e.to_string())?
+            .is_some()
+        {
             continue; // signed before (re-read after a restart): keep the stored signature
         }
         let started = Instant::now();
@@ -57,23 +74,41 @@ async fn step(state: &AppState, name: &str, watcher: &Watcher<EvmBlockSource>) -
             source_block: m.block_number,
             signed_at_ms: now_ms(),
         };
-        state.store.insert(&record, &m.hash, &m.tx_hash).map_err(|e| e.to_string())?;
+        state
+            .store
+            .insert(&record, &m.hash, &m.tx_hash)
+            .map_err(|e| e.to_string())?;
         metrics::ATTESTED.with_label_values(&[src, dst]).inc();
         metrics::SIGNATURES.with_label_values(&["secp256k1"]).inc();
-        metrics::FINAL_TO_ATTESTED.with_label_values(&[src]).observe(started.elapsed().as_secs_f64());
+        metrics::FINAL_TO_ATTESTED
+            .with_label_values(&[src])
+            .observe(started.elapsed().as_secs_f64());
         tracing::info!(block = m.block_number, "attested");
     }
     // Signatures are durable before the cursor moves past them and before they are served.
-    state.store.db.flush_async().await.map_err(|e| e.to_string())?;
+    state
+        .store
+        .db
+        .flush_async()
+        .await
+        .map_err(|e| e.to_string())?;
     watcher.commit(&batch).await.map_err(|e| e.to_string())?;
 
-    let domain = state.names.iter().find(|(_, n)| n.as_str() == name).map(|(d, _)| *d);
+    let domain = state
+        .names
+        .iter()
+        .find(|(_, n)| n.as_str() == name)
+        .map(|(d, _)| *d);
     let mut unconfirmed = state.unconfirmed.write().unwrap_or_else(|p| p.into_inner());
     unconfirmed.retain(|_, u| Some(u.source_domain) != domain);
     for m in batch.unconfirmed {
         unconfirmed.insert(
             m.hash,
-            Unconfirmed { source_domain: m.message.source_domain, message: format!("0x{}", hex::encode(&m.raw)), source_tx: m.tx_hash },
+            Unconfirmed {
+                source_domain: m.message.source_domain,
+                message: format!("0x{}", hex::encode(&m.raw)),
+                source_tx: m.tx_hash,
+            },
         );
     }
     let next = watcher.cursor().map_err(|e| e.to_string())?;

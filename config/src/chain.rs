@@ -17,7 +17,9 @@ pub enum Finality {
     Finalized,
     Safe,
     #[serde(untagged)]
-    Confirmations { confirmations: u64 },
+    Confirmations {
+        confirmations: u64,
+    },
 }
 
 /// One chain, described once and shared by every process that touches it.
@@ -59,7 +61,10 @@ impl ChainConfig {
     pub(crate) fn validate(&self, name: &str) -> Result<(), (String, String)> {
         let field = |f: &str| format!("chains.{name}.{f}");
         if self.kind != ChainKind::Evm {
-            return Err((field("kind"), "only \"evm\" chains are supported by this build".into()));
+            return Err((
+                field("kind"),
+                "only \"evm\" chains are supported by this build".into(),
+            ));
         }
         if self.rpc_urls.is_empty() {
             return Err((field("rpc_urls"), "must list at least one URL".into()));
@@ -92,13 +97,19 @@ pub(crate) fn validate_chains(
     chains: &std::collections::BTreeMap<String, ChainConfig>,
 ) -> Result<(), (String, String)> {
     if chains.is_empty() {
-        return Err(("chains".into(), "at least one chain must be configured".into()));
+        return Err((
+            "chains".into(),
+            "at least one chain must be configured".into(),
+        ));
     }
     let mut seen = std::collections::BTreeMap::new();
     for (name, chain) in chains {
         chain.validate(name)?;
         if let Some(other) = seen.insert(chain.domain, name) {
-            return Err((format!("chains.{name}.domain"), format!("domain {} is also used by chain {other}", chain.domain)));
+            return Err((
+                format!("chains.{name}.domain"),
+                format!("domain {} is also used by chain {other}", chain.domain),
+            ));
         }
     }
     Ok(())

@@ -9,7 +9,9 @@ mod service;
 
 pub use chain::{ChainConfig, ChainKind, Finality};
 pub use keys::{load_evm_signer, KeyError};
-pub use service::{AttesterConfig, LogFormat, RelayerConfig, RelayerSettings, ServiceConfig, SignerConfig};
+pub use service::{
+    AttesterConfig, LogFormat, RelayerConfig, RelayerSettings, ServiceConfig, SignerConfig,
+};
 
 use figment::providers::{Env, Format, Toml};
 use figment::Figment;
@@ -24,7 +26,11 @@ pub enum ConfigError {
     #[error("config {path}: {reason}")]
     Parse { path: String, reason: String },
     #[error("config {path}: field `{field}`: {reason}")]
-    Invalid { path: String, field: String, reason: String },
+    Invalid {
+        path: String,
+        field: String,
+        reason: String,
+    },
 }
 
 /// Types that can check themselves once parsed; the error names the offending field.
@@ -36,13 +42,25 @@ pub trait Validate {
 pub fn load<T: DeserializeOwned + Validate>(path: &Path) -> Result<T, ConfigError> {
     let shown = path.display().to_string();
     // Read first so that a missing file is its own clear error, not an empty config.
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read { path: shown.clone(), reason: e.to_string() })?;
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+        path: shown.clone(),
+        reason: e.to_string(),
+    })?;
     let config: T = Figment::new()
         .merge(Toml::string(&text))
         .merge(Env::prefixed("USD1_").split("__"))
         .extract()
-        .map_err(|e| ConfigError::Parse { path: shown.clone(), reason: describe(e) })?;
-    config.validate().map_err(|(field, reason)| ConfigError::Invalid { path: shown, field, reason })?;
+        .map_err(|e| ConfigError::Parse {
+            path: shown.clone(),
+            reason: describe(e),
+        })?;
+    config
+        .validate()
+        .map_err(|(field, reason)| ConfigError::Invalid {
+            path: shown,
+            field,
+            reason,
+        })?;
     Ok(config)
 }
 

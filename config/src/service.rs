@@ -104,20 +104,35 @@ impl Validate for RelayerConfig {
         validate_chains(&self.chains)?;
         let r = &self.relayer;
         if r.attesters.is_empty() {
-            return Err(("relayer.attesters".into(), "must list at least one attester URL".into()));
+            return Err((
+                "relayer.attesters".into(),
+                "must list at least one attester URL".into(),
+            ));
         }
         for url in &r.attesters {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(("relayer.attesters".into(), format!("{url:?} is not an http(s) URL")));
+                return Err((
+                    "relayer.attesters".into(),
+                    format!("{url:?} is not an http(s) URL"),
+                ));
             }
         }
         if r.retry_base_ms == 0 || r.retry_max_ms < r.retry_base_ms {
-            return Err(("relayer.retry_base_ms".into(), "must be > 0 and <= relayer.retry_max_ms".into()));
+            return Err((
+                "relayer.retry_base_ms".into(),
+                "must be > 0 and <= relayer.retry_max_ms".into(),
+            ));
         }
         let known: Vec<Domain> = self.chains.values().map(|c| c.domain).collect();
-        for (field, list) in [("relayer.destinations", &r.destinations), ("relayer.sources", &r.sources)] {
+        for (field, list) in [
+            ("relayer.destinations", &r.destinations),
+            ("relayer.sources", &r.sources),
+        ] {
             if let Some(d) = list.iter().find(|d| !known.contains(d)) {
-                return Err((field.into(), format!("domain {d} is not one of the configured chains")));
+                return Err((
+                    field.into(),
+                    format!("domain {d} is not one of the configured chains"),
+                ));
             }
         }
         Ok(())

@@ -38,7 +38,10 @@ fn write(text: &str) -> tempfile::NamedTempFile {
 fn parses_a_valid_attester_config() {
     let f = write(ATTESTER);
     let c: AttesterConfig = load(f.path()).unwrap();
-    assert_eq!(c.chains["ethereum"].finality, Finality::Confirmations { confirmations: 2 });
+    assert_eq!(
+        c.chains["ethereum"].finality,
+        Finality::Confirmations { confirmations: 2 }
+    );
     assert_eq!(c.chains["base"].finality, Finality::Finalized);
     assert_eq!(c.chains["base"].poll_interval_ms, 1000);
 }
@@ -81,7 +84,10 @@ fn unknown_fields_are_rejected() {
 #[test]
 fn malformed_toml_is_a_parse_error() {
     let f = write("[service\nlisten=");
-    assert!(matches!(load::<AttesterConfig>(f.path()), Err(ConfigError::Parse { .. })));
+    assert!(matches!(
+        load::<AttesterConfig>(f.path()),
+        Err(ConfigError::Parse { .. })
+    ));
 }
 
 #[test]
@@ -93,9 +99,20 @@ fn missing_file_is_a_read_error() {
 #[test]
 fn hex_key_loads_and_garbage_is_refused() {
     let good = write("0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d\n");
-    let signer = load_evm_signer(&SignerConfig { key_file: good.path().into(), password_env: "X".into() }).unwrap();
-    assert_eq!(format!("{:?}", signer.address()), "0x70997970c51812dc3a010c7d01b50e0d17dc79c8");
+    let signer = load_evm_signer(&SignerConfig {
+        key_file: good.path().into(),
+        password_env: "X".into(),
+    })
+    .unwrap();
+    assert_eq!(
+        format!("{:?}", signer.address()),
+        "0x70997970c51812dc3a010c7d01b50e0d17dc79c8"
+    );
     let bad = write("not a key");
-    let err = load_evm_signer(&SignerConfig { key_file: bad.path().into(), password_env: "X".into() }).unwrap_err();
+    let err = load_evm_signer(&SignerConfig {
+        key_file: bad.path().into(),
+        password_env: "X".into(),
+    })
+    .unwrap_err();
     assert!(!err.to_string().contains("not a key"));
 }

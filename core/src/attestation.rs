@@ -36,7 +36,9 @@ pub struct Signature65(pub [u8; SIGNATURE_LEN]);
 
 impl Signature65 {
     pub fn parse(bytes: &[u8]) -> Result<Self, AttestationError> {
-        let raw: [u8; SIGNATURE_LEN] = bytes.try_into().map_err(|_| AttestationError::Length(bytes.len()))?;
+        let raw: [u8; SIGNATURE_LEN] = bytes
+            .try_into()
+            .map_err(|_| AttestationError::Length(bytes.len()))?;
         let v = raw[64];
         if v != 27 && v != 28 {
             return Err(AttestationError::V(v));
@@ -53,7 +55,8 @@ impl Signature65 {
 
     pub fn recover(&self, message_hash: &B256) -> Result<Address, AttestationError> {
         let sig = Signature::from_raw(&self.0).map_err(|_| AttestationError::Unrecoverable)?;
-        sig.recover_address_from_prehash(message_hash).map_err(|_| AttestationError::Unrecoverable)
+        sig.recover_address_from_prehash(message_hash)
+            .map_err(|_| AttestationError::Unrecoverable)
     }
 
     pub fn to_hex(&self) -> String {
@@ -79,9 +82,16 @@ pub fn assemble_attestation(
         }
     }
     if threshold == 0 || by_signer.len() < threshold {
-        return Err(AttestationError::BelowThreshold { have: by_signer.len(), need: threshold });
+        return Err(AttestationError::BelowThreshold {
+            have: by_signer.len(),
+            need: threshold,
+        });
     }
-    Ok(by_signer.values().take(threshold).flat_map(|s| s.0).collect())
+    Ok(by_signer
+        .values()
+        .take(threshold)
+        .flat_map(|s| s.0)
+        .collect())
 }
 
 #[cfg(test)]
@@ -91,7 +101,9 @@ mod tests {
     use alloy_primitives::keccak256;
 
     fn signers(n: usize) -> Vec<PrivateKeySigner> {
-        (1..=n).map(|i| PrivateKeySigner::from_bytes(&B256::with_last_byte(i as u8)).unwrap()).collect()
+        (1..=n)
+            .map(|i| PrivateKeySigner::from_bytes(&B256::with_last_byte(i as u8)).unwrap())
+            .collect()
     }
 
     fn sign(s: &PrivateKeySigner, h: &B256) -> Signature65 {
@@ -131,13 +143,17 @@ mod tests {
         let attesters: Vec<Address> = keys.iter().map(|k| k.address()).collect();
         let h = keccak256(b"m");
         let other = sign(&keys[1], &keccak256(b"other"));
-        let err = assemble_attestation(&h, &[sign(&keys[0], &h), other], &attesters, 2).unwrap_err();
+        let err =
+            assemble_attestation(&h, &[sign(&keys[0], &h), other], &attesters, 2).unwrap_err();
         assert_eq!(err, AttestationError::BelowThreshold { have: 1, need: 2 });
     }
 
     #[test]
     fn malformed_signatures_are_rejected() {
-        assert_eq!(Signature65::parse(&[0u8; 64]), Err(AttestationError::Length(64)));
+        assert_eq!(
+            Signature65::parse(&[0u8; 64]),
+            Err(AttestationError::Length(64))
+        );
         let mut raw = [0u8; 65];
         raw[64] = 1;
         assert_eq!(Signature65::parse(&raw), Err(AttestationError::V(1)));

@@ -73,7 +73,8 @@ impl Message {
     }
 
     pub fn decode_hex(text: &str) -> Result<Self, MessageError> {
-        let raw = hex::decode(text.trim_start_matches("0x")).map_err(|e| MessageError::Hex(e.to_string()))?;
+        let raw = hex::decode(text.trim_start_matches("0x"))
+            .map_err(|e| MessageError::Hex(e.to_string()))?;
         Self::decode(&raw)
     }
 
@@ -190,7 +191,10 @@ mod tests {
         assert_eq!(raw[52], 0x55);
         assert_eq!(raw[116 + 4], 0x11);
         assert_eq!(raw[116 + 36], 0x22);
-        assert_eq!(U256::from_be_slice(&raw[116 + 68..116 + 100]), U256::from(1_250_000u64));
+        assert_eq!(
+            U256::from_be_slice(&raw[116 + 68..116 + 100]),
+            U256::from(1_250_000u64)
+        );
         assert_eq!(raw[116 + 100], 0x33);
     }
 
@@ -209,7 +213,10 @@ mod tests {
         let mut raw = sample().encode();
         raw[3] = 1;
         assert_eq!(Message::decode(&raw), Err(MessageError::Version(1)));
-        assert_eq!(BurnBody::decode(&[0u8; 131]), Err(MessageError::BurnBodyLength(131)));
+        assert_eq!(
+            BurnBody::decode(&[0u8; 131]),
+            Err(MessageError::BurnBodyLength(131))
+        );
         assert!(Message::decode_hex("0xzz").is_err());
     }
 

@@ -18,8 +18,15 @@ pub enum MessageState {
 }
 
 impl MessageState {
-    pub const NAMES: [&'static str; 7] =
-        ["observed", "attesting", "attested", "submitted", "confirmed", "delivered", "failed"];
+    pub const NAMES: [&'static str; 7] = [
+        "observed",
+        "attesting",
+        "attested",
+        "submitted",
+        "confirmed",
+        "delivered",
+        "failed",
+    ];
 
     pub fn name(&self) -> &'static str {
         match self {
@@ -35,7 +42,10 @@ impl MessageState {
 
     /// Terminal states need no more work.
     pub fn is_terminal(&self) -> bool {
-        matches!(self, Self::Confirmed { .. } | Self::Delivered | Self::Failed { .. })
+        matches!(
+            self,
+            Self::Confirmed { .. } | Self::Delivered | Self::Failed { .. }
+        )
     }
 
     pub fn tx_hash(&self) -> Option<&str> {

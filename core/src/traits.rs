@@ -9,7 +9,10 @@ use thiserror::Error;
 pub enum ChainError {
     /// Worth retrying: the RPC was unreachable, timed out, or answered an error.
     #[error("rpc error on {method}: {detail}")]
-    Rpc { method: &'static str, detail: String },
+    Rpc {
+        method: &'static str,
+        detail: String,
+    },
     /// The chain refused for good (e.g. the call reverts for a reason no retry changes).
     #[error("rejected: {0}")]
     Rejected(String),
@@ -17,7 +20,10 @@ pub enum ChainError {
 
 impl ChainError {
     pub fn rpc(method: &'static str, detail: impl ToString) -> Self {
-        Self::Rpc { method, detail: detail.to_string() }
+        Self::Rpc {
+            method,
+            detail: detail.to_string(),
+        }
     }
 }
 
@@ -26,7 +32,12 @@ impl ChainError {
 pub enum TxStatus {
     /// Not in a block (yet, or dropped).
     Unknown,
-    Included { success: bool, block: u64, confirmations: u64, fee_paid: u128 },
+    Included {
+        success: bool,
+        block: u64,
+        confirmations: u64,
+        fee_paid: u128,
+    },
 }
 
 /// How a destination's refusal of a delivery should be handled.
@@ -55,7 +66,11 @@ pub trait Destination: Send + Sync {
     /// Whether the destination has already received this message's (sourceDomain, nonce).
     async fn is_received(&self, message: &Message) -> Result<bool, ChainError>;
     /// Why the destination would refuse this delivery right now (a dry run), if it would.
-    async fn simulate_delivery(&self, message: &[u8], attestation: &[u8]) -> Result<Option<Revert>, ChainError>;
+    async fn simulate_delivery(
+        &self,
+        message: &[u8],
+        attestation: &[u8],
+    ) -> Result<Option<Revert>, ChainError>;
     /// Signs, without sending, the delivery transaction at this account nonce; `bump` raises
     /// the fee (0 = the chain's current fee) to replace a stuck one.
     async fn sign_delivery(

@@ -48,7 +48,12 @@ impl User {
         self.approve(&p, source).await?;
         let messenger = TokenMessenger::new(source.messenger, p.clone());
         let receipt = messenger
-            .depositForBurn(amount, destination.0, address_to_bytes32(recipient), source.token)
+            .depositForBurn(
+                amount,
+                destination.0,
+                address_to_bytes32(recipient),
+                source.token,
+            )
             .send()
             .await
             .map_err(setup)?
@@ -74,7 +79,12 @@ impl User {
         let mut hashes = Vec::with_capacity(n);
         for _ in 0..n {
             let pending = messenger
-                .depositForBurn(amount, destination.0, address_to_bytes32(recipient), source.token)
+                .depositForBurn(
+                    amount,
+                    destination.0,
+                    address_to_bytes32(recipient),
+                    source.token,
+                )
                 .gas(200_000)
                 .send()
                 .await
@@ -87,17 +97,33 @@ impl User {
     /// Lets the messenger pull this user's tokens (once per chain).
     pub async fn approve(&self, p: &DynProvider, source: &Deployment) -> Result<(), DevnetError> {
         let token = Usd1Token::new(source.token, p.clone());
-        let allowance = token.allowance(self.address(), source.messenger).call().await.map_err(setup)?;
+        let allowance = token
+            .allowance(self.address(), source.messenger)
+            .call()
+            .await
+            .map_err(setup)?;
         if allowance < U256::from(u128::MAX) {
-            token.approve(source.messenger, U256::MAX).send().await.map_err(setup)?.get_receipt().await.map_err(setup)?;
+            token
+                .approve(source.messenger, U256::MAX)
+                .send()
+                .await
+                .map_err(setup)?
+                .get_receipt()
+                .await
+                .map_err(setup)?;
         }
         Ok(())
     }
 }
 
-pub fn burn_from_receipt(receipt: &alloy::rpc::types::TransactionReceipt) -> Result<Burn, DevnetError> {
+pub fn burn_from_receipt(
+    receipt: &alloy::rpc::types::TransactionReceipt,
+) -> Result<Burn, DevnetError> {
     if !receipt.status() {
-        return Err(DevnetError::Setup(format!("burn transaction {} reverted", receipt.transaction_hash)));
+        return Err(DevnetError::Setup(format!(
+            "burn transaction {} reverted",
+            receipt.transaction_hash
+        )));
     }
     let log = receipt
         .inner
@@ -107,20 +133,39 @@ pub fn burn_from_receipt(receipt: &alloy::rpc::types::TransactionReceipt) -> Res
         .ok_or_else(|| DevnetError::Setup("no MessageSent in the burn receipt".into()))?;
     let raw = log.inner.data.message.to_vec();
     let message = Message::decode(&raw).map_err(setup)?;
-    Ok(Burn { tx_hash: receipt.transaction_hash, message_hash: message.hash(), message, raw })
+    Ok(Burn {
+        tx_hash: receipt.transaction_hash,
+        message_hash: message.hash(),
+        message,
+        raw,
+    })
 }
 
-pub async fn balance(provider: &DynProvider, token: Address, who: Address) -> Result<U256, DevnetError> {
-    Usd1Token::new(token, provider.clone()).balanceOf(who).call().await.map_err(setup)
+pub async fn balance(
+    provider: &DynProvider,
+    token: Address,
+    who: Address,
+) -> Result<U256, DevnetError> {
+    Usd1Token::new(token, provider.clone())
+        .balanceOf(who)
+        .call()
+        .await
+        .map_err(setup)
 }
 
 pub async fn total_supply(provider: &DynProvider, token: Address) -> Result<U256, DevnetError> {
-    Usd1Token::new(token, provider.clone()).totalSupply().call().await.map_err(setup)
+    Usd1Token::new(token, provider.clone())
+        .totalSupply()
+        .call()
+        .await
+        .map_err(setup)
 }
 
 /// The relayer's view of a message, or None while it does not know it.
 pub async fn relayer_status(relayer_url: &str, hash: &B256) -> Option<serde_json::Value> {
-    let resp = reqwest::get(format!("{relayer_url}/v1/messages/{hash:#x}")).await.ok()?;
+    let resp = reqwest::get(format!("{relayer_url}/v1/messages/{hash:#x}"))
+        .await
+        .ok()?;
     if !resp.status().is_success() {
         return None;
     }
@@ -128,7 +173,12 @@ pub async fn relayer_status(relayer_url: &str, hash: &B256) -> Option<serde_json
 }
 
 /// Waits until the relayer reports the message in `status` (e.g. "confirmed").
-pub async fn wait_for_status(relayer_url: &str, hash: &B256, status: &str, timeout: Duration) -> Result<serde_json::Value, DevnetError> {
+pub async fn wait_for_status(
+    relayer_url: &str,
+    hash: &B256,
+    status: &str,
+    timeout: Duration,
+) -> Result<serde_json::Value, DevnetError> {
     let deadline = std::time::Instant::now() + timeout;
     loop {
         let last = relayer_status(relayer_url, hash).await;
@@ -136,8 +186,12 @@ pub async fn wait_for_status(relayer_url: &str, hash: &B256, status: &str, timeo
             return Ok(v.clone());
         }
         if std::time::Instant::now() >= deadline {
-            let seen = last.map(|v| v["status"].to_string()).unwrap_or_else(|| "unknown to the relayer".into());
-            return Err(DevnetError::Setup(format!("timed out after {timeout:?} waiting for {hash:#x} to be {status} (it is {seen})")));
+            let seen = last
+                .map(|v| v["status"].to_string())
+                .unwrap_or_else(|| "unknown to the relayer".into());
+            return Err(DevnetError::Setup(format!(
+                "timed out after {timeout:?} waiting for {hash:#x} to be {status} (it is {seen})"
+            )));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -156,10 +210,25 @@ pub fn format_usd1(amount: U256) -> String {
 }
 
 /// An RPC poll until `check` holds on the chain at `rpc_url` (used for balances).
-pub async fn wait_for_balance(provider: &DynProvider, token: Address, who: Address, at_least: U256, timeout: Duration) -> Result<(), DevnetError> {
-    wait_until(timeout, &format!("{who} to hold {}", format_usd1(at_least)), || {
-        let p = provider.clone();
-        async move { balance(&p, token, who).await.map(|b| b >= at_least).unwrap_or(false) }
-    })
+pub async fn wait_for_balance(
+    provider: &DynProvider,
+    token: Address,
+    who: Address,
+    at_least: U256,
+    timeout: Duration,
+) -> Result<(), DevnetError> {
+    wait_until(
+        timeout,
+        &format!("{who} to hold {}", format_usd1(at_least)),
+        || {
+            let p = provider.clone();
+            async move {
+                balance(&p, token, who)
+                    .await
+                    .map(|b| b >= at_least)
+                    .unwrap_or(false)
+            }
+        },
+    )
     .await
 }

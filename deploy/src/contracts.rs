@@ -34,7 +34,10 @@ pub struct Deployment {
 /// A provider that signs with `key` and fills nonce, gas and chain id.
 pub fn wallet_provider(url: &str, key: &PrivateKeySigner) -> Result<DynProvider, DeployError> {
     let url = url.parse().map_err(err)?;
-    Ok(ProviderBuilder::new().wallet(EthereumWallet::from(key.clone())).connect_http(url).erased())
+    Ok(ProviderBuilder::new()
+        .wallet(EthereumWallet::from(key.clone()))
+        .connect_http(url)
+        .erased())
 }
 
 /// Deploys token, transmitter (with the attesters and threshold) and messenger; makes the
@@ -58,8 +61,17 @@ pub async fn deploy(
     )
     .await
     .map_err(err)?;
-    let messenger = TokenMessenger::deploy(provider.clone(), *transmitter.address()).await.map_err(err)?;
-    token.configureMinter(*messenger.address(), U256::MAX).send().await.map_err(err)?.get_receipt().await.map_err(err)?;
+    let messenger = TokenMessenger::deploy(provider.clone(), *transmitter.address())
+        .await
+        .map_err(err)?;
+    token
+        .configureMinter(*messenger.address(), U256::MAX)
+        .send()
+        .await
+        .map_err(err)?
+        .get_receipt()
+        .await
+        .map_err(err)?;
     messenger
         .setMaxBurnAmountPerMessage(*token.address(), U256::from(BURN_LIMIT))
         .send()
@@ -68,11 +80,20 @@ pub async fn deploy(
         .get_receipt()
         .await
         .map_err(err)?;
-    Ok(Deployment { domain, token: *token.address(), transmitter: *transmitter.address(), messenger: *messenger.address() })
+    Ok(Deployment {
+        domain,
+        token: *token.address(),
+        transmitter: *transmitter.address(),
+        messenger: *messenger.address(),
+    })
 }
 
 /// Registers `remote`'s messenger and token on `local`'s messenger.
-pub async fn link(provider: &DynProvider, local: &Deployment, remote: &Deployment) -> Result<(), DeployError> {
+pub async fn link(
+    provider: &DynProvider,
+    local: &Deployment,
+    remote: &Deployment,
+) -> Result<(), DeployError> {
     let messenger = TokenMessenger::new(local.messenger, provider.clone());
     messenger
         .addRemoteTokenMessenger(remote.domain.0, address_to_bytes32(remote.messenger))
@@ -83,7 +104,11 @@ pub async fn link(provider: &DynProvider, local: &Deployment, remote: &Deploymen
         .await
         .map_err(err)?;
     messenger
-        .linkTokenPair(local.token, remote.domain.0, address_to_bytes32(remote.token))
+        .linkTokenPair(
+            local.token,
+            remote.domain.0,
+            address_to_bytes32(remote.token),
+        )
         .send()
         .await
         .map_err(err)?
@@ -94,12 +119,32 @@ pub async fn link(provider: &DynProvider, local: &Deployment, remote: &Deploymen
 }
 
 /// Mints `amount` (base units) to `to` with the admin key, as the issuer would.
-pub async fn issue(provider: &DynProvider, admin: Address, d: &Deployment, to: Address, amount: U256) -> Result<(), DeployError> {
+pub async fn issue(
+    provider: &DynProvider,
+    admin: Address,
+    d: &Deployment,
+    to: Address,
+    amount: U256,
+) -> Result<(), DeployError> {
     let token = Usd1Token::new(d.token, provider.clone());
     let me = admin;
     if !token.isMinter(me).call().await.map_err(err)? {
-        token.configureMinter(me, U256::MAX).send().await.map_err(err)?.get_receipt().await.map_err(err)?;
+        token
+            .configureMinter(me, U256::MAX)
+            .send()
+            .await
+            .map_err(err)?
+            .get_receipt()
+            .await
+            .map_err(err)?;
     }
-    token.mint(to, amount).send().await.map_err(err)?.get_receipt().await.map_err(err)?;
+    token
+        .mint(to, amount)
+        .send()
+        .await
+        .map_err(err)?
+        .get_receipt()
+        .await
+        .map_err(err)?;
     Ok(())
 }

@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use usd1_config::{
-    AttesterConfig, ChainConfig, ChainKind, Finality, LogFormat, RelayerConfig, RelayerSettings, ServiceConfig,
-    SignerConfig,
+    AttesterConfig, ChainConfig, ChainKind, Finality, LogFormat, RelayerConfig, RelayerSettings,
+    ServiceConfig, SignerConfig,
 };
 use usd1_core::Domain;
 
@@ -100,7 +100,10 @@ impl Devnet {
         let user = key(ANVIL_KEYS[2])?;
         // Fixed attester keys, so a devnet's addresses are the same every run.
         let attester_keys: Vec<PrivateKeySigner> = (1..=options.attesters)
-            .map(|i| PrivateKeySigner::from_bytes(&keccak256(format!("usd1-devnet-attester-{i}"))).map_err(setup))
+            .map(|i| {
+                PrivateKeySigner::from_bytes(&keccak256(format!("usd1-devnet-attester-{i}")))
+                    .map_err(setup)
+            })
             .collect::<Result<_, _>>()?;
         let attester_addresses: Vec<Address> = attester_keys.iter().map(|k| k.address()).collect();
 
@@ -119,9 +122,30 @@ impl Devnet {
             })
             .await?;
             // Deploy with instant mining, then switch to the devnet's block time.
-            let deployment = contracts::deploy(&admin, deployer.address(), *domain, &attester_addresses, options.threshold).await?;
-            contracts::issue(&admin, deployer.address(), &deployment, user.address(), options.initial_balance).await?;
-            chains.push(Chain { name: name.clone(), domain: *domain, rpc_url, deployment, admin, _anvil: anvil });
+            let deployment = contracts::deploy(
+                &admin,
+                deployer.address(),
+                *domain,
+                &attester_addresses,
+                options.threshold,
+            )
+            .await?;
+            contracts::issue(
+                &admin,
+                deployer.address(),
+                &deployment,
+                user.address(),
+                options.initial_balance,
+            )
+            .await?;
+            chains.push(Chain {
+                name: name.clone(),
+                domain: *domain,
+                rpc_url,
+                deployment,
+                admin,
+                _anvil: anvil,
+            });
         }
         for a in &chains {
             for b in &chains {
@@ -132,8 +156,14 @@ impl Devnet {
         }
         if let Some(secs) = options.block_time {
             for c in &chains {
-                c.admin.raw_request::<_, ()>("evm_setIntervalMining".into(), (secs,)).await.map_err(setup)?;
-                c.admin.raw_request::<_, ()>("evm_setAutomine".into(), (false,)).await.map_err(setup)?;
+                c.admin
+                    .raw_request::<_, ()>("evm_setIntervalMining".into(), (secs,))
+                    .await
+                    .map_err(setup)?;
+                c.admin
+                    .raw_request::<_, ()>("evm_setAutomine".into(), (false,))
+                    .await
+                    .map_err(setup)?;
             }
         }
 
@@ -168,7 +198,10 @@ impl Devnet {
     }
 
     pub fn chain(&self, name: &str) -> &Chain {
-        self.chains.iter().find(|c| c.name == name).unwrap_or_else(|| panic!("no chain named {name}"))
+        self.chains
+            .iter()
+            .find(|c| c.name == name)
+            .unwrap_or_else(|| panic!("no chain named {name}"))
     }
 
     fn chain_configs(&self) -> BTreeMap<String, ChainConfig> {
@@ -179,7 +212,9 @@ impl Devnet {
                     domain: c.domain,
                     kind: ChainKind::Evm,
                     rpc_urls: vec![c.rpc_url.clone()],
-                    finality: Finality::Confirmations { confirmations: self.options.confirmations },
+                    finality: Finality::Confirmations {
+                        confirmations: self.options.confirmations,
+                    },
                     message_transmitter: c.deployment.transmitter,
                     token_messenger: c.deployment.messenger,
                     token: c.deployment.token,
@@ -194,13 +229,20 @@ impl Devnet {
     }
 
     fn write_key(&self, name: &str, key: &PrivateKeySigner) -> Result<PathBuf, DevnetError> {
-        let path = self.options.work_dir.join("keys").join(format!("{name}.key"));
-        std::fs::write(&path, format!("0x{}\n", alloy::hex::encode(key.to_bytes()))).map_err(setup)?;
+        let path = self
+            .options
+            .work_dir
+            .join("keys")
+            .join(format!("{name}.key"));
+        std::fs::write(&path, format!("0x{}\n", alloy::hex::encode(key.to_bytes())))
+            .map_err(setup)?;
         Ok(path)
     }
 
     pub fn attester_config_path(&self, i: usize) -> PathBuf {
-        self.options.work_dir.join(format!("attester-{}.toml", i + 1))
+        self.options
+            .work_dir
+            .join(format!("attester-{}.toml", i + 1))
     }
 
     pub fn relayer_config_path(&self) -> PathBuf {
@@ -211,7 +253,10 @@ impl Devnet {
         let config = AttesterConfig {
             service: ServiceConfig {
                 listen: format!("127.0.0.1:{port}").parse().map_err(setup)?,
-                db_path: self.options.work_dir.join(format!("data/attester-{}", i + 1)),
+                db_path: self
+                    .options
+                    .work_dir
+                    .join(format!("data/attester-{}", i + 1)),
                 log_format: LogFormat::Text,
             },
             signer: SignerConfig {
@@ -250,7 +295,12 @@ impl Devnet {
 
     pub async fn start_attester(&mut self, i: usize) -> Result<(), DevnetError> {
         let name = format!("attester-{}", i + 1);
-        let svc = Service::spawn(&self.options.work_dir, &name, "usd1-attester", &self.attester_config_path(i))?;
+        let svc = Service::spawn(
+            &self.options.work_dir,
+            &name,
+            "usd1-attester",
+            &self.attester_config_path(i),
+        )?;
         svc.wait_healthy(&self.attester_urls[i]).await?;
         self.attesters[i] = Some(svc);
         Ok(())
@@ -264,7 +314,12 @@ impl Devnet {
     }
 
     pub async fn start_relayer(&mut self) -> Result<(), DevnetError> {
-        let svc = Service::spawn(&self.options.work_dir, "relayer", "usd1-relayer", &self.relayer_config_path())?;
+        let svc = Service::spawn(
+            &self.options.work_dir,
+            "relayer",
+            "usd1-relayer",
+            &self.relayer_config_path(),
+        )?;
         svc.wait_healthy(&self.relayer_url).await?;
         self.relayer = Some(svc);
         Ok(())
@@ -295,16 +350,34 @@ fn write_toml<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), DevnetE
     std::fs::write(path, text).map_err(setup)
 }
 
-fn start_anvil(work_dir: &Path, name: &str, port: u16, chain_id: u64) -> Result<Service, DevnetError> {
+fn start_anvil(
+    work_dir: &Path,
+    name: &str,
+    port: u16,
+    chain_id: u64,
+) -> Result<Service, DevnetError> {
     let anvil = crate::process::anvil_path();
-    let log = std::fs::File::create(work_dir.join("logs").join(format!("anvil-{name}.log"))).map_err(setup)?;
+    let log = std::fs::File::create(work_dir.join("logs").join(format!("anvil-{name}.log")))
+        .map_err(setup)?;
     let child = tokio::process::Command::new(&anvil)
-        .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--chain-id", &chain_id.to_string()])
+        .args([
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--chain-id",
+            &chain_id.to_string(),
+        ])
         .args(["--accounts", "10", "--balance", "100000"])
         .stdout(log.try_clone().map_err(setup)?)
         .stderr(log)
         .kill_on_drop(true)
         .spawn()
-        .map_err(|e| DevnetError::Setup(format!("cannot start {}: {e} (run `npm ci` at the repo root)", anvil.display())))?;
+        .map_err(|e| {
+            DevnetError::Setup(format!(
+                "cannot start {}: {e} (run `npm ci` at the repo root)",
+                anvil.display()
+            ))
+        })?;
     Ok(Service::from_child(name, child))
 }

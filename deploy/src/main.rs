@@ -11,7 +11,10 @@ use usd1_deploy::devnet::ANVIL_KEYS;
 use usd1_deploy::{Devnet, DevnetOptions};
 
 #[derive(Parser)]
-#[command(name = "usd1-devnet", about = "Local usd1-bridge devnet with a demo transfer each way")]
+#[command(
+    name = "usd1-devnet",
+    about = "Local usd1-bridge devnet with a demo transfer each way"
+)]
 struct Args {
     /// Run the demo, print the figures, stop everything and exit (0 on success).
     #[arg(long)]
@@ -43,35 +46,74 @@ async fn run(args: Args) -> Result<(), String> {
     println!("devnet up in {:.1}s\n", started.elapsed().as_secs_f64());
     print_endpoints(&devnet);
 
-    let user = User { key: devnet.user.clone() };
-    let recipient: alloy::signers::local::PrivateKeySigner = ANVIL_KEYS[3].parse().map_err(|e| format!("{e}"))?;
+    let user = User {
+        key: devnet.user.clone(),
+    };
+    let recipient: alloy::signers::local::PrivateKeySigner =
+        ANVIL_KEYS[3].parse().map_err(|e| format!("{e}"))?;
     let supply_before = total_supply(&devnet).await?;
     let a = devnet.chain("ethereum");
     let b = devnet.chain("base");
     let mut times = Vec::new();
     for (from, to, amount) in [(a, b, 12_500_000u64), (b, a, 7_250_000u64)] {
-        println!("\ntransfer {} USD1: {} (domain {}) → {} (domain {}), recipient {}",
-            format_usd1(U256::from(amount)), from.name, from.domain, to.name, to.domain, recipient.address());
+        println!(
+            "\ntransfer {} USD1: {} (domain {}) → {} (domain {}), recipient {}",
+            format_usd1(U256::from(amount)),
+            from.name,
+            from.domain,
+            to.name,
+            to.domain,
+            recipient.address()
+        );
         let t0 = Instant::now();
         let burn = user
-            .burn(&from.rpc_url, &from.deployment, to.domain, recipient.address(), U256::from(amount))
+            .burn(
+                &from.rpc_url,
+                &from.deployment,
+                to.domain,
+                recipient.address(),
+                U256::from(amount),
+            )
             .await
             .map_err(|e| e.to_string())?;
-        println!("  {:>6.1}s  burned on {}: tx {:#x}, message {:#x}", t0.elapsed().as_secs_f64(), from.name, burn.tx_hash, burn.message_hash);
+        println!(
+            "  {:>6.1}s  burned on {}: tx {:#x}, message {:#x}",
+            t0.elapsed().as_secs_f64(),
+            from.name,
+            burn.tx_hash,
+            burn.message_hash
+        );
         let confirmed = follow(&devnet.relayer_url, &burn.message_hash, t0).await?;
         let elapsed = t0.elapsed().as_secs_f64();
         times.push(elapsed);
-        println!("  {elapsed:>6.1}s  minted on {}: tx {}", to.name, confirmed["state"]["tx_hash"].as_str().unwrap_or("?"));
+        println!(
+            "  {elapsed:>6.1}s  minted on {}: tx {}",
+            to.name,
+            confirmed["state"]["tx_hash"].as_str().unwrap_or("?")
+        );
     }
 
     println!("\nbalances of the recipient {}:", recipient.address());
     for c in &devnet.chains {
-        let bal = client::balance(&c.admin, c.deployment.token, recipient.address()).await.map_err(|e| e.to_string())?;
+        let bal = client::balance(&c.admin, c.deployment.token, recipient.address())
+            .await
+            .map_err(|e| e.to_string())?;
         println!("  {:<10} {} USD1", c.name, format_usd1(bal));
     }
     let supply_after = total_supply(&devnet).await?;
-    println!("total supply over all chains: {} USD1 before, {} USD1 after", format_usd1(supply_before), format_usd1(supply_after));
-    println!("demo end-to-end times: {}", times.iter().map(|t| format!("{t:.1}s")).collect::<Vec<_>>().join(", "));
+    println!(
+        "total supply over all chains: {} USD1 before, {} USD1 after",
+        format_usd1(supply_before),
+        format_usd1(supply_after)
+    );
+    println!(
+        "demo end-to-end times: {}",
+        times
+            .iter()
+            .map(|t| format!("{t:.1}s"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     if supply_before != supply_after {
         return Err("total supply changed: the bridge duplicated or lost tokens".into());
     }
@@ -81,7 +123,10 @@ async fn run(args: Args) -> Result<(), String> {
         println!("demo passed");
         return Ok(());
     }
-    println!("\ndevnet running; logs in {}. Ctrl-C stops everything.", devnet.log_dir().display());
+    println!(
+        "\ndevnet running; logs in {}. Ctrl-C stops everything.",
+        devnet.log_dir().display()
+    );
     usd1_runtime_wait().await;
     devnet.stop().await;
     Ok(())
@@ -94,17 +139,32 @@ async fn usd1_runtime_wait() {
 fn print_endpoints(d: &Devnet) {
     println!("endpoints:");
     for c in &d.chains {
-        println!("  chain {:<9} domain {}  rpc {}  token {}  messenger {}  transmitter {}",
-            c.name, c.domain, c.rpc_url, c.deployment.token, c.deployment.messenger, c.deployment.transmitter);
+        println!(
+            "  chain {:<9} domain {}  rpc {}  token {}  messenger {}  transmitter {}",
+            c.name,
+            c.domain,
+            c.rpc_url,
+            c.deployment.token,
+            c.deployment.messenger,
+            c.deployment.transmitter
+        );
     }
     for (i, url) in d.attester_urls.iter().enumerate() {
-        println!("  attester-{}  {url}  (key {})", i + 1, d.attester_keys[i].address());
+        println!(
+            "  attester-{}  {url}  (key {})",
+            i + 1,
+            d.attester_keys[i].address()
+        );
     }
     println!("  relayer     {}  (/v1/messages, /metrics)", d.relayer_url);
 }
 
 /// Prints each state the relayer reports for the message until it is confirmed.
-async fn follow(relayer: &str, hash: &alloy::primitives::B256, t0: Instant) -> Result<serde_json::Value, String> {
+async fn follow(
+    relayer: &str,
+    hash: &alloy::primitives::B256,
+    t0: Instant,
+) -> Result<serde_json::Value, String> {
     let mut last = String::new();
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
@@ -113,7 +173,9 @@ async fn follow(relayer: &str, hash: &alloy::primitives::B256, t0: Instant) -> R
             if status != last {
                 let detail = match status.as_str() {
                     "attested" => format!(" ({} signatures)", v["signatures"]),
-                    "submitted" => format!(" (tx {})", v["state"]["tx_hash"].as_str().unwrap_or("?")),
+                    "submitted" => {
+                        format!(" (tx {})", v["state"]["tx_hash"].as_str().unwrap_or("?"))
+                    }
                     _ => String::new(),
                 };
                 println!("  {:>6.1}s  {status}{detail}", t0.elapsed().as_secs_f64());
@@ -126,7 +188,9 @@ async fn follow(relayer: &str, hash: &alloy::primitives::B256, t0: Instant) -> R
             }
         }
         if Instant::now() > deadline {
-            return Err(format!("transfer {hash:#x} not minted after 120s (last state: {last})"));
+            return Err(format!(
+                "transfer {hash:#x} not minted after 120s (last state: {last})"
+            ));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -135,7 +199,9 @@ async fn follow(relayer: &str, hash: &alloy::primitives::B256, t0: Instant) -> R
 async fn total_supply(d: &Devnet) -> Result<U256, String> {
     let mut sum = U256::ZERO;
     for c in &d.chains {
-        sum += client::total_supply(&c.admin, c.deployment.token).await.map_err(|e| e.to_string())?;
+        sum += client::total_supply(&c.admin, c.deployment.token)
+            .await
+            .map_err(|e| e.to_string())?;
     }
     Ok(sum)
 }

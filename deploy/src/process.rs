@@ -13,11 +13,19 @@ pub struct Service {
 
 impl Service {
     pub fn from_child(name: &str, child: tokio::process::Child) -> Self {
-        Self { name: name.into(), child }
+        Self {
+            name: name.into(),
+            child,
+        }
     }
 
     /// Starts one of our binaries with `--config`, logging to `<work>/logs/<name>.log`.
-    pub fn spawn(work_dir: &Path, name: &str, binary: &str, config: &Path) -> Result<Self, DevnetError> {
+    pub fn spawn(
+        work_dir: &Path,
+        name: &str,
+        binary: &str,
+        config: &Path,
+    ) -> Result<Self, DevnetError> {
         let bin = bin_path(binary);
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -31,17 +39,26 @@ impl Service {
             .stderr(log)
             .kill_on_drop(true)
             .spawn()
-            .map_err(|e| DevnetError::Setup(format!("cannot start {}: {e} (build it: cargo build --bins)", bin.display())))?;
+            .map_err(|e| {
+                DevnetError::Setup(format!(
+                    "cannot start {}: {e} (build it: cargo build --bins)",
+                    bin.display()
+                ))
+            })?;
         Ok(Self::from_child(name, child))
     }
 
     pub async fn wait_healthy(&self, base_url: &str) -> Result<(), DevnetError> {
         let url = format!("{base_url}/healthz");
         let client = reqwest::Client::new();
-        wait_until(Duration::from_secs(30), &format!("{} to answer on {url}", self.name), || {
-            let req = client.get(&url).send();
-            async move { req.await.map(|r| r.status().is_success()).unwrap_or(false) }
-        })
+        wait_until(
+            Duration::from_secs(30),
+            &format!("{} to answer on {url}", self.name),
+            || {
+                let req = client.get(&url).send();
+                async move { req.await.map(|r| r.status().is_success()).unwrap_or(false) }
+            },
+        )
         .await
     }
 
@@ -52,7 +69,11 @@ impl Service {
 }
 
 /// Polls `check` every 100 ms until it holds, or fails after `timeout` naming `what`.
-pub async fn wait_until<F, Fut>(timeout: Duration, what: &str, mut check: F) -> Result<(), DevnetError>
+pub async fn wait_until<F, Fut>(
+    timeout: Duration,
+    what: &str,
+    mut check: F,
+) -> Result<(), DevnetError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,
@@ -63,7 +84,9 @@ where
             return Ok(());
         }
         if Instant::now() >= deadline {
-            return Err(DevnetError::Setup(format!("timed out after {timeout:?} waiting for {what}")));
+            return Err(DevnetError::Setup(format!(
+                "timed out after {timeout:?} waiting for {what}"
+            )));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -81,7 +104,9 @@ fn repo_root() -> PathBuf {
 
 /// `USD1_ANVIL`, or the anvil that `npm ci` put in the repo's node_modules.
 pub fn anvil_path() -> PathBuf {
-    std::env::var_os("USD1_ANVIL").map(PathBuf::from).unwrap_or_else(|| repo_root().join("node_modules/.bin/anvil"))
+    std::env::var_os("USD1_ANVIL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("node_modules/.bin/anvil"))
 }
 
 /// Our binaries: `USD1_BIN_DIR`, or the directory of the running executable (test

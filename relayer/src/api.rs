@@ -33,21 +33,36 @@ pub fn router(state: ApiState) -> Router {
 }
 
 fn parse_hash(text: &str, what: &str) -> Result<B256, ApiError> {
-    text.parse::<B256>().map_err(|_| ApiError::bad_request(format!("{what} must be 0x followed by 64 hex digits")))
+    text.parse::<B256>()
+        .map_err(|_| ApiError::bad_request(format!("{what} must be 0x followed by 64 hex digits")))
 }
 
-async fn attestation(State(s): State<ApiState>, Path(hash): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn attestation(
+    State(s): State<ApiState>,
+    Path(hash): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let hash = parse_hash(&hash, "message hash")?;
-    let r = s.store.get(&hash).map_err(ApiError::internal)?.ok_or_else(|| ApiError::not_found("message hash not found"))?;
+    let r = s
+        .store
+        .get(&hash)
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::not_found("message hash not found"))?;
     Ok(Json(match r.attestation {
         Some(a) => json!({ "status": "complete", "attestation": a }),
         None => json!({ "status": "pending_confirmations", "attestation": null }),
     }))
 }
 
-async fn message(State(s): State<ApiState>, Path(hash): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn message(
+    State(s): State<ApiState>,
+    Path(hash): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let hash = parse_hash(&hash, "message hash")?;
-    let r = s.store.get(&hash).map_err(ApiError::internal)?.ok_or_else(|| ApiError::not_found("message hash not found"))?;
+    let r = s
+        .store
+        .get(&hash)
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::not_found("message hash not found"))?;
     Ok(Json(public(&r)))
 }
 
@@ -80,26 +95,39 @@ struct ListQuery {
     after: Option<String>,
 }
 
-async fn list(State(s): State<ApiState>, Query(q): Query<ListQuery>) -> Result<Json<Value>, ApiError> {
+async fn list(
+    State(s): State<ApiState>,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
     if let Some(st) = &q.status {
         if !MessageState::NAMES.contains(&st.as_str()) {
-            return Err(ApiError::bad_request(format!("status must be one of {}", MessageState::NAMES.join(", "))));
+            return Err(ApiError::bad_request(format!(
+                "status must be one of {}",
+                MessageState::NAMES.join(", ")
+            )));
         }
     }
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-    let after = q.after.as_deref().map(|a| parse_hash(a, "after")).transpose()?;
+    let after = q
+        .after
+        .as_deref()
+        .map(|a| parse_hash(a, "after"))
+        .transpose()?;
     let mut out = Vec::new();
     let mut next = None;
     for r in s.store.scan(after.as_ref()) {
         let r = r.map_err(ApiError::internal)?;
         if q.status.as_deref().is_some_and(|st| st != r.state.name())
             || q.source.is_some_and(|d| Domain(d) != r.source_domain)
-            || q.destination.is_some_and(|d| Domain(d) != r.destination_domain)
+            || q.destination
+                .is_some_and(|d| Domain(d) != r.destination_domain)
         {
             continue;
         }
         if out.len() == limit {
-            next = out.last().and_then(|v: &Value| v["messageHash"].as_str().map(str::to_string));
+            next = out
+                .last()
+                .and_then(|v: &Value| v["messageHash"].as_str().map(str::to_string));
             break;
         }
         out.push(public(&r));
@@ -107,25 +135,50 @@ async fn list(State(s): State<ApiState>, Query(q): Query<ListQuery>) -> Result<J
     Ok(Json(json!({ "messages": out, "next": next })))
 }
 
-async fn by_tx(State(s): State<ApiState>, Path((domain, tx)): Path<(String, String)>) -> Result<Json<Value>, ApiError> {
-    let domain = Domain(domain.parse().map_err(|_| ApiError::bad_request("source domain must be a number"))?);
+async fn by_tx(
+    State(s): State<ApiState>,
+    Path((domain, tx)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let domain = Domain(
+        domain
+            .parse()
+            .map_err(|_| ApiError::bad_request("source domain must be a number"))?,
+    );
     let tx = parse_hash(&tx, "transaction hash")?;
-    let found = s.store.by_source_tx(domain, &tx).map_err(ApiError::internal)?;
+    let found = s
+        .store
+        .by_source_tx(domain, &tx)
+        .map_err(ApiError::internal)?;
     if found.is_empty() {
-        return Err(ApiError::not_found("no messages found for that transaction"));
+        return Err(ApiError::not_found(
+            "no messages found for that transaction",
+        ));
     }
-    Ok(Json(json!({ "messages": found.iter().map(public).collect::<Vec<_>>() })))
+    Ok(Json(
+        json!({ "messages": found.iter().map(public).collect::<Vec<_>>() }),
+    ))
 }
 
 async fn readyz(State(s): State<ApiState>) -> Response {
     let feeds = s.feeds.read().unwrap_or_else(|p| p.into_inner()).clone();
     let now = now_ms();
     let ready = feeds.len() == s.expected_feeds
-        && feeds.values().all(|(ok_at, caught_up, poll)| *caught_up && now.saturating_sub(*ok_at) <= (3 * poll).max(5000));
+        && feeds.values().all(|(ok_at, caught_up, poll)| {
+            *caught_up && now.saturating_sub(*ok_at) <= (3 * poll).max(5000)
+        });
     let chains: serde_json::Map<String, Value> = feeds
         .iter()
-        .map(|(n, (ok_at, caught_up, _))| (n.clone(), json!({ "last_ok_ms": ok_at, "caught_up": caught_up })))
+        .map(|(n, (ok_at, caught_up, _))| {
+            (
+                n.clone(),
+                json!({ "last_ok_ms": ok_at, "caught_up": caught_up }),
+            )
+        })
         .collect();
-    let code = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let code = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (code, Json(json!({ "ready": ready, "chains": chains }))).into_response()
 }

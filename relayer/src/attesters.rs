@@ -25,21 +25,42 @@ struct AttestationAnswer {
 
 impl HttpAttesters {
     pub fn new(urls: Vec<String>, timeout: Duration) -> Result<Self, String> {
-        let client = reqwest::Client::builder().timeout(timeout).build().map_err(|e| e.to_string())?;
-        Ok(Self { client, urls: urls.into_iter().map(|u| u.trim_end_matches('/').to_string()).collect() })
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .build()
+            .map_err(|e| e.to_string())?;
+        Ok(Self {
+            client,
+            urls: urls
+                .into_iter()
+                .map(|u| u.trim_end_matches('/').to_string())
+                .collect(),
+        })
     }
 
     async fn one(&self, base: &str, hash: &B256) -> Result<Option<Signature65>, String> {
         let url = format!("{base}/v1/attestations/{hash:#x}");
-        let resp = self.client.get(&url).send().await.map_err(|e| e.to_string())?;
+        let resp = self
+            .client
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
         if resp.status() == reqwest::StatusCode::NOT_FOUND {
             return Ok(None);
         }
-        let answer: AttestationAnswer = resp.error_for_status().map_err(|e| e.to_string())?.json().await.map_err(|e| e.to_string())?;
+        let answer: AttestationAnswer = resp
+            .error_for_status()
+            .map_err(|e| e.to_string())?
+            .json()
+            .await
+            .map_err(|e| e.to_string())?;
         match (answer.status.as_str(), answer.attestation) {
             ("complete", Some(sig)) => {
                 let raw = hex::decode(sig.trim_start_matches("0x")).map_err(|e| e.to_string())?;
-                Signature65::parse(&raw).map(Some).map_err(|e| e.to_string())
+                Signature65::parse(&raw)
+                    .map(Some)
+                    .map_err(|e| e.to_string())
             }
             _ => Ok(None),
         }
@@ -49,7 +70,10 @@ impl HttpAttesters {
 #[async_trait]
 impl SignatureSource for HttpAttesters {
     async fn collect(&self, message_hash: &B256) -> Vec<Signature65> {
-        let asks = self.urls.iter().map(|u| async move { (u, self.one(u, message_hash).await) });
+        let asks = self
+            .urls
+            .iter()
+            .map(|u| async move { (u, self.one(u, message_hash).await) });
         let mut out = Vec::new();
         for (url, result) in futures_util::future::join_all(asks).await {
             match result {

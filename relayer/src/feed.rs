@@ -27,7 +27,12 @@ pub fn new_record(m: &Message, raw: &[u8], source_tx: B256, block: u64) -> Messa
         pending_tx: None,
         sent_txs: Vec::new(),
         observed_at_ms: now,
-        history: vec![HistoryEntry { at_ms: now, state: "observed".into(), tx_hash: Some(format!("{source_tx:#x}")), detail: None }],
+        history: vec![HistoryEntry {
+            at_ms: now,
+            state: "observed".into(),
+            tx_hash: Some(format!("{source_tx:#x}")),
+            detail: None,
+        }],
     }
 }
 
@@ -55,12 +60,18 @@ pub async fn run(
                     wake.notify_one();
                 }
             }
-            Err(e) => tracing::warn!(chain = %name, error = %e, "relayer watch step failed; retrying next poll"),
+            Err(e) => {
+                tracing::warn!(chain = %name, error = %e, "relayer watch step failed; retrying next poll")
+            }
         }
     }
 }
 
-async fn step(store: &Store, watcher: &Watcher<EvmBlockSource>, destinations: &HashSet<Domain>) -> Result<(usize, bool), String> {
+async fn step(
+    store: &Store,
+    watcher: &Watcher<EvmBlockSource>,
+    destinations: &HashSet<Domain>,
+) -> Result<(usize, bool), String> {
     let batch = watcher.poll().await.map_err(|e| e.to_string())?;
     let mut new = 0;
     for m in &batch.final_messages {
@@ -69,7 +80,10 @@ async fn step(store: &Store, watcher: &Watcher<EvmBlockSource>, destinations: &H
             continue;
         }
         let record = new_record(&m.message, &m.raw, m.tx_hash, m.block_number);
-        if store.observe(&record, &m.tx_hash).map_err(|e| e.to_string())? {
+        if store
+            .observe(&record, &m.tx_hash)
+            .map_err(|e| e.to_string())?
+        {
             tracing::info!(message_hash = %m.hash, source = m.message.source_domain.0,
                 destination = m.message.destination_domain.0, nonce = m.message.nonce, "observed");
             new += 1;

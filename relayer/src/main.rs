@@ -21,7 +21,11 @@ use usd1_core::traits::Destination;
 use usd1_evm::{EvmBlockSource, EvmDestination, EvmRpc, Watcher};
 
 #[derive(Parser)]
-#[command(name = "usd1-relayer", version, about = "Carries attested usd1 burn messages to their destination chains")]
+#[command(
+    name = "usd1-relayer",
+    version,
+    about = "Carries attested usd1 burn messages to their destination chains"
+)]
 struct Args {
     /// The relayer's TOML config (every value overridable by USD1_… variables).
     #[arg(long, short, env = "USD1_CONFIG")]
@@ -45,8 +49,12 @@ const TICK: Duration = Duration::from_millis(250);
 
 async fn run(config: RelayerConfig) -> Result<(), String> {
     let signer = load_evm_signer(&config.submitter).map_err(|e| e.to_string())?;
-    let db = sled::open(&config.service.db_path)
-        .map_err(|e| format!("cannot open store {}: {e}", config.service.db_path.display()))?;
+    let db = sled::open(&config.service.db_path).map_err(|e| {
+        format!(
+            "cannot open store {}: {e}",
+            config.service.db_path.display()
+        )
+    })?;
     let store = store::Store::open(db).map_err(|e| e.to_string())?;
     let r = &config.relayer;
     let serves = |list: &Vec<usd1_core::Domain>, d| list.is_empty() || list.contains(&d);
@@ -60,7 +68,12 @@ async fn run(config: RelayerConfig) -> Result<(), String> {
         if !serves(&r.destinations, chain.domain) {
             continue;
         }
-        let dest = Arc::new(EvmDestination::new(rpc, chain.domain, chain.message_transmitter, signer.clone()));
+        let dest = Arc::new(EvmDestination::new(
+            rpc,
+            chain.domain,
+            chain.message_transmitter,
+            signer.clone(),
+        ));
         balances.push((name.clone(), dest.clone()));
         targets.insert(
             chain.domain,
@@ -73,7 +86,10 @@ async fn run(config: RelayerConfig) -> Result<(), String> {
         );
     }
     let destinations: Arc<HashSet<_>> = Arc::new(targets.keys().copied().collect());
-    let attesters = attesters::HttpAttesters::new(r.attesters.clone(), Duration::from_millis(r.attester_timeout_ms))?;
+    let attesters = attesters::HttpAttesters::new(
+        r.attesters.clone(),
+        Duration::from_millis(r.attester_timeout_ms),
+    )?;
     let pipeline = Arc::new(Pipeline {
         store: store.clone(),
         targets,
@@ -84,7 +100,11 @@ async fn run(config: RelayerConfig) -> Result<(), String> {
             stuck_after: Duration::from_millis(r.stuck_after_ms),
             receipt_poll: Duration::from_millis(500),
         },
-        names: config.chains.iter().map(|(n, c)| (c.domain, n.clone())).collect(),
+        names: config
+            .chains
+            .iter()
+            .map(|(n, c)| (c.domain, n.clone()))
+            .collect(),
     });
 
     let feeds: feed::FeedStatus = Default::default();
@@ -95,11 +115,34 @@ async fn run(config: RelayerConfig) -> Result<(), String> {
             continue;
         }
         expected_feeds += 1;
-        let tree = store.db().open_tree(format!("watcher/{}", chain.domain)).map_err(|e| e.to_string())?;
-        let source = EvmBlockSource { rpc: rpcs[name].clone(), transmitter: chain.message_transmitter };
-        let watcher = Watcher::new(source, tree, name, chain.domain, chain.finality, chain.max_block_range, chain.start_block, false);
+        let tree = store
+            .db()
+            .open_tree(format!("watcher/{}", chain.domain))
+            .map_err(|e| e.to_string())?;
+        let source = EvmBlockSource {
+            rpc: rpcs[name].clone(),
+            transmitter: chain.message_transmitter,
+        };
+        let watcher = Watcher::new(
+            source,
+            tree,
+            name,
+            chain.domain,
+            chain.finality,
+            chain.max_block_range,
+            chain.start_block,
+            false,
+        );
         let poll = Duration::from_millis(chain.poll_interval_ms);
-        tokio::spawn(feed::run(store.clone(), name.clone(), watcher, destinations.clone(), poll, feeds.clone(), wake.clone()));
+        tokio::spawn(feed::run(
+            store.clone(),
+            name.clone(),
+            watcher,
+            destinations.clone(),
+            poll,
+            feeds.clone(),
+            wake.clone(),
+        ));
     }
 
     tokio::spawn(run_pipeline(pipeline.clone(), wake));
@@ -109,7 +152,11 @@ async fn run(config: RelayerConfig) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.service.listen))?;
     tracing::info!(listen = %config.service.listen, submitter = %signer.address(), "usd1-relayer started");
-    let api = api::ApiState { store: store.clone(), feeds, expected_feeds };
+    let api = api::ApiState {
+        store: store.clone(),
+        feeds,
+        expected_feeds,
+    };
     axum::serve(listener, api::router(api))
         .with_graceful_shutdown(usd1_runtime::shutdown_signal())
         .await
@@ -147,7 +194,9 @@ async fn watch_balances(dests: Vec<(String, Arc<EvmDestination>)>) {
         tick.tick().await;
         for (name, d) in &dests {
             if let Ok(wei) = d.balance().await {
-                metrics::BALANCE.with_label_values(&[name]).set((wei / 1_000_000_000) as i64);
+                metrics::BALANCE
+                    .with_label_values(&[name])
+                    .set((wei / 1_000_000_000) as i64);
             }
         }
     }

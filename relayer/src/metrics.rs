@@ -2,7 +2,8 @@
 
 use crate::pipeline::Pipeline;
 use prometheus::{
-    register_histogram_vec, register_int_counter_vec, register_int_gauge_vec, HistogramVec, IntCounterVec, IntGaugeVec,
+    register_histogram_vec, register_int_counter_vec, register_int_gauge_vec, HistogramVec,
+    IntCounterVec, IntGaugeVec,
 };
 use std::sync::LazyLock;
 use usd1_core::{Domain, MessageRecord, MessageState};
@@ -21,8 +22,12 @@ static MESSAGES: LazyLock<IntCounterVec> = LazyLock::new(|| {
     .unwrap_or_else(|e| fail(e))
 });
 static QUEUE: LazyLock<IntGaugeVec> = LazyLock::new(|| {
-    register_int_gauge_vec!("usd1_relayer_queue_depth", "Messages not yet terminal, by state", &["state"])
-        .unwrap_or_else(|e| fail(e))
+    register_int_gauge_vec!(
+        "usd1_relayer_queue_depth",
+        "Messages not yet terminal, by state",
+        &["state"]
+    )
+    .unwrap_or_else(|e| fail(e))
 });
 static END_TO_END: LazyLock<HistogramVec> = LazyLock::new(|| {
     register_histogram_vec!(
@@ -34,16 +39,30 @@ static END_TO_END: LazyLock<HistogramVec> = LazyLock::new(|| {
     .unwrap_or_else(|e| fail(e))
 });
 static FEES: LazyLock<IntCounterVec> = LazyLock::new(|| {
-    register_int_counter_vec!("usd1_relayer_fees_paid_wei_total", "Fees paid for deliveries", &["destination"])
-        .unwrap_or_else(|e| fail(e))
+    register_int_counter_vec!(
+        "usd1_relayer_fees_paid_wei_total",
+        "Fees paid for deliveries",
+        &["destination"]
+    )
+    .unwrap_or_else(|e| fail(e))
 });
 pub static BALANCE: LazyLock<IntGaugeVec> = LazyLock::new(|| {
-    register_int_gauge_vec!("usd1_relayer_submitter_balance_gwei", "Submitter account balance", &["destination"])
-        .unwrap_or_else(|e| fail(e))
+    register_int_gauge_vec!(
+        "usd1_relayer_submitter_balance_gwei",
+        "Submitter account balance",
+        &["destination"]
+    )
+    .unwrap_or_else(|e| fail(e))
 });
 
 pub fn entered(p: &Pipeline, r: &MessageRecord, state: &str) {
-    MESSAGES.with_label_values(&[p.label(r.source_domain), p.label(r.destination_domain), state]).inc();
+    MESSAGES
+        .with_label_values(&[
+            p.label(r.source_domain),
+            p.label(r.destination_domain),
+            state,
+        ])
+        .inc();
 }
 
 pub fn set_queue_depth(active: &[MessageRecord]) {
@@ -54,10 +73,13 @@ pub fn set_queue_depth(active: &[MessageRecord]) {
 }
 
 pub fn fees(p: &Pipeline, destination: Domain, wei: u128) {
-    FEES.with_label_values(&[p.label(destination)]).inc_by(wei.min(u64::MAX as u128) as u64);
+    FEES.with_label_values(&[p.label(destination)])
+        .inc_by(wei.min(u64::MAX as u128) as u64);
 }
 
 pub fn end_to_end(p: &Pipeline, r: &MessageRecord) {
     let secs = now_ms().saturating_sub(r.observed_at_ms) as f64 / 1000.0;
-    END_TO_END.with_label_values(&[p.label(r.source_domain), p.label(r.destination_domain)]).observe(secs);
+    END_TO_END
+        .with_label_values(&[p.label(r.source_domain), p.label(r.destination_domain)])
+        .observe(secs);
 }

@@ -20,7 +20,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Mutex;
 use usd1_core::traits::{ChainError, Destination, RevertKind, TxStatus};
-use usd1_core::{assemble_attestation, Address, Domain, Message, MessageRecord, MessageState, B256};
+use usd1_core::{
+    assemble_attestation, Address, Domain, Message, MessageRecord, MessageState, B256,
+};
 use usd1_runtime::now_ms;
 
 #[derive(Clone, Debug)]
@@ -87,7 +89,10 @@ impl Pipeline {
         let now = now_ms();
         let active = self.store.active()?;
         metrics::set_queue_depth(&active);
-        let due: Vec<MessageRecord> = active.into_iter().filter(|r| r.next_attempt_at_ms <= now).collect();
+        let due: Vec<MessageRecord> = active
+            .into_iter()
+            .filter(|r| r.next_attempt_at_ms <= now)
+            .collect();
         let count = due.len();
         // Records are independent except for nonce allocation, which the per-target lock
         // orders; running them together keeps one slow attester from stalling the batch.
@@ -114,16 +119,21 @@ impl Pipeline {
     }
 
     async fn step(&self, mut r: MessageRecord) -> Result<(), StepError> {
-        let message = Message::decode_hex(&r.message).map_err(|e| StepError::Corrupt(e.to_string()))?;
+        let message =
+            Message::decode_hex(&r.message).map_err(|e| StepError::Corrupt(e.to_string()))?;
         let hash = message.hash();
         let span = tracing::info_span!("relay", message_hash = %hash, source = message.source_domain.0,
             destination = message.destination_domain.0, nonce = message.nonce);
         let _enter = span.enter();
         let Some(target) = self.targets.get(&message.destination_domain) else {
-            return self.fail(r, "destination is not configured on this relayer").await;
+            return self
+                .fail(r, "destination is not configured on this relayer")
+                .await;
         };
         let result = match r.state.clone() {
-            MessageState::Observed | MessageState::Attesting => self.collect(&mut r, &hash, target).await,
+            MessageState::Observed | MessageState::Attesting => {
+                self.collect(&mut r, &hash, target).await
+            }
             MessageState::Attested => self.deliver(&mut r, &message, target).await,
             MessageState::Submitted { .. } => self.follow(&mut r, &message, target).await,
             _ => return Ok(()),
@@ -137,7 +147,12 @@ impl Pipeline {
         Ok(())
     }
 
-    async fn collect(&self, r: &mut MessageRecord, hash: &B256, target: &Target) -> Result<(), StepError> {
+    async fn collect(
+        &self,
+        r: &mut MessageRecord,
+        hash: &B256,
+        target: &Target,
+    ) -> Result<(), StepError> {
         let (set, threshold) = self.attester_set(target).await?;
         let signatures = self.signatures.collect(hash).await;
         match assemble_attestation(hash, &signatures, &set, threshold) {
@@ -145,12 +160,14 @@ impl Pipeline {
                 r.attestation = Some(format!("0x{}", hex::encode(attestation)));
                 r.signatures = threshold;
                 let detail = format!("{threshold} of {} attesters", set.len());
-                self.transition(r, MessageState::Attested, Some(detail)).await
+                self.transition(r, MessageState::Attested, Some(detail))
+                    .await
             }
             Err(e) => {
                 r.signatures = signatures.len().min(set.len());
                 if r.state == MessageState::Observed {
-                    self.transition(r, MessageState::Attesting, Some(e.to_string())).await?;
+                    self.transition(r, MessageState::Attesting, Some(e.to_string()))
+                        .await?;
                 }
                 self.retry_later(r, &e.to_string());
                 self.store.save(r, None)?;
@@ -159,20 +176,41 @@ impl Pipeline {
         }
     }
 
-    async fn deliver(&self, r: &mut MessageRecord, message: &Message, target: &Target) -> Result<(), StepError> {
+    async fn deliver(
+        &self,
+        r: &mut MessageRecord,
+        message: &Message,
+        target: &Target,
+    ) -> Result<(), StepError> {
         if target.chain.is_received(message).await? {
-            return self.transition(r, MessageState::Delivered, Some("already received on the destination".into())).await;
+            return self
+                .transition(
+                    r,
+                    MessageState::Delivered,
+                    Some("already received on the destination".into()),
+                )
+                .await;
         }
-        let raw = hex::decode(r.message.trim_start_matches("0x")).map_err(|e| StepError::Corrupt(e.to_string()))?;
-        let attestation = hex::decode(r.attestation.as_deref().unwrap_or_default().trim_start_matches("0x"))
+        let raw = hex::decode(r.message.trim_start_matches("0x"))
             .map_err(|e| StepError::Corrupt(e.to_string()))?;
+        let attestation = hex::decode(
+            r.attestation
+                .as_deref()
+                .unwrap_or_default()
+                .trim_start_matches("0x"),
+        )
+        .map_err(|e| StepError::Corrupt(e.to_string()))?;
         if let Some(revert) = target.chain.simulate_delivery(&raw, &attestation).await? {
             return match revert.kind {
-                RevertKind::AlreadyReceived => self.transition(r, MessageState::Delivered, Some(revert.reason)).await,
+                RevertKind::AlreadyReceived => {
+                    self.transition(r, MessageState::Delivered, Some(revert.reason))
+                        .await
+                }
                 RevertKind::BadAttestation => {
                     *target.attesters.lock().await = None;
                     r.attestation = None;
-                    self.transition(r, MessageState::Attesting, Some(revert.reason)).await
+                    self.transition(r, MessageState::Attesting, Some(revert.reason))
+                        .await
                 }
                 RevertKind::Permanent => self.fail(r.clone(), &revert.reason).await,
                 RevertKind::Temporary => {
@@ -185,10 +223,15 @@ impl Pipeline {
 
         let _guard = target.submit_lock.lock().await;
         let nonce = self.store.next_nonce(target.chain.domain())?.unwrap_or(0);
-        let mut tx = target.chain.sign_delivery(&raw, &attestation, nonce, 0).await?;
+        let mut tx = target
+            .chain
+            .sign_delivery(&raw, &attestation, nonce, 0)
+            .await?;
         tx.sent_at_ms = now_ms();
         r.sent_txs.push(tx.tx_hash.clone());
-        let state = MessageState::Submitted { tx_hash: tx.tx_hash.clone() };
+        let state = MessageState::Submitted {
+            tx_hash: tx.tx_hash.clone(),
+        };
         r.pending_tx = Some(tx.clone());
         r.transition(state, now_ms(), Some(format!("account nonce {nonce}")));
         r.next_attempt_at_ms = now_ms() + self.settings.receipt_poll.as_millis() as u64;
@@ -203,27 +246,54 @@ impl Pipeline {
         Ok(())
     }
 
-    async fn follow(&self, r: &mut MessageRecord, message: &Message, target: &Target) -> Result<(), StepError> {
+    async fn follow(
+        &self,
+        r: &mut MessageRecord,
+        message: &Message,
+        target: &Target,
+    ) -> Result<(), StepError> {
         let Some(pending) = r.pending_tx.clone() else {
-            return Err(StepError::Corrupt("submitted without a stored transaction".into()));
+            return Err(StepError::Corrupt(
+                "submitted without a stored transaction".into(),
+            ));
         };
         // Any of the transactions sent for this message (the first, or a replacement) may be
         // the one that was mined.
         for tx_hash in r.sent_txs.iter().rev() {
-            if let TxStatus::Included { success, confirmations, fee_paid, .. } = target.chain.tx_status(tx_hash).await? {
+            if let TxStatus::Included {
+                success,
+                confirmations,
+                fee_paid,
+                ..
+            } = target.chain.tx_status(tx_hash).await?
+            {
                 if !success {
                     metrics::fees(self, message.destination_domain, fee_paid);
                     if target.chain.is_received(message).await? {
-                        let detail = format!("our transaction {tx_hash} reverted: someone else delivered first");
-                        return self.transition(r, MessageState::Delivered, Some(detail)).await;
+                        let detail = format!(
+                            "our transaction {tx_hash} reverted: someone else delivered first"
+                        );
+                        return self
+                            .transition(r, MessageState::Delivered, Some(detail))
+                            .await;
                     }
                     let detail = format!("transaction {tx_hash} reverted; checking again");
-                    return self.transition(r, MessageState::Attested, Some(detail)).await;
+                    return self
+                        .transition(r, MessageState::Attested, Some(detail))
+                        .await;
                 }
                 if confirmations >= target.confirmations {
                     metrics::fees(self, message.destination_domain, fee_paid);
                     metrics::end_to_end(self, r);
-                    return self.transition(r, MessageState::Confirmed { tx_hash: tx_hash.clone() }, None).await;
+                    return self
+                        .transition(
+                            r,
+                            MessageState::Confirmed {
+                                tx_hash: tx_hash.clone(),
+                            },
+                            None,
+                        )
+                        .await;
                 }
                 r.next_attempt_at_ms = now_ms() + self.settings.receipt_poll.as_millis() as u64;
                 self.store.save(r, None)?;
@@ -232,17 +302,37 @@ impl Pipeline {
         }
 
         let _guard = target.submit_lock.lock().await;
-        if now_ms().saturating_sub(pending.sent_at_ms) >= self.settings.stuck_after.as_millis() as u64 {
+        if now_ms().saturating_sub(pending.sent_at_ms)
+            >= self.settings.stuck_after.as_millis() as u64
+        {
             let bump = r.sent_txs.len() as u32;
-            let raw = hex::decode(r.message.trim_start_matches("0x")).map_err(|e| StepError::Corrupt(e.to_string()))?;
-            let attestation = hex::decode(r.attestation.as_deref().unwrap_or_default().trim_start_matches("0x"))
+            let raw = hex::decode(r.message.trim_start_matches("0x"))
                 .map_err(|e| StepError::Corrupt(e.to_string()))?;
-            let mut tx = target.chain.sign_delivery(&raw, &attestation, pending.account_nonce, bump).await?;
+            let attestation = hex::decode(
+                r.attestation
+                    .as_deref()
+                    .unwrap_or_default()
+                    .trim_start_matches("0x"),
+            )
+            .map_err(|e| StepError::Corrupt(e.to_string()))?;
+            let mut tx = target
+                .chain
+                .sign_delivery(&raw, &attestation, pending.account_nonce, bump)
+                .await?;
             tx.sent_at_ms = now_ms();
             r.sent_txs.push(tx.tx_hash.clone());
             r.pending_tx = Some(tx.clone());
-            let detail = format!("not mined after {:?}: replaced with a higher fee", self.settings.stuck_after);
-            r.transition(MessageState::Submitted { tx_hash: tx.tx_hash.clone() }, now_ms(), Some(detail));
+            let detail = format!(
+                "not mined after {:?}: replaced with a higher fee",
+                self.settings.stuck_after
+            );
+            r.transition(
+                MessageState::Submitted {
+                    tx_hash: tx.tx_hash.clone(),
+                },
+                now_ms(),
+                Some(detail),
+            );
             r.next_attempt_at_ms = now_ms() + self.settings.receipt_poll.as_millis() as u64;
             self.store.save(r, None)?;
             self.store.flush().await?;
@@ -257,9 +347,18 @@ impl Pipeline {
         Ok(())
     }
 
-    async fn transition(&self, r: &mut MessageRecord, state: MessageState, detail: Option<String>) -> Result<(), StepError> {
+    async fn transition(
+        &self,
+        r: &mut MessageRecord,
+        state: MessageState,
+        detail: Option<String>,
+    ) -> Result<(), StepError> {
         let name = state.name();
-        tracing::info!(state = name, detail = detail.as_deref().unwrap_or(""), "transition");
+        tracing::info!(
+            state = name,
+            detail = detail.as_deref().unwrap_or(""),
+            "transition"
+        );
         r.transition(state, now_ms(), detail);
         self.store.save(r, None)?;
         self.store.flush().await?;
@@ -269,7 +368,14 @@ impl Pipeline {
 
     async fn fail(&self, mut r: MessageRecord, reason: &str) -> Result<(), StepError> {
         tracing::error!(reason, "message failed for good");
-        self.transition(&mut r, MessageState::Failed { reason: reason.to_string() }, None).await
+        self.transition(
+            &mut r,
+            MessageState::Failed {
+                reason: reason.to_string(),
+            },
+            None,
+        )
+        .await
     }
 
     /// Schedules the next attempt: base · 2^attempts, capped, times a jitter in [0.5, 1.5).

@@ -33,7 +33,10 @@ pub struct Store {
 }
 
 fn hash_key(hex_hash: &str) -> Vec<u8> {
-    hex_hash.parse::<B256>().map(|h| h.to_vec()).unwrap_or_else(|_| hex_hash.as_bytes().to_vec())
+    hex_hash
+        .parse::<B256>()
+        .map(|h| h.to_vec())
+        .unwrap_or_else(|_| hex_hash.as_bytes().to_vec())
 }
 
 impl Store {
@@ -117,7 +120,10 @@ impl Store {
     }
 
     /// All records in hash order, starting after `after`, for listings.
-    pub fn scan(&self, after: Option<&B256>) -> impl Iterator<Item = Result<MessageRecord, StoreError>> + '_ {
+    pub fn scan(
+        &self,
+        after: Option<&B256>,
+    ) -> impl Iterator<Item = Result<MessageRecord, StoreError>> + '_ {
         let start = after.map(|h| {
             let mut k = h.to_vec();
             k.push(0);
@@ -133,7 +139,11 @@ impl Store {
         })
     }
 
-    pub fn by_source_tx(&self, domain: Domain, tx: &B256) -> Result<Vec<MessageRecord>, StoreError> {
+    pub fn by_source_tx(
+        &self,
+        domain: Domain,
+        tx: &B256,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
         let mut prefix = domain.0.to_be_bytes().to_vec();
         prefix.extend_from_slice(tx.as_slice());
         let mut out = Vec::new();
@@ -154,7 +164,8 @@ impl Store {
     }
 
     pub fn set_next_nonce(&self, domain: Domain, next: u64) -> Result<(), StoreError> {
-        self.nonces.insert(domain.0.to_be_bytes(), &next.to_be_bytes())?;
+        self.nonces
+            .insert(domain.0.to_be_bytes(), &next.to_be_bytes())?;
         Ok(())
     }
 }

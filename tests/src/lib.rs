@@ -28,28 +28,39 @@ pub async fn devnet(test: &str, tweak: impl FnOnce(&mut DevnetOptions)) -> Devne
     let dir = options.work_dir.clone();
     match Devnet::start(options).await {
         Ok(d) => d,
-        Err(e) => panic!("devnet for {test} did not start: {e}; logs in {}", dir.join("logs").display()),
+        Err(e) => panic!(
+            "devnet for {test} did not start: {e}; logs in {}",
+            dir.join("logs").display()
+        ),
     }
 }
 
 pub fn user(d: &Devnet) -> User {
-    User { key: d.user.clone() }
+    User {
+        key: d.user.clone(),
+    }
 }
 
 pub fn recipient() -> Address {
     // anvil's account 3: holds no USD1 at the start.
-    "0x90F79bf6EB2c4f870365E785982E1f101E93b906".parse().unwrap()
+    "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
+        .parse()
+        .unwrap()
 }
 
 pub async fn balance(d: &Devnet, chain: &str, who: Address) -> U256 {
     let c = d.chain(chain);
-    client::balance(&c.admin, c.deployment.token, who).await.unwrap()
+    client::balance(&c.admin, c.deployment.token, who)
+        .await
+        .unwrap()
 }
 
 pub async fn total_supply(d: &Devnet) -> U256 {
     let mut sum = U256::ZERO;
     for c in &d.chains {
-        sum += client::total_supply(&c.admin, c.deployment.token).await.unwrap();
+        sum += client::total_supply(&c.admin, c.deployment.token)
+            .await
+            .unwrap();
     }
     sum
 }
@@ -89,7 +100,9 @@ pub async fn list(d: &Devnet, status: &str) -> Vec<serde_json::Value> {
 
 /// An attester's answer for a message hash: (HTTP status, body).
 pub async fn attester_answer(url: &str, hash: &B256) -> (u16, serde_json::Value) {
-    let resp = reqwest::get(format!("{url}/v1/attestations/{hash:#x}")).await.unwrap();
+    let resp = reqwest::get(format!("{url}/v1/attestations/{hash:#x}"))
+        .await
+        .unwrap();
     let code = resp.status().as_u16();
     (code, resp.json().await.unwrap_or_default())
 }
@@ -102,7 +115,10 @@ where
 {
     let deadline = std::time::Instant::now() + timeout;
     while !check().await {
-        assert!(std::time::Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

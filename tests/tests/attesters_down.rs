@@ -13,25 +13,44 @@ async fn transfers_survive_one_attester_down_and_wait_while_two_are_down() {
     let deployment = d.chain("ethereum").deployment;
 
     d.stop_attester(0).await;
-    let first = u.burn(&a, &deployment, b, to, U256::from(1_000_000u64)).await.unwrap();
+    let first = u
+        .burn(&a, &deployment, b, to, U256::from(1_000_000u64))
+        .await
+        .unwrap();
     wait_confirmed(&d, &first.message_hash).await;
     assert_eq!(balance(&d, "base", to).await, U256::from(1_000_000u64));
 
     d.stop_attester(1).await;
-    let second = u.burn(&a, &deployment, b, to, U256::from(2_000_000u64)).await.unwrap();
+    let second = u
+        .burn(&a, &deployment, b, to, U256::from(2_000_000u64))
+        .await
+        .unwrap();
     // The relayer has seen it and tried to collect signatures, more than once, in vain.
     let relayer = d.relayer_url.clone();
-    eventually(TRANSFER_TIMEOUT, "the relayer to retry collecting signatures", || {
-        let r = relayer.clone();
-        let h = second.message_hash;
-        async move {
-            client::relayer_status(&r, &h).await.is_some_and(|v| v["status"] == "attesting" && v["attempts"].as_u64() >= Some(2))
-        }
-    })
+    eventually(
+        TRANSFER_TIMEOUT,
+        "the relayer to retry collecting signatures",
+        || {
+            let r = relayer.clone();
+            let h = second.message_hash;
+            async move {
+                client::relayer_status(&r, &h).await.is_some_and(|v| {
+                    v["status"] == "attesting" && v["attempts"].as_u64() >= Some(2)
+                })
+            }
+        },
+    )
     .await;
     let (_, answer) = attester_answer(&d.attester_urls[2], &second.message_hash).await;
-    assert_eq!(answer["status"], "complete", "the one running attester did sign");
-    assert_eq!(balance(&d, "base", to).await, U256::from(1_000_000u64), "nothing minted with one signature");
+    assert_eq!(
+        answer["status"], "complete",
+        "the one running attester did sign"
+    );
+    assert_eq!(
+        balance(&d, "base", to).await,
+        U256::from(1_000_000u64),
+        "nothing minted with one signature"
+    );
     assert!(received(&d, "base").await.len() == 1);
 
     d.start_attester(1).await.unwrap();

@@ -20,32 +20,66 @@ fn run(binary: &str, config: &str) -> (i32, String) {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(format!("{}.toml", config.len()));
     std::fs::write(&path, config).unwrap();
-    let out = Command::new(bin_path(binary)).arg("--config").arg(&path).output().expect("binary built (cargo build --bins)");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+    let out = Command::new(bin_path(binary))
+        .arg("--config")
+        .arg(&path)
+        .output()
+        .expect("binary built (cargo build --bins)");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 fn assert_clear_error(binary: &str, config: &str, field: &str) {
     let (code, stderr) = run(binary, config);
     assert_ne!(code, 0, "{binary} must fail");
-    assert!(stderr.contains(field), "{binary}: error should name `{field}`: {stderr}");
+    assert!(
+        stderr.contains(field),
+        "{binary}: error should name `{field}`: {stderr}"
+    );
     assert!(!stderr.contains("panicked"), "{binary} panicked: {stderr}");
-    assert_eq!(stderr.matches(&format!("{binary}:")).count(), 1, "exactly one error: {stderr}");
+    assert_eq!(
+        stderr.matches(&format!("{binary}:")).count(),
+        1,
+        "exactly one error: {stderr}"
+    );
 }
 
 #[test]
 fn malformed_configs_give_one_clear_error_naming_the_field() {
     let attester = format!("[service]\nlisten = \"127.0.0.1:0\"\ndb_path = \"/tmp/x\"\n[signer]\nkey_file = \"/tmp/k\"\n{GOOD_CHAIN}");
-    assert_clear_error("usd1-attester", &attester.replace("domain = 0", "domain = \"zero\""), "chains.ethereum.domain");
-    assert_clear_error("usd1-attester", &attester.replace("listen = \"127.0.0.1:0\"", "listen = \"nowhere\""), "service.listen");
-    assert_clear_error("usd1-attester", &attester.replace("token = \"0x9fE4", "token = \"0xQQ"), "chains.ethereum.token");
-    assert_clear_error("usd1-attester", &attester.replace("rpc_urls = [\"http://127.0.0.1:1\"]", "rpc_urls = []"), "chains.ethereum.rpc_urls");
+    assert_clear_error(
+        "usd1-attester",
+        &attester.replace("domain = 0", "domain = \"zero\""),
+        "chains.ethereum.domain",
+    );
+    assert_clear_error(
+        "usd1-attester",
+        &attester.replace("listen = \"127.0.0.1:0\"", "listen = \"nowhere\""),
+        "service.listen",
+    );
+    assert_clear_error(
+        "usd1-attester",
+        &attester.replace("token = \"0x9fE4", "token = \"0xQQ"),
+        "chains.ethereum.token",
+    );
+    assert_clear_error(
+        "usd1-attester",
+        &attester.replace("rpc_urls = [\"http://127.0.0.1:1\"]", "rpc_urls = []"),
+        "chains.ethereum.rpc_urls",
+    );
     assert_clear_error("usd1-attester", "[service\nlisten", "line 1, column 9");
 
     let relayer = format!(
         "[service]\nlisten = \"127.0.0.1:0\"\ndb_path = \"/tmp/x\"\n[submitter]\nkey_file = \"/tmp/k\"\n[relayer]\nattesters = [\"ftp://a\"]\n{GOOD_CHAIN}"
     );
     assert_clear_error("usd1-relayer", &relayer, "relayer.attesters");
-    assert_clear_error("usd1-relayer", &relayer.replace("[relayer]\nattesters = [\"ftp://a\"]\n", ""), "relayer");
+    assert_clear_error(
+        "usd1-relayer",
+        &relayer.replace("[relayer]\nattesters = [\"ftp://a\"]\n", ""),
+        "relayer",
+    );
 }
 
 #[test]

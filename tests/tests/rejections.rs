@@ -9,7 +9,9 @@ use usd1_evm::bindings::MessageTransmitter;
 use usd1_evm::bindings::MessageTransmitter::MessageTransmitterErrors;
 
 fn hex_bytes(v: &serde_json::Value) -> Bytes {
-    alloy::hex::decode(v.as_str().unwrap().trim_start_matches("0x")).unwrap().into()
+    alloy::hex::decode(v.as_str().unwrap().trim_start_matches("0x"))
+        .unwrap()
+        .into()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -19,7 +21,16 @@ async fn replayed_and_forged_messages_are_rejected_on_chain_and_the_queue_goes_o
     let to = recipient();
     let (a, b) = (d.chain("ethereum"), d.chain("base"));
 
-    let first = u.burn(&a.rpc_url, &a.deployment, b.domain, to, U256::from(5_000_000u64)).await.unwrap();
+    let first = u
+        .burn(
+            &a.rpc_url,
+            &a.deployment,
+            b.domain,
+            to,
+            U256::from(5_000_000u64),
+        )
+        .await
+        .unwrap();
     let status = wait_confirmed(&d, &first.message_hash).await;
     let attestation = hex_bytes(&status["attestation"]);
 
@@ -28,33 +39,73 @@ async fn replayed_and_forged_messages_are_rejected_on_chain_and_the_queue_goes_o
     let transmitter = MessageTransmitter::new(b.deployment.transmitter, outsider);
     let replay = transmitter.receiveMessage(first.raw.clone().into(), attestation.clone());
     let err = replay.call().await.unwrap_err();
-    let decoded = err.as_decoded_interface_error::<MessageTransmitterErrors>().expect("a transmitter error");
-    assert!(matches!(decoded, MessageTransmitterErrors::NonceAlreadyUsed(_)), "{decoded:?}");
-    let receipt = replay.gas(400_000).send().await.unwrap().get_receipt().await.unwrap();
+    let decoded = err
+        .as_decoded_interface_error::<MessageTransmitterErrors>()
+        .expect("a transmitter error");
+    assert!(
+        matches!(decoded, MessageTransmitterErrors::NonceAlreadyUsed(_)),
+        "{decoded:?}"
+    );
+    let receipt = replay
+        .gas(400_000)
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
     assert!(!receipt.status(), "the replay transaction reverts on chain");
 
     // Forgery: a new burn "attested" by two keys that are not attesters.
-    let second = u.burn(&a.rpc_url, &a.deployment, b.domain, to, U256::from(3_000_000u64)).await.unwrap();
+    let second = u
+        .burn(
+            &a.rpc_url,
+            &a.deployment,
+            b.domain,
+            to,
+            U256::from(3_000_000u64),
+        )
+        .await
+        .unwrap();
     let forgers: Vec<PrivateKeySigner> = (0..2).map(|_| PrivateKeySigner::random()).collect();
     let sigs: Vec<Signature65> = forgers
         .iter()
-        .map(|k| Signature65::from_signature(&k.sign_hash_sync(&second.message_hash).unwrap()).unwrap())
+        .map(|k| {
+            Signature65::from_signature(&k.sign_hash_sync(&second.message_hash).unwrap()).unwrap()
+        })
         .collect();
     let forged_set: Vec<_> = forgers.iter().map(|k| k.address()).collect();
     let forged = assemble_attestation(&second.message_hash, &sigs, &forged_set, 2).unwrap();
     let forged_call = transmitter.receiveMessage(second.raw.clone().into(), forged.into());
     let err = forged_call.call().await.unwrap_err();
-    let decoded = err.as_decoded_interface_error::<MessageTransmitterErrors>().expect("a transmitter error");
-    assert!(matches!(decoded, MessageTransmitterErrors::SignerNotAttester(_)), "{decoded:?}");
-    let receipt = forged_call.gas(400_000).send().await.unwrap().get_receipt().await.unwrap();
+    let decoded = err
+        .as_decoded_interface_error::<MessageTransmitterErrors>()
+        .expect("a transmitter error");
+    assert!(
+        matches!(decoded, MessageTransmitterErrors::SignerNotAttester(_)),
+        "{decoded:?}"
+    );
+    let receipt = forged_call
+        .gas(400_000)
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
     assert!(!receipt.status(), "the forged delivery reverts on chain");
 
     // The queue carries on: the real attestation of the second burn is delivered, once.
     wait_confirmed(&d, &second.message_hash).await;
     assert_eq!(balance(&d, "base", to).await, U256::from(8_000_000u64));
     assert_eq!(received(&d, "base").await.len(), 2);
-    let first_now = client::relayer_status(&d.relayer_url, &first.message_hash).await.unwrap();
-    assert_eq!(first_now["status"], "confirmed", "the replay did not change the first message's record");
+    let first_now = client::relayer_status(&d.relayer_url, &first.message_hash)
+        .await
+        .unwrap();
+    assert_eq!(
+        first_now["status"], "confirmed",
+        "the replay did not change the first message's record"
+    );
     assert!(list(&d, "failed").await.is_empty());
     d.stop().await;
 }

@@ -24,35 +24,53 @@ async fn relayer_killed_mid_batch_mints_every_transfer_exactly_once() {
     for i in 0..BATCH {
         let amount = U256::from(1_000_000u64 + i as u64);
         expected += amount;
-        txs.extend(u.burn_many(&rpc, &deployment, dest, to, amount, 1).await.unwrap());
+        txs.extend(
+            u.burn_many(&rpc, &deployment, dest, to, amount, 1)
+                .await
+                .unwrap(),
+        );
     }
 
     // Kill it once some deliveries are under way and some are not.
     let relayer = d.relayer_url.clone();
-    eventually(TRANSFER_TIMEOUT, "the relayer to start delivering the batch", || {
-        let r = relayer.clone();
-        async move {
-            let url = format!("{r}/v1/messages?limit=1000");
-            let Ok(resp) = reqwest::get(url).await else { return false };
-            let v: serde_json::Value = resp.json().await.unwrap_or_default();
-            let msgs = v["messages"].as_array().cloned().unwrap_or_default();
-            let delivering = msgs.iter().filter(|m| m["status"] == "submitted" || m["status"] == "confirmed").count();
-            delivering >= 5
-        }
-    })
+    eventually(
+        TRANSFER_TIMEOUT,
+        "the relayer to start delivering the batch",
+        || {
+            let r = relayer.clone();
+            async move {
+                let url = format!("{r}/v1/messages?limit=1000");
+                let Ok(resp) = reqwest::get(url).await else {
+                    return false;
+                };
+                let v: serde_json::Value = resp.json().await.unwrap_or_default();
+                let msgs = v["messages"].as_array().cloned().unwrap_or_default();
+                let delivering = msgs
+                    .iter()
+                    .filter(|m| m["status"] == "submitted" || m["status"] == "confirmed")
+                    .count();
+                delivering >= 5
+            }
+        },
+    )
     .await;
     let before_kill = list(&d, "confirmed").await.len();
     let in_flight = list(&d, "submitted").await.len();
     d.kill_relayer().await;
     println!("relayer SIGKILLed with {before_kill} confirmed and {in_flight} submitted of {BATCH}");
-    assert!(before_kill < BATCH, "the kill must land mid-batch ({before_kill} already confirmed)");
+    assert!(
+        before_kill < BATCH,
+        "the kill must land mid-batch ({before_kill} already confirmed)"
+    );
     d.start_relayer().await.unwrap();
 
     let base = d.chain("base");
     let (provider, token) = (base.admin.clone(), base.deployment.token);
-    client::wait_for_balance(&provider, token, to, expected, Duration::from_secs(240)).await.unwrap_or_else(|e| {
-        panic!("{e}; logs in {}", d.log_dir().display());
-    });
+    client::wait_for_balance(&provider, token, to, expected, Duration::from_secs(240))
+        .await
+        .unwrap_or_else(|e| {
+            panic!("{e}; logs in {}", d.log_dir().display());
+        });
     let elapsed = started.elapsed();
     eventually(TRANSFER_TIMEOUT, "all 50 to be confirmed or delivered", || {
         let d = &d;
@@ -60,12 +78,23 @@ async fn relayer_killed_mid_batch_mints_every_transfer_exactly_once() {
     })
     .await;
 
-    assert_eq!(balance(&d, "base", to).await, expected, "each transfer minted exactly once");
+    assert_eq!(
+        balance(&d, "base", to).await,
+        expected,
+        "each transfer minted exactly once"
+    );
     let got = received(&d, "base").await;
     assert_eq!(got.len(), BATCH, "one MessageReceived per burn");
-    assert_eq!(got.iter().collect::<HashSet<_>>().len(), BATCH, "no nonce twice");
+    assert_eq!(
+        got.iter().collect::<HashSet<_>>().len(),
+        BATCH,
+        "no nonce twice"
+    );
     assert_eq!(total_supply(&d).await, supply);
     assert!(list(&d, "failed").await.is_empty());
-    println!("batch of {BATCH} with a relayer SIGKILL: all minted {:.1}s after the first burn", elapsed.as_secs_f64());
+    println!(
+        "batch of {BATCH} with a relayer SIGKILL: all minted {:.1}s after the first burn",
+        elapsed.as_secs_f64()
+    );
     d.stop().await;
 }

@@ -13,31 +13,72 @@ async fn transfers_each_way_mint_exact_amounts_and_keep_total_supply() {
     let user_before_a = balance(&d, "ethereum", u.address()).await;
 
     let (a, b) = (d.chain("ethereum"), d.chain("base"));
-    let ab = u.burn(&a.rpc_url, &a.deployment, b.domain, to, U256::from(12_500_000u64)).await.unwrap();
-    let ba = u.burn(&b.rpc_url, &b.deployment, a.domain, to, U256::from(7_250_001u64)).await.unwrap();
-    assert_eq!(balance(&d, "ethereum", u.address()).await, user_before_a - U256::from(12_500_000u64), "burned at the source");
+    let ab = u
+        .burn(
+            &a.rpc_url,
+            &a.deployment,
+            b.domain,
+            to,
+            U256::from(12_500_000u64),
+        )
+        .await
+        .unwrap();
+    let ba = u
+        .burn(
+            &b.rpc_url,
+            &b.deployment,
+            a.domain,
+            to,
+            U256::from(7_250_001u64),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        balance(&d, "ethereum", u.address()).await,
+        user_before_a - U256::from(12_500_000u64),
+        "burned at the source"
+    );
 
     let ab_status = wait_confirmed(&d, &ab.message_hash).await;
     wait_confirmed(&d, &ba.message_hash).await;
 
     assert_eq!(balance(&d, "base", to).await, U256::from(12_500_000u64));
     assert_eq!(balance(&d, "ethereum", to).await, U256::from(7_250_001u64));
-    assert_eq!(total_supply(&d).await, supply, "supply over both chains unchanged");
+    assert_eq!(
+        total_supply(&d).await,
+        supply,
+        "supply over both chains unchanged"
+    );
     assert_eq!(received(&d, "base").await, vec![(0, ab.message.nonce)]);
     assert_eq!(received(&d, "ethereum").await, vec![(6, ba.message.nonce)]);
 
     // The status API tells the whole story, and the aggregated attestation is served.
-    let states: Vec<&str> = ab_status["history"].as_array().unwrap().iter().map(|h| h["state"].as_str().unwrap()).collect();
+    let states: Vec<&str> = ab_status["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["state"].as_str().unwrap())
+        .collect();
     assert_eq!(states.first(), Some(&"observed"));
     assert_eq!(states.last(), Some(&"confirmed"));
-    assert!(states.contains(&"attested") && states.contains(&"submitted"), "{states:?}");
-    let agg: serde_json::Value = reqwest::get(format!("{}/v1/attestations/{:#x}", d.relayer_url, ab.message_hash))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    assert!(
+        states.contains(&"attested") && states.contains(&"submitted"),
+        "{states:?}"
+    );
+    let agg: serde_json::Value = reqwest::get(format!(
+        "{}/v1/attestations/{:#x}",
+        d.relayer_url, ab.message_hash
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
     assert_eq!(agg["status"], "complete");
-    assert_eq!(agg["attestation"].as_str().unwrap().len(), 2 + 2 * 130, "two 65-byte signatures");
+    assert_eq!(
+        agg["attestation"].as_str().unwrap().len(),
+        2 + 2 * 130,
+        "two 65-byte signatures"
+    );
     d.stop().await;
 }

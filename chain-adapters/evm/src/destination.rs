@@ -34,9 +34,21 @@ pub struct EvmDestination {
 }
 
 impl EvmDestination {
-    pub fn new(rpc: Arc<EvmRpc>, domain: Domain, transmitter: Address, signer: PrivateKeySigner) -> Self {
+    pub fn new(
+        rpc: Arc<EvmRpc>,
+        domain: Domain,
+        transmitter: Address,
+        signer: PrivateKeySigner,
+    ) -> Self {
         let from = signer.address();
-        Self { rpc, domain, transmitter, wallet: EthereumWallet::from(signer), from, chain_id: OnceCell::new() }
+        Self {
+            rpc,
+            domain,
+            transmitter,
+            wallet: EthereumWallet::from(signer),
+            from,
+            chain_id: OnceCell::new(),
+        }
     }
 
     pub fn submitter(&self) -> Address {
@@ -45,7 +57,10 @@ impl EvmDestination {
 
     async fn chain_id(&self) -> Result<u64, ChainError> {
         self.chain_id
-            .get_or_try_init(|| self.rpc.call("eth_chainId", |p| async move { p.get_chain_id().await }))
+            .get_or_try_init(|| {
+                self.rpc
+                    .call("eth_chainId", |p| async move { p.get_chain_id().await })
+            })
             .await
             .copied()
     }
@@ -53,7 +68,13 @@ impl EvmDestination {
     /// The submitter account's balance in wei.
     pub async fn balance(&self) -> Result<u128, ChainError> {
         let from = self.from;
-        let b = self.rpc.call("eth_getBalance", |p| async move { p.get_balance(from).await }).await?;
+        let b = self
+            .rpc
+            .call(
+                "eth_getBalance",
+                |p| async move { p.get_balance(from).await },
+            )
+            .await?;
         Ok(b.saturating_to())
     }
 }
@@ -63,7 +84,10 @@ fn classify(data: &[u8]) -> Revert {
     let Ok(err) = MessageTransmitterErrors::abi_decode(data) else {
         if let Ok(err) = TokenMessengerErrors::abi_decode(data) {
             // The messenger refuses the message itself (unknown sender, token, body).
-            return Revert { kind: RevertKind::Permanent, reason: format!("{err:?}") };
+            return Revert {
+                kind: RevertKind::Permanent,
+                reason: format!("{err:?}"),
+            };
         }
         // Raised by the token (paused, frozen recipient, mint allowance): an operator can
         // fix these, so they are retried.
@@ -71,12 +95,17 @@ fn classify(data: &[u8]) -> Revert {
             Ok(err) => format!("{err:?}"),
             Err(_) => format!("reverted with 0x{}", alloy::hex::encode(data)),
         };
-        return Revert { kind: RevertKind::Temporary, reason };
+        return Revert {
+            kind: RevertKind::Temporary,
+            reason,
+        };
     };
     let reason = format!("{err:?}");
     let kind = match err {
         E::NonceAlreadyUsed(_) => RevertKind::AlreadyReceived,
-        E::InvalidAttestationLength(_) | E::SignerNotAscending(_) | E::SignerNotAttester(_) => RevertKind::BadAttestation,
+        E::InvalidAttestationLength(_) | E::SignerNotAscending(_) | E::SignerNotAttester(_) => {
+            RevertKind::BadAttestation
+        }
         E::Paused(_) => RevertKind::Temporary,
         _ => RevertKind::Permanent,
     };
@@ -94,14 +123,28 @@ impl Destination for EvmDestination {
         let t = self.transmitter;
         let used = self
             .rpc
-            .call("eth_call", |p| async move { MessageTransmitter::new(t, p).usedNonces(key).call().await })
+            .call("eth_call", |p| async move {
+                MessageTransmitter::new(t, p).usedNonces(key).call().await
+            })
             .await?;
         Ok(!used.is_zero())
     }
 
-    async fn simulate_delivery(&self, message: &[u8], attestation: &[u8]) -> Result<Option<Revert>, ChainError> {
+    async fn simulate_delivery(
+        &self,
+        message: &[u8],
+        attestation: &[u8],
+    ) -> Result<Option<Revert>, ChainError> {
         let c = MessageTransmitter::new(self.transmitter, self.rpc.provider());
-        match c.receiveMessage(Bytes::copy_from_slice(message), Bytes::copy_from_slice(attestation)).from(self.from).call().await {
+        match c
+            .receiveMessage(
+                Bytes::copy_from_slice(message),
+                Bytes::copy_from_slice(attestation),
+            )
+            .from(self.from)
+            .call()
+            .await
+        {
             Ok(_) => Ok(None),
             Err(e) => match e.as_revert_data() {
                 Some(data) => Ok(Some(classify(&data))),
@@ -123,7 +166,12 @@ impl Destination for EvmDestination {
         }
         .abi_encode();
         let chain_id = self.chain_id().await?;
-        let fees = self.rpc.call("eth_feeHistory", |p| async move { p.estimate_eip1559_fees().await }).await?;
+        let fees = self
+            .rpc
+            .call("eth_feeHistory", |p| async move {
+                p.estimate_eip1559_fees().await
+            })
+            .await?;
         // Each bump raises both fees by 25%, above the 10% nodes require to replace a tx.
         let scale = |fee: u128| (0..bump).fold(fee.max(1), |f, _| f.saturating_mul(5) / 4 + 1);
         let max_priority = scale(fees.max_priority_fee_per_gas.max(1_000_000_000));
@@ -139,7 +187,9 @@ impl Destination for EvmDestination {
                 async move { p.estimate_gas(r).await }
             })
             .await;
-        let gas = estimate.map(|g| g.saturating_mul(13) / 10).unwrap_or(FALLBACK_GAS);
+        let gas = estimate
+            .map(|g| g.saturating_mul(13) / 10)
+            .unwrap_or(FALLBACK_GAS);
         let envelope = request
             .with_nonce(account_nonce)
             .with_chain_id(chain_id)
@@ -160,7 +210,8 @@ impl Destination for EvmDestination {
     }
 
     async fn broadcast(&self, tx: &PendingTx) -> Result<(), ChainError> {
-        let raw = alloy::hex::decode(&tx.raw).map_err(|e| ChainError::Rejected(format!("stored tx is not hex: {e}")))?;
+        let raw = alloy::hex::decode(&tx.raw)
+            .map_err(|e| ChainError::Rejected(format!("stored tx is not hex: {e}")))?;
         let result = self
             .rpc
             .call("eth_sendRawTransaction", |p| {
@@ -173,7 +224,9 @@ impl Destination for EvmDestination {
             // Sent before (a restart re-sends what it stored), or its nonce is already
             // mined (by this tx or a replacement): the receipt decides what happened.
             Err(ChainError::Rpc { detail, .. })
-                if detail.contains("already known") || detail.contains("nonce too low") || detail.contains("already imported") =>
+                if detail.contains("already known")
+                    || detail.contains("nonce too low")
+                    || detail.contains("already imported") =>
             {
                 Ok(())
             }
@@ -182,12 +235,18 @@ impl Destination for EvmDestination {
     }
 
     async fn tx_status(&self, tx_hash: &str) -> Result<TxStatus, ChainError> {
-        let hash: B256 = tx_hash.parse().map_err(|_| ChainError::Rejected(format!("bad tx hash {tx_hash}")))?;
+        let hash: B256 = tx_hash
+            .parse()
+            .map_err(|_| ChainError::Rejected(format!("bad tx hash {tx_hash}")))?;
         let receipt = self
             .rpc
-            .call("eth_getTransactionReceipt", |p| async move { p.get_transaction_receipt(hash).await })
+            .call("eth_getTransactionReceipt", |p| async move {
+                p.get_transaction_receipt(hash).await
+            })
             .await?;
-        let Some(receipt) = receipt else { return Ok(TxStatus::Unknown) };
+        let Some(receipt) = receipt else {
+            return Ok(TxStatus::Unknown);
+        };
         let block = receipt.block_number.unwrap_or(0);
         let head = self.rpc.head().await?;
         Ok(TxStatus::Included {
@@ -214,7 +273,10 @@ impl Destination for EvmDestination {
             let a = self
                 .rpc
                 .call("eth_call", |p| async move {
-                    MessageTransmitter::new(t, p).getEnabledAttester(alloy::primitives::U256::from(i)).call().await
+                    MessageTransmitter::new(t, p)
+                        .getEnabledAttester(alloy::primitives::U256::from(i))
+                        .call()
+                        .await
                 })
                 .await?;
             out.push(a);
@@ -225,7 +287,9 @@ impl Destination for EvmDestination {
     async fn account_nonce(&self) -> Result<u64, ChainError> {
         let from = self.from;
         self.rpc
-            .call("eth_getTransactionCount", |p| async move { p.get_transaction_count(from).pending().await })
+            .call("eth_getTransactionCount", |p| async move {
+                p.get_transaction_count(from).pending().await
+            })
             .await
     }
 }

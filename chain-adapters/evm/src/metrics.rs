@@ -8,24 +8,44 @@ fn fail(e: prometheus::Error) -> ! {
 }
 
 pub static WATCHER_HEAD: LazyLock<IntGaugeVec> = LazyLock::new(|| {
-    register_int_gauge_vec!("usd1_watcher_head_block", "Latest block seen per chain", &["chain"])
-        .unwrap_or_else(|e| fail(e))
+    register_int_gauge_vec!(
+        "usd1_watcher_head_block",
+        "Latest block seen per chain",
+        &["chain"]
+    )
+    .unwrap_or_else(|e| fail(e))
 });
 pub static WATCHER_FINALIZED: LazyLock<IntGaugeVec> = LazyLock::new(|| {
-    register_int_gauge_vec!("usd1_watcher_finalized_block", "Highest final block per chain", &["chain"])
-        .unwrap_or_else(|e| fail(e))
+    register_int_gauge_vec!(
+        "usd1_watcher_finalized_block",
+        "Highest final block per chain",
+        &["chain"]
+    )
+    .unwrap_or_else(|e| fail(e))
 });
 pub static WATCHER_LAG: LazyLock<IntGaugeVec> = LazyLock::new(|| {
-    register_int_gauge_vec!("usd1_watcher_lag_blocks", "Final blocks not yet read per chain", &["chain"])
-        .unwrap_or_else(|e| fail(e))
+    register_int_gauge_vec!(
+        "usd1_watcher_lag_blocks",
+        "Final blocks not yet read per chain",
+        &["chain"]
+    )
+    .unwrap_or_else(|e| fail(e))
 });
 pub static REORGS: LazyLock<IntCounterVec> = LazyLock::new(|| {
-    register_int_counter_vec!("usd1_reorgs_total", "Reorgs detected below the watcher cursor", &["chain"])
-        .unwrap_or_else(|e| fail(e))
+    register_int_counter_vec!(
+        "usd1_reorgs_total",
+        "Reorgs detected below the watcher cursor",
+        &["chain"]
+    )
+    .unwrap_or_else(|e| fail(e))
 });
 pub static ORPHANED: LazyLock<IntCounterVec> = LazyLock::new(|| {
-    register_int_counter_vec!("usd1_orphaned_burns_total", "Burns seen in blocks that were reorged away", &["chain"])
-        .unwrap_or_else(|e| fail(e))
+    register_int_counter_vec!(
+        "usd1_orphaned_burns_total",
+        "Burns seen in blocks that were reorged away",
+        &["chain"]
+    )
+    .unwrap_or_else(|e| fail(e))
 });
 pub static REJECTED_LOGS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     register_int_counter_vec!(

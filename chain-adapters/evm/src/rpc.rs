@@ -11,12 +11,20 @@ use std::time::Duration;
 use usd1_core::traits::ChainError;
 
 static RPC_REQUESTS: LazyLock<IntCounterVec> = LazyLock::new(|| {
-    register_int_counter_vec!("usd1_rpc_requests_total", "RPC requests by chain and method", &["chain", "method"])
-        .unwrap_or_else(|e| panic!("metric registration at startup: {e}"))
+    register_int_counter_vec!(
+        "usd1_rpc_requests_total",
+        "RPC requests by chain and method",
+        &["chain", "method"]
+    )
+    .unwrap_or_else(|e| panic!("metric registration at startup: {e}"))
 });
 static RPC_ERRORS: LazyLock<IntCounterVec> = LazyLock::new(|| {
-    register_int_counter_vec!("usd1_rpc_errors_total", "RPC errors by chain and method", &["chain", "method"])
-        .unwrap_or_else(|e| panic!("metric registration at startup: {e}"))
+    register_int_counter_vec!(
+        "usd1_rpc_errors_total",
+        "RPC errors by chain and method",
+        &["chain", "method"]
+    )
+    .unwrap_or_else(|e| panic!("metric registration at startup: {e}"))
 });
 
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
@@ -31,13 +39,24 @@ impl EvmRpc {
     pub fn new(chain: &str, urls: &[String]) -> Result<Self, ChainError> {
         let mut providers = Vec::with_capacity(urls.len());
         for url in urls {
-            let parsed = url.parse().map_err(|e| ChainError::rpc("connect", format!("{url}: {e}")))?;
-            providers.push(ProviderBuilder::new().disable_recommended_fillers().connect_http(parsed).erased());
+            let parsed = url
+                .parse()
+                .map_err(|e| ChainError::rpc("connect", format!("{url}: {e}")))?;
+            providers.push(
+                ProviderBuilder::new()
+                    .disable_recommended_fillers()
+                    .connect_http(parsed)
+                    .erased(),
+            );
         }
         if providers.is_empty() {
             return Err(ChainError::rpc("connect", "no RPC URL configured"));
         }
-        Ok(Self { chain: chain.to_string(), providers, preferred: AtomicUsize::new(0) })
+        Ok(Self {
+            chain: chain.to_string(),
+            providers,
+            preferred: AtomicUsize::new(0),
+        })
     }
 
     pub fn chain(&self) -> &str {
@@ -75,6 +94,10 @@ impl EvmRpc {
     }
 
     pub async fn head(&self) -> Result<u64, ChainError> {
-        self.call("eth_blockNumber", |p| async move { p.get_block_number().await }).await
+        self.call(
+            "eth_blockNumber",
+            |p| async move { p.get_block_number().await },
+        )
+        .await
     }
 }

@@ -45,11 +45,18 @@ impl BlockSource for EvmBlockSource {
 
     async fn final_height(&self, finality: Finality, head: u64) -> Result<u64, ChainError> {
         let tag = match finality {
-            Finality::Confirmations { confirmations } => return Ok(head.saturating_sub(confirmations)),
+            Finality::Confirmations { confirmations } => {
+                return Ok(head.saturating_sub(confirmations))
+            }
             Finality::Finalized => BlockNumberOrTag::Finalized,
             Finality::Safe => BlockNumberOrTag::Safe,
         };
-        let block = self.rpc.call("eth_getBlockByNumber", |p| async move { p.get_block_by_number(tag).await }).await?;
+        let block = self
+            .rpc
+            .call("eth_getBlockByNumber", |p| async move {
+                p.get_block_by_number(tag).await
+            })
+            .await?;
         // Before the chain has a finalized block, nothing is final.
         Ok(block.map(|b| b.header.number).unwrap_or(0))
     }
@@ -57,7 +64,9 @@ impl BlockSource for EvmBlockSource {
     async fn block_hash(&self, number: u64) -> Result<Option<B256>, ChainError> {
         let block = self
             .rpc
-            .call("eth_getBlockByNumber", |p| async move { p.get_block_by_number(number.into()).await })
+            .call("eth_getBlockByNumber", |p| async move {
+                p.get_block_by_number(number.into()).await
+            })
             .await?;
         Ok(block.map(|b| b.header.hash))
     }
@@ -74,9 +83,12 @@ impl BlockSource for EvmBlockSource {
         });
         let mut out = Vec::new();
         for log in logs.await? {
-            let (Some(block_number), Some(block_hash), Some(tx_hash), Some(log_index)) =
-                (log.block_number, log.block_hash, log.transaction_hash, log.log_index)
-            else {
+            let (Some(block_number), Some(block_hash), Some(tx_hash), Some(log_index)) = (
+                log.block_number,
+                log.block_hash,
+                log.transaction_hash,
+                log.log_index,
+            ) else {
                 // A pending log: not in a block yet.
                 continue;
             };
@@ -88,7 +100,9 @@ impl BlockSource for EvmBlockSource {
                     tx_hash,
                     log_index,
                 }),
-                Err(e) => tracing::warn!(chain = self.rpc.chain(), %tx_hash, error = %e, "undecodable MessageSent log"),
+                Err(e) => {
+                    tracing::warn!(chain = self.rpc.chain(), %tx_hash, error = %e, "undecodable MessageSent log")
+                }
             }
         }
         Ok(out)

@@ -77,7 +77,16 @@ impl<S: BlockSource> Watcher<S> {
         start_block: u64,
         track_unconfirmed: bool,
     ) -> Self {
-        Self { source, tree, chain: chain.into(), domain, finality, chunk: chunk.max(1), start_block, track_unconfirmed }
+        Self {
+            source,
+            tree,
+            chain: chain.into(),
+            domain,
+            finality,
+            chunk: chunk.max(1),
+            start_block,
+            track_unconfirmed,
+        }
     }
 
     /// The next block to read.
@@ -92,8 +101,16 @@ impl<S: BlockSource> Watcher<S> {
     /// which the caller does after it has stored the messages.
     pub async fn poll(&self) -> Result<Batch, WatchError> {
         let head = self.source.head().await?;
-        let final_height = self.source.final_height(self.finality, head).await?.min(head);
-        let mut batch = Batch { head, final_height, ..Default::default() };
+        let final_height = self
+            .source
+            .final_height(self.finality, head)
+            .await?
+            .min(head);
+        let mut batch = Batch {
+            head,
+            final_height,
+            ..Default::default()
+        };
         let mut next = self.cursor()?;
         if let Some(rewound) = self.check_reorg().await? {
             next = rewound;
@@ -109,7 +126,11 @@ impl<S: BlockSource> Watcher<S> {
             let (Some(before), Some(after)) = (before, after) else {
                 return Err(WatchError::Moved(self.chain.clone()));
             };
-            if before != after || logs.iter().any(|l| l.block_number == to && l.block_hash != after) {
+            if before != after
+                || logs
+                    .iter()
+                    .any(|l| l.block_number == to && l.block_hash != after)
+            {
                 return Err(WatchError::Moved(self.chain.clone()));
             }
             for log in logs {
@@ -133,9 +154,15 @@ impl<S: BlockSource> Watcher<S> {
             }
         }
 
-        metrics::WATCHER_HEAD.with_label_values(&[&self.chain]).set(head as i64);
-        metrics::WATCHER_FINALIZED.with_label_values(&[&self.chain]).set(final_height as i64);
-        metrics::WATCHER_LAG.with_label_values(&[&self.chain]).set(final_height.saturating_sub(next.saturating_sub(1)) as i64);
+        metrics::WATCHER_HEAD
+            .with_label_values(&[&self.chain])
+            .set(head as i64);
+        metrics::WATCHER_FINALIZED
+            .with_label_values(&[&self.chain])
+            .set(final_height as i64);
+        metrics::WATCHER_LAG
+            .with_label_values(&[&self.chain])
+            .set(final_height.saturating_sub(next.saturating_sub(1)) as i64);
         Ok(batch)
     }
 
@@ -189,13 +216,17 @@ impl<S: BlockSource> Watcher<S> {
     fn count_reorg(&self, from: u64, blocks: u64) {
         tracing::error!(chain = %self.chain, from, stored_blocks_orphaned = blocks, "reorg below the final height: rewinding");
         metrics::REORGS.with_label_values(&[&self.chain]).inc();
-        metrics::ORPHANED.with_label_values(&[&self.chain]).inc_by(blocks);
+        metrics::ORPHANED
+            .with_label_values(&[&self.chain])
+            .inc_by(blocks);
     }
 
     fn to_message(&self, log: SentLog) -> Option<ObservedMessage> {
         let reject = |reason: &str, detail: String| {
             tracing::warn!(chain = %self.chain, tx = %log.tx_hash, reason, detail, "ignoring MessageSent log");
-            metrics::REJECTED_LOGS.with_label_values(&[&self.chain, reason]).inc();
+            metrics::REJECTED_LOGS
+                .with_label_values(&[&self.chain, reason])
+                .inc();
         };
         let message = match Message::decode(&log.message) {
             Ok(m) => m,
@@ -205,7 +236,10 @@ impl<S: BlockSource> Watcher<S> {
             }
         };
         if message.source_domain != self.domain {
-            reject("wrong_source_domain", format!("domain {}", message.source_domain));
+            reject(
+                "wrong_source_domain",
+                format!("domain {}", message.source_domain),
+            );
             return None;
         }
         Some(ObservedMessage {
@@ -220,7 +254,11 @@ impl<S: BlockSource> Watcher<S> {
     fn prune(&self) -> Result<(), WatchError> {
         let count = self.tree.scan_prefix([HASH_PREFIX]).count();
         if count > HASH_WINDOW {
-            for entry in self.tree.scan_prefix([HASH_PREFIX]).take(count - HASH_WINDOW) {
+            for entry in self
+                .tree
+                .scan_prefix([HASH_PREFIX])
+                .take(count - HASH_WINDOW)
+            {
                 self.tree.remove(entry?.0)?;
             }
         }
@@ -236,7 +274,10 @@ fn hash_key(height: u64) -> [u8; 9] {
 }
 
 fn height_of(key: &[u8]) -> u64 {
-    key.get(1..9).and_then(|b| b.try_into().ok()).map(u64::from_be_bytes).unwrap_or(0)
+    key.get(1..9)
+        .and_then(|b| b.try_into().ok())
+        .map(u64::from_be_bytes)
+        .unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -33,7 +33,13 @@ impl Destination for FakeChain {
     async fn simulate_delivery(&self, _: &[u8], _: &[u8]) -> Result<Option<Revert>, ChainError> {
         Ok(self.revert.lock().unwrap().clone())
     }
-    async fn sign_delivery(&self, message: &[u8], _: &[u8], nonce: u64, bump: u32) -> Result<PendingTx, ChainError> {
+    async fn sign_delivery(
+        &self,
+        message: &[u8],
+        _: &[u8],
+        nonce: u64,
+        bump: u32,
+    ) -> Result<PendingTx, ChainError> {
         let mut seed = message.to_vec();
         seed.extend_from_slice(&nonce.to_be_bytes());
         seed.extend_from_slice(&bump.to_be_bytes());
@@ -55,9 +61,12 @@ impl Destination for FakeChain {
     }
     async fn tx_status(&self, tx_hash: &str) -> Result<TxStatus, ChainError> {
         Ok(match self.mined.lock().unwrap().get(tx_hash) {
-            Some((success, confirmations)) => {
-                TxStatus::Included { success: *success, block: 1, confirmations: *confirmations, fee_paid: 1 }
-            }
+            Some((success, confirmations)) => TxStatus::Included {
+                success: *success,
+                block: 1,
+                confirmations: *confirmations,
+                fee_paid: 1,
+            },
             None => TxStatus::Unknown,
         })
     }
@@ -88,11 +97,20 @@ struct Harness {
 
 impl Harness {
     fn new() -> Self {
-        let keys: Vec<PrivateKeySigner> =
-            (1..=3u8).map(|i| PrivateKeySigner::from_bytes(&B256::with_last_byte(i)).unwrap()).collect();
-        let chain = Arc::new(FakeChain { attesters: keys.iter().map(|k| k.address()).collect(), ..Default::default() });
+        let keys: Vec<PrivateKeySigner> = (1..=3u8)
+            .map(|i| PrivateKeySigner::from_bytes(&B256::with_last_byte(i)).unwrap())
+            .collect();
+        let chain = Arc::new(FakeChain {
+            attesters: keys.iter().map(|k| k.address()).collect(),
+            ..Default::default()
+        });
         let db = sled::Config::new().temporary(true).open().unwrap();
-        Self { chain, attesters: Arc::default(), keys, db }
+        Self {
+            chain,
+            attesters: Arc::default(),
+            keys,
+            db,
+        }
     }
 
     /// A pipeline over the same store and chain: a new one is a relayer restart.
@@ -147,7 +165,9 @@ fn message(nonce: u64) -> Message {
 }
 
 fn observe(p: &Pipeline, m: &Message) {
-    p.store.observe(&new_record(m, &m.encode(), B256::ZERO, 1), &B256::ZERO).unwrap();
+    p.store
+        .observe(&new_record(m, &m.encode(), B256::ZERO, 1), &B256::ZERO)
+        .unwrap();
 }
 
 fn state(p: &Pipeline, m: &Message) -> MessageState {
@@ -167,16 +187,40 @@ async fn a_message_is_attested_submitted_once_and_confirmed() {
     assert_eq!(state(&p, &m), MessageState::Attested);
     p.tick().await.unwrap();
     let tx = h.chain.signed.lock().unwrap()[0].tx_hash.clone();
-    assert_eq!(state(&p, &m), MessageState::Submitted { tx_hash: tx.clone() });
-    assert_eq!(p.store.next_nonce(Domain(6)).unwrap(), Some(1), "nonce counter persisted with the submission");
+    assert_eq!(
+        state(&p, &m),
+        MessageState::Submitted {
+            tx_hash: tx.clone()
+        }
+    );
+    assert_eq!(
+        p.store.next_nonce(Domain(6)).unwrap(),
+        Some(1),
+        "nonce counter persisted with the submission"
+    );
     h.chain.mined.lock().unwrap().insert(tx.clone(), (true, 1));
     p.tick().await.unwrap();
-    assert!(matches!(state(&p, &m), MessageState::Submitted { .. }), "1 of 2 confirmations");
+    assert!(
+        matches!(state(&p, &m), MessageState::Submitted { .. }),
+        "1 of 2 confirmations"
+    );
     h.chain.mined.lock().unwrap().insert(tx.clone(), (true, 2));
     p.tick().await.unwrap();
     assert_eq!(state(&p, &m), MessageState::Confirmed { tx_hash: tx });
-    assert_eq!(h.chain.signed.lock().unwrap().len(), 1, "exactly one delivery signed");
-    let history: Vec<String> = p.store.get(&m.hash()).unwrap().unwrap().history.into_iter().map(|e| e.state).collect();
+    assert_eq!(
+        h.chain.signed.lock().unwrap().len(),
+        1,
+        "exactly one delivery signed"
+    );
+    let history: Vec<String> = p
+        .store
+        .get(&m.hash())
+        .unwrap()
+        .unwrap()
+        .history
+        .into_iter()
+        .map(|e| e.state)
+        .collect();
     assert_eq!(history, ["observed", "attested", "submitted", "confirmed"]);
 }
 
@@ -225,8 +269,16 @@ async fn a_restart_after_submitting_resends_the_same_transaction() {
     let first = h.chain.signed.lock().unwrap()[0].tx_hash.clone();
     let p = h.pipeline(NEVER);
     p.tick().await.unwrap();
-    assert_eq!(h.chain.signed.lock().unwrap().len(), 1, "nothing new signed after the restart");
-    assert_eq!(h.chain.broadcasts.lock().unwrap().last(), Some(&first), "the stored bytes are re-sent");
+    assert_eq!(
+        h.chain.signed.lock().unwrap().len(),
+        1,
+        "nothing new signed after the restart"
+    );
+    assert_eq!(
+        h.chain.broadcasts.lock().unwrap().last(),
+        Some(&first),
+        "the stored bytes are re-sent"
+    );
 }
 
 #[tokio::test]
@@ -244,9 +296,18 @@ async fn a_stuck_transaction_is_replaced_at_the_same_nonce_with_a_higher_fee() {
     assert_eq!(signed[0].account_nonce, signed[1].account_nonce);
     assert!(signed[1].max_fee_per_gas >= signed[0].max_fee_per_gas * 11 / 10);
     // The first one is what got mined after all: it still counts.
-    h.chain.mined.lock().unwrap().insert(signed[0].tx_hash.clone(), (true, 5));
+    h.chain
+        .mined
+        .lock()
+        .unwrap()
+        .insert(signed[0].tx_hash.clone(), (true, 5));
     p.tick().await.unwrap();
-    assert_eq!(state(&p, &m), MessageState::Confirmed { tx_hash: signed[0].tx_hash.clone() });
+    assert_eq!(
+        state(&p, &m),
+        MessageState::Confirmed {
+            tx_hash: signed[0].tx_hash.clone()
+        }
+    );
 }
 
 #[tokio::test]
@@ -257,12 +318,23 @@ async fn a_permanent_revert_fails_the_message_and_a_temporary_one_retries() {
     observe(&p, &m);
     h.sign_with(2, &m);
     p.tick().await.unwrap();
-    *h.chain.revert.lock().unwrap() = Some(Revert { kind: RevertKind::Temporary, reason: "paused".into() });
+    *h.chain.revert.lock().unwrap() = Some(Revert {
+        kind: RevertKind::Temporary,
+        reason: "paused".into(),
+    });
     p.tick().await.unwrap();
     assert_eq!(state(&p, &m), MessageState::Attested);
-    *h.chain.revert.lock().unwrap() = Some(Revert { kind: RevertKind::Permanent, reason: "UnknownRemoteSender".into() });
+    *h.chain.revert.lock().unwrap() = Some(Revert {
+        kind: RevertKind::Permanent,
+        reason: "UnknownRemoteSender".into(),
+    });
     p.tick().await.unwrap();
-    assert_eq!(state(&p, &m), MessageState::Failed { reason: "UnknownRemoteSender".into() });
+    assert_eq!(
+        state(&p, &m),
+        MessageState::Failed {
+            reason: "UnknownRemoteSender".into()
+        }
+    );
     assert!(p.store.active().unwrap().is_empty());
 }
 
@@ -296,7 +368,14 @@ async fn nonces_are_assigned_in_sequence_across_messages() {
         p.tick().await.unwrap();
     }
     p.tick().await.unwrap();
-    let mut nonces: Vec<u64> = h.chain.signed.lock().unwrap().iter().map(|t| t.account_nonce).collect();
+    let mut nonces: Vec<u64> = h
+        .chain
+        .signed
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|t| t.account_nonce)
+        .collect();
     nonces.sort();
     assert_eq!(nonces, vec![0, 1, 2, 3, 4]);
 }

@@ -13,7 +13,10 @@ struct FakeChain {
 
 impl FakeChain {
     fn new(height: u64) -> Self {
-        let chain = Self { blocks: Mutex::new(Vec::new()), fork: Mutex::new(0) };
+        let chain = Self {
+            blocks: Mutex::new(Vec::new()),
+            fork: Mutex::new(0),
+        };
         chain.mine(height + 1);
         chain
     }
@@ -89,20 +92,42 @@ impl BlockSource for &FakeChain {
         }
     }
     async fn block_hash(&self, number: u64) -> Result<Option<B256>, ChainError> {
-        Ok(self.blocks.lock().unwrap().get(number as usize).map(|b| b.0))
+        Ok(self
+            .blocks
+            .lock()
+            .unwrap()
+            .get(number as usize)
+            .map(|b| b.0))
     }
     async fn message_logs(&self, from: u64, to: u64) -> Result<Vec<SentLog>, ChainError> {
         let blocks = self.blocks.lock().unwrap();
-        Ok((from..=to).filter_map(|h| blocks.get(h as usize)).flat_map(|b| b.1.clone()).collect())
+        Ok((from..=to)
+            .filter_map(|h| blocks.get(h as usize))
+            .flat_map(|b| b.1.clone())
+            .collect())
     }
 }
 
 fn watcher<'a>(chain: &'a FakeChain, tree: &sled::Tree) -> Watcher<&'a FakeChain> {
-    Watcher::new(chain, tree.clone(), "test", Domain(0), Finality::Confirmations { confirmations: 3 }, 4, 0, true)
+    Watcher::new(
+        chain,
+        tree.clone(),
+        "test",
+        Domain(0),
+        Finality::Confirmations { confirmations: 3 },
+        4,
+        0,
+        true,
+    )
 }
 
 fn tree() -> sled::Tree {
-    sled::Config::new().temporary(true).open().unwrap().open_tree("w").unwrap()
+    sled::Config::new()
+        .temporary(true)
+        .open()
+        .unwrap()
+        .open_tree("w")
+        .unwrap()
 }
 
 async fn poll_commit(w: &Watcher<&FakeChain>) -> Batch {
@@ -124,7 +149,10 @@ async fn a_burn_is_reported_only_once_final() {
     let h = chain.burn(1);
     chain.mine(2);
     let b = poll_commit(&w).await;
-    assert!(b.final_messages.is_empty(), "2 confirmations of 3 is not final");
+    assert!(
+        b.final_messages.is_empty(),
+        "2 confirmations of 3 is not final"
+    );
     assert_eq!(hashes(&b.unconfirmed), vec![h]);
     chain.mine(1);
     let b = poll_commit(&w).await;
@@ -169,7 +197,11 @@ async fn a_reorg_below_the_cursor_rewinds_and_reads_the_new_fork() {
     let new = chain.burn(7);
     chain.mine(8);
     let b = poll_commit(&w).await;
-    assert!(b.rewound_to.is_some_and(|r| r <= 2), "rewound to {:?}", b.rewound_to);
+    assert!(
+        b.rewound_to.is_some_and(|r| r <= 2),
+        "rewound to {:?}",
+        b.rewound_to
+    );
     assert_eq!(hashes(&b.final_messages), vec![new]);
 }
 
@@ -179,10 +211,19 @@ async fn the_cursor_survives_a_restart() {
     let tree = tree();
     chain.burn(1);
     chain.mine(8);
-    assert_eq!(poll_commit(&watcher(&chain, &tree)).await.final_messages.len(), 1);
+    assert_eq!(
+        poll_commit(&watcher(&chain, &tree))
+            .await
+            .final_messages
+            .len(),
+        1
+    );
     let again = watcher(&chain, &tree);
     assert_eq!(again.cursor().unwrap(), 8);
-    assert!(poll_commit(&again).await.final_messages.is_empty(), "nothing reported twice");
+    assert!(
+        poll_commit(&again).await.final_messages.is_empty(),
+        "nothing reported twice"
+    );
 }
 
 #[tokio::test]
@@ -200,7 +241,16 @@ async fn an_uncommitted_batch_is_read_again() {
 #[tokio::test]
 async fn messages_from_another_domain_are_rejected() {
     let chain = FakeChain::new(2);
-    let w = Watcher::new(&chain, tree(), "test", Domain(6), Finality::Confirmations { confirmations: 0 }, 100, 0, false);
+    let w = Watcher::new(
+        &chain,
+        tree(),
+        "test",
+        Domain(6),
+        Finality::Confirmations { confirmations: 0 },
+        100,
+        0,
+        false,
+    );
     chain.burn(1);
     assert!(w.poll().await.unwrap().final_messages.is_empty());
 }

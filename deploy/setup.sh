@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Sourced by devnet.sh and test.sh: installs what the repo needs on a fresh machine, into the
+# repo (npm packages: anvil, forge, solc-js, OpenZeppelin — pinned in package-lock.json) and
+# points cargo at a persistent target dir so later runs on the same machine are incremental.
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/usd1-bridge/target}"
+export USD1_BIN_DIR="${USD1_BIN_DIR:-$CARGO_TARGET_DIR/debug}"
+mkdir -p "$CARGO_TARGET_DIR"
+
+need() { command -v "$1" >/dev/null 2>&1 || { echo "setup: '$1' is required but not installed ($2)" >&2; exit 1; }; }
+need cargo "install Rust with rustup"
+need node "install Node.js 18+ (e.g. apt-get install nodejs npm)"
+need npm "install npm"
+
+# npm ci only when the lockfile changed since the last install.
+stamp="$repo/node_modules/.usd1-lock-sha"
+want="$(sha256sum "$repo/package-lock.json" | cut -d' ' -f1)"
+if [ ! -x "$repo/node_modules/.bin/anvil" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "setup: installing pinned npm tools (anvil, forge, solc-js, OpenZeppelin) into node_modules/" >&2
+  (cd "$repo" && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$want" > "$stamp"
+fi
+export PATH="$repo/node_modules/.bin:$PATH"

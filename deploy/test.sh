@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The README's second command (and CI's): formatting and lints, the contracts (artifacts match
+# a fresh compile; forge unit + fuzz tests), the devnet demo, then every Rust test: unit
+# tests and the end-to-end tests against real anvil nodes and the real binaries.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+cd "$repo"
+step() { printf '\n==> %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+step "cargo clippy --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+step "contracts: committed artifacts match a fresh compile; forge tests"
+chain-adapters/evm/contracts/build.sh --test
+
+step "build the binaries the end-to-end tests run"
+cargo build --bins --quiet
+
+step "devnet demo (usd1-devnet --exit-after-demo)"
+"$USD1_BIN_DIR/usd1-devnet" --exit-after-demo --work-dir "$CARGO_TARGET_DIR/devnet-smoke" --base-port 18545
+
+step "Rust unit and end-to-end tests"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --no-fail-fast
+else
+  cargo test --workspace --no-fail-fast
+fi
