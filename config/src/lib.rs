@@ -35,6 +35,9 @@ pub enum ConfigError {
 
 /// Types that can check themselves once parsed; the error names the offending field.
 pub trait Validate {
+    /// The top-level tables of the file: only `USD1_<SECTION>__…` variables override it,
+    /// so unrelated `USD1_` variables (USD1_CONFIG, USD1_KEYSTORE_PASSWORD…) are left alone.
+    const SECTIONS: &'static [&'static str];
     fn validate(&self) -> Result<(), (String, String)>;
 }
 
@@ -48,7 +51,11 @@ pub fn load<T: DeserializeOwned + Validate>(path: &Path) -> Result<T, ConfigErro
     })?;
     let config: T = Figment::new()
         .merge(Toml::string(&text))
-        .merge(Env::prefixed("USD1_").split("__"))
+        .merge(Env::prefixed("USD1_").split("__").filter(|key| {
+            let section = key.as_str().split('.').next().unwrap_or_default();
+            key.as_str().contains('.')
+                && T::SECTIONS.iter().any(|s| section.eq_ignore_ascii_case(s))
+        }))
         .extract()
         .map_err(|e| ConfigError::Parse {
             path: shown.clone(),

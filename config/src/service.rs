@@ -47,6 +47,7 @@ pub struct AttesterConfig {
 }
 
 impl Validate for AttesterConfig {
+    const SECTIONS: &'static [&'static str] = &["service", "signer", "chains"];
     fn validate(&self) -> Result<(), (String, String)> {
         validate_chains(&self.chains)
     }
@@ -100,6 +101,7 @@ pub struct RelayerConfig {
 }
 
 impl Validate for RelayerConfig {
+    const SECTIONS: &'static [&'static str] = &["service", "submitter", "relayer", "chains"];
     fn validate(&self) -> Result<(), (String, String)> {
         validate_chains(&self.chains)?;
         let r = &self.relayer;

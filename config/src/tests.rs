@@ -116,3 +116,29 @@ fn hex_key_loads_and_garbage_is_refused() {
     .unwrap_err();
     assert!(!err.to_string().contains("not a key"));
 }
+
+#[test]
+fn the_example_configs_are_valid() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    load::<AttesterConfig>(&dir.join("attester.toml")).unwrap();
+    load::<RelayerConfig>(&dir.join("relayer.toml")).unwrap();
+}
+
+#[test]
+fn environment_variables_override_the_file() {
+    figment::Jail::expect_with(|jail| {
+        jail.set_env("USD1_SERVICE__LISTEN", "127.0.0.1:9999");
+        // Not config: used by scripts and for the keystore password.
+        jail.set_env("USD1_BIN_DIR", "/x");
+        jail.set_env("USD1_KEYSTORE_PASSWORD", "secret");
+        jail.set_env(
+            "USD1_CHAINS__BASE__RPC_URLS",
+            r#"["http://10.9.9.9:8545","http://10.9.9.8:8545"]"#,
+        );
+        let f = write(ATTESTER);
+        let c: AttesterConfig = load(f.path()).map_err(|e| e.to_string())?;
+        assert_eq!(c.service.listen.port(), 9999);
+        assert_eq!(c.chains["base"].rpc_urls.len(), 2);
+        Ok(())
+    });
+}
