@@ -125,6 +125,7 @@ fn the_example_configs_are_valid() {
 }
 
 #[test]
+#[allow(clippy::result_large_err)] // figment::Jail's closure type, not ours
 fn environment_variables_override_the_file() {
     figment::Jail::expect_with(|jail| {
         jail.set_env("USD1_SERVICE__LISTEN", "127.0.0.1:9999");
