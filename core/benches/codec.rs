@@ -1,6 +1,7 @@
+use alloy::signers::{local::PrivateKeySigner, SignerSync};
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;
-use usd1_core::{BurnBody, Domain, Message, B256, U256};
+use usd1_core::{assemble_attestation, BurnBody, Domain, Message, Signature65, B256, U256};
 
 fn message() -> Message {
     let body = BurnBody {
@@ -32,5 +33,27 @@ fn codec(c: &mut Criterion) {
     c.bench_function("message_hash", |b| b.iter(|| black_box(&m).hash()));
 }
 
-criterion_group!(benches, codec);
+/// What the relayer does per message: recover 3 signatures, keep 2 in signer order.
+fn assembly(c: &mut Criterion) {
+    let m = message();
+    let hash = m.hash();
+    let keys: Vec<PrivateKeySigner> = (1..=3u8)
+        .map(|i| PrivateKeySigner::from_bytes(&B256::with_last_byte(i)).expect("key"))
+        .collect();
+    let attesters: Vec<_> = keys.iter().map(|k| k.address()).collect();
+    let sigs: Vec<Signature65> = keys
+        .iter()
+        .map(|k| {
+            Signature65::from_signature(&k.sign_hash_sync(&hash).expect("sign")).expect("low s")
+        })
+        .collect();
+    c.bench_function("assemble_attestation_2_of_3", |b| {
+        b.iter(|| assemble_attestation(black_box(&hash), black_box(&sigs), &attesters, 2))
+    });
+    c.bench_function("attester_sign_secp256k1", |b| {
+        b.iter(|| keys[0].sign_hash_sync(black_box(&hash)))
+    });
+}
+
+criterion_group!(benches, codec, assembly);
 criterion_main!(benches);
