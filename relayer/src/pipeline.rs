@@ -19,6 +19,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Mutex;
+use tracing::Instrument;
 use usd1_core::traits::{ChainError, Destination, RevertKind, TxStatus};
 use usd1_core::{
     assemble_attestation, Address, Domain, Message, MessageRecord, MessageState, B256,
@@ -118,13 +119,16 @@ impl Pipeline {
         Ok((set, threshold))
     }
 
-    async fn step(&self, mut r: MessageRecord) -> Result<(), StepError> {
+    async fn step(&self, r: MessageRecord) -> Result<(), StepError> {
         let message =
             Message::decode_hex(&r.message).map_err(|e| StepError::Corrupt(e.to_string()))?;
-        let hash = message.hash();
-        let span = tracing::info_span!("relay", message_hash = %hash, source = message.source_domain.0,
+        let span = tracing::info_span!("relay", message_hash = %message.hash(), source = message.source_domain.0,
             destination = message.destination_domain.0, nonce = message.nonce);
-        let _enter = span.enter();
+        self.step_in_span(r, message).instrument(span).await
+    }
+
+    async fn step_in_span(&self, mut r: MessageRecord, message: Message) -> Result<(), StepError> {
+        let hash = message.hash();
         let Some(target) = self.targets.get(&message.destination_domain) else {
             return self
                 .fail(r, "destination is not configured on this relayer")
