@@ -31,10 +31,19 @@ pub static SIGNATURES: LazyLock<IntCounterVec> = LazyLock::new(|| {
 });
 pub static FINAL_TO_ATTESTED: LazyLock<HistogramVec> = LazyLock::new(|| {
     register_histogram_vec!(
-        "usd1_final_to_attested_seconds",
+        "usd1_latency_final_to_attested_seconds",
         "From reading a final message to its persisted signature",
         &["source"],
         vec![0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0]
+    )
+    .unwrap_or_else(|e| fail(e))
+});
+pub static BURN_TO_FINAL: LazyLock<HistogramVec> = LazyLock::new(|| {
+    register_histogram_vec!(
+        "usd1_latency_burn_to_final_seconds",
+        "From the burn's block time to this attester reading it as final",
+        &["source"],
+        vec![1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 1800.0, 3600.0]
     )
     .unwrap_or_else(|e| fail(e))
 });

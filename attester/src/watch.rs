@@ -61,6 +61,10 @@ async fn step(
         {
             continue; // signed before (re-read after a restart): keep the stored signature
         }
+        let since_burn = (now_ms() / 1000).saturating_sub(m.block_timestamp);
+        metrics::BURN_TO_FINAL
+            .with_label_values(&[src])
+            .observe(since_burn as f64);
         let started = Instant::now();
         let signature = state.key.sign(&m.hash)?;
         let record = SignedMessage {

@@ -10,7 +10,8 @@ mod service;
 pub use chain::{ChainConfig, ChainKind, Finality};
 pub use keys::{load_evm_signer, KeyError};
 pub use service::{
-    AttesterConfig, LogFormat, RelayerConfig, RelayerSettings, ServiceConfig, SignerConfig,
+    AttesterConfig, AuditSettings, BridgeEndpoints, CliConfig, LogFormat, RelayerConfig,
+    RelayerSettings, ServiceConfig, SignerConfig,
 };
 
 use figment::providers::{Env, Format, Toml};

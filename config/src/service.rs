@@ -90,6 +90,34 @@ fn default_stuck() -> u64 {
     30_000
 }
 
+/// The supply audit: Σ supply over all chains + in-flight burns against what was issued.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSettings {
+    /// The issuer's own figure of USD1 outstanding (a decimal string, e.g. "2000000"). The
+    /// bridge cannot know it from the chains: an extra mint by an admin key would be counted.
+    #[serde(default)]
+    pub issued_total: Option<String>,
+    /// How often the relayer re-audits (for the supply metrics).
+    #[serde(default = "default_audit_interval")]
+    pub interval_ms: u64,
+}
+
+fn default_audit_interval() -> u64 {
+    30_000
+}
+
+impl AuditSettings {
+    fn validate(&self, section: &str) -> Result<(), (String, String)> {
+        if let Some(total) = &self.issued_total {
+            if let Err(e) = usd1_core::parse_amount(total, usd1_core::USD1_DECIMALS) {
+                return Err((format!("{section}.issued_total"), e.to_string()));
+            }
+        }
+        Ok(())
+    }
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RelayerConfig {
@@ -97,13 +125,17 @@ pub struct RelayerConfig {
     /// The account that pays for deliveries on EVM destinations.
     pub submitter: SignerConfig,
     pub relayer: RelayerSettings,
+    #[serde(default)]
+    pub audit: AuditSettings,
     pub chains: BTreeMap<String, ChainConfig>,
 }
 
 impl Validate for RelayerConfig {
-    const SECTIONS: &'static [&'static str] = &["service", "submitter", "relayer", "chains"];
+    const SECTIONS: &'static [&'static str] =
+        &["service", "submitter", "relayer", "audit", "chains"];
     fn validate(&self) -> Result<(), (String, String)> {
         validate_chains(&self.chains)?;
+        self.audit.validate("audit")?;
         let r = &self.relayer;
         if r.attesters.is_empty() {
             return Err((
@@ -135,6 +167,50 @@ impl Validate for RelayerConfig {
                     field.into(),
                     format!("domain {d} is not one of the configured chains"),
                 ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The `usd1` command line's config: the user's key, where the bridge's services are, the
+/// chains. Everything but `chains` is optional: each command says what it needs.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CliConfig {
+    #[serde(default)]
+    pub user: Option<SignerConfig>,
+    #[serde(default)]
+    pub bridge: BridgeEndpoints,
+    #[serde(default)]
+    pub audit: AuditSettings,
+    pub chains: BTreeMap<String, ChainConfig>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BridgeEndpoints {
+    /// A relayer's API (status, aggregated attestations).
+    #[serde(default)]
+    pub relayer: Option<String>,
+    /// The attesters' APIs (progress, self-relay).
+    #[serde(default)]
+    pub attesters: Vec<String>,
+}
+
+impl Validate for CliConfig {
+    const SECTIONS: &'static [&'static str] = &["user", "bridge", "audit", "chains"];
+    fn validate(&self) -> Result<(), (String, String)> {
+        validate_chains(&self.chains)?;
+        self.audit.validate("audit")?;
+        for url in self
+            .bridge
+            .relayer
+            .iter()
+            .chain(self.bridge.attesters.iter())
+        {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(("bridge".into(), format!("{url:?} is not an http(s) URL")));
             }
         }
         Ok(())

@@ -2,6 +2,7 @@
 //! message hashes, attestation assembly, the relayer's message states, and the traits
 //! that chain adapters implement.
 
+pub mod amount;
 pub mod attestation;
 pub mod domain;
 pub mod message;
@@ -9,6 +10,7 @@ pub mod state;
 pub mod traits;
 
 pub use alloy_primitives::{Address, B256, U256};
+pub use amount::{format_amount, parse_amount, AmountError, USD1_DECIMALS};
 pub use attestation::{assemble_attestation, AttestationError, Signature65};
 pub use domain::Domain;
 pub use message::{BurnBody, Message, MessageError};

@@ -102,6 +102,11 @@ pub struct MessageRecord {
     #[serde(default)]
     pub sent_txs: Vec<String>,
     pub observed_at_ms: u64,
+    /// The burn's block time (ms), for end-to-end latency.
+    #[serde(default)]
+    pub burned_at_ms: u64,
+    #[serde(default)]
+    pub attested_at_ms: u64,
     pub history: Vec<HistoryEntry>,
 }
 

@@ -10,7 +10,6 @@ use alloy::signers::local::PrivateKeySigner;
 use std::time::Duration;
 use usd1_core::message::address_to_bytes32;
 use usd1_core::{Domain, Message};
-use usd1_evm::bindings::MessageTransmitter::MessageSent;
 use usd1_evm::bindings::{TokenMessenger, Usd1Token};
 
 /// A burn as the source chain recorded it.
@@ -125,13 +124,10 @@ pub fn burn_from_receipt(
             receipt.transaction_hash
         )));
     }
-    let log = receipt
-        .inner
-        .logs()
-        .iter()
-        .find_map(|l| l.log_decode::<MessageSent>().ok())
+    let raw = usd1_evm::receipts::sent_messages(receipt)
+        .into_iter()
+        .next()
         .ok_or_else(|| DevnetError::Setup("no MessageSent in the burn receipt".into()))?;
-    let raw = log.inner.data.message.to_vec();
     let message = Message::decode(&raw).map_err(setup)?;
     Ok(Burn {
         tx_hash: receipt.transaction_hash,

@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use usd1_config::{
-    AttesterConfig, ChainConfig, ChainKind, Finality, LogFormat, RelayerConfig, RelayerSettings,
-    ServiceConfig, SignerConfig,
+    AttesterConfig, AuditSettings, BridgeEndpoints, ChainConfig, ChainKind, CliConfig, Finality,
+    LogFormat, RelayerConfig, RelayerSettings, ServiceConfig, SignerConfig,
 };
 use usd1_core::Domain;
 
@@ -193,6 +193,7 @@ impl Devnet {
         };
         net.relayer_url = format!("http://127.0.0.1:{port}");
         net.write_relayer_config(port)?;
+        net.write_cli_config()?;
         net.start_relayer().await?;
         Ok(net)
     }
@@ -237,6 +238,36 @@ impl Devnet {
         std::fs::write(&path, format!("0x{}\n", alloy::hex::encode(key.to_bytes())))
             .map_err(setup)?;
         Ok(path)
+    }
+
+    /// What the issuer issued on the devnet: the demo user's starting balance on each chain.
+    pub fn issued_total(&self) -> String {
+        let total = self.options.initial_balance * U256::from(self.chains.len());
+        usd1_core::format_amount(total, usd1_core::USD1_DECIMALS)
+    }
+
+    /// The `usd1` command line's config for this devnet (the demo user's key).
+    pub fn cli_config_path(&self) -> PathBuf {
+        self.options.work_dir.join("usd1.toml")
+    }
+
+    fn write_cli_config(&self) -> Result<(), DevnetError> {
+        let config = CliConfig {
+            user: Some(SignerConfig {
+                key_file: self.write_key("user", &self.user)?,
+                password_env: "USD1_KEYSTORE_PASSWORD".into(),
+            }),
+            bridge: BridgeEndpoints {
+                relayer: Some(self.relayer_url.clone()),
+                attesters: self.attester_urls.clone(),
+            },
+            audit: AuditSettings {
+                issued_total: Some(self.issued_total()),
+                interval_ms: 30_000,
+            },
+            chains: self.chain_configs(),
+        };
+        write_toml(&self.cli_config_path(), &config)
     }
 
     pub fn attester_config_path(&self, i: usize) -> PathBuf {
@@ -287,6 +318,10 @@ impl Devnet {
                 stuck_after_ms: 20_000,
                 destinations: vec![],
                 sources: vec![],
+            },
+            audit: AuditSettings {
+                issued_total: Some(self.issued_total()),
+                interval_ms: 2000,
             },
             chains: self.chain_configs(),
         };

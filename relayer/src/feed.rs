@@ -9,7 +9,13 @@ use usd1_core::{Domain, HistoryEntry, Message, MessageRecord, MessageState, B256
 use usd1_evm::{EvmBlockSource, Watcher};
 use usd1_runtime::now_ms;
 
-pub fn new_record(m: &Message, raw: &[u8], source_tx: B256, block: u64) -> MessageRecord {
+pub fn new_record(
+    m: &Message,
+    raw: &[u8],
+    source_tx: B256,
+    block: u64,
+    block_timestamp: u64,
+) -> MessageRecord {
     let now = now_ms();
     MessageRecord {
         message_hash: format!("{:#x}", m.hash()),
@@ -27,6 +33,8 @@ pub fn new_record(m: &Message, raw: &[u8], source_tx: B256, block: u64) -> Messa
         pending_tx: None,
         sent_txs: Vec::new(),
         observed_at_ms: now,
+        burned_at_ms: block_timestamp * 1000,
+        attested_at_ms: 0,
         history: vec![HistoryEntry {
             at_ms: now,
             state: "observed".into(),
@@ -79,7 +87,13 @@ async fn step(
             tracing::debug!(message_hash = %m.hash, destination = m.message.destination_domain.0, "not a destination this relayer serves");
             continue;
         }
-        let record = new_record(&m.message, &m.raw, m.tx_hash, m.block_number);
+        let record = new_record(
+            &m.message,
+            &m.raw,
+            m.tx_hash,
+            m.block_number,
+            m.block_timestamp,
+        );
         if store
             .observe(&record, &m.tx_hash)
             .map_err(|e| e.to_string())?

@@ -8,6 +8,7 @@ mod feed;
 mod metrics;
 mod pipeline;
 mod store;
+mod supply;
 
 use clap::Parser;
 use pipeline::{Pipeline, Settings, Target};
@@ -146,6 +147,31 @@ async fn run(config: RelayerConfig) -> Result<(), String> {
     }
 
     tokio::spawn(run_pipeline(pipeline.clone(), wake));
+    let audited = config
+        .chains
+        .iter()
+        .map(|(name, c)| usd1_evm::audit::AuditedChain {
+            name: name.clone(),
+            domain: c.domain,
+            rpc: rpcs[name].clone(),
+            token: c.token,
+            transmitter: c.message_transmitter,
+            messenger: c.token_messenger,
+            start_block: c.start_block,
+            max_block_range: c.max_block_range,
+        })
+        .collect();
+    // Validated at load: a configured total always parses.
+    let issued = config
+        .audit
+        .issued_total
+        .as_deref()
+        .and_then(|t| usd1_core::parse_amount(t, usd1_core::USD1_DECIMALS).ok());
+    tokio::spawn(supply::run(
+        audited,
+        issued,
+        Duration::from_millis(config.audit.interval_ms.max(1000)),
+    ));
     tokio::spawn(watch_balances(balances));
 
     let listener = tokio::net::TcpListener::bind(config.service.listen)

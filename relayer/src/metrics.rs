@@ -29,12 +29,25 @@ static QUEUE: LazyLock<IntGaugeVec> = LazyLock::new(|| {
     )
     .unwrap_or_else(|e| fail(e))
 });
+const LATENCY_BUCKETS: [f64; 12] = [
+    1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 900.0, 1800.0, 3600.0,
+];
+
 static END_TO_END: LazyLock<HistogramVec> = LazyLock::new(|| {
     register_histogram_vec!(
-        "usd1_relayer_observed_to_confirmed_seconds",
-        "From a final burn observed by the relayer to its confirmed mint",
+        "usd1_latency_end_to_end_seconds",
+        "From the burn's block time to its confirmed mint",
         &["source", "destination"],
-        vec![1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 900.0]
+        LATENCY_BUCKETS.to_vec()
+    )
+    .unwrap_or_else(|e| fail(e))
+});
+static ATTESTED_TO_MINTED: LazyLock<HistogramVec> = LazyLock::new(|| {
+    register_histogram_vec!(
+        "usd1_latency_attested_to_minted_seconds",
+        "From the attestation being complete to the confirmed mint",
+        &["source", "destination"],
+        LATENCY_BUCKETS.to_vec()
     )
     .unwrap_or_else(|e| fail(e))
 });
@@ -77,9 +90,18 @@ pub fn fees(p: &Pipeline, destination: Domain, wei: u128) {
         .inc_by(wei.min(u64::MAX as u128) as u64);
 }
 
-pub fn end_to_end(p: &Pipeline, r: &MessageRecord) {
-    let secs = now_ms().saturating_sub(r.observed_at_ms) as f64 / 1000.0;
-    END_TO_END
-        .with_label_values(&[p.label(r.source_domain), p.label(r.destination_domain)])
-        .observe(secs);
+/// Records the latencies that end at a confirmed mint.
+pub fn minted(p: &Pipeline, r: &MessageRecord) {
+    let labels = [p.label(r.source_domain), p.label(r.destination_domain)];
+    let now = now_ms();
+    if r.burned_at_ms > 0 {
+        END_TO_END
+            .with_label_values(&labels)
+            .observe(now.saturating_sub(r.burned_at_ms) as f64 / 1000.0);
+    }
+    if r.attested_at_ms > 0 {
+        ATTESTED_TO_MINTED
+            .with_label_values(&labels)
+            .observe(now.saturating_sub(r.attested_at_ms) as f64 / 1000.0);
+    }
 }

@@ -163,6 +163,7 @@ impl Pipeline {
             Ok(attestation) => {
                 r.attestation = Some(format!("0x{}", hex::encode(attestation)));
                 r.signatures = threshold;
+                r.attested_at_ms = now_ms();
                 let detail = format!("{threshold} of {} attesters", set.len());
                 self.transition(r, MessageState::Attested, Some(detail))
                     .await
@@ -288,7 +289,7 @@ impl Pipeline {
                 }
                 if confirmations >= target.confirmations {
                     metrics::fees(self, message.destination_domain, fee_paid);
-                    metrics::end_to_end(self, r);
+                    metrics::minted(self, r);
                     return self
                         .transition(
                             r,

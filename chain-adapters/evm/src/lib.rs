@@ -1,8 +1,10 @@
 //! EVM chain adapter for usd1-bridge: contract bindings, an RPC client with fallback, the
 //! finality-aware `MessageSent` watcher, and the `receiveMessage` destination.
+pub mod audit;
 pub mod bindings;
 pub mod destination;
 pub mod metrics;
+pub mod receipts;
 pub mod rpc;
 pub mod source;
 pub mod watcher;

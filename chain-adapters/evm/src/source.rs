@@ -21,6 +21,8 @@ pub struct SentLog {
     pub block_hash: B256,
     pub tx_hash: B256,
     pub log_index: u64,
+    /// Unix seconds of the block (the burn's time).
+    pub block_timestamp: u64,
 }
 
 #[async_trait]
@@ -35,6 +37,18 @@ pub trait BlockSource: Send + Sync {
 pub struct EvmBlockSource {
     pub rpc: Arc<EvmRpc>,
     pub transmitter: Address,
+}
+
+impl EvmBlockSource {
+    async fn block_time(&self, number: u64) -> Result<u64, ChainError> {
+        let block = self
+            .rpc
+            .call("eth_getBlockByNumber", |p| async move {
+                p.get_block_by_number(number.into()).await
+            })
+            .await?;
+        Ok(block.map(|b| b.header.timestamp).unwrap_or(0))
+    }
 }
 
 #[async_trait]
@@ -82,6 +96,7 @@ impl BlockSource for EvmBlockSource {
             async move { p.get_logs(&filter).await }
         });
         let mut out = Vec::new();
+        let mut times = std::collections::HashMap::new();
         for log in logs.await? {
             let (Some(block_number), Some(block_hash), Some(tx_hash), Some(log_index)) = (
                 log.block_number,
@@ -92,6 +107,18 @@ impl BlockSource for EvmBlockSource {
                 // A pending log: not in a block yet.
                 continue;
             };
+            // Nodes that do not put the block's time in the log are asked for the block.
+            let block_timestamp = match log.block_timestamp {
+                Some(t) => t,
+                None => match times.get(&block_number) {
+                    Some(t) => *t,
+                    None => {
+                        let t = self.block_time(block_number).await?;
+                        times.insert(block_number, t);
+                        t
+                    }
+                },
+            };
             match log.log_decode::<MessageSent>() {
                 Ok(decoded) => out.push(SentLog {
                     message: decoded.inner.data.message.to_vec(),
@@ -99,6 +126,7 @@ impl BlockSource for EvmBlockSource {
                     block_hash,
                     tx_hash,
                     log_index,
+                    block_timestamp,
                 }),
                 Err(e) => {
                     tracing::warn!(chain = self.rpc.chain(), %tx_hash, error = %e, "undecodable MessageSent log")

@@ -38,6 +38,8 @@ pub struct ObservedMessage {
     pub hash: B256,
     pub tx_hash: B256,
     pub block_number: u64,
+    /// Unix seconds of the burn's block.
+    pub block_timestamp: u64,
 }
 
 #[derive(Debug, Default)]
@@ -248,6 +250,7 @@ impl<S: BlockSource> Watcher<S> {
             raw: log.message,
             tx_hash: log.tx_hash,
             block_number: log.block_number,
+            block_timestamp: log.block_timestamp,
         })
     }
 

@@ -41,6 +41,7 @@ impl FakeChain {
             block_hash: hash,
             tx_hash: B256::with_last_byte(nonce as u8),
             log_index: 0,
+            block_timestamp: h,
         });
         message(nonce).hash()
     }

@@ -1,0 +1,210 @@
+//! `usd1 status`, `usd1 balance` and `usd1 audit`.
+
+use crate::context::{unreachable, CliError, Context};
+use alloy::primitives::{Address, B256, U256};
+use usd1_core::{format_amount, parse_amount, Message, USD1_DECIMALS};
+use usd1_evm::audit::{audit as run_audit, AuditedChain};
+use usd1_evm::bindings::Usd1Token;
+
+fn usd1(a: U256) -> String {
+    format_amount(a, USD1_DECIMALS)
+}
+
+/// By message hash, else as a source transaction hash on any configured chain.
+pub async fn status(ctx: &Context, id: &str) -> Result<(), CliError> {
+    let id: B256 = id.parse().map_err(|_| {
+        CliError::usage(format!(
+            "{id:?} is neither a message hash nor a transaction hash (0x + 64 hex digits)"
+        ))
+    })?;
+    let relayer = ctx.relayer()?.trim_end_matches('/').to_string();
+    let get = |url: String| async move {
+        let resp = ctx.http.get(&url).send().await.map_err(|e| {
+            CliError::failed(format!("cannot reach the relayer at {relayer}: {e}\n  (is [bridge] relayer right, and the relayer running?)", relayer = url))
+        })?;
+        if resp.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        resp.json::<serde_json::Value>()
+            .await
+            .map(Some)
+            .map_err(|e| CliError::failed(format!("bad relayer answer: {e}")))
+    };
+    if let Some(m) = get(format!("{relayer}/v1/messages/{id:#x}")).await? {
+        print_message(ctx, &m);
+        return Ok(());
+    }
+    let mut found = false;
+    for chain in ctx.chains() {
+        if let Some(v) = get(format!(
+            "{relayer}/v1/transactions/{}/{id:#x}",
+            chain.config.domain
+        ))
+        .await?
+        {
+            for m in v["messages"].as_array().into_iter().flatten() {
+                print_message(ctx, m);
+                found = true;
+            }
+        }
+    }
+    if found {
+        Ok(())
+    } else {
+        Err(CliError::failed(format!(
+            "the relayer knows no message or source transaction {id:#x}\n  (a burn appears once it is final on its chain; check the hash and try again shortly)"
+        )))
+    }
+}
+
+fn name(ctx: &Context, d: &serde_json::Value) -> String {
+    let domain = d.as_u64().unwrap_or(u64::MAX);
+    let known = ctx
+        .chains()
+        .find(|c| u64::from(c.config.domain.0) == domain)
+        .map(|c| c.name.to_string());
+    format!("{} ({domain})", known.unwrap_or_else(|| "unknown".into()))
+}
+
+fn print_message(ctx: &Context, m: &serde_json::Value) {
+    out!("message  {}", m["messageHash"].as_str().unwrap_or("?"));
+    out!(
+        "route    {} → {}, nonce {}",
+        name(ctx, &m["sourceDomain"]),
+        name(ctx, &m["destinationDomain"]),
+        m["nonce"]
+    );
+    if let Some(body) = m["message"]
+        .as_str()
+        .and_then(|h| Message::decode_hex(h).ok())
+        .and_then(|m| m.burn_body().ok())
+    {
+        out!(
+            "amount   {} USD1 to {}",
+            usd1(body.amount),
+            Address::from_word(body.mint_recipient)
+        );
+    }
+    out!("status   {}", m["status"].as_str().unwrap_or("?"));
+    out!(
+        "source   tx {} (block {})",
+        m["sourceTx"].as_str().unwrap_or("?"),
+        m["sourceBlock"]
+    );
+    for tx in m["destinationTxs"].as_array().into_iter().flatten() {
+        out!("sent     tx {}", tx.as_str().unwrap_or("?"));
+    }
+    out!("history");
+    for h in m["history"].as_array().into_iter().flatten() {
+        let at = h["at_ms"].as_u64().unwrap_or(0);
+        let extra = [
+            h["tx_hash"].as_str().map(|t| format!("tx {t}")),
+            h["detail"].as_str().map(str::to_string),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join("  ");
+        out!(
+            "  {}  {:<10} {extra}",
+            utc(at),
+            h["state"].as_str().unwrap_or("?")
+        );
+    }
+    out!();
+}
+
+/// "HH:MM:SS.mmm UTC" of a Unix time in ms (the date is in the hash's block anyway).
+fn utc(ms: u64) -> String {
+    let s = ms / 1000;
+    format!(
+        "{:02}:{:02}:{:02}.{:03}",
+        (s / 3600) % 24,
+        (s / 60) % 60,
+        s % 60,
+        ms % 1000
+    )
+}
+
+pub async fn balance(ctx: &Context, address: Option<String>) -> Result<(), CliError> {
+    let who: Address = match address {
+        Some(a) => a
+            .parse()
+            .map_err(|_| CliError::usage(format!("{a:?} is not an EVM address")))?,
+        None => ctx.user_key()?.address(),
+    };
+    let mut total = U256::ZERO;
+    out!("USD1 balances of {who}");
+    for chain in ctx.chains() {
+        let (rpc, token) = (chain.rpc()?, chain.config.token);
+        let b = rpc
+            .call("eth_call", |p| async move {
+                Usd1Token::new(token, p).balanceOf(who).call().await
+            })
+            .await
+            .map_err(|e| unreachable(chain.name, e))?;
+        total += b;
+        out!("  {:<12} {:>20}", chain.name, usd1(b));
+    }
+    out!("  {:<12} {:>20}", "total", usd1(total));
+    Ok(())
+}
+
+/// Exit 0 when Σ supply + in flight = issued, 1 on a discrepancy.
+pub async fn audit(ctx: &Context, issued: Option<String>) -> Result<(), CliError> {
+    let issued_text = issued.or_else(|| ctx.config.audit.issued_total.clone()).ok_or_else(|| {
+        CliError::usage("no issued total to compare with: pass --issued AMOUNT or set [audit] issued_total in the config")
+    })?;
+    let issued = parse_amount(&issued_text, USD1_DECIMALS)
+        .map_err(|e| CliError::usage(format!("issued total: {e}")))?;
+    let mut chains = Vec::new();
+    for c in ctx.chains() {
+        chains.push(AuditedChain {
+            name: c.name.to_string(),
+            domain: c.config.domain,
+            rpc: c.rpc()?,
+            token: c.config.token,
+            transmitter: c.config.message_transmitter,
+            messenger: c.config.token_messenger,
+            start_block: c.config.start_block,
+            max_block_range: c.config.max_block_range,
+        });
+    }
+    let report = run_audit(&chains)
+        .await
+        .map_err(|e| CliError::failed(format!("audit could not read the chains: {e}")))?;
+    out!("supply audit");
+    for (chain, block, supply) in &report.supplies {
+        out!("  {chain:<12} {:>20} USD1  (block {block})", usd1(*supply));
+    }
+    out!(
+        "  {:<12} {:>20} USD1  ({} of {} burns not minted yet)",
+        "in flight",
+        usd1(report.in_flight),
+        report.in_flight_count,
+        report.burns_seen
+    );
+    if !report.to_unknown_domains.is_zero() {
+        out!(
+            "  {:<12} {:>20} USD1  (burned toward domains not in the config)",
+            "unknown",
+            usd1(report.to_unknown_domains)
+        );
+    }
+    let accounted = report.accounted();
+    out!("  {:<12} {:>20} USD1", "Σ", usd1(accounted));
+    out!("  {:<12} {:>20} USD1", "issued", usd1(issued));
+    if accounted == issued {
+        out!("OK: supply over all chains plus in-flight burns equals the issued total");
+        return Ok(());
+    }
+    let (sign, diff) = if accounted > issued {
+        ("+", accounted - issued)
+    } else {
+        ("-", issued - accounted)
+    };
+    Err(CliError::failed(format!(
+        "DISCREPANCY: Σ supply + in flight is {sign}{} USD1 off the issued total (minted without a burn, or burned without a mint)",
+        usd1(diff)
+    )))
+}

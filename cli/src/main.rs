@@ -1,0 +1,120 @@
+//! `usd1`: bridge USD1 between chains and follow the transfer; look one up; balances; the
+//! cross-chain supply audit. Amounts are decimal strings (never floats), shown with the
+//! token's 6 decimals. Exit 0 on success, 1 when something failed (or the audit found a
+//! discrepancy), 2 when the input or config is wrong.
+
+/// `println!` that never panics: a closed stdout (`usd1 status … | head`) is not an error.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+mod context;
+mod lookup;
+mod progress;
+mod transfer;
+
+use clap::{Parser, Subcommand};
+use context::{CliError, Context};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(
+    name = "usd1",
+    version,
+    about = "Bridge USD1 between chains, follow transfers, audit supply"
+)]
+struct Args {
+    /// The CLI config (chains, your key, the bridge's services). The devnet writes one.
+    #[arg(
+        long,
+        short,
+        global = true,
+        env = "USD1_CLI_CONFIG",
+        default_value = ".devnet/usd1.toml"
+    )]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Burn on one chain, mint on another, and follow it to the end.
+    Transfer {
+        /// Source chain name (as in the config).
+        #[arg(long)]
+        from: String,
+        /// Destination chain name.
+        #[arg(long)]
+        to: String,
+        /// Decimal amount of USD1, e.g. 12.5.
+        #[arg(long)]
+        amount: String,
+        /// Who receives on the destination (a wallet address).
+        #[arg(long)]
+        recipient: String,
+        /// Submit the mint yourself with the attesters' signatures instead of waiting for a relayer.
+        #[arg(long)]
+        self_relay: bool,
+        /// Give up following after this many seconds (the transfer itself goes on).
+        #[arg(long, default_value_t = 600)]
+        timeout: u64,
+    },
+    /// Where a transfer is: by message hash or source transaction hash.
+    Status { id: String },
+    /// USD1 balances on every configured chain.
+    Balance {
+        /// Whose (default: the configured user's).
+        #[arg(long)]
+        address: Option<String>,
+    },
+    /// Σ total supply over all chains + in-flight burns against the issued total.
+    Audit {
+        /// The issued total (default: [audit] issued_total from the config).
+        #[arg(long)]
+        issued: Option<String>,
+    },
+}
+
+#[tokio::main]
+async fn main() {
+    let args = Args::parse();
+    let result = match Context::load(&args.config) {
+        Ok(ctx) => run(&ctx, args.command).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = result {
+        eprintln!("usd1: {}", e.message);
+        std::process::exit(e.code);
+    }
+}
+
+async fn run(ctx: &Context, command: Command) -> Result<(), CliError> {
+    match command {
+        Command::Transfer {
+            from,
+            to,
+            amount,
+            recipient,
+            self_relay,
+            timeout,
+        } => {
+            let args = transfer::TransferArgs {
+                from,
+                to,
+                amount,
+                recipient,
+                self_relay,
+                timeout: Duration::from_secs(timeout),
+            };
+            transfer::transfer(ctx, args).await
+        }
+        Command::Status { id } => lookup::status(ctx, &id).await,
+        Command::Balance { address } => lookup::balance(ctx, address).await,
+        Command::Audit { issued } => lookup::audit(ctx, issued).await,
+    }
+}

@@ -1,0 +1,84 @@
+//! Supply metrics (DESIGN §8): every chain's total supply, the burns in flight, and — when
+//! the issuer's total is configured — the discrepancy, which must stay 0.
+
+use prometheus::{
+    register_gauge, register_gauge_vec, register_int_counter, Gauge, GaugeVec, IntCounter,
+};
+use std::sync::LazyLock;
+use std::time::Duration;
+use usd1_core::{format_amount, U256, USD1_DECIMALS};
+use usd1_evm::audit::{audit, AuditedChain};
+
+fn fail(e: prometheus::Error) -> ! {
+    panic!("metric registration at startup: {e}")
+}
+
+static SUPPLY: LazyLock<GaugeVec> = LazyLock::new(|| {
+    register_gauge_vec!("usd1_supply", "USD1 total supply per chain", &["chain"])
+        .unwrap_or_else(|e| fail(e))
+});
+static IN_FLIGHT: LazyLock<Gauge> = LazyLock::new(|| {
+    register_gauge!("usd1_supply_in_flight", "USD1 burned and not yet minted")
+        .unwrap_or_else(|e| fail(e))
+});
+static ISSUED: LazyLock<Gauge> = LazyLock::new(|| {
+    register_gauge!("usd1_supply_issued", "USD1 the issuer says is outstanding")
+        .unwrap_or_else(|e| fail(e))
+});
+static DISCREPANCY: LazyLock<Gauge> = LazyLock::new(|| {
+    register_gauge!(
+        "usd1_supply_discrepancy",
+        "Σ supply + in flight − issued, in USD1 (must be 0)"
+    )
+    .unwrap_or_else(|e| fail(e))
+});
+static AUDIT_ERRORS: LazyLock<IntCounter> = LazyLock::new(|| {
+    register_int_counter!(
+        "usd1_supply_audit_errors_total",
+        "Supply audits that could not complete"
+    )
+    .unwrap_or_else(|e| fail(e))
+});
+
+/// USD1 as a float, for gauges (exact to the base unit below 9·10⁹ USD1).
+fn usd1(amount: U256) -> f64 {
+    format_amount(amount, USD1_DECIMALS)
+        .parse()
+        .unwrap_or(f64::NAN)
+}
+
+pub async fn run(chains: Vec<AuditedChain>, issued: Option<U256>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match audit(&chains).await {
+            Ok(report) => {
+                for (chain, _, supply) in &report.supplies {
+                    SUPPLY.with_label_values(&[chain]).set(usd1(*supply));
+                }
+                IN_FLIGHT.set(usd1(report.in_flight + report.to_unknown_domains));
+                if let Some(issued) = issued {
+                    ISSUED.set(usd1(issued));
+                    let accounted = report.accounted();
+                    let diff = if accounted >= issued {
+                        usd1(accounted - issued)
+                    } else {
+                        -usd1(issued - accounted)
+                    };
+                    DISCREPANCY.set(diff);
+                    if diff != 0.0 {
+                        tracing::error!(
+                            discrepancy_usd1 = diff,
+                            "supply discrepancy: Σ supply + in flight ≠ issued"
+                        );
+                    }
+                }
+            }
+            Err(e) => {
+                AUDIT_ERRORS.inc();
+                tracing::warn!(error = %e, "supply audit failed; retrying next interval");
+            }
+        }
+    }
+}
