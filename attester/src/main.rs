@@ -63,6 +63,7 @@ async fn run(config: AttesterConfig) -> Result<(), String> {
         names,
     });
 
+    metrics::init(&state);
     for (name, chain) in &config.chains {
         let rpc = Arc::new(EvmRpc::new(name, &chain.rpc_urls).map_err(|e| e.to_string())?);
         let tree = db

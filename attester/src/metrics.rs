@@ -47,3 +47,18 @@ pub static BURN_TO_FINAL: LazyLock<HistogramVec> = LazyLock::new(|| {
     )
     .unwrap_or_else(|e| fail(e))
 });
+
+/// Creates the series this attester can move, at 0.
+pub fn init(state: &crate::state::AppState) {
+    SIGNATURES.with_label_values(&["secp256k1"]);
+    for src in state.names.values() {
+        BURN_TO_FINAL.with_label_values(&[src]);
+        FINAL_TO_ATTESTED.with_label_values(&[src]);
+        for dst in state.names.values() {
+            if src != dst {
+                OBSERVED.with_label_values(&[src, dst]);
+                ATTESTED.with_label_values(&[src, dst]);
+            }
+        }
+    }
+}

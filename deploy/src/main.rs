@@ -127,13 +127,10 @@ async fn run(args: Args) -> Result<(), String> {
         "\ndevnet running; logs in {}. Ctrl-C stops everything.",
         devnet.log_dir().display()
     );
-    usd1_runtime_wait().await;
+    // Ctrl-C or SIGTERM: stop every process this devnet started.
+    usd1_runtime::shutdown_signal().await;
     devnet.stop().await;
     Ok(())
-}
-
-async fn usd1_runtime_wait() {
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 fn print_endpoints(d: &Devnet) {

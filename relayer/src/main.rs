@@ -108,6 +108,7 @@ async fn run(config: RelayerConfig) -> Result<(), String> {
             .collect(),
     });
 
+    metrics::init(&pipeline);
     let feeds: feed::FeedStatus = Default::default();
     let wake = Arc::new(Notify::new());
     let mut expected_feeds = 0;

@@ -105,3 +105,23 @@ pub fn minted(p: &Pipeline, r: &MessageRecord) {
             .observe(now.saturating_sub(r.attested_at_ms) as f64 / 1000.0);
     }
 }
+
+/// Creates every (source, destination, state) series and the fee series at 0, so rates and
+/// alerts see them before the first message.
+pub fn init(p: &Pipeline) {
+    let names: Vec<&str> = p.names.values().map(String::as_str).collect();
+    for src in &names {
+        for dst in &names {
+            if src != dst {
+                END_TO_END.with_label_values(&[src, dst]);
+                ATTESTED_TO_MINTED.with_label_values(&[src, dst]);
+                for state in MessageState::NAMES {
+                    MESSAGES.with_label_values(&[src, dst, state]);
+                }
+            }
+        }
+    }
+    for (domain, _) in p.targets.iter() {
+        FEES.with_label_values(&[p.label(*domain)]);
+    }
+}

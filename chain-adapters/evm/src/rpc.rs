@@ -77,6 +77,8 @@ impl EvmRpc {
         let n = self.providers.len();
         let start = self.preferred.load(Ordering::Relaxed);
         let mut last = String::new();
+        // Touch the error series so it exists (at 0) for rate() and alerts before any error.
+        RPC_ERRORS.with_label_values(&[&self.chain, method]);
         for i in 0..n {
             let idx = (start + i) % n;
             RPC_REQUESTS.with_label_values(&[&self.chain, method]).inc();

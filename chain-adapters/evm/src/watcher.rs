@@ -79,6 +79,12 @@ impl<S: BlockSource> Watcher<S> {
         start_block: u64,
         track_unconfirmed: bool,
     ) -> Self {
+        // Every series this watcher can move exists from the start (at 0).
+        metrics::REORGS.with_label_values(&[chain]);
+        metrics::ORPHANED.with_label_values(&[chain]);
+        for reason in ["malformed", "wrong_source_domain"] {
+            metrics::REJECTED_LOGS.with_label_values(&[chain, reason]);
+        }
         Self {
             source,
             tree,
