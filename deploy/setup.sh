@@ -13,6 +13,17 @@ need cargo "install Rust with rustup"
 need node "install Node.js 18+ (e.g. apt-get install nodejs npm)"
 need npm "install npm"
 
+# Prometheus + promtool (Debian package): the devnet's Prometheus and the alert-rule tests.
+if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing Debian's prometheus (prometheus, promtool)" >&2
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+  else
+    echo "setup: prometheus is not installed and this user cannot apt-get it: run 'sudo apt-get install prometheus'" >&2
+  fi
+fi
+
 # npm ci only when the lockfile changed since the last install.
 stamp="$repo/node_modules/.usd1-lock-sha"
 want="$(sha256sum "$repo/package-lock.json" | cut -d' ' -f1)"

@@ -52,7 +52,7 @@ enum Command {
         #[arg(long)]
         to: String,
         /// Decimal amount of USD1, e.g. 12.5.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         amount: String,
         /// Who receives on the destination (a wallet address).
         #[arg(long)]

@@ -73,6 +73,7 @@ pub struct Devnet {
     attesters: Vec<Option<Service>>,
     pub relayer_url: String,
     relayer: Option<Service>,
+    pub(crate) prometheus: Option<Service>,
     pub user: PrivateKeySigner,
 }
 
@@ -172,6 +173,7 @@ impl Devnet {
             attesters: Vec::new(),
             relayer_url: String::new(),
             relayer: None,
+            prometheus: None,
             options,
             chains,
             attester_keys,
@@ -369,6 +371,9 @@ impl Devnet {
 
     /// Kills every process (anvil included, when the Devnet is dropped).
     pub async fn stop(mut self) {
+        if let Some(mut p) = self.prometheus.take() {
+            p.kill().await;
+        }
         self.kill_relayer().await;
         for i in 0..self.attesters.len() {
             self.stop_attester(i).await;

@@ -4,5 +4,6 @@ pub mod client;
 pub mod contracts;
 pub mod devnet;
 pub mod process;
+pub mod prometheus;
 
 pub use devnet::{Devnet, DevnetError, DevnetOptions};

@@ -43,8 +43,19 @@ async fn run(args: Args) -> Result<(), String> {
     let started = Instant::now();
     println!("starting devnet in {} …", args.work_dir.display());
     let devnet = Devnet::start(options).await.map_err(|e| e.to_string())?;
+    let mut devnet = devnet;
     println!("devnet up in {:.1}s\n", started.elapsed().as_secs_f64());
     print_endpoints(&devnet);
+    if usd1_deploy::prometheus::available() {
+        match devnet.start_prometheus(args.base_port + 300).await {
+            Ok(url) => println!("  prometheus  {url}  (alerts: {url}/alerts; Grafana dashboard: deploy/grafana/usd1-bridge.json)"),
+            Err(e) => println!("  prometheus  not started: {e}"),
+        }
+    } else {
+        println!("  prometheus  not installed (apt-get install prometheus) — metrics are on each service's /metrics");
+    }
+    println!("  usd1 CLI    {} -c {} transfer --from ethereum --to base --amount 1 --recipient <address>",
+        usd1_deploy::process::bin_path("usd1").display(), devnet.cli_config_path().display());
 
     let user = User {
         key: devnet.user.clone(),

@@ -1,0 +1,217 @@
+//! The `usd1` command line on a devnet: transfers each way (one self-relayed), status,
+//! balances, the supply audit passing — and failing after an extra mint by an admin key.
+
+use alloy::primitives::U256;
+use std::process::{Command, Output};
+use usd1_deploy::contracts;
+use usd1_deploy::process::bin_path;
+use usd1_deploy::Devnet;
+use usd1_e2e::*;
+
+fn usd1(d: &Devnet, args: &[&str]) -> Output {
+    Command::new(bin_path("usd1"))
+        .arg("--config")
+        .arg(d.cli_config_path())
+        .args(args)
+        .output()
+        .expect("usd1 built")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cli_transfers_each_way_follows_and_audits() {
+    let mut d = devnet("cli", |_| {}).await;
+    let to = recipient().to_string();
+
+    let out = usd1(
+        &d,
+        &[
+            "transfer",
+            "--from",
+            "ethereum",
+            "--to",
+            "base",
+            "--amount",
+            "12.5",
+            "--recipient",
+            &to,
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let shown = text(&out);
+    for stage in ["burn", "final", "attested", "minted"] {
+        assert!(
+            shown.contains(&format!("{stage:<10} ✔")),
+            "stage {stage} reported: {shown}"
+        );
+    }
+    assert!(shown.contains("minted 12.5 USD1 on base"), "{shown}");
+    assert_eq!(
+        balance(&d, "base", recipient()).await,
+        U256::from(12_500_000u64)
+    );
+
+    // With no relayer at all, --self-relay mints it.
+    d.kill_relayer().await;
+    let out = usd1(
+        &d,
+        &[
+            "transfer",
+            "--from",
+            "base",
+            "--to",
+            "ethereum",
+            "--amount",
+            "0.75",
+            "--recipient",
+            &to,
+            "--self-relay",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        balance(&d, "ethereum", recipient()).await,
+        U256::from(750_000u64)
+    );
+    d.start_relayer().await.unwrap();
+
+    // Status by message hash and by source transaction.
+    let message = text(&out)
+        .split("message 0x")
+        .nth(1)
+        .map(|s| format!("0x{}", &s[..64]))
+        .expect("message hash shown");
+    eventually(
+        TRANSFER_TIMEOUT,
+        "the relayer to record the self-relayed message",
+        || async {
+            let o = usd1(&d, &["status", &message]);
+            o.status.success() && text(&o).contains("delivered")
+        },
+    )
+    .await;
+
+    let out = usd1(&d, &["balance", "--address", &to]);
+    assert!(out.status.success());
+    assert!(
+        text(&out).contains("13.25"),
+        "total shown with decimals: {}",
+        text(&out)
+    );
+
+    let out = usd1(&d, &["audit"]);
+    assert!(
+        out.status.success(),
+        "audit passes on an honest devnet: {}",
+        text(&out)
+    );
+
+    // An admin key mints 1 USD1 out of thin air: the audit must fail and say by how much.
+    let base = d.chain("base");
+    let admin: alloy::signers::local::PrivateKeySigner =
+        usd1_deploy::devnet::ANVIL_KEYS[0].parse().unwrap();
+    contracts::issue(
+        &base.admin,
+        admin.address(),
+        &base.deployment,
+        recipient(),
+        U256::from(1_000_000u64),
+    )
+    .await
+    .unwrap();
+    let out = usd1(&d, &["audit"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("DISCREPANCY") && text(&out).contains("+1 USD1"),
+        "{}",
+        text(&out)
+    );
+
+    // Bad input: a clear error, exit 2, no panic.
+    for (args, says) in [
+        (
+            vec![
+                "transfer",
+                "--from",
+                "ethereum",
+                "--to",
+                "base",
+                "--amount",
+                "1.0000001",
+                "--recipient",
+                &to,
+            ],
+            "decimal places",
+        ),
+        (
+            vec![
+                "transfer",
+                "--from",
+                "ethereum",
+                "--to",
+                "base",
+                "--amount",
+                "-3",
+                "--recipient",
+                &to,
+            ],
+            "not a decimal number",
+        ),
+        (
+            vec![
+                "transfer",
+                "--from",
+                "ethereum",
+                "--to",
+                "mars",
+                "--amount",
+                "1",
+                "--recipient",
+                &to,
+            ],
+            "no chain named \"mars\"",
+        ),
+        (
+            vec![
+                "transfer",
+                "--from",
+                "ethereum",
+                "--to",
+                "base",
+                "--amount",
+                "1",
+                "--recipient",
+                "0x1234",
+            ],
+            "not an EVM address",
+        ),
+        (
+            vec![
+                "transfer",
+                "--from",
+                "ethereum",
+                "--to",
+                "base",
+                "--amount",
+                "99999999",
+                "--recipient",
+                &to,
+            ],
+            "less than",
+        ),
+        (vec!["status", "0xnothex"], "neither a message hash"),
+    ] {
+        let out = usd1(&d, &args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
+        assert!(text(&out).contains(says), "{args:?}: {}", text(&out));
+        assert!(!text(&out).contains("panicked"));
+    }
+    d.stop().await;
+}
