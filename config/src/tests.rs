@@ -143,3 +143,12 @@ fn environment_variables_override_the_file() {
         Ok(())
     });
 }
+
+#[test]
+fn the_production_configs_are_valid() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/config");
+    let a: AttesterConfig = load(&dir.join("attester.production.toml")).unwrap();
+    assert_eq!(a.chains["ethereum"].finality, Finality::Finalized);
+    let r: RelayerConfig = load(&dir.join("relayer.production.toml")).unwrap();
+    assert_eq!(r.audit.issued_total.as_deref(), Some("250000000"));
+}
