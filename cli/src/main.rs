@@ -83,7 +83,7 @@ enum Command {
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
-    usd1_runtime::install_tls();
+    usd1_evm::tls::install();
     let result = match Context::load(&args.config) {
         Ok(ctx) => run(&ctx, args.command).await,
         Err(e) => Err(e),

@@ -33,6 +33,7 @@ pub struct Deployment {
 
 /// A provider that signs with `key` and fills nonce, gas and chain id.
 pub fn wallet_provider(url: &str, key: &PrivateKeySigner) -> Result<DynProvider, DeployError> {
+    usd1_evm::tls::install();
     let url = url.parse().map_err(err)?;
     Ok(ProviderBuilder::new()
         .wallet(EthereumWallet::from(key.clone()))

@@ -95,6 +95,7 @@ fn key(hex: &str) -> Result<PrivateKeySigner, DevnetError> {
 
 impl Devnet {
     pub async fn start(options: DevnetOptions) -> Result<Self, DevnetError> {
+        usd1_evm::tls::install();
         std::fs::create_dir_all(options.work_dir.join("logs")).map_err(setup)?;
         std::fs::create_dir_all(options.work_dir.join("keys")).map_err(setup)?;
         let deployer = key(ANVIL_KEYS[0])?;

@@ -30,7 +30,7 @@ struct Args {
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
-    usd1_runtime::install_tls();
+    usd1_evm::tls::install();
     if let Err(e) = run(args).await {
         eprintln!("usd1-devnet: {e}");
         std::process::exit(1);

@@ -36,7 +36,7 @@ struct Args {
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
-    usd1_runtime::install_tls();
+    usd1_evm::tls::install();
     let config: RelayerConfig = usd1_runtime::load_config_or_exit("usd1-relayer", &args.config);
     usd1_runtime::init_tracing(config.service.log_format);
     if let Err(e) = run(config).await {

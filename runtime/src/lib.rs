@@ -8,13 +8,6 @@ use serde::de::DeserializeOwned;
 use std::path::Path;
 use usd1_config::{LogFormat, Validate};
 
-/// Makes rustls (ring) the process's TLS provider, so https RPC and attester URLs work.
-/// Call once at start, before any HTTP client is made.
-pub fn install_tls() {
-    // Err only means a provider was installed already, which is what we want.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
 /// Loads the config or exits with status 2 and one line naming the problem (no panic).
 pub fn load_config_or_exit<T: DeserializeOwned + Validate>(program: &str, path: &Path) -> T {
     match usd1_config::load(path) {
@@ -111,18 +104,4 @@ pub fn now_ms() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
-}
-
-#[cfg(test)]
-mod tests {
-    #[tokio::test]
-    async fn https_urls_are_supported() {
-        super::install_tls();
-        let client = reqwest::Client::builder()
-            .build()
-            .expect("a TLS-capable client");
-        // Nothing listens there: the error must be about connecting, not about https.
-        let err = client.get("https://127.0.0.1:9/").send().await.unwrap_err();
-        assert!(err.is_connect(), "{err:?}");
-    }
 }

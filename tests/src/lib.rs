@@ -23,6 +23,7 @@ pub fn work_dir(test: &str) -> PathBuf {
 }
 
 pub async fn devnet(test: &str, tweak: impl FnOnce(&mut DevnetOptions)) -> Devnet {
+    usd1_evm::tls::install(); // before the first HTTP client of this test
     let mut options = DevnetOptions::new(work_dir(test));
     tweak(&mut options);
     let dir = options.work_dir.clone();

@@ -7,6 +7,7 @@ pub mod metrics;
 pub mod receipts;
 pub mod rpc;
 pub mod source;
+pub mod tls;
 pub mod watcher;
 
 pub use destination::EvmDestination;

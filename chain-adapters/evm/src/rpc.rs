@@ -37,6 +37,7 @@ pub struct EvmRpc {
 
 impl EvmRpc {
     pub fn new(chain: &str, urls: &[String]) -> Result<Self, ChainError> {
+        crate::tls::install();
         let mut providers = Vec::with_capacity(urls.len());
         for url in urls {
             let parsed = url
