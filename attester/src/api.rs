@@ -8,8 +8,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 use std::sync::Arc;
-use usd1_core::{Domain, B256};
-use usd1_runtime::{now_ms, ApiError};
+use usd1_core::Domain;
+use usd1_runtime::{now_ms, parse_hash, ApiError};
 
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
@@ -19,11 +19,6 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(usd1_runtime::metrics))
         .with_state(state)
-}
-
-fn parse_hash(text: &str, what: &str) -> Result<B256, ApiError> {
-    text.parse::<B256>()
-        .map_err(|_| ApiError::bad_request(format!("{what} must be 0x followed by 64 hex digits")))
 }
 
 async fn attestation(

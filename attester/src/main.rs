@@ -8,37 +8,21 @@ mod state;
 mod store;
 mod watch;
 
-use clap::Parser;
 use state::{AppState, ChainStatus};
-use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use usd1_config::{load_evm_signer, AttesterConfig};
 use usd1_evm::{EvmBlockSource, EvmRpc, Watcher};
 
-#[derive(Parser)]
-#[command(
-    name = "usd1-attester",
-    version,
-    about = "Signs final usd1 burn messages and serves the signatures"
-)]
-struct Args {
-    /// The attester's TOML config (every value overridable by USD1_… variables).
-    #[arg(long, short, env = "USD1_CONFIG")]
-    config: PathBuf,
-}
-
 #[tokio::main]
 async fn main() {
-    let args = Args::parse();
     usd1_evm::tls::install();
-    let config: AttesterConfig = usd1_runtime::load_config_or_exit("usd1-attester", &args.config);
-    usd1_runtime::init_tracing(config.service.log_format);
-    if let Err(e) = run(config).await {
-        tracing::error!(error = %e, "usd1-attester stopped");
-        eprintln!("usd1-attester: {e}");
-        std::process::exit(1);
-    }
+    let config: AttesterConfig = usd1_runtime::start_service(
+        "usd1-attester",
+        "Signs final usd1 burn messages and serves the signatures",
+        |c: &AttesterConfig| c.service.log_format,
+    );
+    usd1_runtime::exit_on_error("usd1-attester", run(config).await);
 }
 
 async fn run(config: AttesterConfig) -> Result<(), String> {

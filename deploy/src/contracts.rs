@@ -31,6 +31,16 @@ pub struct Deployment {
     pub messenger: Address,
 }
 
+/// Waits for a sent transaction's receipt (the devnet's deployment steps are sequential).
+async fn mined(
+    sent: Result<
+        alloy::providers::PendingTransactionBuilder<alloy::network::Ethereum>,
+        alloy::contract::Error,
+    >,
+) -> Result<alloy::rpc::types::TransactionReceipt, DeployError> {
+    sent.map_err(err)?.get_receipt().await.map_err(err)
+}
+
 /// A provider that signs with `key` and fills nonce, gas and chain id.
 pub fn wallet_provider(url: &str, key: &PrivateKeySigner) -> Result<DynProvider, DeployError> {
     usd1_evm::tls::install();
@@ -65,22 +75,20 @@ pub async fn deploy(
     let messenger = TokenMessenger::deploy(provider.clone(), *transmitter.address())
         .await
         .map_err(err)?;
-    token
-        .configureMinter(*messenger.address(), U256::MAX)
-        .send()
-        .await
-        .map_err(err)?
-        .get_receipt()
-        .await
-        .map_err(err)?;
-    messenger
-        .setMaxBurnAmountPerMessage(*token.address(), U256::from(BURN_LIMIT))
-        .send()
-        .await
-        .map_err(err)?
-        .get_receipt()
-        .await
-        .map_err(err)?;
+    mined(
+        token
+            .configureMinter(*messenger.address(), U256::MAX)
+            .send()
+            .await,
+    )
+    .await?;
+    mined(
+        messenger
+            .setMaxBurnAmountPerMessage(*token.address(), U256::from(BURN_LIMIT))
+            .send()
+            .await,
+    )
+    .await?;
     Ok(Deployment {
         domain,
         token: *token.address(),
@@ -96,26 +104,24 @@ pub async fn link(
     remote: &Deployment,
 ) -> Result<(), DeployError> {
     let messenger = TokenMessenger::new(local.messenger, provider.clone());
-    messenger
-        .addRemoteTokenMessenger(remote.domain.0, address_to_bytes32(remote.messenger))
-        .send()
-        .await
-        .map_err(err)?
-        .get_receipt()
-        .await
-        .map_err(err)?;
-    messenger
-        .linkTokenPair(
-            local.token,
-            remote.domain.0,
-            address_to_bytes32(remote.token),
-        )
-        .send()
-        .await
-        .map_err(err)?
-        .get_receipt()
-        .await
-        .map_err(err)?;
+    mined(
+        messenger
+            .addRemoteTokenMessenger(remote.domain.0, address_to_bytes32(remote.messenger))
+            .send()
+            .await,
+    )
+    .await?;
+    mined(
+        messenger
+            .linkTokenPair(
+                local.token,
+                remote.domain.0,
+                address_to_bytes32(remote.token),
+            )
+            .send()
+            .await,
+    )
+    .await?;
     Ok(())
 }
 
@@ -130,22 +136,8 @@ pub async fn issue(
     let token = Usd1Token::new(d.token, provider.clone());
     let me = admin;
     if !token.isMinter(me).call().await.map_err(err)? {
-        token
-            .configureMinter(me, U256::MAX)
-            .send()
-            .await
-            .map_err(err)?
-            .get_receipt()
-            .await
-            .map_err(err)?;
+        mined(token.configureMinter(me, U256::MAX).send().await).await?;
     }
-    token
-        .mint(to, amount)
-        .send()
-        .await
-        .map_err(err)?
-        .get_receipt()
-        .await
-        .map_err(err)?;
+    mined(token.mint(to, amount).send().await).await?;
     Ok(())
 }

@@ -10,8 +10,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use usd1_core::{Domain, MessageState, B256};
-use usd1_runtime::{now_ms, ApiError};
+use usd1_core::{Domain, MessageRecord, MessageState};
+use usd1_runtime::{now_ms, parse_hash, ApiError};
 
 #[derive(Clone)]
 pub struct ApiState {
@@ -32,22 +32,20 @@ pub fn router(state: ApiState) -> Router {
         .with_state(state)
 }
 
-fn parse_hash(text: &str, what: &str) -> Result<B256, ApiError> {
-    text.parse::<B256>()
-        .map_err(|_| ApiError::bad_request(format!("{what} must be 0x followed by 64 hex digits")))
+/// The stored record of a message hash given in a URL, or a 400/404.
+fn record(s: &ApiState, hash: &str) -> Result<MessageRecord, ApiError> {
+    let hash = parse_hash(hash, "message hash")?;
+    s.store
+        .get(&hash)
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::not_found("message hash not found"))
 }
 
 async fn attestation(
     State(s): State<ApiState>,
     Path(hash): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let hash = parse_hash(&hash, "message hash")?;
-    let r = s
-        .store
-        .get(&hash)
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| ApiError::not_found("message hash not found"))?;
-    Ok(Json(match r.attestation {
+    Ok(Json(match record(&s, &hash)?.attestation {
         Some(a) => json!({ "status": "complete", "attestation": a }),
         None => json!({ "status": "pending_confirmations", "attestation": null }),
     }))
@@ -57,17 +55,11 @@ async fn message(
     State(s): State<ApiState>,
     Path(hash): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let hash = parse_hash(&hash, "message hash")?;
-    let r = s
-        .store
-        .get(&hash)
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| ApiError::not_found("message hash not found"))?;
-    Ok(Json(public(&r)))
+    Ok(Json(public(&record(&s, &hash)?)))
 }
 
 /// The record without internals (the raw signed transaction stays private).
-fn public(r: &usd1_core::MessageRecord) -> Value {
+fn public(r: &MessageRecord) -> Value {
     json!({
         "messageHash": r.message_hash,
         "message": r.message,

@@ -10,10 +10,8 @@ mod pipeline;
 mod store;
 mod supply;
 
-use clap::Parser;
 use pipeline::{Pipeline, Settings, Target};
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Mutex, Notify};
@@ -21,29 +19,15 @@ use usd1_config::{load_evm_signer, RelayerConfig};
 use usd1_core::traits::Destination;
 use usd1_evm::{EvmBlockSource, EvmDestination, EvmRpc, Watcher};
 
-#[derive(Parser)]
-#[command(
-    name = "usd1-relayer",
-    version,
-    about = "Carries attested usd1 burn messages to their destination chains"
-)]
-struct Args {
-    /// The relayer's TOML config (every value overridable by USD1_… variables).
-    #[arg(long, short, env = "USD1_CONFIG")]
-    config: PathBuf,
-}
-
 #[tokio::main]
 async fn main() {
-    let args = Args::parse();
     usd1_evm::tls::install();
-    let config: RelayerConfig = usd1_runtime::load_config_or_exit("usd1-relayer", &args.config);
-    usd1_runtime::init_tracing(config.service.log_format);
-    if let Err(e) = run(config).await {
-        tracing::error!(error = %e, "usd1-relayer stopped");
-        eprintln!("usd1-relayer: {e}");
-        std::process::exit(1);
-    }
+    let config: RelayerConfig = usd1_runtime::start_service(
+        "usd1-relayer",
+        "Carries attested usd1 burn messages to their destination chains",
+        |c: &RelayerConfig| c.service.log_format,
+    );
+    usd1_runtime::exit_on_error("usd1-relayer", run(config).await);
 }
 
 /// How often the queue is scanned when nothing new arrives.

@@ -196,15 +196,7 @@ impl Pipeline {
                 )
                 .await;
         }
-        let raw = hex::decode(r.message.trim_start_matches("0x"))
-            .map_err(|e| StepError::Corrupt(e.to_string()))?;
-        let attestation = hex::decode(
-            r.attestation
-                .as_deref()
-                .unwrap_or_default()
-                .trim_start_matches("0x"),
-        )
-        .map_err(|e| StepError::Corrupt(e.to_string()))?;
+        let (raw, attestation) = delivery_bytes(r)?;
         if let Some(revert) = target.chain.simulate_delivery(&raw, &attestation).await? {
             return match revert.kind {
                 RevertKind::AlreadyReceived => {
@@ -311,15 +303,7 @@ impl Pipeline {
             >= self.settings.stuck_after.as_millis() as u64
         {
             let bump = r.sent_txs.len() as u32;
-            let raw = hex::decode(r.message.trim_start_matches("0x"))
-                .map_err(|e| StepError::Corrupt(e.to_string()))?;
-            let attestation = hex::decode(
-                r.attestation
-                    .as_deref()
-                    .unwrap_or_default()
-                    .trim_start_matches("0x"),
-            )
-            .map_err(|e| StepError::Corrupt(e.to_string()))?;
+            let (raw, attestation) = delivery_bytes(r)?;
             let mut tx = target
                 .chain
                 .sign_delivery(&raw, &attestation, pending.account_nonce, bump)
@@ -393,6 +377,17 @@ impl Pipeline {
         r.next_attempt_at_ms = now_ms() + (delay as f64 * jitter) as u64;
         tracing::debug!(attempts = r.attempts, why, "retry scheduled");
     }
+}
+
+/// The stored message and attestation as bytes, for a delivery.
+fn delivery_bytes(r: &MessageRecord) -> Result<(Vec<u8>, Vec<u8>), StepError> {
+    let decode = |h: &str| {
+        hex::decode(h.trim_start_matches("0x")).map_err(|e| StepError::Corrupt(e.to_string()))
+    };
+    Ok((
+        decode(&r.message)?,
+        decode(r.attestation.as_deref().unwrap_or_default())?,
+    ))
 }
 
 #[cfg(test)]

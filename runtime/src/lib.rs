@@ -8,6 +8,47 @@ use serde::de::DeserializeOwned;
 use std::path::Path;
 use usd1_config::{LogFormat, Validate};
 
+/// The command line every service takes.
+#[derive(clap::Parser)]
+struct ServiceArgs {
+    /// The service's TOML config (every value overridable by USD1_<SECTION>__<KEY> variables).
+    #[arg(long, short, env = "USD1_CONFIG")]
+    config: std::path::PathBuf,
+}
+
+/// A service's start: parses `--config`, loads and validates it (exit 2 with one line on a
+/// bad one), and sets up logging in the format the config asks for.
+pub fn start_service<T: DeserializeOwned + Validate>(
+    program: &'static str,
+    about: &'static str,
+    log_format: impl Fn(&T) -> LogFormat,
+) -> T {
+    use clap::{CommandFactory, FromArgMatches};
+    let command = ServiceArgs::command()
+        .name(program)
+        .about(about)
+        .version(env!("CARGO_PKG_VERSION"));
+    let args = ServiceArgs::from_arg_matches(&command.get_matches()).unwrap_or_else(|e| e.exit());
+    let config: T = load_config_or_exit(program, &args.config);
+    init_tracing(log_format(&config));
+    config
+}
+
+/// Ends the process after `run` returned: exit 1 with the error logged and printed.
+pub fn exit_on_error(program: &str, result: Result<(), String>) {
+    if let Err(e) = result {
+        tracing::error!(error = %e, "{program} stopped");
+        eprintln!("{program}: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// Parses a 0x-prefixed 32-byte hash from a URL path.
+pub fn parse_hash(text: &str, what: &str) -> Result<usd1_core::B256, ApiError> {
+    text.parse()
+        .map_err(|_| ApiError::bad_request(format!("{what} must be 0x followed by 64 hex digits")))
+}
+
 /// Loads the config or exits with status 2 and one line naming the problem (no panic).
 pub fn load_config_or_exit<T: DeserializeOwned + Validate>(program: &str, path: &Path) -> T {
     match usd1_config::load(path) {

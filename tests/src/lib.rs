@@ -49,6 +49,21 @@ pub fn recipient() -> Address {
         .unwrap()
 }
 
+/// The devnet user burns `amount` base units on `from` toward `to`, for [`recipient`].
+pub async fn burn(d: &Devnet, from: &str, to: &str, amount: u64) -> client::Burn {
+    let (src, dst) = (d.chain(from), d.chain(to));
+    user(d)
+        .burn(
+            &src.rpc_url,
+            &src.deployment,
+            dst.domain,
+            recipient(),
+            U256::from(amount),
+        )
+        .await
+        .unwrap()
+}
+
 pub async fn balance(d: &Devnet, chain: &str, who: Address) -> U256 {
     let c = d.chain(chain);
     client::balance(&c.admin, c.deployment.token, who)

@@ -1,6 +1,5 @@
 //! Every service exports the DESIGN §8 metric families, and they move when a transfer happens.
 
-use alloy::primitives::U256;
 use std::collections::HashMap;
 use usd1_e2e::*;
 
@@ -111,18 +110,7 @@ async fn services_export_the_metric_families_and_they_move_with_a_transfer() {
         assert!(!series.contains("0x"), "an id in a label: {series}");
     }
 
-    let u = user(&d);
-    let (a, b) = (d.chain("ethereum"), d.chain("base"));
-    let burn = u
-        .burn(
-            &a.rpc_url,
-            &a.deployment,
-            b.domain,
-            recipient(),
-            U256::from(2_500_000u64),
-        )
-        .await
-        .unwrap();
+    let burn = burn(&d, "ethereum", "base", 2_500_000).await;
     wait_confirmed(&d, &burn.message_hash).await;
     eventually(
         TRANSFER_TIMEOUT,

@@ -1,7 +1,6 @@
 //! The alert rules pass `promtool check` and their unit tests, and a real Prometheus scraping
 //! a devnet holds every series the dashboard and the alert rules use.
 
-use alloy::primitives::U256;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::Command;
@@ -62,18 +61,7 @@ async fn query(prom: &str, q: &str) -> Vec<serde_json::Value> {
 async fn a_real_prometheus_scrapes_every_series_the_dashboard_and_alerts_use() {
     let mut d = devnet("prometheus", |_| {}).await;
     let prom = d.start_prometheus(free_port().unwrap()).await.unwrap();
-    let u = user(&d);
-    let (a, b) = (d.chain("ethereum"), d.chain("base"));
-    let burn = u
-        .burn(
-            &a.rpc_url,
-            &a.deployment,
-            b.domain,
-            recipient(),
-            U256::from(1_500_000u64),
-        )
-        .await
-        .unwrap();
+    let burn = burn(&d, "ethereum", "base", 1_500_000).await;
     wait_confirmed(&d, &burn.message_hash).await;
 
     eventually(

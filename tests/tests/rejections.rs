@@ -19,18 +19,9 @@ async fn replayed_and_forged_messages_are_rejected_on_chain_and_the_queue_goes_o
     let d = devnet("rejections", |_| {}).await;
     let u = user(&d);
     let to = recipient();
-    let (a, b) = (d.chain("ethereum"), d.chain("base"));
+    let b = d.chain("base");
 
-    let first = u
-        .burn(
-            &a.rpc_url,
-            &a.deployment,
-            b.domain,
-            to,
-            U256::from(5_000_000u64),
-        )
-        .await
-        .unwrap();
+    let first = burn(&d, "ethereum", "base", 5_000_000).await;
     let status = wait_confirmed(&d, &first.message_hash).await;
     let attestation = hex_bytes(&status["attestation"]);
 
@@ -57,16 +48,7 @@ async fn replayed_and_forged_messages_are_rejected_on_chain_and_the_queue_goes_o
     assert!(!receipt.status(), "the replay transaction reverts on chain");
 
     // Forgery: a new burn "attested" by two keys that are not attesters.
-    let second = u
-        .burn(
-            &a.rpc_url,
-            &a.deployment,
-            b.domain,
-            to,
-            U256::from(3_000_000u64),
-        )
-        .await
-        .unwrap();
+    let second = burn(&d, "ethereum", "base", 3_000_000).await;
     let forgers: Vec<PrivateKeySigner> = (0..2).map(|_| PrivateKeySigner::random()).collect();
     let sigs: Vec<Signature65> = forgers
         .iter()

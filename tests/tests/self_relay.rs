@@ -12,17 +12,8 @@ async fn a_message_delivered_by_someone_else_is_marked_delivered_not_minted_twic
     let mut d = devnet("self-relay", |_| {}).await;
     d.kill_relayer().await;
     let u = user(&d);
-    let (a, b) = (d.chain("ethereum"), d.chain("base"));
-    let burn = u
-        .burn(
-            &a.rpc_url,
-            &a.deployment,
-            b.domain,
-            recipient(),
-            U256::from(6_000_000u64),
-        )
-        .await
-        .unwrap();
+    let b = d.chain("base");
+    let burn = burn(&d, "ethereum", "base", 6_000_000).await;
 
     // Collect the attesters' signatures like any user could, and deliver it ourselves.
     let mut sigs = Vec::new();

@@ -12,27 +12,8 @@ async fn transfers_each_way_mint_exact_amounts_and_keep_total_supply() {
     let supply = total_supply(&d).await;
     let user_before_a = balance(&d, "ethereum", u.address()).await;
 
-    let (a, b) = (d.chain("ethereum"), d.chain("base"));
-    let ab = u
-        .burn(
-            &a.rpc_url,
-            &a.deployment,
-            b.domain,
-            to,
-            U256::from(12_500_000u64),
-        )
-        .await
-        .unwrap();
-    let ba = u
-        .burn(
-            &b.rpc_url,
-            &b.deployment,
-            a.domain,
-            to,
-            U256::from(7_250_001u64),
-        )
-        .await
-        .unwrap();
+    let ab = burn(&d, "ethereum", "base", 12_500_000).await;
+    let ba = burn(&d, "base", "ethereum", 7_250_001).await;
     assert_eq!(
         balance(&d, "ethereum", u.address()).await,
         user_before_a - U256::from(12_500_000u64),
