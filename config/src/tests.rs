@@ -152,3 +152,37 @@ fn the_production_configs_are_valid() {
     let r: RelayerConfig = load(&dir.join("relayer.production.toml")).unwrap();
     assert_eq!(r.audit.issued_total.as_deref(), Some("250000000"));
 }
+
+#[test]
+#[allow(clippy::result_large_err)] // figment::Jail's closure type, not ours
+fn a_keystore_loads_with_its_password_from_the_environment() {
+    use alloy::signers::local::PrivateKeySigner;
+    let dir = tempfile::tempdir().unwrap();
+    let (signer, _) = PrivateKeySigner::new_keystore(
+        dir.path(),
+        &mut rand::thread_rng(),
+        "correct horse",
+        Some("k.json"),
+    )
+    .unwrap();
+    let cfg = SignerConfig {
+        key_file: dir.path().join("k.json"),
+        password_env: "USD1_TEST_KEYSTORE_PW".into(),
+    };
+    figment::Jail::expect_with(|jail| {
+        assert!(
+            matches!(load_evm_signer(&cfg), Err(KeyError::NoPassword(..))),
+            "no password in the environment"
+        );
+        jail.set_env("USD1_TEST_KEYSTORE_PW", "wrong");
+        let err = load_evm_signer(&cfg).unwrap_err();
+        assert!(matches!(err, KeyError::Keystore(..)), "{err}");
+        assert!(
+            !err.to_string().contains("wrong"),
+            "the password is never shown"
+        );
+        jail.set_env("USD1_TEST_KEYSTORE_PW", "correct horse");
+        assert_eq!(load_evm_signer(&cfg).unwrap().address(), signer.address());
+        Ok(())
+    });
+}

@@ -22,7 +22,7 @@ pub const ANVIL_KEYS: [&str; 5] = [
     "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
     "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
     "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
-    "0x47e179ec197488593b187f8a5eb3f38b42e7c8d4ab4f0b0b6c0a0ddc4b9bc3c0",
+    "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
 ];
 
 #[derive(Clone, Debug)]
@@ -74,6 +74,7 @@ pub struct Devnet {
     pub relayer_url: String,
     relayer: Option<Service>,
     pub(crate) prometheus: Option<Service>,
+    extra_relayers: Vec<Service>,
     pub user: PrivateKeySigner,
 }
 
@@ -175,6 +176,7 @@ impl Devnet {
             relayer_url: String::new(),
             relayer: None,
             prometheus: None,
+            extra_relayers: Vec::new(),
             options,
             chains,
             attester_keys,
@@ -303,14 +305,25 @@ impl Devnet {
     }
 
     fn write_relayer_config(&self, port: u16) -> Result<(), DevnetError> {
+        self.write_relayer_config_as("relayer", port, ANVIL_KEYS[1], &self.relayer_config_path())
+    }
+
+    /// A relayer config named `name`, with its own store and submitter key.
+    fn write_relayer_config_as(
+        &self,
+        name: &str,
+        port: u16,
+        submitter: &str,
+        path: &Path,
+    ) -> Result<(), DevnetError> {
         let config = RelayerConfig {
             service: ServiceConfig {
                 listen: format!("127.0.0.1:{port}").parse().map_err(setup)?,
-                db_path: self.options.work_dir.join("data/relayer"),
+                db_path: self.options.work_dir.join("data").join(name),
                 log_format: LogFormat::Text,
             },
             submitter: SignerConfig {
-                key_file: self.write_key("relayer", &key(ANVIL_KEYS[1])?)?,
+                key_file: self.write_key(name, &key(submitter)?)?,
                 password_env: "USD1_KEYSTORE_PASSWORD".into(),
             },
             relayer: RelayerSettings {
@@ -328,7 +341,27 @@ impl Devnet {
             },
             chains: self.chain_configs(),
         };
-        write_toml(&self.relayer_config_path(), &config)
+        write_toml(path, &config)
+    }
+
+    /// Starts another, independent relayer (its own store, port and submitter account: anvil
+    /// key `key_index`); relayers share nothing. Returns its URL.
+    pub async fn start_extra_relayer(
+        &mut self,
+        name: &str,
+        key_index: usize,
+    ) -> Result<String, DevnetError> {
+        let port = free_port()?;
+        let path = self.options.work_dir.join(format!("{name}.toml"));
+        let submitter = ANVIL_KEYS
+            .get(key_index)
+            .ok_or_else(|| setup(format!("no anvil key {key_index}")))?;
+        self.write_relayer_config_as(name, port, submitter, &path)?;
+        let url = format!("http://127.0.0.1:{port}");
+        let svc = Service::spawn(&self.options.work_dir, name, "usd1-relayer", &path)?;
+        svc.wait_healthy(&url).await?;
+        self.extra_relayers.push(svc);
+        Ok(url)
     }
 
     pub async fn start_attester(&mut self, i: usize) -> Result<(), DevnetError> {
@@ -376,6 +409,9 @@ impl Devnet {
             p.kill().await;
         }
         self.kill_relayer().await;
+        for mut r in std::mem::take(&mut self.extra_relayers) {
+            r.kill().await;
+        }
         for i in 0..self.attesters.len() {
             self.stop_attester(i).await;
         }

@@ -20,6 +20,7 @@ async fn transfers_survive_one_attester_down_and_wait_while_two_are_down() {
     wait_confirmed(&d, &first.message_hash).await;
     assert_eq!(balance(&d, "base", to).await, U256::from(1_000_000u64));
 
+    let (_, signed_before) = attester_answer(&d.attester_urls[1], &first.message_hash).await;
     d.stop_attester(1).await;
     let second = u
         .burn(&a, &deployment, b, to, U256::from(2_000_000u64))
@@ -54,7 +55,27 @@ async fn transfers_survive_one_attester_down_and_wait_while_two_are_down() {
     assert!(received(&d, "base").await.len() == 1);
 
     d.start_attester(1).await.unwrap();
+    // Restarted, it serves exactly what it signed before (from its store, not re-signed).
+    let (_, signed_after) = attester_answer(&d.attester_urls[1], &first.message_hash).await;
+    assert_eq!(signed_after, signed_before);
     wait_confirmed(&d, &second.message_hash).await;
     assert_eq!(balance(&d, "base", to).await, U256::from(3_000_000u64));
+
+    // Attester 1 was down for the whole run: restarted, it resumes from its stored cursor and
+    // catches up, signing what became final while it was away.
+    d.start_attester(0).await.unwrap();
+    for m in [&first, &second] {
+        eventually(
+            TRANSFER_TIMEOUT,
+            "the returning attester to catch up",
+            || async {
+                attester_answer(&d.attester_urls[0], &m.message_hash)
+                    .await
+                    .1["status"]
+                    == "complete"
+            },
+        )
+        .await;
+    }
     d.stop().await;
 }
