@@ -49,8 +49,35 @@ pub async fn status(ctx: &Context, id: &str) -> Result<(), CliError> {
         }
     }
     if found {
-        Ok(())
-    } else {
+        return Ok(());
+    }
+    // Not final yet? The relayer queues only final burns, but the attesters see them earlier.
+    for chain in ctx.chains() {
+        for url in &ctx.config.bridge.attesters {
+            let url = format!(
+                "{}/v1/messages/{}/{id:#x}",
+                url.trim_end_matches('/'),
+                chain.config.domain
+            );
+            let Ok(Some(v)) = get(url).await else {
+                continue;
+            };
+            for m in v["messages"].as_array().into_iter().flatten() {
+                out!("message  {}", m["messageHash"].as_str().unwrap_or("?"));
+                out!("source   {} tx {id:#x}", chain.name);
+                out!(
+                    "status   {} (seen by the attesters; not final on {} yet)",
+                    m["status"].as_str().unwrap_or("?"),
+                    chain.name
+                );
+                found = true;
+            }
+            if found {
+                return Ok(());
+            }
+        }
+    }
+    {
         Err(CliError::failed(format!(
             "the relayer knows no message or source transaction {id:#x}\n  (a burn appears once it is final on its chain; check the hash and try again shortly)"
         )))

@@ -59,6 +59,19 @@ async fn a_burn_is_attested_only_once_final() {
         )
         .await;
     }
+    // The user can already see it: `usd1 status <burn tx>` answers from the attesters.
+    let out = std::process::Command::new(usd1_deploy::process::bin_path("usd1"))
+        .arg("--config")
+        .arg(d.cli_config_path())
+        .args(["status", &format!("{tx:#x}")])
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && shown.contains("pending_confirmations"),
+        "{shown}"
+    );
+
     // Two more blocks: 2 confirmations of the 3 needed. Wait until each attester has
     // read the new head, then check it still has not signed.
     miner
