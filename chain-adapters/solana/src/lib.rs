@@ -1,0 +1,24 @@
+//! Solana for usd1-bridge without a program of ours (DESIGN §4): the SPL Token program is
+//! the verifier (the mint's authority is an SPL multisig of the attesters' ed25519 keys), and
+//! a claim account owned by the Memo program is the on-chain "received" record.
+//!
+//! This crate holds what the relayer and the attester must derive identically: claim
+//! addresses, the burn and mint memos, the source nonce, and the canonical mint transaction
+//! together with the byte-for-byte check an attester runs before co-signing one.
+
+pub mod claim;
+pub mod memo;
+pub mod mint_tx;
+pub mod nonce;
+
+pub use solana_sdk::pubkey::Pubkey;
+
+/// The Memo program: owner of claim accounts, and the memos' program.
+pub fn memo_program() -> Pubkey {
+    spl_memo_interface::v3::ID
+}
+
+/// The SPL Token program (the bridge mint is a classic SPL Token mint).
+pub fn token_program() -> Pubkey {
+    spl_token_interface::ID
+}
