@@ -6,6 +6,7 @@
 //! addresses, the burn and mint memos, the source nonce, and the canonical mint transaction
 //! together with the byte-for-byte check an attester runs before co-signing one.
 
+pub mod burn;
 pub mod claim;
 pub mod memo;
 pub mod mint_tx;
