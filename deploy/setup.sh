@@ -6,6 +6,9 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/usd1-bridge/target}"
 export USD1_BIN_DIR="${USD1_BIN_DIR:-$CARGO_TARGET_DIR/debug}"
+# Agave's test validator has its own workspace and target dir (deploy/build-solana-validator.sh).
+export SOLANA_VALIDATOR_TARGET="${SOLANA_VALIDATOR_TARGET:-$HOME/.cache/usd1-bridge/validator-target}"
+export USD1_SOLANA_VALIDATOR="${USD1_SOLANA_VALIDATOR:-$SOLANA_VALIDATOR_TARGET/release/usd1-solana-validator}"
 mkdir -p "$CARGO_TARGET_DIR"
 
 need() { command -v "$1" >/dev/null 2>&1 || { echo "setup: '$1' is required but not installed ($2)" >&2; exit 1; }; }

@@ -17,6 +17,7 @@ chain-adapters/evm/contracts/build.sh --test
 
 step "build the binaries the end-to-end tests run"
 cargo build --bins --quiet
+deploy/build-solana-validator.sh
 
 step "devnet demo (usd1-devnet --exit-after-demo)"
 "$USD1_BIN_DIR/usd1-devnet" --exit-after-demo --work-dir "$CARGO_TARGET_DIR/devnet-smoke" --base-port 18545

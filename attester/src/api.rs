@@ -4,7 +4,7 @@ use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -15,6 +15,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/v1/attestations/{hash}", get(attestation))
         .route("/v1/messages/{domain}/{tx}", get(messages_by_tx))
+        .route("/v1/solana/cosign", post(crate::cosign::cosign))
         .route("/healthz", get(usd1_runtime::healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(usd1_runtime::metrics))

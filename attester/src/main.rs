@@ -2,6 +2,7 @@
 //! message once with its own key, persists the signature before serving it over HTTP.
 
 mod api;
+mod cosign;
 mod metrics;
 mod signer;
 mod state;
@@ -35,14 +36,22 @@ async fn run(config: AttesterConfig) -> Result<(), String> {
         )
     })?;
     let store = store::Store::open(db.clone()).map_err(|e| e.to_string())?;
-    let names = config
+    let cosigner = match &config.solana {
+        Some(solana) => Some(cosign::Cosigner::new(&config, solana, &db)?),
+        None => None,
+    };
+    let mut names: std::collections::BTreeMap<_, _> = config
         .chains
         .iter()
         .map(|(n, c)| (c.domain, n.clone()))
         .collect();
+    if let Some(solana) = &config.solana {
+        names.insert(solana.domain, solana.name.clone());
+    }
     let state = Arc::new(AppState {
         store,
         key: signer::EvmAttesterKey(key),
+        cosigner,
         unconfirmed: RwLock::new(Default::default()),
         chains: RwLock::new(Default::default()),
         names,

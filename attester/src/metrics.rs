@@ -51,6 +51,9 @@ pub static BURN_TO_FINAL: LazyLock<HistogramVec> = LazyLock::new(|| {
 /// Creates the series this attester can move, at 0.
 pub fn init(state: &crate::state::AppState) {
     SIGNATURES.with_label_values(&["secp256k1"]);
+    if state.cosigner.is_some() {
+        SIGNATURES.with_label_values(&["ed25519"]);
+    }
     for src in state.names.values() {
         BURN_TO_FINAL.with_label_values(&[src]);
         FINAL_TO_ATTESTED.with_label_values(&[src]);

@@ -30,6 +30,8 @@ pub struct AppState {
     pub key: EvmAttesterKey,
     pub unconfirmed: RwLock<HashMap<B256, Unconfirmed>>,
     pub chains: RwLock<BTreeMap<String, ChainStatus>>,
+    /// Present when the attester co-signs Solana mints.
+    pub cosigner: Option<crate::cosign::Cosigner>,
     /// Domain → chain name, for metric labels (a bounded set).
     pub names: BTreeMap<Domain, String>,
 }

@@ -6,6 +6,7 @@
 mod chain;
 mod keys;
 mod service;
+mod solana;
 
 pub use chain::{ChainConfig, ChainKind, Finality};
 pub use keys::{load_evm_signer, KeyError};
@@ -13,6 +14,7 @@ pub use service::{
     AttesterConfig, AuditSettings, BridgeEndpoints, CliConfig, LogFormat, RelayerConfig,
     RelayerSettings, ServiceConfig, SignerConfig,
 };
+pub use solana::SolanaConfig;
 
 use figment::providers::{Env, Format, Toml};
 use figment::Figment;

@@ -44,12 +44,30 @@ pub struct AttesterConfig {
     pub service: ServiceConfig,
     pub signer: SignerConfig,
     pub chains: BTreeMap<String, ChainConfig>,
+    #[serde(default)]
+    pub solana: Option<crate::SolanaConfig>,
 }
 
 impl Validate for AttesterConfig {
-    const SECTIONS: &'static [&'static str] = &["service", "signer", "chains"];
+    const SECTIONS: &'static [&'static str] = &["service", "signer", "chains", "solana"];
     fn validate(&self) -> Result<(), (String, String)> {
-        validate_chains(&self.chains)
+        validate_chains(&self.chains)?;
+        if let Some(solana) = &self.solana {
+            solana.validate()?;
+            if self.chains.values().any(|c| c.domain == solana.domain) {
+                return Err((
+                    "solana.domain".into(),
+                    format!("domain {} is also an EVM chain's", solana.domain),
+                ));
+            }
+            if solana.cosign_key_file.is_none() {
+                return Err((
+                    "solana.cosign_key_file".into(),
+                    "an attester needs its ed25519 key to co-sign".into(),
+                ));
+            }
+        }
+        Ok(())
     }
 }
 

@@ -43,16 +43,30 @@ impl User {
         recipient: Address,
         amount: U256,
     ) -> Result<Burn, DevnetError> {
+        self.burn_to(
+            rpc_url,
+            source,
+            destination,
+            address_to_bytes32(recipient),
+            amount,
+        )
+        .await
+    }
+
+    /// The same, to a 32-byte recipient (a Solana wallet).
+    pub async fn burn_to(
+        &self,
+        rpc_url: &str,
+        source: &Deployment,
+        destination: Domain,
+        recipient: B256,
+        amount: U256,
+    ) -> Result<Burn, DevnetError> {
         let p = self.provider(rpc_url)?;
         self.approve(&p, source).await?;
         let messenger = TokenMessenger::new(source.messenger, p.clone());
         let receipt = messenger
-            .depositForBurn(
-                amount,
-                destination.0,
-                address_to_bytes32(recipient),
-                source.token,
-            )
+            .depositForBurn(amount, destination.0, recipient, source.token)
             .send()
             .await
             .map_err(setup)?

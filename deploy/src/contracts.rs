@@ -103,25 +103,28 @@ pub async fn link(
     local: &Deployment,
     remote: &Deployment,
 ) -> Result<(), DeployError> {
-    let messenger = TokenMessenger::new(local.messenger, provider.clone());
-    mined(
-        messenger
-            .addRemoteTokenMessenger(remote.domain.0, address_to_bytes32(remote.messenger))
-            .send()
-            .await,
+    link_words(
+        provider,
+        local,
+        remote.domain,
+        address_to_bytes32(remote.messenger),
+        address_to_bytes32(remote.token),
     )
-    .await?;
-    mined(
-        messenger
-            .linkTokenPair(
-                local.token,
-                remote.domain.0,
-                address_to_bytes32(remote.token),
-            )
-            .send()
-            .await,
-    )
-    .await?;
+    .await
+}
+
+/// Registers a remote domain's messenger and token, given as 32-byte words (a Solana mint is
+/// both, DESIGN §4).
+pub async fn link_words(
+    provider: &DynProvider,
+    local: &Deployment,
+    domain: Domain,
+    messenger: alloy::primitives::B256,
+    token: alloy::primitives::B256,
+) -> Result<(), DeployError> {
+    let m = TokenMessenger::new(local.messenger, provider.clone());
+    mined(m.addRemoteTokenMessenger(domain.0, messenger).send().await).await?;
+    mined(m.linkTokenPair(local.token, domain.0, token).send().await).await?;
     Ok(())
 }
 

@@ -39,6 +39,8 @@ pub struct DevnetOptions {
     pub initial_balance: U256,
     /// Fixed RPC ports (the devnet command); None picks free ones (tests).
     pub base_port: Option<u16>,
+    /// Also run Agave's test validator with the bridge mint (domain 5).
+    pub solana: bool,
 }
 
 impl DevnetOptions {
@@ -52,6 +54,7 @@ impl DevnetOptions {
             confirmations: 2,
             initial_balance: U256::from(1_000_000_000_000u64),
             base_port: None,
+            solana: false,
         }
     }
 }
@@ -75,6 +78,7 @@ pub struct Devnet {
     relayer: Option<Service>,
     pub(crate) prometheus: Option<Service>,
     extra_relayers: Vec<Service>,
+    pub solana: Option<crate::solana::SolanaNet>,
     pub user: PrivateKeySigner,
 }
 
@@ -177,11 +181,29 @@ impl Devnet {
             relayer: None,
             prometheus: None,
             extra_relayers: Vec::new(),
+            solana: None,
             options,
             chains,
             attester_keys,
             user,
         };
+        if net.options.solana {
+            let port = match net.options.base_port {
+                Some(p) => p + 400,
+                None => crate::solana::free_port_block()?,
+            };
+            let solana = crate::solana::SolanaNet::start(
+                &net.options.work_dir,
+                port,
+                net.options.attesters,
+                net.options.threshold,
+            )
+            .await?;
+            for c in &net.chains {
+                solana.register_on(&c.admin, &c.deployment).await?;
+            }
+            net.solana = Some(solana);
+        }
         for i in 0..net.options.attesters {
             let port = match net.options.base_port {
                 Some(p) => p + 100 + i as u16,
@@ -300,6 +322,10 @@ impl Devnet {
                 password_env: "USD1_KEYSTORE_PASSWORD".into(),
             },
             chains: self.chain_configs(),
+            solana: match &self.solana {
+                Some(sol) => Some(sol.attester_config(&self.options.work_dir, i)?),
+                None => None,
+            },
         };
         write_toml(&self.attester_config_path(i), &config)
     }

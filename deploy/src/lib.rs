@@ -5,5 +5,6 @@ pub mod contracts;
 pub mod devnet;
 pub mod process;
 pub mod prometheus;
+pub mod solana;
 
 pub use devnet::{Devnet, DevnetError, DevnetOptions};

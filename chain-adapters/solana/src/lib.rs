@@ -11,8 +11,14 @@ pub mod claim;
 pub mod memo;
 pub mod mint_tx;
 pub mod nonce;
+pub mod rpc;
+pub mod setup;
 
+pub use solana_program_pack;
+pub use solana_sdk;
 pub use solana_sdk::pubkey::Pubkey;
+pub use solana_system_interface;
+pub use spl_token_interface;
 
 /// The Memo program: owner of claim accounts, and the memos' program.
 pub fn memo_program() -> Pubkey {

@@ -1,0 +1,180 @@
+//! The Solana RPC calls the bridge makes (solana-rpc-client, nonblocking), with errors that
+//! say what failed. Reads are at `confirmed` unless a call says otherwise.
+
+use crate::claim::{claim_address, is_claimed};
+use solana_commitment_config::CommitmentConfig;
+use solana_rpc_client::nonblocking::rpc_client::RpcClient;
+use solana_sdk::hash::Hash;
+use solana_sdk::pubkey::Pubkey;
+use solana_sdk::signature::Signature;
+use solana_sdk::transaction::Transaction;
+use thiserror::Error;
+use usd1_core::B256;
+
+#[derive(Debug, Error)]
+pub enum SolanaError {
+    #[error("solana rpc {method}: {detail}")]
+    Rpc {
+        method: &'static str,
+        detail: String,
+    },
+    #[error("solana: {0}")]
+    Invalid(String),
+}
+
+fn rpc(method: &'static str) -> impl Fn(solana_rpc_client_api::client_error::Error) -> SolanaError {
+    move |e| SolanaError::Rpc {
+        method,
+        detail: e.to_string(),
+    }
+}
+
+/// What became of a sent transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxOutcome {
+    /// The error it failed with, if it failed.
+    pub error: Option<String>,
+    pub finalized: bool,
+    pub slot: u64,
+}
+
+/// The commitment the bridge reads at, unless a call says otherwise.
+pub fn confirmed() -> CommitmentConfig {
+    CommitmentConfig::confirmed()
+}
+
+pub struct SolanaRpc {
+    client: RpcClient,
+}
+
+impl SolanaRpc {
+    pub fn new(url: &str) -> Self {
+        Self {
+            client: RpcClient::new_with_commitment(url.to_string(), CommitmentConfig::confirmed()),
+        }
+    }
+
+    pub fn client(&self) -> &RpcClient {
+        &self.client
+    }
+
+    pub async fn healthy(&self) -> bool {
+        self.client.get_health().await.is_ok()
+    }
+
+    pub async fn rent_exempt_minimum(&self, space: usize) -> Result<u64, SolanaError> {
+        self.client
+            .get_minimum_balance_for_rent_exemption(space)
+            .await
+            .map_err(rpc("getMinimumBalanceForRentExemption"))
+    }
+
+    /// Whether the message was received under any of these claim authorities (current and
+    /// retired): its claim account exists and belongs to the Memo program.
+    pub async fn claimed(
+        &self,
+        authorities: &[Pubkey],
+        message_hash: &B256,
+    ) -> Result<bool, SolanaError> {
+        for authority in authorities {
+            let claim = claim_address(authority, message_hash)
+                .map_err(|e| SolanaError::Invalid(e.to_string()))?;
+            let account = self
+                .client
+                .get_account_with_commitment(&claim, CommitmentConfig::confirmed())
+                .await
+                .map_err(rpc("getAccountInfo"))?
+                .value;
+            if account.is_some_and(|a| is_claimed(&a.owner)) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// A recent blockhash and the last block height at which it is valid.
+    pub async fn blockhash(&self) -> Result<(Hash, u64), SolanaError> {
+        self.client
+            .get_latest_blockhash_with_commitment(CommitmentConfig::confirmed())
+            .await
+            .map_err(rpc("getLatestBlockhash"))
+    }
+
+    pub async fn block_height(&self) -> Result<u64, SolanaError> {
+        self.client
+            .get_block_height()
+            .await
+            .map_err(rpc("getBlockHeight"))
+    }
+
+    /// Sends with preflight, so a transaction that would fail is refused with its reason.
+    pub async fn send(&self, tx: &Transaction) -> Result<Signature, SolanaError> {
+        self.client
+            .send_transaction(tx)
+            .await
+            .map_err(rpc("sendTransaction"))
+    }
+
+    pub async fn outcome(&self, signature: &Signature) -> Result<Option<TxOutcome>, SolanaError> {
+        let statuses = self
+            .client
+            .get_signature_statuses(&[*signature])
+            .await
+            .map_err(rpc("getSignatureStatuses"))?;
+        Ok(statuses
+            .value
+            .into_iter()
+            .next()
+            .flatten()
+            .map(|s| TxOutcome {
+                error: s.err.as_ref().map(|e| e.to_string()),
+                // `confirmations` is null once the block is rooted (finalized).
+                finalized: s.confirmations.is_none(),
+                slot: s.slot,
+            }))
+    }
+
+    /// (fee in lamports, compute units) of a landed transaction.
+    pub async fn fee_and_compute_units(
+        &self,
+        signature: &Signature,
+    ) -> Result<(u64, Option<u64>), SolanaError> {
+        use solana_transaction_status_client_types::UiTransactionEncoding;
+        let tx = self
+            .client
+            .get_transaction(signature, UiTransactionEncoding::Json)
+            .await
+            .map_err(rpc("getTransaction"))?;
+        let meta = tx
+            .transaction
+            .meta
+            .ok_or_else(|| SolanaError::Invalid("transaction without meta".into()))?;
+        Ok((meta.fee, meta.compute_units_consumed.into()))
+    }
+
+    /// The wallet's balance of `mint` in base units (0 without a token account).
+    pub async fn token_balance(&self, wallet: &Pubkey, mint: &Pubkey) -> Result<u64, SolanaError> {
+        let ata = spl_associated_token_account_interface::address::get_associated_token_address(
+            wallet, mint,
+        );
+        match self.client.get_token_account_balance(&ata).await {
+            Ok(b) => b
+                .amount
+                .parse()
+                .map_err(|_| SolanaError::Invalid(format!("bad amount {:?}", b.amount))),
+            Err(e) if e.to_string().contains("could not find account") => Ok(0),
+            Err(e) => Err(rpc("getTokenAccountBalance")(e)),
+        }
+    }
+
+    pub async fn supply(&self, mint: &Pubkey) -> Result<u64, SolanaError> {
+        let s = self
+            .client
+            .get_token_supply(mint)
+            .await
+            .map_err(rpc("getTokenSupply"))?;
+        s.amount
+            .parse()
+            .map_err(|_| SolanaError::Invalid(format!("bad supply {:?}", s.amount)))
+    }
+}

@@ -1,0 +1,173 @@
+//! Agave's test validator (tools/solana-validator) as a devnet process.
+
+use crate::devnet::{setup, DevnetError};
+use crate::process::{wait_until, Service};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use usd1_solana::rpc::SolanaRpc;
+use usd1_solana::solana_sdk::signature::{read_keypair_file, Keypair};
+
+/// `USD1_SOLANA_VALIDATOR`, or where deploy/setup.sh builds it.
+pub fn validator_path() -> PathBuf {
+    if let Some(p) = std::env::var_os("USD1_SOLANA_VALIDATOR") {
+        return PathBuf::from(p);
+    }
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    home.join(".cache/usd1-bridge/validator-target/release/usd1-solana-validator")
+}
+
+/// How many ports from the RPC port up the validator binds (see tools/solana-validator).
+pub const PORTS: u16 = 34;
+
+/// A base port with the `PORTS` ports above it free on 127.0.0.1 (TCP and UDP) right now.
+pub fn free_port_block() -> Result<u16, DevnetError> {
+    let seed = std::process::id() as u16;
+    for attempt in 0..200u16 {
+        let base = 20_000
+            + (seed
+                .wrapping_mul(97)
+                .wrapping_add(attempt.wrapping_mul(211))
+                % 400)
+                * 100;
+        let free = (base..base + PORTS).all(|p| {
+            std::net::TcpListener::bind(("127.0.0.1", p)).is_ok()
+                && std::net::UdpSocket::bind(("127.0.0.1", p)).is_ok()
+        });
+        if free {
+            return Ok(base);
+        }
+    }
+    Err(DevnetError::Setup(
+        "no free block of ports for the Solana validator".into(),
+    ))
+}
+
+pub struct SolanaValidator {
+    pub rpc_url: String,
+    /// The genesis account holding the cluster's SOL: funds everything on the devnet.
+    pub faucet: Keypair,
+    _process: Service,
+}
+
+impl SolanaValidator {
+    pub async fn start(work_dir: &Path, rpc_port: u16) -> Result<Self, DevnetError> {
+        let ledger = work_dir.join("solana-ledger");
+        let _ = std::fs::remove_dir_all(&ledger);
+        std::fs::create_dir_all(work_dir.join("keys")).map_err(setup)?;
+        std::fs::create_dir_all(work_dir.join("logs")).map_err(setup)?;
+        let faucet_path = work_dir.join("keys/solana-faucet.json");
+        let bin = validator_path();
+        let log =
+            std::fs::File::create(work_dir.join("logs/solana-validator.log")).map_err(setup)?;
+        let child = tokio::process::Command::new(&bin)
+            .arg("--ledger")
+            .arg(&ledger)
+            .args(["--rpc-port", &rpc_port.to_string()])
+            .arg("--mint-keypair")
+            .arg(&faucet_path)
+            .stdout(log.try_clone().map_err(setup)?)
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| {
+                DevnetError::Setup(format!(
+                    "cannot start {}: {e} (build it: see tools/solana-validator/README.md; deploy/setup.sh does)",
+                    bin.display()
+                ))
+            })?;
+        let process = Service::from_child("solana-validator", child);
+        let rpc_url = format!("http://127.0.0.1:{rpc_port}");
+        let rpc = SolanaRpc::new(&rpc_url);
+        wait_until(
+            Duration::from_secs(90),
+            "the Solana validator to be healthy",
+            || rpc.healthy(),
+        )
+        .await?;
+        let faucet = read_keypair_file(&faucet_path)
+            .map_err(|e| setup(format!("{}: {e}", faucet_path.display())))?;
+        Ok(Self {
+            rpc_url,
+            faucet,
+            _process: process,
+        })
+    }
+}
+
+/// The devnet's Solana side: the validator, the bridge mint (authority: a multisig of the
+/// attesters' ed25519 keys), the claim authority.
+pub struct SolanaNet {
+    pub validator: SolanaValidator,
+    pub bridge: usd1_solana::setup::BridgeMint,
+    pub attester_keys: Vec<Keypair>,
+    pub claim_authority: Keypair,
+}
+
+impl SolanaNet {
+    pub async fn start(
+        work_dir: &Path,
+        rpc_port: u16,
+        attesters: usize,
+        threshold: u64,
+    ) -> Result<Self, DevnetError> {
+        use usd1_solana::solana_sdk::signature::Signer;
+        let validator = SolanaValidator::start(work_dir, rpc_port).await?;
+        let rpc = SolanaRpc::new(&validator.rpc_url);
+        let attester_keys: Vec<Keypair> = (0..attesters).map(|_| Keypair::new()).collect();
+        let members: Vec<_> = attester_keys.iter().map(|k| k.pubkey()).collect();
+        let m = u8::try_from(threshold).map_err(setup)?;
+        let bridge = usd1_solana::setup::create_bridge_mint(
+            &rpc,
+            &validator.faucet,
+            &members,
+            m,
+            &validator.faucet.pubkey(),
+        )
+        .await
+        .map_err(setup)?;
+        Ok(Self {
+            validator,
+            bridge,
+            attester_keys,
+            claim_authority: Keypair::new(),
+        })
+    }
+
+    /// Registers Solana (domain 5) on an EVM messenger: the mint is its remote messenger and
+    /// remote token (DESIGN §4).
+    pub async fn register_on(
+        &self,
+        admin: &alloy::providers::DynProvider,
+        d: &crate::contracts::Deployment,
+    ) -> Result<(), DevnetError> {
+        let mint = alloy::primitives::B256::from(self.bridge.mint.to_bytes());
+        crate::contracts::link_words(admin, d, usd1_core::Domain::SOLANA, mint, mint).await?;
+        Ok(())
+    }
+
+    /// The `[solana]` section of attester `i`'s config (its key written to keys/).
+    pub fn attester_config(
+        &self,
+        work_dir: &Path,
+        i: usize,
+    ) -> Result<usd1_config::SolanaConfig, DevnetError> {
+        use usd1_solana::solana_sdk::signature::{write_keypair_file, Signer};
+        let key_file = work_dir
+            .join("keys")
+            .join(format!("attester-{}-solana.json", i + 1));
+        write_keypair_file(&self.attester_keys[i], &key_file).map_err(|e| setup(e.to_string()))?;
+        Ok(usd1_config::SolanaConfig {
+            name: "solana".into(),
+            domain: usd1_core::Domain::SOLANA,
+            rpc_urls: vec![self.validator.rpc_url.clone()],
+            mint: self.bridge.mint.to_string(),
+            multisig: self.bridge.multisig.to_string(),
+            claim_authority: self.claim_authority.pubkey().to_string(),
+            retired_claim_authorities: vec![],
+            cosign_key_file: Some(key_file),
+            poll_interval_ms: 500,
+        })
+    }
+}

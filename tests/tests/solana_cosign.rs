@@ -1,0 +1,201 @@
+//! EVM → Solana through the attesters' `/v1/solana/cosign` (DESIGN §4), on anvil and Agave's
+//! test validator with real attester processes; the test plays the relayer. The mint lands
+//! with the exact amount and supply over all three chains is unchanged; the attesters refuse
+//! a non-canonical transaction (other amount, other recipient, no claim account, other signer
+//! set) and a message already received, each with a clear 4xx.
+
+use alloy::primitives::U256;
+use base64::Engine;
+use serde_json::json;
+use std::time::Duration;
+use usd1_core::{Domain, Message, B256};
+use usd1_deploy::Devnet;
+use usd1_e2e::*;
+use usd1_solana::mint_tx::{canonical_mint_message, MintParams};
+use usd1_solana::rpc::SolanaRpc;
+use usd1_solana::setup::attach;
+use usd1_solana::solana_sdk::message::Message as SolanaMessage;
+use usd1_solana::solana_sdk::pubkey::Pubkey;
+use usd1_solana::solana_sdk::signature::{Keypair, Signature, Signer};
+use usd1_solana::solana_sdk::transaction::Transaction;
+
+/// Asks attester `i` to co-sign; (HTTP status, body).
+async fn ask(d: &Devnet, i: usize, hash: &B256, m: &SolanaMessage) -> (u16, serde_json::Value) {
+    let body = json!({
+        "messageHash": format!("{hash:#x}"),
+        "transaction": base64::engine::general_purpose::STANDARD.encode(m.serialize()),
+    });
+    let resp = reqwest::Client::new()
+        .post(format!("{}/v1/solana/cosign", d.attester_urls[i]))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (
+        resp.status().as_u16(),
+        resp.json().await.unwrap_or_default(),
+    )
+}
+
+struct Relay<'a> {
+    d: &'a Devnet,
+    rpc: SolanaRpc,
+    payer: Keypair,
+    rent: u64,
+}
+
+impl Relay<'_> {
+    fn params<'m>(&self, m: &'m Message) -> MintParams<'m> {
+        let sol = self.d.solana.as_ref().unwrap();
+        MintParams {
+            message: m,
+            mint: sol.bridge.mint,
+            multisig: sol.bridge.multisig,
+            claim_authority: sol.claim_authority.pubkey(),
+            rent_exempt_lamports: self.rent,
+        }
+    }
+
+    async fn build(&self, m: &Message, signers: &[Pubkey]) -> SolanaMessage {
+        let (blockhash, _) = self.rpc.blockhash().await.unwrap();
+        canonical_mint_message(&self.params(m), signers, &self.payer.pubkey(), blockhash).unwrap()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn evm_to_solana_mints_through_the_attesters_cosignatures_and_refuses_the_rest() {
+    let d = devnet("solana-cosign", |o| o.solana = true).await;
+    let sol = d.solana.as_ref().unwrap();
+    let rpc = SolanaRpc::new(&sol.validator.rpc_url);
+    let rent = rpc.rent_exempt_minimum(0).await.unwrap();
+    let relay = Relay {
+        d: &d,
+        rpc,
+        payer: sol.validator.faucet.insecure_clone(),
+        rent,
+    };
+    let wallet = Keypair::new().pubkey();
+    let supply_before = total_supply(&d).await;
+
+    // A user on ethereum burns 9.75 USD1 toward a Solana wallet.
+    let a = d.chain("ethereum");
+    let burn = user(&d)
+        .burn_to(
+            &a.rpc_url,
+            &a.deployment,
+            Domain::SOLANA,
+            B256::from(wallet.to_bytes()),
+            U256::from(9_750_000u64),
+        )
+        .await
+        .unwrap();
+    let hash = burn.message_hash;
+    for url in &d.attester_urls[..2] {
+        eventually(
+            TRANSFER_TIMEOUT,
+            "the attesters to see the burn final",
+            || async { attester_answer(url, &hash).await.1["status"] == "complete" },
+        )
+        .await;
+    }
+    let keys = &sol.attester_keys;
+    let pair = [keys[0].pubkey(), keys[1].pubkey()];
+
+    // Unknown message: 404.
+    let canonical = relay.build(&burn.message, &pair).await;
+    assert_eq!(ask(&d, 0, &B256::repeat_byte(9), &canonical).await.0, 404);
+
+    // Non-canonical transactions: 422 with the reason.
+    let mut other_amount = burn.message.clone();
+    let mut body = other_amount.burn_body().unwrap();
+    body.amount = U256::from(99_000_000u64);
+    other_amount.body = body.encode();
+    let mut other_recipient = burn.message.clone();
+    let mut body = other_recipient.burn_body().unwrap();
+    body.mint_recipient = B256::from(Keypair::new().pubkey().to_bytes());
+    other_recipient.body = body.encode();
+    let mut no_claim = relay.build(&burn.message, &pair).await;
+    no_claim.instructions.drain(..2);
+    let outsider = Keypair::new().pubkey();
+    let refusals = [
+        ("other amount", relay.build(&other_amount, &pair).await),
+        (
+            "other recipient",
+            relay.build(&other_recipient, &pair).await,
+        ),
+        ("no claim account", no_claim),
+        (
+            "other signer set",
+            relay
+                .build(&burn.message, &[keys[0].pubkey(), outsider])
+                .await,
+        ),
+        (
+            "all three signers",
+            relay
+                .build(
+                    &burn.message,
+                    &[keys[0].pubkey(), keys[1].pubkey(), keys[2].pubkey()],
+                )
+                .await,
+        ),
+    ];
+    for (what, tx) in &refusals {
+        let (code, body) = ask(&d, 0, &hash, tx).await;
+        assert_eq!(code, 422, "{what}: {body}");
+        assert!(
+            body["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{what}: a reason is given"
+        );
+    }
+
+    // The canonical transaction: two co-signatures, then the payer and the claim authority.
+    let msg = relay.build(&burn.message, &pair).await;
+    let mut tx = Transaction::new_unsigned(msg.clone());
+    for (i, key) in keys.iter().enumerate().take(2) {
+        let (code, body) = ask(&d, i, &hash, &msg).await;
+        assert_eq!(code, 200, "{body}");
+        let sig: Signature = body["signature"].as_str().unwrap().parse().unwrap();
+        assert!(attach(&mut tx, &key.pubkey(), sig));
+    }
+    tx.try_partial_sign(&[&relay.payer, &sol.claim_authority], msg.recent_blockhash)
+        .unwrap();
+    tx.verify().expect("the attesters' signatures verify");
+    let sig = relay.rpc.send(&tx).await.unwrap();
+    eventually(
+        Duration::from_secs(60),
+        "the mint to be confirmed",
+        || async {
+            relay
+                .rpc
+                .outcome(&sig)
+                .await
+                .ok()
+                .flatten()
+                .is_some_and(|o| o.error.is_none())
+        },
+    )
+    .await;
+    assert_eq!(
+        relay
+            .rpc
+            .token_balance(&wallet, &sol.bridge.mint)
+            .await
+            .unwrap(),
+        9_750_000
+    );
+    let solana_supply = U256::from(relay.rpc.supply(&sol.bridge.mint).await.unwrap());
+    assert_eq!(
+        total_supply(&d).await + solana_supply,
+        supply_before,
+        "supply over the three chains unchanged"
+    );
+
+    // Received: no attester co-signs it again (409).
+    let again = relay
+        .build(&burn.message, &[keys[1].pubkey(), keys[2].pubkey()])
+        .await;
+    let (code, body) = ask(&d, 2, &hash, &again).await;
+    assert_eq!(code, 409, "{body}");
+    d.stop().await;
+}
