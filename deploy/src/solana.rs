@@ -86,6 +86,14 @@ impl SolanaValidator {
             || rpc.healthy(),
         )
         .await?;
+        // Genesis programs (SPL Token, ATA, Memo) can be invoked only once the cluster has
+        // moved past its first slots.
+        wait_until(
+            Duration::from_secs(30),
+            "the Solana validator's slot 2",
+            || async { rpc.client().get_slot().await.is_ok_and(|slot| slot >= 2) },
+        )
+        .await?;
         let faucet = read_keypair_file(&faucet_path)
             .map_err(|e| setup(format!("{}: {e}", faucet_path.display())))?;
         Ok(Self {

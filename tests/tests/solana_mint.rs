@@ -152,6 +152,11 @@ async fn multisig_mints_once_per_message_and_claims_cannot_be_blocked() {
         .claimed(&[net.claim_authority.pubkey()], &first.hash())
         .await
         .unwrap());
+    // The transaction's record is served a moment after its status is confirmed.
+    eventually(T, "the mint's transaction record", || async {
+        net.rpc.fee_and_compute_units(&sig).await.is_ok()
+    })
+    .await;
     let (fee, cu) = net.rpc.fee_and_compute_units(&sig).await.unwrap();
     println!(
         "mint transaction: fee {fee} lamports, {} compute units",
