@@ -13,6 +13,7 @@ pub mod mint_tx;
 pub mod nonce;
 pub mod rpc;
 pub mod setup;
+pub mod watcher;
 
 pub use solana_program_pack;
 pub use solana_sdk;
@@ -28,4 +29,28 @@ pub fn memo_program() -> Pubkey {
 /// The SPL Token program (the bridge mint is a classic SPL Token mint).
 pub fn token_program() -> Pubkey {
     spl_token_interface::ID
+}
+
+/// A memo instruction (no signers).
+pub fn spl_memo_instruction(program: &Pubkey, memo: &[u8]) -> solana_sdk::instruction::Instruction {
+    spl_memo_interface::instruction::build_memo(program, memo, &[])
+}
+
+/// The wallet's associated token account of `mint` (SPL Token).
+pub fn associated_token_address(wallet: &Pubkey, mint: &Pubkey) -> Pubkey {
+    spl_associated_token_account_interface::address::get_associated_token_address(wallet, mint)
+}
+
+/// `CreateIdempotent` of the wallet's associated token account.
+pub fn create_ata_idempotent(
+    payer: &Pubkey,
+    wallet: &Pubkey,
+    mint: &Pubkey,
+) -> solana_sdk::instruction::Instruction {
+    spl_associated_token_account_interface::instruction::create_associated_token_account_idempotent(
+        payer,
+        wallet,
+        mint,
+        &token_program(),
+    )
 }

@@ -115,6 +115,22 @@ impl SolanaRpc {
             .map_err(rpc("sendTransaction"))
     }
 
+    /// Sends without preflight: a transaction that fails is still recorded on chain (tests
+    /// use it to make failed burns).
+    pub async fn send_skipping_preflight(
+        &self,
+        tx: &Transaction,
+    ) -> Result<Signature, SolanaError> {
+        let config = solana_rpc_client_types::config::RpcSendTransactionConfig {
+            skip_preflight: true,
+            ..Default::default()
+        };
+        self.client
+            .send_transaction_with_config(tx, config)
+            .await
+            .map_err(rpc("sendTransaction"))
+    }
+
     pub async fn outcome(&self, signature: &Signature) -> Result<Option<TxOutcome>, SolanaError> {
         let statuses = self
             .client

@@ -1,0 +1,258 @@
+//! The Solana source watcher (DESIGN §4): every transaction touching the bridge mint, read at
+//! `finalized` commitment through `getSignaturesForAddress` (newest first, paginated, from
+//! the persisted cursor), classified by the bridge-burn rule; a bridge burn becomes its CCTP
+//! message with nonce `slot << 20 | index in block` (from `getBlock`). The cursor is the
+//! newest signature handled; it is stored only after the consumer stored what it read.
+
+use crate::burn::{burn_message, classify, SeenInstruction};
+use crate::rpc::SolanaError;
+use solana_commitment_config::CommitmentConfig;
+use solana_rpc_client::nonblocking::rpc_client::RpcClient;
+use solana_rpc_client::rpc_client::GetConfirmedSignaturesForAddress2Config;
+use solana_rpc_client_types::config::{RpcBlockConfig, RpcTransactionConfig};
+use solana_sdk::pubkey::Pubkey;
+use solana_sdk::signature::Signature;
+use solana_transaction_status_client_types::{
+    TransactionDetails, UiInstruction, UiTransactionEncoding,
+};
+use std::collections::HashMap;
+use std::str::FromStr;
+use usd1_core::{Domain, Message, B256};
+
+const CURSOR_KEY: &[u8] = b"newest";
+const PAGE: usize = 1000;
+
+/// A bridge burn read as final.
+#[derive(Debug, Clone)]
+pub struct SolanaBurn {
+    pub message: Message,
+    pub hash: B256,
+    pub signature: String,
+    pub slot: u64,
+    /// Unix seconds of the block.
+    pub block_time: u64,
+}
+
+#[derive(Debug, Default)]
+pub struct SolanaBatch {
+    pub burns: Vec<SolanaBurn>,
+    /// (signature, reason) of transactions that burn the mint but are not bridge burns.
+    pub rejected: Vec<(String, &'static str)>,
+    newest: Option<String>,
+}
+
+pub struct SolanaWatcher {
+    client: RpcClient,
+    mint: Pubkey,
+    tree: sled::Tree,
+    /// Destination domain → its registered TokenMessenger (the message's recipient).
+    messengers: HashMap<Domain, B256>,
+}
+
+fn rpc(method: &'static str) -> impl Fn(solana_rpc_client_api::client_error::Error) -> SolanaError {
+    move |e| SolanaError::Rpc {
+        method,
+        detail: e.to_string(),
+    }
+}
+
+fn finalized() -> Option<CommitmentConfig> {
+    Some(CommitmentConfig::finalized())
+}
+
+impl SolanaWatcher {
+    pub fn new(
+        url: &str,
+        mint: Pubkey,
+        tree: sled::Tree,
+        messengers: HashMap<Domain, B256>,
+    ) -> Self {
+        Self {
+            client: RpcClient::new_with_commitment(url.to_string(), CommitmentConfig::finalized()),
+            mint,
+            tree,
+            messengers,
+        }
+    }
+
+    fn cursor(&self) -> Result<Option<Signature>, SolanaError> {
+        let stored = self
+            .tree
+            .get(CURSOR_KEY)
+            .map_err(|e| SolanaError::Invalid(format!("store: {e}")))?;
+        Ok(stored.and_then(|v| {
+            std::str::from_utf8(&v)
+                .ok()
+                .and_then(|s| Signature::from_str(s).ok())
+        }))
+    }
+
+    /// Reads what became final since the stored cursor. Nothing is stored until `commit`.
+    pub async fn poll(&self) -> Result<SolanaBatch, SolanaError> {
+        let until = self.cursor()?;
+        let mut newest_first = Vec::new();
+        let mut before = None;
+        loop {
+            let config = GetConfirmedSignaturesForAddress2Config {
+                before,
+                until,
+                limit: Some(PAGE),
+                commitment: finalized(),
+            };
+            let page = self
+                .client
+                .get_signatures_for_address_with_config(&self.mint, config)
+                .await
+                .map_err(rpc("getSignaturesForAddress"))?;
+            let full = page.len() == PAGE;
+            before = page
+                .last()
+                .and_then(|s| Signature::from_str(&s.signature).ok());
+            newest_first.extend(page);
+            if !full || before.is_none() {
+                break;
+            }
+        }
+        let mut batch = SolanaBatch {
+            newest: newest_first.first().map(|s| s.signature.clone()),
+            ..Default::default()
+        };
+        let mut block_index: HashMap<u64, Vec<String>> = HashMap::new();
+        for info in newest_first.iter().rev() {
+            let signature = Signature::from_str(&info.signature)
+                .map_err(|e| SolanaError::Invalid(e.to_string()))?;
+            let (instructions, succeeded, block_time) = self.instructions(&signature).await?;
+            let burn = match classify(&instructions, succeeded, &self.mint) {
+                Ok(None) => continue,
+                Ok(Some(b)) => b,
+                Err(why) => {
+                    batch.rejected.push((info.signature.clone(), why.label()));
+                    continue;
+                }
+            };
+            let Some(messenger) = self.messengers.get(&burn.memo.destination_domain) else {
+                batch
+                    .rejected
+                    .push((info.signature.clone(), "unknown_destination"));
+                continue;
+            };
+            if let std::collections::hash_map::Entry::Vacant(e) = block_index.entry(info.slot) {
+                e.insert(self.block_signatures(info.slot).await?);
+            }
+            let index = block_index[&info.slot]
+                .iter()
+                .position(|s| *s == info.signature)
+                .ok_or_else(|| {
+                    SolanaError::Invalid(format!(
+                        "{} is not in block {}",
+                        info.signature, info.slot
+                    ))
+                })?;
+            let message = burn_message(&burn, &self.mint, info.slot, index as u64, *messenger)
+                .map_err(|e| SolanaError::Invalid(e.to_string()))?;
+            batch.burns.push(SolanaBurn {
+                hash: message.hash(),
+                message,
+                signature: info.signature.clone(),
+                slot: info.slot,
+                block_time,
+            });
+        }
+        Ok(batch)
+    }
+
+    /// Stores the batch's cursor and flushes; call after storing the burns.
+    pub async fn commit(&self, batch: &SolanaBatch) -> Result<(), SolanaError> {
+        if let Some(newest) = &batch.newest {
+            self.tree
+                .insert(CURSOR_KEY, newest.as_bytes())
+                .map_err(|e| SolanaError::Invalid(format!("store: {e}")))?;
+            self.tree
+                .flush_async()
+                .await
+                .map_err(|e| SolanaError::Invalid(format!("store: {e}")))?;
+        }
+        Ok(())
+    }
+
+    /// Every instruction (top-level, then inner) with its accounts resolved, whether the
+    /// transaction succeeded, and its block time.
+    async fn instructions(
+        &self,
+        signature: &Signature,
+    ) -> Result<(Vec<SeenInstruction>, bool, u64), SolanaError> {
+        let config = RpcTransactionConfig {
+            encoding: Some(UiTransactionEncoding::Base64),
+            commitment: finalized(),
+            max_supported_transaction_version: Some(0),
+        };
+        let tx = self
+            .client
+            .get_transaction_with_config(signature, config)
+            .await
+            .map_err(rpc("getTransaction"))?;
+        let block_time = tx.block_time.unwrap_or(0).max(0) as u64;
+        let meta = tx
+            .transaction
+            .meta
+            .ok_or_else(|| SolanaError::Invalid("transaction without meta".into()))?;
+        let decoded = tx
+            .transaction
+            .transaction
+            .decode()
+            .ok_or_else(|| SolanaError::Invalid("undecodable transaction".into()))?;
+        let mut keys: Vec<Pubkey> = decoded.message.static_account_keys().to_vec();
+        let loaded: Option<solana_transaction_status_client_types::UiLoadedAddresses> =
+            meta.loaded_addresses.clone().into();
+        if let Some(loaded) = loaded {
+            for k in loaded.writable.iter().chain(loaded.readonly.iter()) {
+                keys.push(Pubkey::from_str(k).map_err(|e| SolanaError::Invalid(e.to_string()))?);
+            }
+        }
+        let key = |i: u8| keys.get(i as usize).copied().unwrap_or_default();
+        let mut out: Vec<SeenInstruction> = decoded
+            .message
+            .instructions()
+            .iter()
+            .map(|ix| SeenInstruction {
+                program: key(ix.program_id_index),
+                accounts: ix.accounts.iter().map(|&a| key(a)).collect(),
+                data: ix.data.clone(),
+            })
+            .collect();
+        let inner: Option<Vec<solana_transaction_status_client_types::UiInnerInstructions>> =
+            meta.inner_instructions.into();
+        for group in inner.unwrap_or_default() {
+            for ix in group.instructions {
+                if let UiInstruction::Compiled(c) = ix {
+                    let data = bs58::decode(&c.data)
+                        .into_vec()
+                        .map_err(|e| SolanaError::Invalid(e.to_string()))?;
+                    out.push(SeenInstruction {
+                        program: key(c.program_id_index),
+                        accounts: c.accounts.iter().map(|&a| key(a)).collect(),
+                        data,
+                    });
+                }
+            }
+        }
+        Ok((out, meta.err.is_none(), block_time))
+    }
+
+    /// The block's transaction signatures, in block order.
+    async fn block_signatures(&self, slot: u64) -> Result<Vec<String>, SolanaError> {
+        let config = RpcBlockConfig {
+            encoding: None,
+            transaction_details: Some(TransactionDetails::Signatures),
+            rewards: Some(false),
+            commitment: finalized(),
+            max_supported_transaction_version: Some(0),
+        };
+        let block = self
+            .client
+            .get_block_with_config(slot, config)
+            .await
+            .map_err(rpc("getBlock"))?;
+        Ok(block.signatures.unwrap_or_default())
+    }
+}
