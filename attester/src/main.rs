@@ -5,6 +5,7 @@ mod api;
 mod cosign;
 mod metrics;
 mod signer;
+mod solana_watch;
 mod state;
 mod store;
 mod watch;
@@ -94,6 +95,44 @@ async fn run(config: AttesterConfig) -> Result<(), String> {
             name.clone(),
             watcher,
             Duration::from_millis(chain.poll_interval_ms),
+        ));
+    }
+
+    if let Some(solana) = &config.solana {
+        let mint = solana
+            .mint
+            .parse()
+            .map_err(|_| format!("solana.mint: {:?} is not a public key", solana.mint))?;
+        let messengers = config
+            .chains
+            .values()
+            .map(|c| {
+                (
+                    c.domain,
+                    usd1_core::message::address_to_bytes32(c.token_messenger),
+                )
+            })
+            .collect();
+        let tree = db.open_tree("watcher/solana").map_err(|e| e.to_string())?;
+        let watcher =
+            usd1_solana::watcher::SolanaWatcher::new(&solana.rpc_urls[0], mint, tree, messengers);
+        state
+            .chains
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(
+                solana.name.clone(),
+                ChainStatus {
+                    domain: solana.domain.0,
+                    poll_interval_ms: solana.poll_interval_ms,
+                    ..Default::default()
+                },
+            );
+        tokio::spawn(solana_watch::run(
+            state.clone(),
+            solana.name.clone(),
+            watcher,
+            Duration::from_millis(solana.poll_interval_ms),
         ));
     }
 

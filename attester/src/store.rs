@@ -48,12 +48,20 @@ impl Store {
         })
     }
 
-    /// Stores a signed message (the tx index too) in one batch each; the caller flushes.
-    pub fn insert(&self, record: &SignedMessage, hash: &B256, tx: &B256) -> Result<(), StoreError> {
+    /// Stores a signed message, and indexes it by its EVM source transaction when it has
+    /// one; the caller flushes.
+    pub fn insert(
+        &self,
+        record: &SignedMessage,
+        hash: &B256,
+        evm_tx: Option<&B256>,
+    ) -> Result<(), StoreError> {
         self.signed
             .insert(hash.as_slice(), serde_json::to_vec(record)?)?;
-        self.by_tx
-            .insert(tx_key(record.source_domain, tx, hash), &[])?;
+        if let Some(tx) = evm_tx {
+            self.by_tx
+                .insert(tx_key(record.source_domain, tx, hash), &[])?;
+        }
         Ok(())
     }
 

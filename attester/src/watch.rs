@@ -6,6 +6,7 @@ use crate::state::{AppState, Unconfirmed};
 use crate::store::SignedMessage;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use usd1_core::{Message, B256};
 use usd1_evm::{EvmBlockSource, Watcher};
 use usd1_runtime::now_ms;
 
@@ -45,49 +46,16 @@ async fn step(
 ) -> Result<(u64, u64, u64), String> {
     let batch = watcher.poll().await.map_err(|e| e.to_string())?;
     for m in &batch.final_messages {
-        let span = tracing::info_span!("attest", message_hash = %m.hash, source = m.message.source_domain.0,
-            destination = m.message.destination_domain.0, nonce = m.message.nonce);
-        let _enter = span.enter();
-        let (src, dst) = (
-            state.label(m.message.source_domain),
-            state.label(m.message.destination_domain),
-        );
-        metrics::OBSERVED.with_label_values(&[src, dst]).inc();
-        if state
-            .store
-            .get(&m.hash)
-            .map_err(|e| e.to_string())?
-            .is_some()
-        {
-            continue; // signed before (re-read after a restart): keep the stored signature
-        }
-        let since_burn = (now_ms() / 1000).saturating_sub(m.block_timestamp);
-        metrics::BURN_TO_FINAL
-            .with_label_values(&[src])
-            .observe(since_burn as f64);
-        let started = Instant::now();
-        let signature = state.key.sign(&m.hash)?;
-        let record = SignedMessage {
-            message: format!("0x{}", hex::encode(&m.raw)),
-            message_hash: format!("{:#x}", m.hash),
-            signature: signature.to_hex(),
-            source_domain: m.message.source_domain,
-            destination_domain: m.message.destination_domain,
-            nonce: m.message.nonce,
-            source_tx: format!("{:#x}", m.tx_hash),
-            source_block: m.block_number,
-            signed_at_ms: now_ms(),
-        };
-        state
-            .store
-            .insert(&record, &m.hash, &m.tx_hash)
-            .map_err(|e| e.to_string())?;
-        metrics::ATTESTED.with_label_values(&[src, dst]).inc();
-        metrics::SIGNATURES.with_label_values(&["secp256k1"]).inc();
-        metrics::FINAL_TO_ATTESTED
-            .with_label_values(&[src])
-            .observe(started.elapsed().as_secs_f64());
-        tracing::info!(block = m.block_number, "attested");
+        let source = SourceTx::Evm(m.tx_hash);
+        attest(
+            state,
+            &m.message,
+            &m.raw,
+            &m.hash,
+            &source,
+            m.block_number,
+            m.block_timestamp,
+        )?;
     }
     // Signatures are durable before the cursor moves past them and before they are served.
     state
@@ -117,4 +85,66 @@ async fn step(
     }
     let next = watcher.cursor().map_err(|e| e.to_string())?;
     Ok((batch.head, batch.final_height, next))
+}
+
+/// Where a message's burn happened: an EVM transaction hash, or a Solana signature.
+pub enum SourceTx {
+    Evm(B256),
+    Solana(String),
+}
+
+/// Signs a final message once: a message signed before keeps its stored signature. The
+/// record is written here and flushed by the caller before its cursor moves.
+pub fn attest(
+    state: &AppState,
+    message: &Message,
+    raw: &[u8],
+    hash: &B256,
+    source: &SourceTx,
+    block: u64,
+    block_time: u64,
+) -> Result<(), String> {
+    let span = tracing::info_span!("attest", message_hash = %hash, source = message.source_domain.0,
+        destination = message.destination_domain.0, nonce = message.nonce);
+    let _enter = span.enter(); // no await below
+    let (src, dst) = (
+        state.label(message.source_domain),
+        state.label(message.destination_domain),
+    );
+    metrics::OBSERVED.with_label_values(&[src, dst]).inc();
+    if state.store.get(hash).map_err(|e| e.to_string())?.is_some() {
+        return Ok(()); // signed before (re-read after a restart): keep the stored signature
+    }
+    let since_burn = (now_ms() / 1000).saturating_sub(block_time);
+    metrics::BURN_TO_FINAL
+        .with_label_values(&[src])
+        .observe(since_burn as f64);
+    let started = Instant::now();
+    let signature = state.key.sign(hash)?;
+    let (source_tx, index) = match source {
+        SourceTx::Evm(tx) => (format!("{tx:#x}"), Some(tx)),
+        SourceTx::Solana(sig) => (sig.clone(), None),
+    };
+    let record = SignedMessage {
+        message: format!("0x{}", hex::encode(raw)),
+        message_hash: format!("{hash:#x}"),
+        signature: signature.to_hex(),
+        source_domain: message.source_domain,
+        destination_domain: message.destination_domain,
+        nonce: message.nonce,
+        source_tx,
+        source_block: block,
+        signed_at_ms: now_ms(),
+    };
+    state
+        .store
+        .insert(&record, hash, index)
+        .map_err(|e| e.to_string())?;
+    metrics::ATTESTED.with_label_values(&[src, dst]).inc();
+    metrics::SIGNATURES.with_label_values(&["secp256k1"]).inc();
+    metrics::FINAL_TO_ATTESTED
+        .with_label_values(&[src])
+        .observe(started.elapsed().as_secs_f64());
+    tracing::info!(block, "attested");
+    Ok(())
 }

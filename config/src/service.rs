@@ -146,13 +146,31 @@ pub struct RelayerConfig {
     #[serde(default)]
     pub audit: AuditSettings,
     pub chains: BTreeMap<String, ChainConfig>,
+    /// Solana as a source (its bridge burns are queued for EVM destinations).
+    #[serde(default)]
+    pub solana: Option<crate::SolanaConfig>,
 }
 
 impl Validate for RelayerConfig {
-    const SECTIONS: &'static [&'static str] =
-        &["service", "submitter", "relayer", "audit", "chains"];
+    const SECTIONS: &'static [&'static str] = &[
+        "service",
+        "submitter",
+        "relayer",
+        "audit",
+        "chains",
+        "solana",
+    ];
     fn validate(&self) -> Result<(), (String, String)> {
         validate_chains(&self.chains)?;
+        if let Some(solana) = &self.solana {
+            solana.validate()?;
+            if self.chains.values().any(|c| c.domain == solana.domain) {
+                return Err((
+                    "solana.domain".into(),
+                    format!("domain {} is also an EVM chain's", solana.domain),
+                ));
+            }
+        }
         self.audit.validate("audit")?;
         let r = &self.relayer;
         if r.attesters.is_empty() {

@@ -111,6 +111,8 @@ pub struct SolanaNet {
     pub bridge: usd1_solana::setup::BridgeMint,
     pub attester_keys: Vec<Keypair>,
     pub claim_authority: Keypair,
+    /// A user holding SOL and USD1 on Solana (minted at setup by the multisig, as issuance).
+    pub user: Keypair,
 }
 
 impl SolanaNet {
@@ -135,11 +137,23 @@ impl SolanaNet {
         )
         .await
         .map_err(setup)?;
+        let user = Keypair::new();
+        let signers: Vec<&Keypair> = attester_keys.iter().take(m as usize).collect();
+        issue_on_solana(
+            &rpc,
+            &validator.faucet,
+            &bridge,
+            &signers,
+            &user.pubkey(),
+            1_000_000_000_000,
+        )
+        .await?;
         Ok(Self {
             validator,
             bridge,
             attester_keys,
             claim_authority: Keypair::new(),
+            user,
         })
     }
 
@@ -153,6 +167,22 @@ impl SolanaNet {
         let mint = alloy::primitives::B256::from(self.bridge.mint.to_bytes());
         crate::contracts::link_words(admin, d, usd1_core::Domain::SOLANA, mint, mint).await?;
         Ok(())
+    }
+
+    /// The relayer's `[solana]` section (no co-signing key).
+    pub fn relayer_config(&self) -> usd1_config::SolanaConfig {
+        use usd1_solana::solana_sdk::signature::Signer;
+        usd1_config::SolanaConfig {
+            name: "solana".into(),
+            domain: usd1_core::Domain::SOLANA,
+            rpc_urls: vec![self.validator.rpc_url.clone()],
+            mint: self.bridge.mint.to_string(),
+            multisig: self.bridge.multisig.to_string(),
+            claim_authority: self.claim_authority.pubkey().to_string(),
+            retired_claim_authorities: vec![],
+            cosign_key_file: None,
+            poll_interval_ms: 500,
+        }
     }
 
     /// The `[solana]` section of attester `i`'s config (its key written to keys/).
@@ -178,4 +208,47 @@ impl SolanaNet {
             poll_interval_ms: 500,
         })
     }
+}
+
+/// Funds `wallet` with 1 SOL and mints `amount` USD1 to it with the multisig (`signers`).
+pub async fn issue_on_solana(
+    rpc: &SolanaRpc,
+    payer: &Keypair,
+    bridge: &usd1_solana::setup::BridgeMint,
+    signers: &[&Keypair],
+    wallet: &usd1_solana::Pubkey,
+    amount: u64,
+) -> Result<(), DevnetError> {
+    use usd1_solana::solana_sdk::signature::Signer;
+    use usd1_solana::solana_sdk::transaction::Transaction;
+    let ata = usd1_solana::associated_token_address(wallet, &bridge.mint);
+    let signer_keys: Vec<usd1_solana::Pubkey> = signers.iter().map(|k| k.pubkey()).collect();
+    let signer_refs: Vec<&usd1_solana::Pubkey> = signer_keys.iter().collect();
+    let ixs = vec![
+        usd1_solana::solana_system_interface::instruction::transfer(
+            &payer.pubkey(),
+            wallet,
+            1_000_000_000,
+        ),
+        usd1_solana::create_ata_idempotent(&payer.pubkey(), wallet, &bridge.mint),
+        usd1_solana::spl_token_interface::instruction::mint_to_checked(
+            &usd1_solana::token_program(),
+            &bridge.mint,
+            &ata,
+            &bridge.multisig,
+            &signer_refs,
+            amount,
+            6,
+        )
+        .map_err(setup)?,
+    ];
+    let (blockhash, _) = rpc.blockhash().await.map_err(setup)?;
+    let mut all: Vec<&Keypair> = vec![payer];
+    all.extend_from_slice(signers);
+    let tx = Transaction::new_signed_with_payer(&ixs, Some(&payer.pubkey()), &all, blockhash);
+    rpc.client()
+        .send_and_confirm_transaction(&tx)
+        .await
+        .map_err(setup)?;
+    Ok(())
 }

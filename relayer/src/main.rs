@@ -132,6 +132,45 @@ async fn run(config: RelayerConfig) -> Result<(), String> {
         ));
     }
 
+    if let Some(solana) = &config.solana {
+        if serves(&r.sources, solana.domain) {
+            expected_feeds += 1;
+            let mint = solana
+                .mint
+                .parse()
+                .map_err(|_| format!("solana.mint: {:?} is not a public key", solana.mint))?;
+            let messengers = config
+                .chains
+                .values()
+                .map(|c| {
+                    (
+                        c.domain,
+                        usd1_core::message::address_to_bytes32(c.token_messenger),
+                    )
+                })
+                .collect();
+            let tree = store
+                .db()
+                .open_tree("watcher/solana")
+                .map_err(|e| e.to_string())?;
+            let watcher = usd1_solana::watcher::SolanaWatcher::new(
+                &solana.rpc_urls[0],
+                mint,
+                tree,
+                messengers,
+            );
+            let poll = Duration::from_millis(solana.poll_interval_ms);
+            tokio::spawn(feed::run_solana(
+                store.clone(),
+                solana.name.clone(),
+                watcher,
+                destinations.clone(),
+                poll,
+                feeds.clone(),
+                wake.clone(),
+            ));
+        }
+    }
     tokio::spawn(run_pipeline(pipeline.clone(), wake));
     let audited = config
         .chains

@@ -62,19 +62,29 @@ impl Store {
     }
 
     /// Adds a newly observed message unless it is known already. Returns whether it was new.
-    pub fn observe(&self, record: &MessageRecord, source_tx: &B256) -> Result<bool, StoreError> {
+    /// `evm_tx` indexes it by its EVM source transaction (Solana signatures are not indexed).
+    pub fn observe(
+        &self,
+        record: &MessageRecord,
+        evm_tx: Option<&B256>,
+    ) -> Result<bool, StoreError> {
         let key = hash_key(&record.message_hash);
         let value = serde_json::to_vec(record)?;
-        let mut tx_key = record.source_domain.0.to_be_bytes().to_vec();
-        tx_key.extend_from_slice(source_tx.as_slice());
-        tx_key.extend_from_slice(&key);
+        let tx_key = evm_tx.map(|tx| {
+            let mut k = record.source_domain.0.to_be_bytes().to_vec();
+            k.extend_from_slice(tx.as_slice());
+            k.extend_from_slice(&key);
+            k
+        });
         let inserted = (&self.messages, &self.active, &self.by_tx).transaction(|(m, a, t)| {
             if m.get(&key)?.is_some() {
                 return Ok(false);
             }
             m.insert(key.as_slice(), value.as_slice())?;
             a.insert(key.as_slice(), &[])?;
-            t.insert(tx_key.as_slice(), &[])?;
+            if let Some(k) = &tx_key {
+                t.insert(k.as_slice(), &[])?;
+            }
             Ok::<_, ConflictableTransactionError<serde_json::Error>>(true)
         })?;
         Ok(inserted)

@@ -166,7 +166,7 @@ fn message(nonce: u64) -> Message {
 
 fn observe(p: &Pipeline, m: &Message) {
     p.store
-        .observe(&new_record(m, &m.encode(), B256::ZERO, 1, 0), &B256::ZERO)
+        .observe(&new_record(m, &m.encode(), "0x00", 1, 0), Some(&B256::ZERO))
         .unwrap();
 }
 
