@@ -16,6 +16,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/attestations/{hash}", get(attestation))
         .route("/v1/messages/{domain}/{tx}", get(messages_by_tx))
         .route("/v1/solana/cosign", post(crate::cosign::cosign))
+        .route("/v1/solana/signer", get(crate::cosign::signer))
         .route("/healthz", get(usd1_runtime::healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(usd1_runtime::metrics))

@@ -280,3 +280,15 @@ async fn cosign_checked(
         serde_json::json!({ "signature": signature.to_string() }),
     ))
 }
+
+/// `GET /v1/solana/signer`: this attester's ed25519 key, so a relayer can name it among the
+/// mint transaction's signers before asking for the co-signature.
+pub async fn signer(State(s): State<Arc<AppState>>) -> Result<Json<serde_json::Value>, ApiError> {
+    let c = s
+        .cosigner
+        .as_ref()
+        .ok_or_else(|| ApiError::not_found("this attester has no Solana configuration"))?;
+    Ok(Json(
+        serde_json::json!({ "signer": c.public_key().to_string() }),
+    ))
+}

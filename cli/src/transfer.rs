@@ -331,7 +331,7 @@ async fn self_relay(
         .await
         .map_err(|e| CliError::failed(format!("cannot send the mint: {e}")))?;
     loop {
-        match dest.tx_status(&tx.tx_hash).await {
+        match dest.tx_status(&tx.tx_hash, None).await {
             Ok(TxStatus::Included { success: true, .. }) => return Ok(()),
             // Reverted: most likely a relayer delivered it first; wait_minted tells.
             Ok(TxStatus::Included { success: false, .. }) => return Ok(()),

@@ -24,6 +24,11 @@ pub struct SolanaConfig {
     /// Attester only: this attester's ed25519 key, one of the multisig's signers.
     #[serde(default)]
     pub cosign_key_file: Option<PathBuf>,
+    /// Relayer only: the fee payer of mint transactions, and the claim authority's key.
+    #[serde(default)]
+    pub payer_key_file: Option<PathBuf>,
+    #[serde(default)]
+    pub claim_authority_key_file: Option<PathBuf>,
     #[serde(default = "default_poll_ms")]
     pub poll_interval_ms: u64,
 }

@@ -76,6 +76,9 @@ pub struct PendingTx {
     pub max_fee_per_gas: u128,
     pub max_priority_fee_per_gas: u128,
     pub sent_at_ms: u64,
+    /// Solana: the last block height at which its blockhash is valid.
+    #[serde(default)]
+    pub valid_until: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -32,6 +32,8 @@ impl ChainError {
 pub enum TxStatus {
     /// Not in a block (yet, or dropped).
     Unknown,
+    /// Can never land any more (a Solana blockhash past its last valid block height).
+    Expired,
     Included {
         success: bool,
         block: u64,
@@ -81,7 +83,17 @@ pub trait Destination: Send + Sync {
         bump: u32,
     ) -> Result<PendingTx, ChainError>;
     async fn broadcast(&self, tx: &PendingTx) -> Result<(), ChainError>;
-    async fn tx_status(&self, tx_hash: &str) -> Result<TxStatus, ChainError>;
+    /// `valid_until`: the stored `PendingTx::valid_until`, when known.
+    async fn tx_status(
+        &self,
+        tx_hash: &str,
+        valid_until: Option<u64>,
+    ) -> Result<TxStatus, ChainError>;
+    /// Whether a delivery that has not landed may be given up once someone else delivered
+    /// the message. Not on EVM: its account nonce must still be filled, or later ones stall.
+    fn abandon_is_safe(&self) -> bool {
+        false
+    }
     /// The enabled attesters the destination checks signatures against, and its threshold.
     async fn attesters(&self) -> Result<(Vec<Address>, usize), ChainError>;
     /// The chain's count of transactions sent by our account, including pending ones.

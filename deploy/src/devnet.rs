@@ -368,7 +368,10 @@ impl Devnet {
                 interval_ms: 2000,
             },
             chains: self.chain_configs(),
-            solana: self.solana.as_ref().map(|s| s.relayer_config()),
+            solana: match &self.solana {
+                Some(sol) => Some(sol.relayer_config(&self.options.work_dir)?),
+                None => None,
+            },
         };
         write_toml(path, &config)
     }

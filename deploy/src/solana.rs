@@ -113,6 +113,8 @@ pub struct SolanaNet {
     pub claim_authority: Keypair,
     /// A user holding SOL and USD1 on Solana (minted at setup by the multisig, as issuance).
     pub user: Keypair,
+    /// Pays the relayer's mint transactions (funded at setup).
+    pub relayer_payer: Keypair,
 }
 
 impl SolanaNet {
@@ -148,12 +150,23 @@ impl SolanaNet {
             1_000_000_000_000,
         )
         .await?;
+        let relayer_payer = Keypair::new();
+        issue_on_solana(
+            &rpc,
+            &validator.faucet,
+            &bridge,
+            &signers,
+            &relayer_payer.pubkey(),
+            0,
+        )
+        .await?;
         Ok(Self {
             validator,
             bridge,
             attester_keys,
             claim_authority: Keypair::new(),
             user,
+            relayer_payer,
         })
     }
 
@@ -169,10 +182,20 @@ impl SolanaNet {
         Ok(())
     }
 
-    /// The relayer's `[solana]` section (no co-signing key).
-    pub fn relayer_config(&self) -> usd1_config::SolanaConfig {
-        use usd1_solana::solana_sdk::signature::Signer;
-        usd1_config::SolanaConfig {
+    /// The relayer's `[solana]` section: its fee payer and the claim authority (keys
+    /// written to keys/), no co-signing key.
+    pub fn relayer_config(
+        &self,
+        work_dir: &Path,
+    ) -> Result<usd1_config::SolanaConfig, DevnetError> {
+        use usd1_solana::solana_sdk::signature::{write_keypair_file, Signer};
+        let payer_file = work_dir.join("keys/relayer-solana-payer.json");
+        let claim_file = work_dir.join("keys/claim-authority.json");
+        write_keypair_file(&self.relayer_payer, &payer_file).map_err(|e| setup(e.to_string()))?;
+        write_keypair_file(&self.claim_authority, &claim_file).map_err(|e| setup(e.to_string()))?;
+        Ok(usd1_config::SolanaConfig {
+            payer_key_file: Some(payer_file),
+            claim_authority_key_file: Some(claim_file),
             name: "solana".into(),
             domain: usd1_core::Domain::SOLANA,
             rpc_urls: vec![self.validator.rpc_url.clone()],
@@ -182,7 +205,7 @@ impl SolanaNet {
             retired_claim_authorities: vec![],
             cosign_key_file: None,
             poll_interval_ms: 500,
-        }
+        })
     }
 
     /// The `[solana]` section of attester `i`'s config (its key written to keys/).
@@ -205,12 +228,14 @@ impl SolanaNet {
             claim_authority: self.claim_authority.pubkey().to_string(),
             retired_claim_authorities: vec![],
             cosign_key_file: Some(key_file),
+            payer_key_file: None,
+            claim_authority_key_file: None,
             poll_interval_ms: 500,
         })
     }
 }
 
-/// Funds `wallet` with 1 SOL and mints `amount` USD1 to it with the multisig (`signers`).
+/// Funds `wallet` with 1 SOL and mints `amount` USD1 (if not 0) to it with the multisig.
 pub async fn issue_on_solana(
     rpc: &SolanaRpc,
     payer: &Keypair,
@@ -221,30 +246,37 @@ pub async fn issue_on_solana(
 ) -> Result<(), DevnetError> {
     use usd1_solana::solana_sdk::signature::Signer;
     use usd1_solana::solana_sdk::transaction::Transaction;
-    let ata = usd1_solana::associated_token_address(wallet, &bridge.mint);
-    let signer_keys: Vec<usd1_solana::Pubkey> = signers.iter().map(|k| k.pubkey()).collect();
-    let signer_refs: Vec<&usd1_solana::Pubkey> = signer_keys.iter().collect();
-    let ixs = vec![
-        usd1_solana::solana_system_interface::instruction::transfer(
+    let transfer = usd1_solana::solana_system_interface::instruction::transfer(
+        &payer.pubkey(),
+        wallet,
+        1_000_000_000,
+    );
+    let mut ixs = vec![transfer];
+    let mut all: Vec<&Keypair> = vec![payer];
+    if amount > 0 {
+        let ata = usd1_solana::associated_token_address(wallet, &bridge.mint);
+        let signer_keys: Vec<usd1_solana::Pubkey> = signers.iter().map(|k| k.pubkey()).collect();
+        let signer_refs: Vec<&usd1_solana::Pubkey> = signer_keys.iter().collect();
+        ixs.push(usd1_solana::create_ata_idempotent(
             &payer.pubkey(),
             wallet,
-            1_000_000_000,
-        ),
-        usd1_solana::create_ata_idempotent(&payer.pubkey(), wallet, &bridge.mint),
-        usd1_solana::spl_token_interface::instruction::mint_to_checked(
-            &usd1_solana::token_program(),
             &bridge.mint,
-            &ata,
-            &bridge.multisig,
-            &signer_refs,
-            amount,
-            6,
-        )
-        .map_err(setup)?,
-    ];
+        ));
+        ixs.push(
+            usd1_solana::spl_token_interface::instruction::mint_to_checked(
+                &usd1_solana::token_program(),
+                &bridge.mint,
+                &ata,
+                &bridge.multisig,
+                &signer_refs,
+                amount,
+                6,
+            )
+            .map_err(setup)?,
+        );
+        all.extend_from_slice(signers);
+    }
     let (blockhash, _) = rpc.blockhash().await.map_err(setup)?;
-    let mut all: Vec<&Keypair> = vec![payer];
-    all.extend_from_slice(signers);
     let tx = Transaction::new_signed_with_payer(&ixs, Some(&payer.pubkey()), &all, blockhash);
     rpc.client()
         .send_and_confirm_transaction(&tx)

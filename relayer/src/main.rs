@@ -71,6 +71,47 @@ async fn run(config: RelayerConfig) -> Result<(), String> {
             },
         );
     }
+    if let Some(solana) = &config.solana {
+        if let (true, Some(payer), Some(claim)) = (
+            serves(&r.destinations, solana.domain),
+            &solana.payer_key_file,
+            &solana.claim_authority_key_file,
+        ) {
+            let read = |p: &std::path::PathBuf| {
+                usd1_solana::solana_sdk::signature::read_keypair_file(p)
+                    .map_err(|e| format!("cannot read {}: {e}", p.display()))
+            };
+            let key = |s: &str, f: &str| {
+                s.parse()
+                    .map_err(|_| format!("solana.{f}: {s:?} is not a public key"))
+            };
+            let retired = solana
+                .retired_claim_authorities
+                .iter()
+                .map(|k| key(k, "retired_claim_authorities"))
+                .collect::<Result<Vec<_>, _>>()?;
+            let dest = usd1_solana::destination::SolanaDestination::new(
+                &solana.rpc_urls[0],
+                solana.domain,
+                key(&solana.mint, "mint")?,
+                key(&solana.multisig, "multisig")?,
+                read(payer)?,
+                read(claim)?,
+                retired,
+                r.attesters.clone(),
+            )?;
+            // Confirmed at `confirmed` first, then Confirmed in the queue once `finalized`.
+            targets.insert(
+                solana.domain,
+                Target {
+                    chain: Arc::new(dest),
+                    confirmations: 2,
+                    submit_lock: Mutex::new(()),
+                    attesters: Mutex::new(None),
+                },
+            );
+        }
+    }
     let destinations: Arc<HashSet<_>> = Arc::new(targets.keys().copied().collect());
     let attesters = attesters::HttpAttesters::new(
         r.attesters.clone(),
@@ -90,6 +131,7 @@ async fn run(config: RelayerConfig) -> Result<(), String> {
             .chains
             .iter()
             .map(|(n, c)| (c.domain, n.clone()))
+            .chain(config.solana.iter().map(|s| (s.domain, s.name.clone())))
             .collect(),
     });
 

@@ -157,8 +157,17 @@ impl Pipeline {
         hash: &B256,
         target: &Target,
     ) -> Result<(), StepError> {
-        let (set, threshold) = self.attester_set(target).await?;
+        let (mut set, threshold) = self.attester_set(target).await?;
         let signatures = self.signatures.collect(hash).await;
+        if set.is_empty() {
+            // A destination that checks no secp256k1 attestation (Solana: the attesters
+            // co-sign the mint itself): `threshold` attesters having signed means they saw
+            // the burn final.
+            set = signatures
+                .iter()
+                .filter_map(|s| s.recover(hash).ok())
+                .collect();
+        }
         match assemble_attestation(hash, &signatures, &set, threshold) {
             Ok(attestation) => {
                 r.attestation = Some(format!("0x{}", hex::encode(attestation)));
@@ -256,13 +265,21 @@ impl Pipeline {
         };
         // Any of the transactions sent for this message (the first, or a replacement) may be
         // the one that was mined.
+        let mut expired = false;
         for tx_hash in r.sent_txs.iter().rev() {
+            let valid_until = (*tx_hash == pending.tx_hash)
+                .then_some(pending.valid_until)
+                .flatten();
+            let status = target.chain.tx_status(tx_hash, valid_until).await?;
+            if status == TxStatus::Expired && *tx_hash == pending.tx_hash {
+                expired = true;
+            }
             if let TxStatus::Included {
                 success,
                 confirmations,
                 fee_paid,
                 ..
-            } = target.chain.tx_status(tx_hash).await?
+            } = status
             {
                 if !success {
                     metrics::fees(self, message.destination_domain, fee_paid);
@@ -298,9 +315,17 @@ impl Pipeline {
             }
         }
 
+        // Not landed, and delivered by someone else: give ours up where that is safe.
+        if target.chain.abandon_is_safe() && target.chain.is_received(message).await? {
+            let detail = "delivered by someone else; ours did not land".to_string();
+            return self
+                .transition(r, MessageState::Delivered, Some(detail))
+                .await;
+        }
         let _guard = target.submit_lock.lock().await;
-        if now_ms().saturating_sub(pending.sent_at_ms)
-            >= self.settings.stuck_after.as_millis() as u64
+        if expired
+            || now_ms().saturating_sub(pending.sent_at_ms)
+                >= self.settings.stuck_after.as_millis() as u64
         {
             let bump = r.sent_txs.len() as u32;
             let (raw, attestation) = delivery_bytes(r)?;
@@ -311,10 +336,14 @@ impl Pipeline {
             tx.sent_at_ms = now_ms();
             r.sent_txs.push(tx.tx_hash.clone());
             r.pending_tx = Some(tx.clone());
-            let detail = format!(
-                "not mined after {:?}: replaced with a higher fee",
-                self.settings.stuck_after
-            );
+            let detail = if expired {
+                "its blockhash expired before it landed: rebuilt".to_string()
+            } else {
+                format!(
+                    "not mined after {:?}: replaced with a higher fee",
+                    self.settings.stuck_after
+                )
+            };
             r.transition(
                 MessageState::Submitted {
                     tx_hash: tx.tx_hash.clone(),

@@ -206,6 +206,7 @@ impl Destination for EvmDestination {
             max_fee_per_gas: max_fee,
             max_priority_fee_per_gas: max_priority,
             sent_at_ms: 0,
+            valid_until: None,
         })
     }
 
@@ -234,7 +235,11 @@ impl Destination for EvmDestination {
         }
     }
 
-    async fn tx_status(&self, tx_hash: &str) -> Result<TxStatus, ChainError> {
+    async fn tx_status(
+        &self,
+        tx_hash: &str,
+        _valid_until: Option<u64>,
+    ) -> Result<TxStatus, ChainError> {
         let hash: B256 = tx_hash
             .parse()
             .map_err(|_| ChainError::Rejected(format!("bad tx hash {tx_hash}")))?;

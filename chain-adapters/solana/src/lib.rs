@@ -8,6 +8,7 @@
 
 pub mod burn;
 pub mod claim;
+pub mod destination;
 pub mod memo;
 pub mod mint_tx;
 pub mod nonce;

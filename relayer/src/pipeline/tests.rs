@@ -51,6 +51,7 @@ impl Destination for FakeChain {
             max_fee_per_gas: fee,
             max_priority_fee_per_gas: fee,
             sent_at_ms: 0,
+            valid_until: None,
         };
         self.signed.lock().unwrap().push(tx.clone());
         Ok(tx)
@@ -59,7 +60,11 @@ impl Destination for FakeChain {
         self.broadcasts.lock().unwrap().push(tx.tx_hash.clone());
         Ok(())
     }
-    async fn tx_status(&self, tx_hash: &str) -> Result<TxStatus, ChainError> {
+    async fn tx_status(
+        &self,
+        tx_hash: &str,
+        _valid_until: Option<u64>,
+    ) -> Result<TxStatus, ChainError> {
         Ok(match self.mined.lock().unwrap().get(tx_hash) {
             Some((success, confirmations)) => TxStatus::Included {
                 success: *success,

@@ -1,0 +1,149 @@
+//! EVM → Solana through the relayer (DESIGN §4): the relayer builds the canonical mint
+//! transaction, collects co-signatures from the attesters, submits it and follows it to
+//! `finalized`. With one attester of three down, transfers still complete; with the relayer
+//! SIGKILLed during 20 transfers and restarted, each is minted exactly once.
+
+use std::time::Duration;
+use usd1_core::{Domain, B256, U256};
+use usd1_deploy::Devnet;
+use usd1_e2e::*;
+use usd1_solana::rpc::SolanaRpc;
+use usd1_solana::solana_sdk::pubkey::Pubkey;
+use usd1_solana::solana_sdk::signature::{Keypair, Signer};
+
+fn solana(d: &Devnet) -> (SolanaRpc, Pubkey) {
+    let sol = d.solana.as_ref().unwrap();
+    (SolanaRpc::new(&sol.validator.rpc_url), sol.bridge.mint)
+}
+
+async fn three_chain_supply(d: &Devnet) -> U256 {
+    let (rpc, mint) = solana(d);
+    total_supply(d).await + U256::from(rpc.supply(&mint).await.unwrap())
+}
+
+/// Burns `amounts` on ethereum toward `wallet` on Solana; returns the message hashes.
+async fn burn_to_solana(d: &Devnet, wallet: &Pubkey, amounts: &[u64]) -> Vec<B256> {
+    let a = d.chain("ethereum");
+    let mut hashes = Vec::new();
+    for &amount in amounts {
+        let burn = user(d)
+            .burn_to(
+                &a.rpc_url,
+                &a.deployment,
+                Domain::SOLANA,
+                B256::from(wallet.to_bytes()),
+                U256::from(amount),
+            )
+            .await
+            .unwrap();
+        hashes.push(burn.message_hash);
+    }
+    hashes
+}
+
+async fn wait_solana_balance(d: &Devnet, wallet: &Pubkey, expected: u64) {
+    let (rpc, mint) = solana(d);
+    eventually(Duration::from_secs(180), "the Solana balance", || async {
+        rpc.token_balance(wallet, &mint)
+            .await
+            .is_ok_and(|b| b >= expected)
+    })
+    .await;
+    assert_eq!(
+        rpc.token_balance(wallet, &mint).await.unwrap(),
+        expected,
+        "minted exactly once"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn evm_to_solana_completes_with_one_attester_down() {
+    let mut d = devnet("evm-to-solana", |o| o.solana = true).await;
+    let before = three_chain_supply(&d).await;
+    d.stop_attester(2).await;
+    let wallet = Keypair::new().pubkey();
+    let hashes = burn_to_solana(&d, &wallet, &[12_500_000, 2_250_000]).await;
+    for h in &hashes {
+        let status =
+            client::wait_for_status(&d.relayer_url, h, "confirmed", Duration::from_secs(180))
+                .await
+                .unwrap_or_else(|e| panic!("{e}; logs in {}", d.log_dir().display()));
+        let history: Vec<&str> = status["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["state"].as_str().unwrap())
+            .collect();
+        assert!(history.contains(&"submitted"), "{history:?}");
+    }
+    wait_solana_balance(&d, &wallet, 14_750_000).await;
+    assert_eq!(
+        three_chain_supply(&d).await,
+        before,
+        "supply over the three chains unchanged"
+    );
+    let sol = d.solana.as_ref().unwrap();
+    let (rpc, _) = solana(&d);
+    for h in &hashes {
+        assert!(
+            rpc.claimed(&[sol.claim_authority.pubkey()], h)
+                .await
+                .unwrap(),
+            "claim account recorded"
+        );
+    }
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn relayer_killed_during_20_solana_bound_transfers_mints_each_once() {
+    let mut d = devnet("evm-to-solana-crash", |o| o.solana = true).await;
+    let before = three_chain_supply(&d).await;
+    let wallet = Keypair::new().pubkey();
+    let amounts: Vec<u64> = (0..20).map(|i| 1_000_000 + i).collect();
+    let hashes = burn_to_solana(&d, &wallet, &amounts).await;
+
+    let relayer = d.relayer_url.clone();
+    eventually(
+        Duration::from_secs(120),
+        "deliveries to be under way",
+        || async {
+            let mut submitted = 0;
+            for h in &hashes {
+                if client::relayer_status(&relayer, h)
+                    .await
+                    .is_some_and(|v| v["status"] == "submitted" || v["status"] == "confirmed")
+                {
+                    submitted += 1;
+                }
+            }
+            submitted >= 3
+        },
+    )
+    .await;
+    d.kill_relayer().await;
+    d.start_relayer().await.unwrap();
+
+    wait_solana_balance(&d, &wallet, amounts.iter().sum()).await;
+    let sol = d.solana.as_ref().unwrap();
+    let (rpc, _) = solana(&d);
+    for h in &hashes {
+        assert!(rpc
+            .claimed(&[sol.claim_authority.pubkey()], h)
+            .await
+            .unwrap());
+        let relayer = d.relayer_url.clone();
+        eventually(
+            Duration::from_secs(120),
+            "the relayer to finish each message",
+            || async {
+                client::relayer_status(&relayer, h)
+                    .await
+                    .is_some_and(|v| v["status"] == "confirmed" || v["status"] == "delivered")
+            },
+        )
+        .await;
+    }
+    assert_eq!(three_chain_supply(&d).await, before);
+    d.stop().await;
+}
