@@ -2,6 +2,7 @@
 //! user-side helpers the demo and the end-to-end tests share.
 pub mod client;
 pub mod contracts;
+pub mod demo_solana;
 pub mod devnet;
 pub mod process;
 pub mod prometheus;

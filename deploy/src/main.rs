@@ -22,9 +22,13 @@ struct Args {
     /// Where configs, keys, stores and logs go (wiped at start: the chains start empty).
     #[arg(long, default_value = ".devnet")]
     work_dir: PathBuf,
-    /// First RPC port: chains on base, base+1; attesters on base+100…; relayer on base+200.
+    /// First RPC port: chains on base, base+1; attesters on base+100…; relayer on base+200;
+    /// Prometheus on base+300; the Solana validator on base+400…base+433.
     #[arg(long, default_value_t = 8545)]
     base_port: u16,
+    /// Leave Solana out (no validator; EVM chains only).
+    #[arg(long)]
+    no_solana: bool,
 }
 
 #[tokio::main]
@@ -41,6 +45,7 @@ async fn run(args: Args) -> Result<(), String> {
     let _ = std::fs::remove_dir_all(args.work_dir.join("data"));
     let mut options = DevnetOptions::new(&args.work_dir);
     options.base_port = Some(args.base_port);
+    options.solana = !args.no_solana;
     let started = Instant::now();
     println!("starting devnet in {} …", args.work_dir.display());
     let devnet = Devnet::start(options).await.map_err(|e| e.to_string())?;
@@ -105,6 +110,53 @@ async fn run(args: Args) -> Result<(), String> {
         );
     }
 
+    if devnet.solana.is_some() {
+        use usd1_deploy::demo_solana;
+        let amount = U256::from(5_000_000u64);
+        println!(
+            "\ntransfer {} USD1: ethereum (domain 0) → solana (domain 5), to the Solana user",
+            format_usd1(amount)
+        );
+        let t0 = Instant::now();
+        let (tx, hash) = demo_solana::evm_to_solana(&devnet, amount).await?;
+        println!(
+            "  {:>6.1}s  burned on ethereum: tx {tx:#x}, message {hash:#x}",
+            t0.elapsed().as_secs_f64()
+        );
+        let confirmed = follow(&devnet.relayer_url, &hash, t0).await?;
+        times.push(t0.elapsed().as_secs_f64());
+        println!(
+            "  {:>6.1}s  minted on solana (finalized): tx {}",
+            t0.elapsed().as_secs_f64(),
+            confirmed["state"]["tx_hash"].as_str().unwrap_or("?")
+        );
+
+        println!(
+            "\ntransfer 2.5 USD1: solana (domain 5) → ethereum (domain 0), recipient {}",
+            recipient.address()
+        );
+        let t0 = Instant::now();
+        let sig = demo_solana::solana_to_evm(&devnet, recipient.address(), 2_500_000).await?;
+        println!(
+            "  {:>6.1}s  burned on solana with the bridge memo: tx {sig}",
+            t0.elapsed().as_secs_f64()
+        );
+        let hash =
+            demo_solana::message_of_solana_tx(&devnet.relayer_url, &sig, Duration::from_secs(120))
+                .await?;
+        println!(
+            "  {:>6.1}s  final on solana: message {hash:#x}",
+            t0.elapsed().as_secs_f64()
+        );
+        let confirmed = follow(&devnet.relayer_url, &hash, t0).await?;
+        times.push(t0.elapsed().as_secs_f64());
+        println!(
+            "  {:>6.1}s  minted on ethereum: tx {}",
+            t0.elapsed().as_secs_f64(),
+            confirmed["state"]["tx_hash"].as_str().unwrap_or("?")
+        );
+    }
+
     println!("\nbalances of the recipient {}:", recipient.address());
     for c in &devnet.chains {
         let bal = client::balance(&c.admin, c.deployment.token, recipient.address())
@@ -112,6 +164,7 @@ async fn run(args: Args) -> Result<(), String> {
             .map_err(|e| e.to_string())?;
         println!("  {:<10} {} USD1", c.name, format_usd1(bal));
     }
+    usd1_deploy::demo_solana::print_balances(&devnet).await?;
     let supply_after = total_supply(&devnet).await?;
     println!(
         "total supply over all chains: {} USD1 before, {} USD1 after",
@@ -166,6 +219,15 @@ fn print_endpoints(d: &Devnet) {
         );
     }
     println!("  relayer     {}  (/v1/messages, /metrics)", d.relayer_url);
+    if let Some(sol) = &d.solana {
+        println!(
+            "  solana      domain 5  rpc {}  mint {}  multisig {} (2 of {} attesters)",
+            sol.validator.rpc_url,
+            sol.bridge.mint,
+            sol.bridge.multisig,
+            sol.attester_keys.len()
+        );
+    }
 }
 
 /// Prints each state the relayer reports for the message until it is confirmed.
@@ -205,8 +267,9 @@ async fn follow(
     }
 }
 
+/// Σ totalSupply over the EVM chains and the mint's supply on Solana.
 async fn total_supply(d: &Devnet) -> Result<U256, String> {
-    let mut sum = U256::ZERO;
+    let mut sum = usd1_deploy::demo_solana::solana_supply(d).await?;
     for c in &d.chains {
         sum += client::total_supply(&c.admin, c.deployment.token)
             .await
