@@ -84,6 +84,14 @@ async fn only_bridge_burns_become_messages_read_at_finalized() {
         .unwrap(),
     ];
     send(&rpc, &payer, &[&attesters[0], &attesters[1]], &fund, true).await;
+    // Wait for the state the burns depend on, not only the status (preflight reads a bank
+    // that can trail a just-confirmed signature).
+    usd1_e2e::eventually(Duration::from_secs(60), "the holder's 100 USD1", || async {
+        rpc.token_balance(&holder.pubkey(), &bridge.mint)
+            .await
+            .is_ok_and(|b| b == 100_000_000)
+    })
+    .await;
 
     let burn = |amount| {
         token::instruction::burn_checked(
