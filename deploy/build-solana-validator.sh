@@ -15,5 +15,9 @@ if ! ls /usr/lib/llvm-*/lib/libclang*.so >/dev/null 2>&1; then
   fi
 fi
 start=$(date +%s)
-(cd "$repo/tools/solana-validator" && CARGO_TARGET_DIR="$SOLANA_VALIDATOR_TARGET" cargo build --release --locked --quiet)
+# The dependencies (registry crates) are shared by every checkout; our one small crate is
+# always rebuilt, since another checkout may have left its own build of it here.
+(cd "$repo/tools/solana-validator" \
+  && CARGO_TARGET_DIR="$SOLANA_VALIDATOR_TARGET" cargo clean --release --quiet -p usd1-solana-validator \
+  && CARGO_TARGET_DIR="$SOLANA_VALIDATOR_TARGET" cargo build --release --locked --quiet)
 echo "build-solana-validator: $USD1_SOLANA_VALIDATOR ready ($(( $(date +%s) - start ))s)" >&2

@@ -4,7 +4,11 @@
 # points cargo at a persistent target dir so later runs on the same machine are incremental.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/usd1-bridge/target}"
+# One persistent target dir per checkout path: cargo identifies a workspace's own crates by
+# their path relative to the workspace root, so two checkouts sharing a target dir would reuse
+# each other's artifacts (a build could compile against the other checkout's sources).
+checkout_key="$(printf '%s' "$repo" | sha256sum | cut -c1-12)"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/usd1-bridge/target-$checkout_key}"
 export USD1_BIN_DIR="${USD1_BIN_DIR:-$CARGO_TARGET_DIR/debug}"
 # Agave's test validator has its own workspace and target dir (deploy/build-solana-validator.sh).
 export SOLANA_VALIDATOR_TARGET="${SOLANA_VALIDATOR_TARGET:-$HOME/.cache/usd1-bridge/validator-target}"

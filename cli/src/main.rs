@@ -14,6 +14,7 @@ macro_rules! out {
 mod context;
 mod lookup;
 mod progress;
+mod solana;
 mod transfer;
 
 use clap::{Parser, Subcommand};

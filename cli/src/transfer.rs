@@ -16,7 +16,7 @@ use usd1_config::Finality;
 use usd1_core::message::address_to_bytes32;
 use usd1_core::traits::{Destination, TxStatus};
 use usd1_core::{
-    assemble_attestation, format_amount, parse_amount, Message, Signature65, USD1_DECIMALS,
+    assemble_attestation, format_amount, parse_amount, Domain, Message, Signature65, USD1_DECIMALS,
 };
 use usd1_evm::bindings::MessageTransmitter::MessageReceived;
 use usd1_evm::bindings::{MessageTransmitter, TokenMessenger, Usd1Token};
@@ -35,6 +35,14 @@ pub struct TransferArgs {
 const POLL: Duration = Duration::from_millis(300);
 
 pub async fn transfer(ctx: &Context, args: TransferArgs) -> Result<(), CliError> {
+    if let Some(solana) = &ctx.config.solana {
+        if args.to == solana.name {
+            return crate::solana::to_solana(ctx, args).await;
+        }
+        if args.from == solana.name {
+            return crate::solana::from_solana(ctx, args).await;
+        }
+    }
     let source = ctx.chain(&args.from)?;
     let dest = ctx.chain(&args.to)?;
     if source.config.domain == dest.config.domain {
@@ -54,7 +62,15 @@ pub async fn transfer(ctx: &Context, args: TransferArgs) -> Result<(), CliError>
 
     let progress = Progress::new();
     let mut burn_stage = progress.stage("burn");
-    let (tx_hash, message, block) = match burn(&source, &dest, &key, amount, recipient).await {
+    let (tx_hash, message, block) = match burn(
+        &source,
+        dest.config.domain,
+        &key,
+        amount,
+        address_to_bytes32(recipient),
+    )
+    .await
+    {
         Ok(v) => v,
         Err(e) => {
             burn_stage.fail(e.message.clone());
@@ -114,12 +130,12 @@ pub async fn transfer(ctx: &Context, args: TransferArgs) -> Result<(), CliError>
     Ok(())
 }
 
-async fn burn(
+pub(crate) async fn burn(
     source: &Chain<'_>,
-    dest: &Chain<'_>,
+    destination: Domain,
     key: &PrivateKeySigner,
     amount: U256,
-    recipient: Address,
+    recipient: B256,
 ) -> Result<(B256, Message, u64), CliError> {
     let p = source.wallet(key)?;
     let token = Usd1Token::new(source.config.token, p.clone());
@@ -155,12 +171,8 @@ async fn burn(
             .map_err(|e| unreachable(source.name, e))?;
     }
     let messenger_contract = TokenMessenger::new(messenger, p.clone());
-    let call = messenger_contract.depositForBurn(
-        amount,
-        dest.config.domain.0,
-        address_to_bytes32(recipient),
-        source.config.token,
-    );
+    let call =
+        messenger_contract.depositForBurn(amount, destination.0, recipient, source.config.token);
     let receipt = call
         .send()
         .await
@@ -197,7 +209,7 @@ fn refused(chain: &str, what: &str, e: alloy::contract::Error) -> CliError {
     ))
 }
 
-fn check_deadline(deadline: Instant, what: &str) -> Result<(), CliError> {
+pub(crate) fn check_deadline(deadline: Instant, what: &str) -> Result<(), CliError> {
     if Instant::now() > deadline {
         return Err(CliError::failed(format!(
             "timed out waiting for {what}; the transfer goes on without this command (see `usd1 status`)"
@@ -206,7 +218,7 @@ fn check_deadline(deadline: Instant, what: &str) -> Result<(), CliError> {
     Ok(())
 }
 
-async fn wait_final(
+pub(crate) async fn wait_final(
     chain: &Chain<'_>,
     block: u64,
     deadline: Instant,
@@ -242,7 +254,7 @@ async fn wait_final(
     }
 }
 
-async fn wait_attested(
+pub(crate) async fn wait_attested(
     ctx: &Context,
     hash: &B256,
     attesters: &[Address],
@@ -278,7 +290,11 @@ async fn wait_attested(
     }
 }
 
-async fn attester_signature(ctx: &Context, url: &str, hash: &B256) -> Option<Signature65> {
+pub(crate) async fn attester_signature(
+    ctx: &Context,
+    url: &str,
+    hash: &B256,
+) -> Option<Signature65> {
     let v: serde_json::Value = ctx
         .http
         .get(format!(
@@ -344,7 +360,7 @@ async fn self_relay(
 
 /// Minted = the destination has the (sourceDomain, nonce) as used; the transaction is the
 /// one whose `MessageReceived` carries it (whoever sent it).
-async fn wait_minted(
+pub(crate) async fn wait_minted(
     dest: &Chain<'_>,
     message: &Message,
     deadline: Instant,

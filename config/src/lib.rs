@@ -12,7 +12,7 @@ pub use chain::{ChainConfig, ChainKind, Finality};
 pub use keys::{load_evm_signer, KeyError};
 pub use service::{
     AttesterConfig, AuditSettings, BridgeEndpoints, CliConfig, LogFormat, RelayerConfig,
-    RelayerSettings, ServiceConfig, SignerConfig,
+    RelayerSettings, ServiceConfig, SignerConfig, SolanaUser,
 };
 pub use solana::SolanaConfig;
 

@@ -216,6 +216,11 @@ impl Validate for RelayerConfig {
 pub struct CliConfig {
     #[serde(default)]
     pub user: Option<SignerConfig>,
+    /// The user's Solana keypair (Solana CLI JSON), for burns on Solana.
+    #[serde(default)]
+    pub solana_user: Option<SolanaUser>,
+    #[serde(default)]
+    pub solana: Option<crate::SolanaConfig>,
     #[serde(default)]
     pub bridge: BridgeEndpoints,
     #[serde(default)]
@@ -235,9 +240,13 @@ pub struct BridgeEndpoints {
 }
 
 impl Validate for CliConfig {
-    const SECTIONS: &'static [&'static str] = &["user", "bridge", "audit", "chains"];
+    const SECTIONS: &'static [&'static str] =
+        &["user", "solana_user", "bridge", "audit", "chains", "solana"];
     fn validate(&self) -> Result<(), (String, String)> {
         validate_chains(&self.chains)?;
+        if let Some(solana) = &self.solana {
+            solana.validate()?;
+        }
         self.audit.validate("audit")?;
         for url in self
             .bridge
@@ -251,4 +260,10 @@ impl Validate for CliConfig {
         }
         Ok(())
     }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SolanaUser {
+    pub key_file: PathBuf,
 }

@@ -279,7 +279,19 @@ impl Devnet {
     }
 
     fn write_cli_config(&self) -> Result<(), DevnetError> {
+        let (solana, solana_user) = match &self.solana {
+            Some(sol) => {
+                let (config, user) = sol.cli_config(&self.options.work_dir)?;
+                (
+                    Some(config),
+                    Some(usd1_config::SolanaUser { key_file: user }),
+                )
+            }
+            None => (None, None),
+        };
         let config = CliConfig {
+            solana,
+            solana_user,
             user: Some(SignerConfig {
                 key_file: self.write_key("user", &self.user)?,
                 password_env: "USD1_KEYSTORE_PASSWORD".into(),
@@ -289,7 +301,7 @@ impl Devnet {
                 attesters: self.attester_urls.clone(),
             },
             audit: AuditSettings {
-                issued_total: Some(self.issued_total()),
+                issued_total: self.solana.is_none().then(|| self.issued_total()),
                 interval_ms: 30_000,
             },
             chains: self.chain_configs(),

@@ -182,6 +182,20 @@ impl SolanaNet {
         Ok(())
     }
 
+    /// The `[solana]` section without keys (the CLI's), and the Solana user's keypair file.
+    pub fn cli_config(
+        &self,
+        work_dir: &Path,
+    ) -> Result<(usd1_config::SolanaConfig, PathBuf), DevnetError> {
+        use usd1_solana::solana_sdk::signature::write_keypair_file;
+        let user_file = work_dir.join("keys/solana-user.json");
+        write_keypair_file(&self.user, &user_file).map_err(|e| setup(e.to_string()))?;
+        let mut config = self.relayer_config(work_dir)?;
+        config.payer_key_file = None;
+        config.claim_authority_key_file = None;
+        Ok((config, user_file))
+    }
+
     /// The relayer's `[solana]` section: its fee payer and the claim authority (keys
     /// written to keys/), no co-signing key.
     pub fn relayer_config(

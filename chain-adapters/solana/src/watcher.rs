@@ -161,6 +161,58 @@ impl SolanaWatcher {
         Ok(batch)
     }
 
+    /// The bridge burn in one transaction, once it is final: `Ok(None)` while it is not
+    /// (or not readable yet), an error naming the rule when it is not a bridge burn.
+    pub async fn burn_in(&self, signature: &Signature) -> Result<Option<SolanaBurn>, SolanaError> {
+        let statuses = self
+            .client
+            .get_signature_statuses(&[*signature])
+            .await
+            .map_err(rpc("getSignatureStatuses"))?;
+        let Some(status) = statuses.value.into_iter().next().flatten() else {
+            return Ok(None);
+        };
+        if !status.satisfies_commitment(CommitmentConfig::finalized()) {
+            return Ok(None);
+        }
+        let (instructions, succeeded, block_time) = self.instructions(signature).await?;
+        let burn = match classify(&instructions, succeeded, &self.mint) {
+            Ok(Some(b)) => b,
+            Ok(None) => {
+                return Err(SolanaError::Invalid(
+                    "the transaction burns no bridge USD1".into(),
+                ))
+            }
+            Err(why) => {
+                return Err(SolanaError::Invalid(format!(
+                    "not a bridge burn: {}",
+                    why.label()
+                )))
+            }
+        };
+        let messenger = self
+            .messengers
+            .get(&burn.memo.destination_domain)
+            .ok_or_else(|| {
+                SolanaError::Invalid("its destination domain is not configured".into())
+            })?;
+        let index = self
+            .block_signatures(status.slot)
+            .await?
+            .iter()
+            .position(|s| *s == signature.to_string())
+            .ok_or_else(|| SolanaError::Invalid("not found in its block".into()))?;
+        let message = burn_message(&burn, &self.mint, status.slot, index as u64, *messenger)
+            .map_err(|e| SolanaError::Invalid(e.to_string()))?;
+        Ok(Some(SolanaBurn {
+            hash: message.hash(),
+            message,
+            signature: signature.to_string(),
+            slot: status.slot,
+            block_time,
+        }))
+    }
+
     /// Stores the batch's cursor and flushes; call after storing the burns.
     pub async fn commit(&self, batch: &SolanaBatch) -> Result<(), SolanaError> {
         if let Some(newest) = &batch.newest {

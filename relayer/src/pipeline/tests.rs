@@ -20,6 +20,8 @@ struct FakeChain {
     mined: StdMutex<HashMap<String, (bool, u64)>>,
     revert: StdMutex<Option<Revert>>,
     attesters: Vec<Address>,
+    /// tx hashes that can never land any more (a Solana blockhash past its validity).
+    expired: StdMutex<HashSet<String>>,
 }
 
 #[async_trait]
@@ -65,6 +67,9 @@ impl Destination for FakeChain {
         tx_hash: &str,
         _valid_until: Option<u64>,
     ) -> Result<TxStatus, ChainError> {
+        if self.expired.lock().unwrap().contains(tx_hash) {
+            return Ok(TxStatus::Expired);
+        }
         Ok(match self.mined.lock().unwrap().get(tx_hash) {
             Some((success, confirmations)) => TxStatus::Included {
                 success: *success,
@@ -383,4 +388,35 @@ async fn nonces_are_assigned_in_sequence_across_messages() {
         .collect();
     nonces.sort();
     assert_eq!(nonces, vec![0, 1, 2, 3, 4]);
+}
+
+#[tokio::test]
+async fn an_expired_transaction_is_rebuilt_at_once() {
+    let h = Harness::new();
+    let p = h.pipeline(NEVER); // no fee-bump replacement would ever fire
+    let m = message(1);
+    observe(&p, &m);
+    h.sign_with(2, &m);
+    p.tick().await.unwrap();
+    p.tick().await.unwrap();
+    let first = h.chain.signed.lock().unwrap()[0].tx_hash.clone();
+    h.chain.expired.lock().unwrap().insert(first.clone());
+    p.tick().await.unwrap();
+    let signed = h.chain.signed.lock().unwrap().clone();
+    assert_eq!(signed.len(), 2, "rebuilt although stuck_after never passed");
+    let r = p.store.get(&m.hash()).unwrap().unwrap();
+    assert_eq!(
+        r.state,
+        MessageState::Submitted {
+            tx_hash: signed[1].tx_hash.clone()
+        }
+    );
+    assert!(r
+        .history
+        .last()
+        .unwrap()
+        .detail
+        .as_deref()
+        .unwrap()
+        .contains("expired"));
 }
