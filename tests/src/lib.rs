@@ -138,3 +138,21 @@ where
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// A Solana wallet's USD1 once it reads `expected` (or what it reads after the timeout): an
+/// account read can trail a just-confirmed signature by a moment.
+pub async fn solana_balance_becomes(
+    rpc: &usd1_solana::rpc::SolanaRpc,
+    wallet: &usd1_solana::Pubkey,
+    mint: &usd1_solana::Pubkey,
+    expected: u64,
+) -> u64 {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let b = rpc.token_balance(wallet, mint).await.unwrap_or(0);
+        if b == expected || std::time::Instant::now() >= deadline {
+            return b;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -181,11 +181,7 @@ async fn evm_to_solana_mints_through_the_attesters_cosignatures_and_refuses_the_
     })
     .await;
     assert_eq!(
-        relay
-            .rpc
-            .token_balance(&wallet, &sol.bridge.mint)
-            .await
-            .unwrap(),
+        solana_balance_becomes(&relay.rpc, &wallet, &sol.bridge.mint, 9_750_000).await,
         9_750_000
     );
     let solana_supply = U256::from(relay.rpc.supply(&sol.bridge.mint).await.unwrap());

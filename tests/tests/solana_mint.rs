@@ -7,7 +7,7 @@
 use std::time::Duration;
 use usd1_core::{BurnBody, Domain, Message, B256, U256};
 use usd1_deploy::solana::{free_port_block, SolanaValidator};
-use usd1_e2e::{eventually, work_dir};
+use usd1_e2e::{eventually, solana_balance_becomes, work_dir};
 use usd1_solana::claim::claim_address;
 use usd1_solana::mint_tx::{canonical_mint_message, check_canonical, MintParams};
 use usd1_solana::rpc::SolanaRpc;
@@ -148,7 +148,7 @@ async fn multisig_mints_once_per_message_and_claims_cannot_be_blocked() {
         .await
         .expect("the first mint lands");
     assert_eq!(
-        net.rpc.token_balance(&wallet, &bridge.mint).await.unwrap(),
+        solana_balance_becomes(&net.rpc, &wallet, &bridge.mint, 12_500_000).await,
         12_500_000
     );
     assert!(net
@@ -177,7 +177,7 @@ async fn multisig_mints_once_per_message_and_claims_cannot_be_blocked() {
         "{again}"
     );
     assert_eq!(
-        net.rpc.token_balance(&wallet, &bridge.mint).await.unwrap(),
+        solana_balance_becomes(&net.rpc, &wallet, &bridge.mint, 12_500_000).await,
         12_500_000,
         "minted once"
     );
@@ -197,7 +197,7 @@ async fn multisig_mints_once_per_message_and_claims_cannot_be_blocked() {
         .await
         .expect("a prefunded claim address does not block the mint");
     assert_eq!(
-        net.rpc.token_balance(&wallet, &bridge.mint).await.unwrap(),
+        solana_balance_becomes(&net.rpc, &wallet, &bridge.mint, 13_500_000).await,
         13_500_000
     );
     assert_eq!(net.rpc.supply(&bridge.mint).await.unwrap(), 13_500_000);
