@@ -25,7 +25,6 @@ use usd1_core::{Domain, Message, B256};
 use usd1_runtime::{now_ms, parse_hash, ApiError};
 use usd1_solana::mint_tx::{check_canonical, MintParams};
 use usd1_solana::rpc::SolanaRpc;
-use usd1_solana::solana_program_pack::Pack;
 use usd1_solana::solana_sdk::hash::Hash;
 use usd1_solana::solana_sdk::message::Message as SolanaMessage;
 use usd1_solana::solana_sdk::pubkey::Pubkey;
@@ -116,21 +115,17 @@ impl Cosigner {
     async fn chain_facts(&self) -> Result<&(Vec<Pubkey>, usize, u64), ApiError> {
         self.chain_facts
             .get_or_try_init(|| async {
-                let account = self
+                let (members, m) = self
                     .rpc
-                    .client()
-                    .get_account(&self.multisig)
+                    .multisig(&self.multisig)
                     .await
-                    .map_err(|e| ApiError::internal(format!("reading the multisig: {e}")))?;
-                let ms = usd1_solana::spl_token_interface::state::Multisig::unpack(&account.data)
-                    .map_err(|e| ApiError::internal(format!("the multisig account: {e}")))?;
-                let members = ms.signers[..ms.n as usize].to_vec();
+                    .map_err(ApiError::internal)?;
                 let rent = self
                     .rpc
                     .rent_exempt_minimum(0)
                     .await
                     .map_err(ApiError::internal)?;
-                Ok((members, ms.m as usize, rent))
+                Ok((members, m, rent))
             })
             .await
     }

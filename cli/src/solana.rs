@@ -75,14 +75,10 @@ pub async fn to_solana(ctx: &Context, args: TransferArgs) -> Result<(), CliError
     // The attesters sign every final message; on Solana they co-sign the mint itself.
     let rpc = SolanaRpc::new(&sol.rpc_urls[0]);
     let multisig = key(&sol.multisig, "solana.multisig")?;
-    let account = rpc
-        .client()
-        .get_account(&multisig)
+    let (_, m) = rpc
+        .multisig(&multisig)
         .await
         .map_err(|e| unreachable(&sol.name, e))?;
-    let m = <usd1_solana::spl_token_interface::state::Multisig as usd1_solana::solana_program_pack::Pack>::unpack(&account.data)
-        .map_err(|e| CliError::failed(format!("the multisig account: {e}")))?
-        .m as usize;
     let mut stage = progress.stage("attested");
     let seen = loop {
         let mut signers: Vec<Address> = Vec::new();

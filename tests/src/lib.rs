@@ -156,3 +156,22 @@ pub async fn solana_balance_becomes(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// Runs the `usd1` command line with the devnet's CLI config.
+pub fn usd1(d: &Devnet, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(usd1_deploy::process::bin_path("usd1"))
+        .arg("--config")
+        .arg(d.cli_config_path())
+        .args(args)
+        .output()
+        .expect("usd1 built (cargo build --bins)")
+}
+
+/// A command's stdout and stderr together.
+pub fn text(o: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}

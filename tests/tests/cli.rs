@@ -2,28 +2,8 @@
 //! balances, the supply audit passing — and failing after an extra mint by an admin key.
 
 use alloy::primitives::U256;
-use std::process::{Command, Output};
 use usd1_deploy::contracts;
-use usd1_deploy::process::bin_path;
-use usd1_deploy::Devnet;
 use usd1_e2e::*;
-
-fn usd1(d: &Devnet, args: &[&str]) -> Output {
-    Command::new(bin_path("usd1"))
-        .arg("--config")
-        .arg(d.cli_config_path())
-        .args(args)
-        .output()
-        .expect("usd1 built")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_cli_transfers_each_way_follows_and_audits() {

@@ -2,28 +2,8 @@
 //! Solana wallet (base58), `transfer --from solana` burning with the bridge memo; bad input
 //! gets a clear error.
 
-use std::process::{Command, Output};
-use usd1_deploy::process::bin_path;
-use usd1_deploy::Devnet;
 use usd1_e2e::*;
 use usd1_solana::solana_sdk::signature::{Keypair, Signer};
-
-fn usd1(d: &Devnet, args: &[&str]) -> Output {
-    Command::new(bin_path("usd1"))
-        .arg("--config")
-        .arg(d.cli_config_path())
-        .args(args)
-        .output()
-        .expect("usd1 built")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_cli_transfers_to_and_from_solana() {

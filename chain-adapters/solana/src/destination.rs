@@ -76,23 +76,17 @@ impl SolanaDestination {
     async fn facts(&self) -> Result<&(Vec<Pubkey>, usize, u64), ChainError> {
         self.facts
             .get_or_try_init(|| async {
-                let account = self
+                let (members, m) = self
                     .rpc
-                    .client()
-                    .get_account(&self.multisig)
+                    .multisig(&self.multisig)
                     .await
-                    .map_err(|e| ChainError::rpc("getAccountInfo", e))?;
-                let ms =
-                    <spl_token_interface::state::Multisig as solana_program_pack::Pack>::unpack(
-                        &account.data,
-                    )
-                    .map_err(|e| ChainError::Rejected(format!("the multisig account: {e}")))?;
+                    .map_err(rpc_err("getAccountInfo"))?;
                 let rent = self
                     .rpc
                     .rent_exempt_minimum(0)
                     .await
                     .map_err(rpc_err("getMinimumBalanceForRentExemption"))?;
-                Ok((ms.signers[..ms.n as usize].to_vec(), ms.m as usize, rent))
+                Ok((members, m, rent))
             })
             .await
     }

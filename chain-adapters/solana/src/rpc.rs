@@ -62,6 +62,20 @@ impl SolanaRpc {
         self.client.get_health().await.is_ok()
     }
 
+    /// The multisig's members and how many of them must sign.
+    pub async fn multisig(&self, multisig: &Pubkey) -> Result<(Vec<Pubkey>, usize), SolanaError> {
+        let account = self
+            .client
+            .get_account(multisig)
+            .await
+            .map_err(rpc("getAccountInfo"))?;
+        let ms = <spl_token_interface::state::Multisig as solana_program_pack::Pack>::unpack(
+            &account.data,
+        )
+        .map_err(|e| SolanaError::Invalid(format!("the multisig account {multisig}: {e}")))?;
+        Ok((ms.signers[..ms.n as usize].to_vec(), ms.m as usize))
+    }
+
     pub async fn rent_exempt_minimum(&self, space: usize) -> Result<u64, SolanaError> {
         self.client
             .get_minimum_balance_for_rent_exemption(space)
