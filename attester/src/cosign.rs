@@ -265,7 +265,7 @@ async fn cosign_checked(
             serde_json::to_vec(&records).map_err(ApiError::internal)?,
         )
         .map_err(ApiError::internal)?;
-    c.tree.flush_async().await.map_err(ApiError::internal)?;
+    usd1_core::durable::serialized(|| c.tree.flush()).map_err(ApiError::internal)?;
     let signature = c.key.sign_message(&bytes);
     crate::metrics::SIGNATURES
         .with_label_values(&["ed25519"])

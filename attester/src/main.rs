@@ -144,6 +144,6 @@ async fn run(config: AttesterConfig) -> Result<(), String> {
         .with_graceful_shutdown(usd1_runtime::shutdown_signal())
         .await
         .map_err(|e| e.to_string())?;
-    db.flush_async().await.map_err(|e| e.to_string())?;
+    usd1_core::durable::serialized(|| db.flush()).map_err(|e| e.to_string())?;
     Ok(())
 }

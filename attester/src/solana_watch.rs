@@ -53,11 +53,6 @@ async fn step(state: &AppState, name: &str, watcher: &SolanaWatcher) -> Result<(
         )?;
     }
     // Signatures are durable before the cursor moves past them.
-    state
-        .store
-        .db
-        .flush_async()
-        .await
-        .map_err(|e| e.to_string())?;
+    usd1_core::durable::serialized(|| state.store.db.flush()).map_err(|e| e.to_string())?;
     watcher.commit(&batch).await.map_err(|e| e.to_string())
 }

@@ -58,12 +58,7 @@ async fn step(
         )?;
     }
     // Signatures are durable before the cursor moves past them and before they are served.
-    state
-        .store
-        .db
-        .flush_async()
-        .await
-        .map_err(|e| e.to_string())?;
+    usd1_core::durable::serialized(|| state.store.db.flush()).map_err(|e| e.to_string())?;
     watcher.commit(&batch).await.map_err(|e| e.to_string())?;
 
     let domain = state

@@ -5,6 +5,7 @@
 pub mod amount;
 pub mod attestation;
 pub mod domain;
+pub mod durable;
 pub mod message;
 pub mod state;
 pub mod traits;

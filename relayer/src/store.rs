@@ -76,16 +76,18 @@ impl Store {
             k.extend_from_slice(&key);
             k
         });
-        let inserted = (&self.messages, &self.active, &self.by_tx).transaction(|(m, a, t)| {
-            if m.get(&key)?.is_some() {
-                return Ok(false);
-            }
-            m.insert(key.as_slice(), value.as_slice())?;
-            a.insert(key.as_slice(), &[])?;
-            if let Some(k) = &tx_key {
-                t.insert(k.as_slice(), &[])?;
-            }
-            Ok::<_, ConflictableTransactionError<serde_json::Error>>(true)
+        let inserted = usd1_core::durable::serialized(|| {
+            (&self.messages, &self.active, &self.by_tx).transaction(|(m, a, t)| {
+                if m.get(&key)?.is_some() {
+                    return Ok(false);
+                }
+                m.insert(key.as_slice(), value.as_slice())?;
+                a.insert(key.as_slice(), &[])?;
+                if let Some(k) = &tx_key {
+                    t.insert(k.as_slice(), &[])?;
+                }
+                Ok::<_, ConflictableTransactionError<serde_json::Error>>(true)
+            })
         })?;
         Ok(inserted)
     }
@@ -97,23 +99,25 @@ impl Store {
         let value = serde_json::to_vec(record)?;
         let terminal = record.state.is_terminal();
         let nonce_key = record.destination_domain.0.to_be_bytes();
-        (&self.messages, &self.active, &self.nonces).transaction(|(m, a, n)| {
-            m.insert(key.as_slice(), value.as_slice())?;
-            if terminal {
-                a.remove(key.as_slice())?;
-            } else {
-                a.insert(key.as_slice(), &[])?;
-            }
-            if let Some(next) = next_nonce {
-                n.insert(&nonce_key, &next.to_be_bytes())?;
-            }
-            Ok::<_, ConflictableTransactionError<serde_json::Error>>(())
+        usd1_core::durable::serialized(|| {
+            (&self.messages, &self.active, &self.nonces).transaction(|(m, a, n)| {
+                m.insert(key.as_slice(), value.as_slice())?;
+                if terminal {
+                    a.remove(key.as_slice())?;
+                } else {
+                    a.insert(key.as_slice(), &[])?;
+                }
+                if let Some(next) = next_nonce {
+                    n.insert(&nonce_key, &next.to_be_bytes())?;
+                }
+                Ok::<_, ConflictableTransactionError<serde_json::Error>>(())
+            })
         })?;
         Ok(())
     }
 
     pub async fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush_async().await?;
+        usd1_core::durable::serialized(|| self.db.flush())?;
         Ok(())
     }
 

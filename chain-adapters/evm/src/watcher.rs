@@ -188,9 +188,9 @@ impl<S: BlockSource> Watcher<S> {
             b.insert(&hash_key(*height), hash.as_slice());
         }
         b.insert(NEXT_KEY, &batch.next.to_be_bytes());
-        self.tree.apply_batch(b)?;
+        usd1_core::durable::serialized(|| self.tree.apply_batch(b))?;
         self.prune()?;
-        self.tree.flush_async().await?;
+        usd1_core::durable::serialized(|| self.tree.flush())?;
         Ok(())
     }
 

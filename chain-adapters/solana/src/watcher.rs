@@ -219,9 +219,7 @@ impl SolanaWatcher {
             self.tree
                 .insert(CURSOR_KEY, newest.as_bytes())
                 .map_err(|e| SolanaError::Invalid(format!("store: {e}")))?;
-            self.tree
-                .flush_async()
-                .await
+            usd1_core::durable::serialized(|| self.tree.flush())
                 .map_err(|e| SolanaError::Invalid(format!("store: {e}")))?;
         }
         Ok(())
