@@ -99,23 +99,9 @@ async fn run(config: AttesterConfig) -> Result<(), String> {
     }
 
     if let Some(solana) = &config.solana {
-        let mint = solana
-            .mint
-            .parse()
-            .map_err(|_| format!("solana.mint: {:?} is not a public key", solana.mint))?;
-        let messengers = config
-            .chains
-            .values()
-            .map(|c| {
-                (
-                    c.domain,
-                    usd1_core::message::address_to_bytes32(c.token_messenger),
-                )
-            })
-            .collect();
         let tree = db.open_tree("watcher/solana").map_err(|e| e.to_string())?;
         let watcher =
-            usd1_solana::watcher::SolanaWatcher::new(&solana.rpc_urls[0], mint, tree, messengers);
+            usd1_solana::watcher::SolanaWatcher::from_config(solana, &config.chains, tree)?;
         state
             .chains
             .write()

@@ -221,15 +221,6 @@ pub async fn from_solana(ctx: &Context, args: TransferArgs) -> Result<(), CliErr
     stage.done(format!("{shown} USD1 burned on solana: tx {sig}"));
 
     let mut stage = progress.stage("final");
-    let messengers = ctx
-        .chains()
-        .map(|c| {
-            (
-                c.config.domain,
-                usd1_core::message::address_to_bytes32(c.config.token_messenger),
-            )
-        })
-        .collect();
     let scratch = sled::Config::new()
         .temporary(true)
         .open()
@@ -237,7 +228,8 @@ pub async fn from_solana(ctx: &Context, args: TransferArgs) -> Result<(), CliErr
     let tree = scratch
         .open_tree("w")
         .map_err(|e| CliError::failed(e.to_string()))?;
-    let watcher = SolanaWatcher::new(&sol.rpc_urls[0], mint, tree, messengers);
+    let watcher =
+        SolanaWatcher::from_config(sol, &ctx.config.chains, tree).map_err(CliError::usage)?;
     let found = loop {
         match watcher.burn_in(&sig).await {
             Ok(Some(b)) => break b,

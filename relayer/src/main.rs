@@ -177,30 +177,12 @@ async fn run(config: RelayerConfig) -> Result<(), String> {
     if let Some(solana) = &config.solana {
         if serves(&r.sources, solana.domain) {
             expected_feeds += 1;
-            let mint = solana
-                .mint
-                .parse()
-                .map_err(|_| format!("solana.mint: {:?} is not a public key", solana.mint))?;
-            let messengers = config
-                .chains
-                .values()
-                .map(|c| {
-                    (
-                        c.domain,
-                        usd1_core::message::address_to_bytes32(c.token_messenger),
-                    )
-                })
-                .collect();
             let tree = store
                 .db()
                 .open_tree("watcher/solana")
                 .map_err(|e| e.to_string())?;
-            let watcher = usd1_solana::watcher::SolanaWatcher::new(
-                &solana.rpc_urls[0],
-                mint,
-                tree,
-                messengers,
-            );
+            let watcher =
+                usd1_solana::watcher::SolanaWatcher::from_config(solana, &config.chains, tree)?;
             let poll = Duration::from_millis(solana.poll_interval_ms);
             tokio::spawn(feed::run_solana(
                 store.clone(),

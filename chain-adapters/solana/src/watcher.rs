@@ -87,6 +87,28 @@ impl SolanaWatcher {
         }))
     }
 
+    /// A watcher for the configured cluster: messages are addressed to each EVM chain's
+    /// TokenMessenger (the registered remote messenger of its domain).
+    pub fn from_config(
+        solana: &usd1_config::SolanaConfig,
+        chains: &std::collections::BTreeMap<String, usd1_config::ChainConfig>,
+        tree: sled::Tree,
+    ) -> Result<Self, String> {
+        let url = solana.rpc_urls.first().ok_or("solana.rpc_urls is empty")?;
+        let mint = Pubkey::from_str(&solana.mint)
+            .map_err(|_| format!("solana.mint: {:?} is not a public key", solana.mint))?;
+        let messengers = chains
+            .values()
+            .map(|c| {
+                (
+                    c.domain,
+                    usd1_core::message::address_to_bytes32(c.token_messenger),
+                )
+            })
+            .collect();
+        Ok(Self::new(url, mint, tree, messengers))
+    }
+
     /// Reads what became final since the stored cursor. Nothing is stored until `commit`.
     pub async fn poll(&self) -> Result<SolanaBatch, SolanaError> {
         let until = self.cursor()?;
