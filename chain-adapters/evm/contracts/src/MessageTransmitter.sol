@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {Message} from "./Message.sol";
 
@@ -15,7 +16,11 @@ interface IMessageHandler {
 /// Sends CCTP v1 messages and receives them with an m-of-n attestation: exactly
 /// `signatureThreshold` 65-byte secp256k1 signatures over keccak256(message), in strictly
 /// ascending signer order, each by an enabled attester. A (sourceDomain, nonce) is received once.
-contract MessageTransmitter is Ownable {
+///
+/// Roles, as in CCTP v1: the owner (two-step transfer, cannot be renounced) appoints the
+/// `attesterManager` (enables/disables attesters, sets the threshold) and the `pauser`
+/// (pauses/unpauses), and sets the max body size. The deployer starts in all three.
+contract MessageTransmitter is Ownable2Step {
     uint32 public immutable localDomain;
     uint32 public constant version = 0;
     uint256 public constant SIGNATURE_LENGTH = 65;
@@ -24,6 +29,8 @@ contract MessageTransmitter is Ownable {
     uint64 public nextAvailableNonce;
     uint256 public signatureThreshold;
     bool public paused;
+    address public attesterManager;
+    address public pauser;
     /// keccak256(abi.encodePacked(uint32 sourceDomain, uint64 nonce)) => 1 once received.
     mapping(bytes32 => uint256) public usedNonces;
     mapping(address => bool) public isEnabledAttester;
@@ -39,6 +46,8 @@ contract MessageTransmitter is Ownable {
     event MaxMessageBodySizeUpdated(uint256 newMaxMessageBodySize);
     event Pause();
     event Unpause();
+    event AttesterManagerUpdated(address indexed previousAttesterManager, address indexed newAttesterManager);
+    event PauserUpdated(address indexed previousPauser, address indexed newPauser);
 
     error Paused();
     error MessageBodyTooLarge(uint256 size, uint256 max);
@@ -58,9 +67,23 @@ contract MessageTransmitter is Ownable {
     error AttesterAlreadyEnabled(address attester);
     error AttesterNotEnabled(address attester);
     error TooFewAttesters();
+    error NotAttesterManager();
+    error NotPauser();
+    error ZeroAddress();
+    error RenounceOwnershipDisabled();
 
     modifier whenNotPaused() {
         if (paused) revert Paused();
+        _;
+    }
+
+    modifier onlyAttesterManager() {
+        if (msg.sender != attesterManager) revert NotAttesterManager();
+        _;
+    }
+
+    modifier onlyPauser() {
+        if (msg.sender != pauser) revert NotPauser();
         _;
     }
 
@@ -69,6 +92,8 @@ contract MessageTransmitter is Ownable {
     {
         localDomain = localDomain_;
         maxMessageBodySize = maxMessageBodySize_;
+        _setAttesterManager(msg.sender);
+        _setPauser(msg.sender);
         for (uint256 i = 0; i < attesters.length; i++) {
             _enableAttester(attesters[i]);
         }
@@ -204,11 +229,11 @@ contract MessageTransmitter is Ownable {
 
     // ---- administration ----
 
-    function enableAttester(address attester) external onlyOwner {
+    function enableAttester(address attester) external onlyAttesterManager {
         _enableAttester(attester);
     }
 
-    function disableAttester(address attester) external onlyOwner {
+    function disableAttester(address attester) external onlyAttesterManager {
         if (!isEnabledAttester[attester]) revert AttesterNotEnabled(attester);
         if (enabledAttesters.length <= signatureThreshold) revert TooFewAttesters();
         isEnabledAttester[attester] = false;
@@ -222,7 +247,7 @@ contract MessageTransmitter is Ownable {
         emit AttesterDisabled(attester);
     }
 
-    function setSignatureThreshold(uint256 threshold) external onlyOwner {
+    function setSignatureThreshold(uint256 threshold) external onlyAttesterManager {
         if (threshold == 0 || threshold > enabledAttesters.length) revert InvalidThreshold(threshold);
         emit SignatureThresholdUpdated(signatureThreshold, threshold);
         signatureThreshold = threshold;
@@ -233,14 +258,27 @@ contract MessageTransmitter is Ownable {
         emit MaxMessageBodySizeUpdated(size);
     }
 
-    function pause() external onlyOwner {
+    function pause() external onlyPauser {
         paused = true;
         emit Pause();
     }
 
-    function unpause() external onlyOwner {
+    function unpause() external onlyPauser {
         paused = false;
         emit Unpause();
+    }
+
+    function updateAttesterManager(address newAttesterManager) external onlyOwner {
+        _setAttesterManager(newAttesterManager);
+    }
+
+    function updatePauser(address newPauser) external onlyOwner {
+        _setPauser(newPauser);
+    }
+
+    /// Disabled (as in CCTP): an ownerless transmitter could never rotate its roles again.
+    function renounceOwnership() public view override onlyOwner {
+        revert RenounceOwnershipDisabled();
     }
 
     function getNumEnabledAttesters() external view returns (uint256) {
@@ -249,6 +287,18 @@ contract MessageTransmitter is Ownable {
 
     function getEnabledAttester(uint256 index) external view returns (address) {
         return enabledAttesters[index];
+    }
+
+    function _setAttesterManager(address newAttesterManager) internal {
+        if (newAttesterManager == address(0)) revert ZeroAddress();
+        emit AttesterManagerUpdated(attesterManager, newAttesterManager);
+        attesterManager = newAttesterManager;
+    }
+
+    function _setPauser(address newPauser) internal {
+        if (newPauser == address(0)) revert ZeroAddress();
+        emit PauserUpdated(pauser, newPauser);
+        pauser = newPauser;
     }
 
     function _enableAttester(address attester) internal {

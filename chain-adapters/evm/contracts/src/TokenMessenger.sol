@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {Message, BurnMessage} from "./Message.sol";
 import {IMessageHandler} from "./MessageTransmitter.sol";
 
@@ -32,8 +33,10 @@ interface IUsd1Token {
 
 /// Burns USD1 into a CCTP v1 burn message and mints on receipt of one (DESIGN §3). It is the
 /// token's minter, keeps the remote messenger of each domain, the remote → local token map and
-/// a per-message burn limit per token (CCTP's TokenMinter, folded in).
-contract TokenMessenger is IMessageHandler, Ownable {
+/// a per-message burn limit per token (CCTP's TokenMinter, folded in). Administered by its owner
+/// (two-step transfer, cannot be renounced). It has no pause of its own: the transmitter's and the
+/// token's pausers stop burns and mints.
+contract TokenMessenger is IMessageHandler, Ownable2Step {
     uint32 public constant messageBodyVersion = 0;
     IMessageTransmitter public immutable localMessageTransmitter;
     uint32 public immutable localDomain;
@@ -72,6 +75,10 @@ contract TokenMessenger is IMessageHandler, Ownable {
     error InvalidOriginalMessage();
     error AlreadySet();
     error TransferFailed();
+    error ZeroAddress();
+    error TokenPairAlreadyLinked(uint32 remoteDomain, bytes32 remoteToken);
+    error TokenPairNotLinked(uint32 remoteDomain, bytes32 remoteToken);
+    error RenounceOwnershipDisabled();
 
     constructor(address messageTransmitter) Ownable(msg.sender) {
         localMessageTransmitter = IMessageTransmitter(messageTransmitter);
@@ -202,18 +209,32 @@ contract TokenMessenger is IMessageHandler, Ownable {
         emit RemoteTokenMessengerRemoved(domain, old);
     }
 
+    /// Links a remote token to a local one. A linked pair is never overwritten (as in CCTP's
+    /// TokenMinter): changing what a remote token mints takes an explicit unlink first.
     function linkTokenPair(address localToken, uint32 remoteDomain, bytes32 remoteToken) external onlyOwner {
-        remoteTokensToLocalTokens[keccak256(abi.encodePacked(remoteDomain, remoteToken))] = localToken;
+        if (localToken == address(0)) revert ZeroAddress();
+        bytes32 key = keccak256(abi.encodePacked(remoteDomain, remoteToken));
+        if (remoteTokensToLocalTokens[key] != address(0)) revert TokenPairAlreadyLinked(remoteDomain, remoteToken);
+        remoteTokensToLocalTokens[key] = localToken;
         emit TokenPairLinked(localToken, remoteDomain, remoteToken);
     }
 
+    /// Unlinks a pair; `localToken` must be the one it is linked to.
     function unlinkTokenPair(address localToken, uint32 remoteDomain, bytes32 remoteToken) external onlyOwner {
-        delete remoteTokensToLocalTokens[keccak256(abi.encodePacked(remoteDomain, remoteToken))];
+        bytes32 key = keccak256(abi.encodePacked(remoteDomain, remoteToken));
+        address linked = remoteTokensToLocalTokens[key];
+        if (linked == address(0) || linked != localToken) revert TokenPairNotLinked(remoteDomain, remoteToken);
+        delete remoteTokensToLocalTokens[key];
         emit TokenPairUnlinked(localToken, remoteDomain, remoteToken);
     }
 
     function setMaxBurnAmountPerMessage(address token, uint256 limit) external onlyOwner {
         burnLimitsPerMessage[token] = limit;
         emit SetBurnLimitPerMessage(token, limit);
+    }
+
+    /// Disabled (as in CCTP): an ownerless messenger could never be reconfigured.
+    function renounceOwnership() public view override onlyOwner {
+        revert RenounceOwnershipDisabled();
     }
 }

@@ -3,14 +3,19 @@ pragma solidity ^0.8.24;
 
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 
 /// USD1: a 6-decimal ERC-20 that only configured minters can mint (each within its own
 /// allowance) or burn, with pause and a blocklist (frozen accounts can neither send nor receive).
-contract Usd1Token is ERC20, Pausable, AccessControl {
-    bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
-    bytes32 public constant BLOCKLISTER_ROLE = keccak256("BLOCKLISTER_ROLE");
-    bytes32 public constant MINTER_ADMIN_ROLE = keccak256("MINTER_ADMIN_ROLE");
+///
+/// Roles, as in Circle's FiatToken: the owner (two-step transfer, cannot be renounced) appoints
+/// the `pauser`, the `blocklister` and the `masterMinter` (configures minters and their
+/// allowances), one address each. `admin` starts in all four.
+contract Usd1Token is ERC20, Pausable, Ownable2Step {
+    address public pauser;
+    address public blocklister;
+    address public masterMinter;
 
     mapping(address => bool) public isMinter;
     mapping(address => uint256) public minterAllowance;
@@ -22,17 +27,24 @@ contract Usd1Token is ERC20, Pausable, AccessControl {
     event Burn(address indexed burner, uint256 amount);
     event Blocklisted(address indexed account);
     event UnBlocklisted(address indexed account);
+    event PauserUpdated(address indexed previousPauser, address indexed newPauser);
+    event BlocklisterUpdated(address indexed previousBlocklister, address indexed newBlocklister);
+    event MasterMinterUpdated(address indexed previousMasterMinter, address indexed newMasterMinter);
 
     error NotMinter(address account);
     error MintAllowanceExceeded(uint256 requested, uint256 allowance);
     error AccountBlocklisted(address account);
     error ZeroAmount();
+    error NotPauser();
+    error NotBlocklister();
+    error NotMasterMinter();
+    error ZeroAddress();
+    error RenounceOwnershipDisabled();
 
-    constructor(string memory name_, string memory symbol_, address admin) ERC20(name_, symbol_) {
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
-        _grantRole(PAUSER_ROLE, admin);
-        _grantRole(BLOCKLISTER_ROLE, admin);
-        _grantRole(MINTER_ADMIN_ROLE, admin);
+    constructor(string memory name_, string memory symbol_, address admin) ERC20(name_, symbol_) Ownable(admin) {
+        _setPauser(admin);
+        _setBlocklister(admin);
+        _setMasterMinter(admin);
     }
 
     function decimals() public pure override returns (uint8) {
@@ -44,13 +56,28 @@ contract Usd1Token is ERC20, Pausable, AccessControl {
         _;
     }
 
-    function configureMinter(address minter, uint256 allowance) external onlyRole(MINTER_ADMIN_ROLE) {
+    modifier onlyPauser() {
+        if (msg.sender != pauser) revert NotPauser();
+        _;
+    }
+
+    modifier onlyBlocklister() {
+        if (msg.sender != blocklister) revert NotBlocklister();
+        _;
+    }
+
+    modifier onlyMasterMinter() {
+        if (msg.sender != masterMinter) revert NotMasterMinter();
+        _;
+    }
+
+    function configureMinter(address minter, uint256 allowance) external onlyMasterMinter {
         isMinter[minter] = true;
         minterAllowance[minter] = allowance;
         emit MinterConfigured(minter, allowance);
     }
 
-    function removeMinter(address minter) external onlyRole(MINTER_ADMIN_ROLE) {
+    function removeMinter(address minter) external onlyMasterMinter {
         isMinter[minter] = false;
         minterAllowance[minter] = 0;
         emit MinterRemoved(minter);
@@ -74,22 +101,59 @@ contract Usd1Token is ERC20, Pausable, AccessControl {
         emit Burn(msg.sender, amount);
     }
 
-    function blocklist(address account) external onlyRole(BLOCKLISTER_ROLE) {
+    function blocklist(address account) external onlyBlocklister {
         blocklisted[account] = true;
         emit Blocklisted(account);
     }
 
-    function unBlocklist(address account) external onlyRole(BLOCKLISTER_ROLE) {
+    function unBlocklist(address account) external onlyBlocklister {
         blocklisted[account] = false;
         emit UnBlocklisted(account);
     }
 
-    function pause() external onlyRole(PAUSER_ROLE) {
+    function pause() external onlyPauser {
         _pause();
     }
 
-    function unpause() external onlyRole(PAUSER_ROLE) {
+    function unpause() external onlyPauser {
         _unpause();
+    }
+
+    // ---- roles (the owner appoints them) ----
+
+    function updatePauser(address newPauser) external onlyOwner {
+        _setPauser(newPauser);
+    }
+
+    function updateBlocklister(address newBlocklister) external onlyOwner {
+        _setBlocklister(newBlocklister);
+    }
+
+    function updateMasterMinter(address newMasterMinter) external onlyOwner {
+        _setMasterMinter(newMasterMinter);
+    }
+
+    /// Disabled (as in CCTP): an ownerless token could never rotate its roles again.
+    function renounceOwnership() public view override onlyOwner {
+        revert RenounceOwnershipDisabled();
+    }
+
+    function _setPauser(address newPauser) internal {
+        if (newPauser == address(0)) revert ZeroAddress();
+        emit PauserUpdated(pauser, newPauser);
+        pauser = newPauser;
+    }
+
+    function _setBlocklister(address newBlocklister) internal {
+        if (newBlocklister == address(0)) revert ZeroAddress();
+        emit BlocklisterUpdated(blocklister, newBlocklister);
+        blocklister = newBlocklister;
+    }
+
+    function _setMasterMinter(address newMasterMinter) internal {
+        if (newMasterMinter == address(0)) revert ZeroAddress();
+        emit MasterMinterUpdated(masterMinter, newMasterMinter);
+        masterMinter = newMasterMinter;
     }
 
     function approve(address spender, uint256 value) public override whenNotPaused returns (bool) {

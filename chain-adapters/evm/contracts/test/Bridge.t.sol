@@ -8,6 +8,8 @@ import {TokenMessenger} from "../src/TokenMessenger.sol";
 import {Message, BurnMessage} from "../src/Message.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 
 /// Two bridge deployments (domains 0 and 6) in one EVM, with 3 attesters and threshold 2.
 contract BridgeTest is Test {
@@ -336,6 +338,278 @@ contract BridgeTest is Test {
         vm.prank(address(0xEE));
         vm.expectRevert(TokenMessenger.NotOriginalDepositor.selector);
         messengerA.replaceDepositForBurn(original, attestation, bytes32(0), Message.addressToBytes32(address(0xEE)));
+    }
+
+    // ---- ownership (two-step) ----
+
+    address newOwner = address(0x0E1);
+    address outsider = address(0x0B5);
+
+    /// `ownerOnly` is a call only the owner may make. Until the pending owner accepts, the old
+    /// owner keeps every power and the pending one has none; nobody else can accept.
+    function checkTwoStepOwnership(address c, bytes memory ownerOnly) internal {
+        Ownable2Step o = Ownable2Step(c);
+        vm.prank(outsider);
+        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, outsider));
+        o.transferOwnership(outsider);
+
+        o.transferOwnership(newOwner);
+        assertEq(o.owner(), address(this), "owner unchanged until accepted");
+        assertEq(o.pendingOwner(), newOwner, "pending owner");
+        vm.prank(newOwner);
+        (bool ok,) = c.call(ownerOnly);
+        assertTrue(!ok, "pending owner has no power yet");
+        (ok,) = c.call(ownerOnly);
+        assertTrue(ok, "old owner keeps its power until accepted");
+        vm.prank(outsider);
+        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, outsider));
+        o.acceptOwnership();
+
+        vm.prank(newOwner);
+        o.acceptOwnership();
+        assertEq(o.owner(), newOwner, "new owner");
+        assertEq(o.pendingOwner(), address(0), "no pending owner");
+        (ok,) = c.call(ownerOnly);
+        assertTrue(!ok, "old owner lost its power");
+        vm.prank(newOwner);
+        (ok,) = c.call(ownerOnly);
+        assertTrue(ok, "new owner has it");
+        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, address(this)));
+        o.transferOwnership(address(this));
+    }
+
+    function test_transmitterTwoStepOwnership() public {
+        checkTwoStepOwnership(
+            address(transmitterB), abi.encodeCall(MessageTransmitter.updatePauser, (address(this)))
+        );
+    }
+
+    function test_messengerTwoStepOwnership() public {
+        checkTwoStepOwnership(
+            address(messengerB), abi.encodeCall(TokenMessenger.setMaxBurnAmountPerMessage, (address(tokenB), LIMIT))
+        );
+    }
+
+    function test_tokenTwoStepOwnership() public {
+        checkTwoStepOwnership(address(tokenB), abi.encodeCall(Usd1Token.updatePauser, (address(this))));
+    }
+
+    function test_pendingOwnerCanBeReplaced() public {
+        transmitterB.transferOwnership(outsider);
+        transmitterB.transferOwnership(newOwner);
+        vm.prank(outsider);
+        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, outsider));
+        transmitterB.acceptOwnership();
+        vm.prank(newOwner);
+        transmitterB.acceptOwnership();
+        assertEq(transmitterB.owner(), newOwner, "the last nominee accepted");
+    }
+
+    function test_renounceOwnershipDisabled() public {
+        vm.expectRevert(MessageTransmitter.RenounceOwnershipDisabled.selector);
+        transmitterB.renounceOwnership();
+        vm.expectRevert(TokenMessenger.RenounceOwnershipDisabled.selector);
+        messengerB.renounceOwnership();
+        vm.expectRevert(Usd1Token.RenounceOwnershipDisabled.selector);
+        tokenB.renounceOwnership();
+        vm.prank(outsider);
+        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, outsider));
+        transmitterB.renounceOwnership();
+        assertEq(transmitterB.owner(), address(this), "still owned");
+    }
+
+    // ---- transmitter roles ----
+
+    function test_transmitterRolesStartWithDeployer() public {
+        address deployer = address(0xDE9);
+        address[] memory attesters = new address[](1);
+        attesters[0] = vm.addr(attesterKeys[0]);
+        vm.prank(deployer);
+        MessageTransmitter t = new MessageTransmitter(9, attesters, 1, 8192);
+        assertEq(t.owner(), deployer, "owner");
+        assertEq(t.attesterManager(), deployer, "attester manager");
+        assertEq(t.pauser(), deployer, "pauser");
+    }
+
+    function test_attesterManagerRole() public {
+        address manager = address(0xA77);
+        address extra = vm.addr(OUTSIDER_KEY);
+        vm.startPrank(outsider);
+        vm.expectRevert(MessageTransmitter.NotAttesterManager.selector);
+        transmitterB.enableAttester(extra);
+        vm.expectRevert(MessageTransmitter.NotAttesterManager.selector);
+        transmitterB.disableAttester(vm.addr(attesterKeys[0]));
+        vm.expectRevert(MessageTransmitter.NotAttesterManager.selector);
+        transmitterB.setSignatureThreshold(1);
+        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, outsider));
+        transmitterB.updateAttesterManager(outsider);
+        vm.stopPrank();
+
+        vm.expectRevert(MessageTransmitter.ZeroAddress.selector);
+        transmitterB.updateAttesterManager(address(0));
+        transmitterB.updateAttesterManager(manager);
+        assertEq(transmitterB.attesterManager(), manager, "rotated");
+
+        // The owner no longer manages attesters itself...
+        vm.expectRevert(MessageTransmitter.NotAttesterManager.selector);
+        transmitterB.enableAttester(extra);
+        vm.expectRevert(MessageTransmitter.NotAttesterManager.selector);
+        transmitterB.setSignatureThreshold(1);
+        // ...the manager does, and cannot appoint another manager.
+        vm.startPrank(manager);
+        transmitterB.enableAttester(extra);
+        assertTrue(transmitterB.isEnabledAttester(extra), "enabled");
+        transmitterB.setSignatureThreshold(3);
+        assertEq(transmitterB.signatureThreshold(), 3, "threshold");
+        transmitterB.setSignatureThreshold(2);
+        transmitterB.disableAttester(extra);
+        assertTrue(!transmitterB.isEnabledAttester(extra), "disabled");
+        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, manager));
+        transmitterB.updateAttesterManager(manager);
+        vm.stopPrank();
+    }
+
+    function test_pauserRole() public {
+        address p = address(0x9A5);
+        vm.startPrank(outsider);
+        vm.expectRevert(MessageTransmitter.NotPauser.selector);
+        transmitterB.pause();
+        vm.expectRevert(MessageTransmitter.NotPauser.selector);
+        transmitterB.unpause();
+        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, outsider));
+        transmitterB.updatePauser(outsider);
+        vm.stopPrank();
+
+        vm.expectRevert(MessageTransmitter.ZeroAddress.selector);
+        transmitterB.updatePauser(address(0));
+        transmitterB.updatePauser(p);
+        assertEq(transmitterB.pauser(), p, "rotated");
+        vm.expectRevert(MessageTransmitter.NotPauser.selector);
+        transmitterB.pause();
+
+        vm.startPrank(p);
+        transmitterB.pause();
+        assertTrue(transmitterB.paused(), "paused");
+        transmitterB.unpause();
+        assertTrue(!transmitterB.paused(), "unpaused");
+        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, p));
+        transmitterB.updatePauser(p);
+        vm.stopPrank();
+    }
+
+    // ---- token roles ----
+
+    function test_tokenRoles() public {
+        address p = address(0x9A5);
+        address b = address(0xB1C);
+        address mm = address(0x3E3);
+        vm.startPrank(outsider);
+        vm.expectRevert(Usd1Token.NotPauser.selector);
+        tokenB.pause();
+        vm.expectRevert(Usd1Token.NotBlocklister.selector);
+        tokenB.blocklist(user);
+        vm.expectRevert(Usd1Token.NotMasterMinter.selector);
+        tokenB.configureMinter(outsider, 1);
+        vm.expectRevert(Usd1Token.NotMasterMinter.selector);
+        tokenB.removeMinter(address(messengerB));
+        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, outsider));
+        tokenB.updatePauser(outsider);
+        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, outsider));
+        tokenB.updateBlocklister(outsider);
+        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, outsider));
+        tokenB.updateMasterMinter(outsider);
+        vm.stopPrank();
+
+        vm.expectRevert(Usd1Token.ZeroAddress.selector);
+        tokenB.updatePauser(address(0));
+        vm.expectRevert(Usd1Token.ZeroAddress.selector);
+        tokenB.updateBlocklister(address(0));
+        vm.expectRevert(Usd1Token.ZeroAddress.selector);
+        tokenB.updateMasterMinter(address(0));
+        tokenB.updatePauser(p);
+        tokenB.updateBlocklister(b);
+        tokenB.updateMasterMinter(mm);
+        assertEq(tokenB.pauser(), p, "pauser");
+        assertEq(tokenB.blocklister(), b, "blocklister");
+        assertEq(tokenB.masterMinter(), mm, "master minter");
+
+        // The owner no longer holds the roles itself.
+        vm.expectRevert(Usd1Token.NotPauser.selector);
+        tokenB.pause();
+        vm.expectRevert(Usd1Token.NotBlocklister.selector);
+        tokenB.blocklist(user);
+        vm.expectRevert(Usd1Token.NotMasterMinter.selector);
+        tokenB.configureMinter(address(this), 1);
+
+        vm.prank(p);
+        tokenB.pause();
+        assertTrue(tokenB.paused(), "paused by the pauser");
+        vm.prank(p);
+        tokenB.unpause();
+        vm.prank(b);
+        tokenB.blocklist(user);
+        assertTrue(tokenB.blocklisted(user), "blocklisted by the blocklister");
+        vm.prank(mm);
+        tokenB.configureMinter(address(0x5EED), 7);
+        assertEq(tokenB.minterAllowance(address(0x5EED)), 7, "minter configured by the master minter");
+    }
+
+    function test_tokenRolesStartWithAdmin() public {
+        address admin = address(0xAD);
+        Usd1Token t = new Usd1Token("USD1", "USD1", admin);
+        assertEq(t.owner(), admin, "owner");
+        assertEq(t.pauser(), admin, "pauser");
+        assertEq(t.blocklister(), admin, "blocklister");
+        assertEq(t.masterMinter(), admin, "master minter");
+    }
+
+    // ---- token pairs ----
+
+    function test_linkTokenPairRefusesOverwrite() public {
+        bytes32 remote = Message.addressToBytes32(address(tokenA));
+        bytes32 key = keccak256(abi.encodePacked(A, remote));
+        vm.expectRevert(abi.encodeWithSelector(TokenMessenger.TokenPairAlreadyLinked.selector, A, remote));
+        messengerB.linkTokenPair(address(0xBADBAD), A, remote);
+        // Not even to the same local token: a link is made once.
+        vm.expectRevert(abi.encodeWithSelector(TokenMessenger.TokenPairAlreadyLinked.selector, A, remote));
+        messengerB.linkTokenPair(address(tokenB), A, remote);
+        assertEq(messengerB.remoteTokensToLocalTokens(key), address(tokenB), "link unchanged");
+    }
+
+    function test_linkTokenPairRejectsZeroAndNonOwner() public {
+        bytes32 remote = bytes32(uint256(0x70CE));
+        vm.expectRevert(TokenMessenger.ZeroAddress.selector);
+        messengerB.linkTokenPair(address(0), A, remote);
+        vm.prank(outsider);
+        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, outsider));
+        messengerB.linkTokenPair(address(tokenB), A, remote);
+        vm.prank(outsider);
+        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, outsider));
+        messengerB.unlinkTokenPair(address(tokenB), A, Message.addressToBytes32(address(tokenA)));
+    }
+
+    function test_unlinkThenLinkChangesThePair() public {
+        bytes32 remote = Message.addressToBytes32(address(tokenA));
+        bytes32 key = keccak256(abi.encodePacked(A, remote));
+        vm.expectRevert(abi.encodeWithSelector(TokenMessenger.TokenPairNotLinked.selector, A, remote));
+        messengerB.unlinkTokenPair(address(0xBADBAD), A, remote);
+        vm.expectRevert(abi.encodeWithSelector(TokenMessenger.TokenPairNotLinked.selector, uint32(99), remote));
+        messengerB.unlinkTokenPair(address(tokenB), 99, remote);
+
+        messengerB.unlinkTokenPair(address(tokenB), A, remote);
+        assertEq(messengerB.remoteTokensToLocalTokens(key), address(0), "unlinked");
+        bytes memory message = burnAtoB(4e6);
+        bytes memory attestation = validAttestation(message);
+        vm.expectRevert(abi.encodeWithSelector(TokenMessenger.UnsupportedToken.selector, A, remote));
+        transmitterB.receiveMessage(message, attestation);
+
+        Usd1Token replacement = new Usd1Token("USD1", "USD1", address(this));
+        replacement.configureMinter(address(messengerB), type(uint256).max);
+        messengerB.linkTokenPair(address(replacement), A, remote);
+        assertEq(messengerB.remoteTokensToLocalTokens(key), address(replacement), "relinked");
+        transmitterB.receiveMessage(message, attestation);
+        assertEq(replacement.balanceOf(recipient), 4e6, "minted in the newly linked token");
+        assertEq(tokenB.balanceOf(recipient), 0, "not in the old one");
     }
 
     // ---- fuzz ----
