@@ -1,15 +1,16 @@
 //! The attester's HTTP API (DESIGN §5), Iris v1 compatible where the route matches.
 
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Router;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use usd1_core::Domain;
-use usd1_runtime::{now_ms, parse_hash, ApiError};
+use usd1_runtime::extract::{Json, Path};
+use usd1_runtime::{now_ms, parse_hash, redact_urls, ApiError};
 
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
@@ -81,8 +82,12 @@ async fn messages_by_tx(
 }
 
 /// Ready when every chain's watcher answered recently and has read up to the final height.
+/// A chain's last error is shown without URLs (an RPC URL can carry an API key).
 async fn readyz(State(s): State<Arc<AppState>>) -> Response {
-    let chains = s.chains.read().unwrap_or_else(|p| p.into_inner()).clone();
+    let mut chains = s.chains.read().unwrap_or_else(|p| p.into_inner()).clone();
+    for c in chains.values_mut() {
+        c.last_error = c.last_error.as_deref().map(redact_urls);
+    }
     let now = now_ms();
     let ready = !chains.is_empty()
         && chains.values().all(|c| {
@@ -100,4 +105,168 @@ async fn readyz(State(s): State<Arc<AppState>>) -> Response {
         Json(json!({ "ready": ready, "signed": s.store.count(), "chains": chains })),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::ChainStatus;
+    use axum::body::Body;
+    use axum::http::{header, Request};
+    use std::sync::RwLock;
+    use tower::ServiceExt;
+
+    fn app() -> Router {
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        let mut chains = std::collections::BTreeMap::new();
+        chains.insert(
+            "ethereum".to_string(),
+            ChainStatus {
+                domain: 0,
+                last_error: Some(
+                    "error sending request for url (https://user:pw@rpc.example/v3/SECRETKEY?apikey=SECRETKEY)"
+                        .into(),
+                ),
+                ..Default::default()
+            },
+        );
+        let state = AppState {
+            store: crate::store::Store::open(db).unwrap(),
+            key: crate::signer::EvmAttesterKey(alloy::signers::local::PrivateKeySigner::random()),
+            unconfirmed: RwLock::new(Default::default()),
+            chains: RwLock::new(chains),
+            cosigner: None,
+            names: Default::default(),
+        };
+        usd1_runtime::harden(
+            router(Arc::new(state)),
+            &usd1_runtime::ServerLimits::default(),
+        )
+    }
+
+    async fn call(method: &str, uri: &str, json_body: Option<&str>) -> (StatusCode, Value) {
+        let mut request = Request::builder().method(method).uri(uri);
+        if json_body.is_some() {
+            request = request.header(header::CONTENT_TYPE, "application/json");
+        }
+        let request = request
+            .body(Body::from(json_body.unwrap_or_default().to_owned()))
+            .unwrap();
+        let response = app().oneshot(request).await.unwrap();
+        let status = response.status();
+        assert_eq!(
+            response.headers().get(header::CONTENT_TYPE).unwrap(),
+            "application/json",
+            "{method} {uri}"
+        );
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        (status, serde_json::from_slice(&body).unwrap())
+    }
+
+    #[tokio::test]
+    async fn hashes_are_0x_and_64_lowercase_hex_digits() {
+        let hex = "ab".repeat(32);
+        let refusal =
+            json!({ "error": "message hash must be 0x followed by 64 lowercase hex digits" });
+        for bad in [
+            hex.clone(),
+            format!("0X{hex}"),
+            format!("0x{}", hex.to_uppercase()),
+        ] {
+            let (status, body) = call("GET", &format!("/v1/attestations/{bad}"), None).await;
+            assert_eq!(
+                (status, &body),
+                (StatusCode::BAD_REQUEST, &refusal),
+                "{bad}"
+            );
+        }
+        let (status, _) = call("GET", &format!("/v1/attestations/0x{hex}"), None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, body) = call("GET", &format!("/v1/messages/0/{hex}"), None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            body["error"],
+            "transaction hash must be 0x followed by 64 lowercase hex digits"
+        );
+        let (status, body) = call("GET", &format!("/v1/messages/x/0x{hex}"), None).await;
+        assert_eq!(
+            (status, body),
+            (
+                StatusCode::BAD_REQUEST,
+                json!({ "error": "source domain must be a number" })
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn framework_rejections_are_json_and_never_422() {
+        let hash = format!("0x{}", "ab".repeat(32));
+        let cases = [
+            (
+                "POST",
+                "/v1/solana/cosign",
+                Some("{"),
+                StatusCode::BAD_REQUEST,
+            ),
+            (
+                "POST",
+                "/v1/solana/cosign",
+                Some("[]"),
+                StatusCode::BAD_REQUEST,
+            ),
+            (
+                "POST",
+                "/v1/solana/cosign",
+                Some(r#"{"messageHash": 1, "transaction": "AA=="}"#),
+                StatusCode::BAD_REQUEST,
+            ),
+            (
+                "POST",
+                "/v1/solana/cosign",
+                None,
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ),
+            (
+                "GET",
+                "/v1/solana/cosign",
+                None,
+                StatusCode::METHOD_NOT_ALLOWED,
+            ),
+            ("DELETE", "/healthz", None, StatusCode::METHOD_NOT_ALLOWED),
+            ("GET", "/v2/attestations", None, StatusCode::NOT_FOUND),
+        ];
+        for (method, uri, body, want) in cases {
+            let (status, answer) = call(method, uri, body).await;
+            assert_eq!(status, want, "{method} {uri} {body:?}: {answer}");
+            assert!(answer["error"].is_string(), "{answer}");
+        }
+        let big = format!(
+            r#"{{"messageHash": "{hash}", "transaction": "{}"}}"#,
+            "A".repeat(100 * 1024)
+        );
+        let (status, answer) = call("POST", "/v1/solana/cosign", Some(&big)).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{answer}");
+        // A well-formed request reaches the handler.
+        let good = format!(r#"{{"messageHash": "{hash}", "transaction": "AA=="}}"#);
+        let (status, answer) = call("POST", "/v1/solana/cosign", Some(&good)).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{answer}");
+        assert_eq!(answer["error"], "this attester has no Solana configuration");
+    }
+
+    #[tokio::test]
+    async fn readyz_errors_carry_no_rpc_urls() {
+        let (status, body) = call("GET", "/readyz", None).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        let text = body.to_string();
+        assert!(
+            !text.contains("SECRETKEY") && !text.contains("pw@"),
+            "{text}"
+        );
+        assert_eq!(
+            body["chains"]["ethereum"]["last_error"],
+            "error sending request for url (<url>)"
+        );
+    }
 }

@@ -4,26 +4,37 @@
 //! - the message is a burn by the source chain's own TokenMessenger, addressed to the mint,
 //! - the transaction is byte for byte the canonical one (signer set: m multisig members in
 //!   ascending order, itself included; any fee payer and blockhash),
-//! - no claim account of the message exists under the current or a retired claim authority,
-//! - every earlier co-signed transaction for the message whose blockhash is still valid used
-//!   the same claim authority.
+//! - no claim of the message's (source domain, nonce) counts as received (current authority:
+//!   it exists; retired: its creating transaction minted),
+//! - every earlier co-signed transaction for that (source, nonce) whose blockhash is still
+//!   valid used the same claim authority.
 //!
 //! What it co-signed is persisted and flushed before the signature is returned.
+//!
+//! The route also requires a caller credential (`Authorization: Bearer`, one token per
+//! relayer in `solana.cosign_tokens`, compared in constant time; none configured: 403), rate
+//! limits each caller, signs exactly the canonical bytes it rebuilt (a request with trailing
+//! or other bytes is refused), requires the fee payer to be the message's `destinationCaller`
+//! when that is set, and keeps at most `MAX_RECORDS` co-sign records per (source, nonce).
 
 use crate::state::AppState;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Instant;
 use tokio::sync::OnceCell;
 use tracing::Instrument;
 use usd1_config::{AttesterConfig, SolanaConfig};
 use usd1_core::message::address_to_bytes32;
 use usd1_core::{Domain, Message, B256};
+use usd1_runtime::extract::Json as JsonBody;
 use usd1_runtime::{now_ms, parse_hash, ApiError};
-use usd1_solana::mint_tx::{check_canonical, MintParams};
+use usd1_solana::mint_tx::{check_canonical_bytes, MintParams, MintTxError};
+use usd1_solana::received::ClaimRule;
 use usd1_solana::rpc::SolanaRpc;
 use usd1_solana::solana_sdk::hash::Hash;
 use usd1_solana::solana_sdk::message::Message as SolanaMessage;
@@ -37,14 +48,26 @@ pub struct Cosigner {
     mint: Pubkey,
     multisig: Pubkey,
     claim_authority: Pubkey,
-    retired: Vec<Pubkey>,
+    /// What counts as received: claims keyed by (source, nonce), current and retired.
+    claims: ClaimRule,
     /// (members, m) of the multisig and the rent-exempt minimum, read once from the chain.
     chain_facts: OnceCell<(Vec<Pubkey>, usize, u64)>,
     /// Source domain → (its TokenMessenger, its token) as 32-byte words.
     sources: Vec<(Domain, B256, B256)>,
-    /// message hash → the co-signatures given (JSON list of `Cosigned`).
+    /// (source domain ‖ nonce, big-endian) → the co-signatures given for it, original
+    /// message and replacements alike (JSON list of `Cosigned`, at most `MAX_RECORDS`).
     tree: sled::Tree,
+    /// Serializes the read-check-append of `tree`, so no record is lost to a race.
+    records: tokio::sync::Mutex<()>,
+    /// (name, bearer token) of the callers allowed to ask; empty: co-signing disabled.
+    callers: Vec<(String, String)>,
+    /// Per caller name.
+    limiter: RateLimiter,
 }
+
+/// Co-sign records kept per (source, nonce): a relayer rebuilds a transaction when its
+/// blockhash expires (~1 minute), so more than this many unexpired ones is abuse.
+pub const MAX_RECORDS: usize = 16;
 
 #[derive(Serialize, Deserialize, Clone, Debug)]
 struct Cosigned {
@@ -90,22 +113,47 @@ impl Cosigner {
                 )
             })
             .collect();
+        let mint = pubkey(&solana.mint, "mint")?;
+        let multisig = pubkey(&solana.multisig, "multisig")?;
+        let claim_authority = pubkey(&solana.claim_authority, "claim_authority")?;
+        let retired = solana
+            .retired_claim_authorities
+            .iter()
+            .map(|k| pubkey(k, "retired_claim_authorities"))
+            .collect::<Result<_, _>>()?;
         Ok(Self {
             rpc: SolanaRpc::new(&solana.rpc_urls[0]),
             key,
             domain: solana.domain,
-            mint: pubkey(&solana.mint, "mint")?,
-            multisig: pubkey(&solana.multisig, "multisig")?,
-            claim_authority: pubkey(&solana.claim_authority, "claim_authority")?,
-            retired: solana
-                .retired_claim_authorities
-                .iter()
-                .map(|k| pubkey(k, "retired_claim_authorities"))
-                .collect::<Result<_, _>>()?,
+            mint,
+            multisig,
+            claim_authority,
+            claims: ClaimRule::new(claim_authority, retired, mint, multisig),
             chain_facts: OnceCell::new(),
             sources,
             tree: db.open_tree("solana_cosigned").map_err(|e| e.to_string())?,
+            records: tokio::sync::Mutex::new(()),
+            callers: {
+                let callers = solana.read_cosign_tokens()?;
+                if callers.is_empty() {
+                    tracing::warn!("co-signing disabled: no solana.cosign_tokens configured (POST /v1/solana/cosign answers 403)");
+                } else {
+                    let names: Vec<&str> = callers.iter().map(|(n, _)| n.as_str()).collect();
+                    tracing::info!(callers = ?names, "co-signing for these callers");
+                }
+                callers
+            },
+            limiter: RateLimiter::new(solana.cosign_rate_per_s),
         })
+    }
+
+    async fn blockhash_valid(&self, blockhash: &str) -> Result<bool, ApiError> {
+        let blockhash: Hash = blockhash.parse().map_err(ApiError::internal)?;
+        self.rpc
+            .client()
+            .is_blockhash_valid(&blockhash, usd1_solana::rpc::confirmed())
+            .await
+            .map_err(|e| ApiError::internal(format!("isBlockhashValid: {e}")))
     }
 
     pub fn public_key(&self) -> Pubkey {
@@ -162,27 +210,155 @@ impl Cosigner {
         Ok(())
     }
 
-    fn earlier(&self, hash: &B256) -> Result<Vec<Cosigned>, ApiError> {
-        Ok(
-            match self.tree.get(hash.as_slice()).map_err(ApiError::internal)? {
-                Some(v) => serde_json::from_slice(&v).map_err(ApiError::internal)?,
-                None => Vec::new(),
-            },
-        )
+    fn earlier(&self, key: &[u8]) -> Result<Vec<Cosigned>, ApiError> {
+        Ok(match self.tree.get(key).map_err(ApiError::internal)? {
+            Some(v) => serde_json::from_slice(&v).map_err(ApiError::internal)?,
+            None => Vec::new(),
+        })
     }
 }
 
 pub async fn cosign(
+    headers: HeaderMap,
     State(s): State<Arc<AppState>>,
-    Json(req): Json<CosignRequest>,
+    JsonBody(req): JsonBody<CosignRequest>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let c = s
         .cosigner
         .as_ref()
         .ok_or_else(|| ApiError::not_found("this attester has no Solana configuration"))?;
+    let caller = authorize(&c.callers, &headers)?;
+    if !c.limiter.allow(caller, Instant::now()) {
+        tracing::warn!(caller, "co-sign rate limit exceeded");
+        return Err(ApiError(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "rate limit: at most {} co-sign requests per second per caller",
+                c.limiter.rate
+            ),
+        ));
+    }
     let hash = parse_hash(&req.message_hash, "messageHash")?;
-    let span = tracing::info_span!("cosign", message_hash = %hash);
+    let span = tracing::info_span!("cosign", caller, message_hash = %hash);
     cosign_checked(&s, c, hash, req).instrument(span).await
+}
+
+/// The name of the caller whose bearer token the request presents. No callers configured:
+/// 403 (co-signing disabled); a missing or unknown token: 401. Every configured token is
+/// compared, each in constant time.
+fn authorize<'a>(
+    callers: &'a [(String, String)],
+    headers: &HeaderMap,
+) -> Result<&'a str, ApiError> {
+    if callers.is_empty() {
+        return Err(ApiError(
+            StatusCode::FORBIDDEN,
+            "co-signing disabled: no cosign_tokens configured on this attester".into(),
+        ));
+    }
+    let unauthorized = |why: &str| ApiError(StatusCode::UNAUTHORIZED, why.into());
+    let value = headers.get(header::AUTHORIZATION).ok_or_else(|| {
+        unauthorized("co-signing needs a credential: Authorization: Bearer <token>")
+    })?;
+    let presented = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .ok_or_else(|| unauthorized("the Authorization header must be: Bearer <token>"))?;
+    let mut found = None;
+    for (name, token) in callers {
+        if constant_time_eq(token.as_bytes(), presented.as_bytes()) && found.is_none() {
+            found = Some(name.as_str());
+        }
+    }
+    found.ok_or_else(|| {
+        tracing::warn!("co-sign request with an unknown token");
+        unauthorized("unknown co-sign token")
+    })
+}
+
+/// Equality whose time depends only on the lengths (tokens are not secret in length).
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    std::hint::black_box(diff) == 0
+}
+
+/// A token bucket per caller: `rate` requests per second, bursts of twice that.
+pub struct RateLimiter {
+    rate: u32,
+    buckets: std::sync::Mutex<HashMap<String, (f64, Instant)>>,
+}
+
+impl RateLimiter {
+    pub fn new(rate: u32) -> Self {
+        Self {
+            rate,
+            buckets: std::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn burst(&self) -> f64 {
+        2.0 * self.rate as f64
+    }
+
+    /// Takes one token from `caller`'s bucket at `now`, if there is one.
+    pub fn allow(&self, caller: &str, now: Instant) -> bool {
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        let burst = self.burst();
+        let (tokens, last) = buckets.entry(caller.to_string()).or_insert((burst, now));
+        let refill = now.saturating_duration_since(*last).as_secs_f64() * self.rate as f64;
+        *tokens = (*tokens + refill).min(burst);
+        *last = now.max(*last);
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// A message with a `destinationCaller` is delivered only by that key: the fee payer (the
+/// transaction's first account) must be it.
+fn check_caller(message: &Message, payer: &Pubkey) -> Result<(), ApiError> {
+    if message.destination_caller.is_zero() || message.destination_caller.0 == payer.to_bytes() {
+        return Ok(());
+    }
+    Err(ApiError(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        format!(
+            "the message's destinationCaller is {}: only that key may pay for its mint, not {payer}",
+            Pubkey::new_from_array(message.destination_caller.0)
+        ),
+    ))
+}
+
+/// The records to keep before adding one: those whose blockhash may still be valid
+/// (`valid[i]`, asked only when full). Still `MAX_RECORDS`: 429.
+fn make_room(records: Vec<Cosigned>, valid: &[bool]) -> Result<Vec<Cosigned>, ApiError> {
+    if records.len() < MAX_RECORDS {
+        return Ok(records);
+    }
+    let live: Vec<Cosigned> = records
+        .into_iter()
+        .zip(valid)
+        .filter(|(_, &v)| v)
+        .map(|(r, _)| r)
+        .collect();
+    if live.len() >= MAX_RECORDS {
+        return Err(ApiError(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "too many outstanding co-signatures for this message ({MAX_RECORDS}); retry after their blockhashes expire"
+            ),
+        ));
+    }
+    Ok(live)
 }
 
 async fn cosign_checked(
@@ -204,8 +380,6 @@ async fn cosign_checked(
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(req.transaction.trim())
         .map_err(|_| ApiError::bad_request("transaction must be base64"))?;
-    let candidate: SolanaMessage = bincode::deserialize(&bytes)
-        .map_err(|_| ApiError::bad_request("transaction is not a legacy transaction message"))?;
     let (members, m, rent) = c.chain_facts().await?;
     let params = MintParams {
         message: &message,
@@ -214,35 +388,47 @@ async fn cosign_checked(
         claim_authority: c.claim_authority,
         rent_exempt_lamports: *rent,
     };
-    check_canonical(&candidate, &params, members, *m, &c.public_key())
-        .map_err(|e| ApiError(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
+    // Exactly the canonical bytes (bincode alone would accept "canonical ‖ anything"); what
+    // is signed below is the rebuilt canonical message, never the request's bytes.
+    let (candidate, canonical): (SolanaMessage, Vec<u8>) =
+        check_canonical_bytes(&bytes, &params, members, *m, &c.public_key()).map_err(
+            |e| match e {
+                MintTxError::Malformed(_) => {
+                    ApiError::bad_request("transaction is not a legacy transaction message")
+                }
+                other => ApiError(StatusCode::UNPROCESSABLE_ENTITY, other.to_string()),
+            },
+        )?;
+    let payer = candidate.account_keys[0];
+    check_caller(&message, &payer)?;
 
-    // 3. Not received yet, under any claim authority.
-    let mut authorities = vec![c.claim_authority];
-    authorities.extend(c.retired.iter().copied());
-    if c.rpc
-        .claimed(&authorities, &hash)
+    // 3. Not received yet: no claim of its (source, nonce) counts, whichever message (the
+    //    original or a replacement) made it.
+    let (source, nonce) = (message.source_domain, message.nonce);
+    if c.claims
+        .received(&c.rpc, source, nonce)
         .await
         .map_err(ApiError::internal)?
     {
         return Err(ApiError(
             StatusCode::CONFLICT,
-            "already received on Solana (its claim account exists)".into(),
+            format!("source domain {source} nonce {nonce} was already received on Solana"),
         ));
     }
 
-    // 4. The same claim authority as every earlier co-signed transaction still valid.
-    let earlier = c.earlier(&hash)?;
-    for e in &earlier {
-        if e.claim_authority != c.claim_authority.to_string() {
-            let blockhash: Hash = e.blockhash.parse().map_err(ApiError::internal)?;
-            let valid = c
-                .rpc
-                .client()
-                .is_blockhash_valid(&blockhash, usd1_solana::rpc::confirmed())
-                .await
-                .map_err(|e| ApiError::internal(format!("isBlockhashValid: {e}")))?;
-            if valid {
+    // 4. The same claim authority as every earlier co-signed transaction for this (source,
+    //    nonce) that is still valid.
+    let key = [source.0.to_be_bytes().as_slice(), &nonce.to_be_bytes()].concat();
+    let _records = c.records.lock().await;
+    let earlier = c.earlier(&key)?;
+    let current = c.claim_authority.to_string();
+    // Blockhash validity per record, asked only when needed.
+    let mut valid: Vec<Option<bool>> = vec![None; earlier.len()];
+    for (e, v) in earlier.iter().zip(valid.iter_mut()) {
+        if e.claim_authority != current {
+            let still = c.blockhash_valid(&e.blockhash).await?;
+            *v = Some(still);
+            if still {
                 return Err(ApiError(
                     StatusCode::CONFLICT,
                     "an earlier co-signed transaction with another claim authority may still land; retry after its blockhash expires".into(),
@@ -251,26 +437,42 @@ async fn cosign_checked(
         }
     }
 
-    // 5. Persist, then sign.
-    let mut records = earlier;
-    records.push(Cosigned {
-        claim_authority: c.claim_authority.to_string(),
+    // 5. Persist (bounded: expired records make room), then sign.
+    let record = Cosigned {
+        claim_authority: current,
         blockhash: candidate.recent_blockhash.to_string(),
-        payer: candidate.account_keys[0].to_string(),
+        payer: payer.to_string(),
         at_ms: now_ms(),
+    };
+    let repeat = earlier.iter().any(|e| {
+        (&e.claim_authority, &e.blockhash, &e.payer)
+            == (&record.claim_authority, &record.blockhash, &record.payer)
     });
-    c.tree
-        .insert(
-            hash.as_slice(),
-            serde_json::to_vec(&records).map_err(ApiError::internal)?,
-        )
-        .map_err(ApiError::internal)?;
-    usd1_core::durable::serialized(|| c.tree.flush()).map_err(ApiError::internal)?;
-    let signature = c.key.sign_message(&bytes);
+    if !repeat {
+        let mut records = earlier;
+        if records.len() >= MAX_RECORDS {
+            for (e, v) in records.iter().zip(valid.iter_mut()) {
+                if v.is_none() {
+                    *v = Some(c.blockhash_valid(&e.blockhash).await?);
+                }
+            }
+        }
+        let valid: Vec<bool> = valid.into_iter().map(|v| v.unwrap_or(true)).collect();
+        records = make_room(records, &valid)?;
+        records.push(record);
+        c.tree
+            .insert(
+                key.as_slice(),
+                serde_json::to_vec(&records).map_err(ApiError::internal)?,
+            )
+            .map_err(ApiError::internal)?;
+        usd1_core::durable::serialized(|| c.tree.flush()).map_err(ApiError::internal)?;
+    }
+    let signature = c.key.sign_message(&canonical);
     crate::metrics::SIGNATURES
         .with_label_values(&["ed25519"])
         .inc();
-    tracing::info!(payer = %candidate.account_keys[0], "co-signed the Solana mint");
+    tracing::info!(%payer, "co-signed the Solana mint");
     Ok(Json(
         serde_json::json!({ "signature": signature.to_string() }),
     ))
@@ -287,3 +489,6 @@ pub async fn signer(State(s): State<Arc<AppState>>) -> Result<Json<serde_json::V
         serde_json::json!({ "signer": c.public_key().to_string() }),
     ))
 }
+
+#[cfg(test)]
+mod tests;

@@ -28,7 +28,9 @@ async fn main() {
 }
 
 async fn run(config: AttesterConfig) -> Result<(), String> {
-    let key = load_evm_signer(&config.signer).map_err(|e| e.to_string())?;
+    // A key file the config names but that cannot be used is a config error: exit 2.
+    let key = load_evm_signer(&config.signer, "signer.key_file")
+        .unwrap_or_else(|e| usd1_runtime::fatal_config("usd1-attester", e));
     let address = key.address();
     let db = sled::open(&config.service.db_path).map_err(|e| {
         format!(
@@ -126,10 +128,13 @@ async fn run(config: AttesterConfig) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.service.listen))?;
     tracing::info!(listen = %config.service.listen, attester = %address, chains = config.chains.len(), "usd1-attester started");
-    axum::serve(listener, api::router(state))
-        .with_graceful_shutdown(usd1_runtime::shutdown_signal())
-        .await
-        .map_err(|e| e.to_string())?;
+    usd1_runtime::serve(
+        listener,
+        api::router(state),
+        usd1_runtime::ServerLimits::default(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     usd1_core::durable::serialized(|| db.flush()).map_err(|e| e.to_string())?;
     Ok(())
 }

@@ -3,8 +3,10 @@
 use crate::context::{unreachable, CliError, Context};
 use alloy::primitives::{Address, B256, U256};
 use usd1_core::{format_amount, parse_amount, Message, USD1_DECIMALS};
+use usd1_core::audit::{Balance, ForeignChain};
 use usd1_evm::audit::{audit as run_audit, AuditedChain};
 use usd1_evm::bindings::Usd1Token;
+use usd1_solana::audit::SolanaAudit;
 
 fn usd1(a: U256) -> String {
     format_amount(a, USD1_DECIMALS)
@@ -113,6 +115,13 @@ fn print_message(ctx: &Context, m: &serde_json::Value) {
         );
     }
     out!("status   {}", m["status"].as_str().unwrap_or("?"));
+    if let Some(reason) = m["reason"].as_str() {
+        out!("reason   {reason}");
+    }
+    if let Some(error) = m["lastError"].as_str() {
+        let refusals = m["refusals"].as_u64().unwrap_or(0);
+        out!("last     {error} (refusals so far: {refusals})");
+    }
     out!(
         "source   tx {} (block {})",
         m["sourceTx"].as_str().unwrap_or("?"),
@@ -197,38 +206,67 @@ pub async fn audit(ctx: &Context, issued: Option<String>) -> Result<(), CliError
             max_block_range: c.config.max_block_range,
         });
     }
-    let report = run_audit(&chains)
+    let solana = match &ctx.config.solana {
+        Some(sol) => Some(
+            SolanaAudit::from_config(sol, &ctx.config.chains)
+                .map_err(|e| CliError::usage(format!("the [solana] section: {e}")))?,
+        ),
+        None => None,
+    };
+    let report = run_audit(&chains, solana.as_ref().map(|s| s as &dyn ForeignChain))
         .await
         .map_err(|e| CliError::failed(format!("audit could not read the chains: {e}")))?;
     out!("supply audit");
-    for (chain, block, supply) in &report.supplies {
-        out!("  {chain:<12} {:>20} USD1  (block {block})", usd1(*supply));
+    for s in &report.supplies {
+        out!("  {:<12} {:>20} USD1  ({})", s.chain, usd1(s.supply), s.height);
     }
     out!(
         "  {:<12} {:>20} USD1  ({} of {} burns not minted yet)",
         "in flight",
-        usd1(report.in_flight),
-        report.in_flight_count,
-        report.burns_seen
+        usd1(report.in_flight()),
+        report.in_flight_count(),
+        report.burns().len()
     );
-    if !report.to_unknown_domains.is_zero() {
+    for ((source, destination), route) in report.routes() {
+        let route_name = format!(
+            "{} → {}",
+            report.chain_name(source),
+            report.chain_name(destination)
+        );
+        out!(
+            "    {:<22} {:>12} USD1  ({} of {} burns not minted yet)",
+            route_name,
+            usd1(route.in_flight),
+            route.in_flight_count,
+            route.burns
+        );
+    }
+    if !report.to_unknown_domains().is_zero() {
         out!(
             "  {:<12} {:>20} USD1  (burned toward domains not in the config)",
             "unknown",
-            usd1(report.to_unknown_domains)
+            usd1(report.to_unknown_domains())
+        );
+    }
+    for o in &report.outside_bridge {
+        out!(
+            "  {:<12} {:>20} USD1  ({} transactions burned outside the bridge on {})",
+            "outside",
+            usd1(o.amount),
+            o.count,
+            o.chain
         );
     }
     let accounted = report.accounted();
     out!("  {:<12} {:>20} USD1", "Σ", usd1(accounted));
     out!("  {:<12} {:>20} USD1", "issued", usd1(issued));
-    if accounted == issued {
-        out!("OK: supply over all chains plus in-flight burns equals the issued total");
-        return Ok(());
-    }
-    let (sign, diff) = if accounted > issued {
-        ("+", accounted - issued)
-    } else {
-        ("-", issued - accounted)
+    let (sign, diff) = match report.balance(issued) {
+        Balance::Exact => {
+            out!("OK: supply over all chains plus in-flight burns equals the issued total");
+            return Ok(());
+        }
+        Balance::Excess(d) => ("+", d),
+        Balance::Shortfall(d) => ("-", d),
     };
     Err(CliError::failed(format!(
         "DISCREPANCY: Σ supply + in flight is {sign}{} USD1 off the issued total (minted without a burn, or burned without a mint)",

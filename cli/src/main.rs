@@ -52,10 +52,13 @@ enum Command {
         /// Destination chain name.
         #[arg(long)]
         to: String,
-        /// Decimal amount of USD1, e.g. 12.5.
+        /// Decimal amount of USD1, e.g. 12.5 or 0.5: digits, optionally a point and up to 6
+        /// decimals (no sign, spaces, exponent or separators; 0.5, not .5; 5, not 5.).
         #[arg(long, allow_hyphen_values = true)]
         amount: String,
-        /// Who receives on the destination (a wallet address).
+        /// Who receives on the destination: an EVM address (0x and 40 hex digits; a mixed-case
+        /// one must match its EIP-55 checksum), or with --to solana a base58 wallet. Never
+        /// the zero address.
         #[arg(long)]
         recipient: String,
         /// Submit the mint yourself with the attesters' signatures instead of waiting for a relayer.
@@ -69,7 +72,7 @@ enum Command {
     Status { id: String },
     /// USD1 balances on every configured chain.
     Balance {
-        /// Whose (default: the configured user's).
+        /// Whose (default: the configured user's): 0x and 40 hex digits, EIP-55 if mixed case.
         #[arg(long)]
         address: Option<String>,
     },
@@ -116,7 +119,13 @@ async fn run(ctx: &Context, command: Command) -> Result<(), CliError> {
             transfer::transfer(ctx, args).await
         }
         Command::Status { id } => lookup::status(ctx, &id).await,
-        Command::Balance { address } => lookup::balance(ctx, address).await,
+        Command::Balance { address } => {
+            // Checked as strictly as a transfer's recipient (EIP-55, not the zero address).
+            let address = address
+                .map(|a| context::evm_address("--address", &a).map(|a| a.to_string()))
+                .transpose()?;
+            lookup::balance(ctx, address).await
+        }
         Command::Audit { issued } => lookup::audit(ctx, issued).await,
     }
 }

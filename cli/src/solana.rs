@@ -41,10 +41,10 @@ pub async fn to_solana(ctx: &Context, args: TransferArgs) -> Result<(), CliError
     let sol = solana(ctx)?;
     let source = ctx.chain(&args.from)?;
     let amount = amount(&args)?;
-    let wallet = key(&args.recipient, "--recipient (a Solana wallet)")?;
+    let wallet = crate::context::solana_wallet("--recipient", &args.recipient)?;
     if args.self_relay {
         return Err(CliError::usage(
-            "--self-relay is for EVM destinations; a relayer delivers to Solana",
+            "--self-relay is for EVM destinations: a mint on Solana needs the attesters' co-signatures, which they give only to relayers holding a co-sign token (solana.cosign_tokens); a relayer delivers to Solana",
         ));
     }
     let shown = format_amount(amount, USD1_DECIMALS);
@@ -108,14 +108,16 @@ pub async fn to_solana(ctx: &Context, args: TransferArgs) -> Result<(), CliError
     ));
 
     let mut stage = progress.stage("minted");
-    let mut authorities = vec![key(&sol.claim_authority, "solana.claim_authority")?];
+    let current = key(&sol.claim_authority, "solana.claim_authority")?;
+    let mut retired = Vec::new();
     for k in &sol.retired_claim_authorities {
-        authorities.push(key(k, "solana.retired_claim_authorities")?);
+        retired.push(key(k, "solana.retired_claim_authorities")?);
     }
     let mint = key(&sol.mint, "solana.mint")?;
+    let claims = usd1_solana::received::ClaimRule::new(current, retired, mint, multisig);
     loop {
-        if rpc
-            .claimed(&authorities, &hash)
+        if claims
+            .received(&rpc, message.source_domain, message.nonce)
             .await
             .map_err(|e| unreachable(&sol.name, e))?
         {
@@ -125,7 +127,7 @@ pub async fn to_solana(ctx: &Context, args: TransferArgs) -> Result<(), CliError
         check_deadline(deadline, "the mint")?;
         tokio::time::sleep(POLL).await;
     }
-    let claim = usd1_solana::claim::claim_address(&authorities[0], &hash)
+    let claim = usd1_solana::claim::claim_address(&current, message.source_domain, message.nonce)
         .map_err(|e| CliError::failed(e.to_string()))?;
     let mint_tx = rpc
         .client()
@@ -154,12 +156,7 @@ pub async fn from_solana(ctx: &Context, args: TransferArgs) -> Result<(), CliErr
     let amount = amount(&args)?;
     let units =
         u64::try_from(amount).map_err(|_| CliError::usage("--amount is too large for Solana"))?;
-    let recipient: Address = args.recipient.parse().map_err(|_| {
-        CliError::usage(format!(
-            "--recipient {:?} is not an EVM address (0x followed by 40 hex digits)",
-            args.recipient
-        ))
-    })?;
+    let recipient = crate::context::evm_address("--recipient", &args.recipient)?;
     let user_file = &ctx
         .config
         .solana_user
@@ -201,8 +198,8 @@ pub async fn from_solana(ctx: &Context, args: TransferArgs) -> Result<(), CliErr
         mint_recipient: recipient.into_word(),
         destination_caller: B256::ZERO,
     };
-    let memo_ix =
-        usd1_solana::spl_memo_instruction(&usd1_solana::memo_program(), memo.format().as_bytes());
+    // The memo lists the burn's owner as signer: the bridge-burn rule requires it.
+    let memo_ix = usd1_solana::memo::burn_memo_instruction(&memo.format(), &user.pubkey());
     let (blockhash, _) = rpc
         .blockhash()
         .await
@@ -247,7 +244,8 @@ pub async fn from_solana(ctx: &Context, args: TransferArgs) -> Result<(), CliErr
     let destination = usd1_evm::EvmDestination::new(
         dest.rpc()?,
         dest.config.domain,
-        dest.config.message_transmitter,
+        (dest.config.message_transmitter, dest.config.token),
+        usd1_config::RelayPolicyConfig::default().max_delivery_gas,
         ctx.user_key()?,
     );
     let (attesters, threshold) = destination

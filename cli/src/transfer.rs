@@ -48,14 +48,10 @@ pub async fn transfer(ctx: &Context, args: TransferArgs) -> Result<(), CliError>
     if source.config.domain == dest.config.domain {
         return Err(CliError::usage("--from and --to are the same chain"));
     }
+    // Every input is checked before anything touches a chain: a bad one burns nothing.
     let amount = parse_amount(&args.amount, USD1_DECIMALS)
         .map_err(|e| CliError::usage(format!("--amount: {e}")))?;
-    let recipient: Address = args.recipient.parse().map_err(|_| {
-        CliError::usage(format!(
-            "--recipient {:?} is not an EVM address (0x followed by 40 hex digits)",
-            args.recipient
-        ))
-    })?;
+    let recipient = crate::context::evm_address("--recipient", &args.recipient)?;
     let key = ctx.user_key()?;
     let shown = format_amount(amount, USD1_DECIMALS);
     let deadline = Instant::now() + args.timeout;
@@ -94,7 +90,8 @@ pub async fn transfer(ctx: &Context, args: TransferArgs) -> Result<(), CliError>
     let destination = EvmDestination::new(
         dest.rpc()?,
         dest.config.domain,
-        dest.config.message_transmitter,
+        (dest.config.message_transmitter, dest.config.token),
+        usd1_config::RelayPolicyConfig::default().max_delivery_gas,
         key.clone(),
     );
     let (attesters, threshold) = destination
@@ -325,15 +322,20 @@ async fn self_relay(
     {
         return Ok(()); // a relayer was faster
     }
-    if let Some(revert) = dest
+    use usd1_core::traits::DryRun;
+    match dest
         .simulate_delivery(&raw, attestation)
         .await
         .map_err(|e| CliError::failed(e.to_string()))?
     {
-        return Err(CliError::failed(format!(
-            "the destination would refuse the mint: {}",
-            revert.reason
-        )));
+        DryRun::Succeeds => {}
+        DryRun::Reverts { reason }
+        | DryRun::TooCostly { reason }
+        | DryRun::Undeliverable { reason } => {
+            return Err(CliError::failed(format!(
+                "the destination would refuse the mint: {reason}"
+            )))
+        }
     }
     let nonce = dest
         .account_nonce()

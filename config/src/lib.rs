@@ -5,19 +5,21 @@
 
 mod chain;
 mod keys;
+mod policy;
 mod service;
 mod solana;
 
 pub use chain::{ChainConfig, ChainKind, Finality};
 pub use keys::{load_evm_signer, KeyError};
+pub use policy::{parse_word, AllowedMessage, RelayPolicyConfig, RouteMinimum};
 pub use service::{
     AttesterConfig, AuditSettings, BridgeEndpoints, CliConfig, LogFormat, RelayerConfig,
     RelayerSettings, ServiceConfig, SignerConfig, SolanaUser,
 };
-pub use solana::SolanaConfig;
+pub use solana::{read_token_file, CosignToken, SolanaConfig, MIN_TOKEN_LEN};
 
 use figment::providers::{Env, Format, Toml};
-use figment::Figment;
+use figment::{Figment, Provider};
 use serde::de::DeserializeOwned;
 use std::path::Path;
 use thiserror::Error;
@@ -34,6 +36,9 @@ pub enum ConfigError {
         field: String,
         reason: String,
     },
+    /// A `USD1_…` environment variable's value is wrong (the reason names the variable).
+    #[error("{reason}")]
+    Env { reason: String },
 }
 
 /// Types that can check themselves once parsed; the error names the offending field.
@@ -44,7 +49,8 @@ pub trait Validate {
     fn validate(&self) -> Result<(), (String, String)>;
 }
 
-/// Reads `path`, applies `USD1_` overrides, checks the result.
+/// Reads `path`, applies `USD1_` overrides, checks the result. A bad value that came from
+/// an environment variable is blamed on the variable ([`ConfigError::Env`]), not the file.
 pub fn load<T: DeserializeOwned + Validate>(path: &Path) -> Result<T, ConfigError> {
     let shown = path.display().to_string();
     // Read first so that a missing file is its own clear error, not an empty config.
@@ -52,42 +58,118 @@ pub fn load<T: DeserializeOwned + Validate>(path: &Path) -> Result<T, ConfigErro
         path: shown.clone(),
         reason: e.to_string(),
     })?;
-    let config: T = Figment::new()
-        .merge(Toml::string(&text))
-        .merge(Env::prefixed("USD1_").split("__").filter(|key| {
-            let section = key.as_str().split('.').next().unwrap_or_default();
-            key.as_str().contains('.')
-                && T::SECTIONS.iter().any(|s| section.eq_ignore_ascii_case(s))
-        }))
-        .extract()
-        .map_err(|e| ConfigError::Parse {
-            path: shown.clone(),
-            reason: describe(e),
-        })?;
-    config
-        .validate()
-        .map_err(|(field, reason)| ConfigError::Invalid {
-            path: shown,
-            field,
-            reason,
-        })?;
+    let env = Env::prefixed(ENV_PREFIX).split("__").filter(|key| {
+        let section = key.as_str().split('.').next().unwrap_or_default();
+        key.as_str().contains('.') && T::SECTIONS.iter().any(|s| section.eq_ignore_ascii_case(s))
+    });
+    let env_source = env.metadata().name;
+    let figment = Figment::new().merge(Toml::string(&text)).merge(env);
+    let config: T = figment.extract().map_err(|e| {
+        let (from_env, reason) = describe(e, &figment, &env_source);
+        if from_env {
+            ConfigError::Env { reason }
+        } else {
+            ConfigError::Parse {
+                path: shown.clone(),
+                reason,
+            }
+        }
+    })?;
+    config.validate().map_err(|(field, reason)| {
+        let from_env = figment
+            .find_metadata(&field)
+            .is_some_and(|m| m.name == env_source);
+        match env_var(&field.split('.').collect::<Vec<_>>()) {
+            Some((var, value)) if from_env => ConfigError::Env {
+                reason: format!("{}: {reason}", overrides(&var, &value, &field)),
+            },
+            _ => ConfigError::Invalid {
+                path: shown,
+                field,
+                reason,
+            },
+        }
+    })?;
     Ok(config)
 }
 
-/// figment's message, with the key path spelled as in the file.
-fn describe(e: figment::Error) -> String {
+const ENV_PREFIX: &str = "USD1_";
+
+/// figment's message, with the key path spelled as in the file; errors in values that came
+/// from `USD1_` variables name the variable. `.0`: every error came from a variable.
+fn describe(e: figment::Error, figment: &Figment, env_source: &str) -> (bool, String) {
     let mut out = String::new();
+    let mut all_env = true;
     for (i, err) in e.into_iter().enumerate() {
         if i > 0 {
             out.push_str("; ");
         }
-        if err.path.is_empty() {
-            out.push_str(&err.kind.to_string());
-        } else {
-            out.push_str(&format!("field `{}`: {}", err.path.join("."), err.kind));
+        let field = err.path.join(".");
+        let mut path: Vec<&str> = err.path.iter().map(String::as_str).collect();
+        let unknown = match &err.kind {
+            figment::error::Kind::UnknownField(key, _) => Some(key.as_str()),
+            _ => None,
+        };
+        // figment reports an unknown key at the key; in case it is ever at its table.
+        if let Some(key) = unknown.filter(|k| path.last() != Some(k)) {
+            path.push(key);
+        }
+        let from_env = figment
+            .find_metadata(&path.join("."))
+            .or(err.metadata.as_ref())
+            .is_some_and(|m| m.name == env_source);
+        match env_var(&path) {
+            // An unknown key's value is never shown: it may be a secret set under a wrong name.
+            Some((var, value)) if from_env => {
+                if unknown.is_some() {
+                    out.push_str(&format!("{var} (environment variable): {}", err.kind));
+                } else {
+                    let var = overrides(&var, &value, &field);
+                    out.push_str(&format!("{var}: {}", err.kind));
+                }
+            }
+            _ => {
+                all_env = false;
+                if err.path.is_empty() {
+                    out.push_str(&err.kind.to_string());
+                } else {
+                    out.push_str(&format!("field `{field}`: {}", err.kind));
+                }
+            }
         }
     }
-    out
+    (all_env, out)
+}
+
+/// `USD1_SERVICE__LISTEN="nope" (environment variable overriding `service.listen`)`.
+fn overrides(var: &str, value: &str, field: &str) -> String {
+    let value = if value.chars().count() > 120 {
+        format!("{:?}…", value.chars().take(120).collect::<String>())
+    } else {
+        format!("{value:?}")
+    };
+    format!("{var}={value} (environment variable overriding `{field}`)")
+}
+
+/// The `USD1_` variable that sets the config key `path` (matched as figment does: the
+/// prefix and the key case-insensitively, `__` between levels), with its value.
+fn env_var(path: &[&str]) -> Option<(String, String)> {
+    if path.is_empty() {
+        return None;
+    }
+    // vars_os: `std::env::vars` panics on a variable that is not UTF-8.
+    let mut vars = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
+    vars.find(|(name, _)| {
+        name.len() > ENV_PREFIX.len()
+            && name.is_char_boundary(ENV_PREFIX.len())
+            && name[..ENV_PREFIX.len()].eq_ignore_ascii_case(ENV_PREFIX)
+            && name[ENV_PREFIX.len()..].split("__").count() == path.len()
+            && name[ENV_PREFIX.len()..]
+                .split("__")
+                .zip(path)
+                .all(|(a, b)| a.eq_ignore_ascii_case(b))
+    })
 }
 
 #[cfg(test)]

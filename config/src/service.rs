@@ -93,6 +93,9 @@ pub struct RelayerSettings {
     pub destinations: Vec<Domain>,
     #[serde(default)]
     pub sources: Vec<Domain>,
+    /// What this relayer carries and spends on (DESIGN §6).
+    #[serde(default)]
+    pub policy: crate::RelayPolicyConfig,
 }
 
 fn default_attester_timeout() -> u64 {
@@ -193,6 +196,7 @@ impl Validate for RelayerConfig {
                 "must be > 0 and <= relayer.retry_max_ms".into(),
             ));
         }
+        r.policy.validate()?;
         let known: Vec<Domain> = self.chains.values().map(|c| c.domain).collect();
         for (field, list) in [
             ("relayer.destinations", &r.destinations),

@@ -29,8 +29,53 @@ pub struct SolanaConfig {
     pub payer_key_file: Option<PathBuf>,
     #[serde(default)]
     pub claim_authority_key_file: Option<PathBuf>,
+    /// Relayer only: the bearer token it presents to the attesters' co-sign route (a file
+    /// holding the token the attesters list for this relayer in `cosign_tokens`).
+    #[serde(default)]
+    pub cosign_token_file: Option<PathBuf>,
+    /// Attester only: the callers allowed to ask for co-signatures, one bearer token each.
+    /// None listed: the co-sign route answers 403 (co-signing disabled).
+    #[serde(default)]
+    pub cosign_tokens: Vec<CosignToken>,
+    /// Attester only: co-sign requests per second allowed to each caller (burst: twice that).
+    #[serde(default = "default_cosign_rate")]
+    pub cosign_rate_per_s: u32,
     #[serde(default = "default_poll_ms")]
     pub poll_interval_ms: u64,
+}
+
+/// A caller of the co-sign route: `name` labels logs and keys its rate limit; the token is
+/// read from `token_file` at start.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct CosignToken {
+    pub name: String,
+    pub token_file: PathBuf,
+}
+
+/// The shortest bearer token accepted (characters).
+pub const MIN_TOKEN_LEN: usize = 32;
+
+/// Reads a bearer token file: its content without surrounding whitespace, at least
+/// `MIN_TOKEN_LEN` characters, printable ASCII (it travels in an HTTP header). The token
+/// never appears in the error.
+pub fn read_token_file(path: &std::path::Path) -> Result<String, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read token file {}: {e}", path.display()))?;
+    let token = text.trim();
+    if token.len() < MIN_TOKEN_LEN {
+        return Err(format!(
+            "token file {}: the token must be at least {MIN_TOKEN_LEN} characters",
+            path.display()
+        ));
+    }
+    if !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(format!(
+            "token file {}: the token must be printable ASCII without spaces",
+            path.display()
+        ));
+    }
+    Ok(token.to_string())
 }
 
 fn default_name() -> String {
@@ -41,6 +86,9 @@ fn default_domain() -> Domain {
 }
 fn default_poll_ms() -> u64 {
     1000
+}
+fn default_cosign_rate() -> u32 {
+    20
 }
 
 fn is_pubkey(s: &str) -> bool {
@@ -87,6 +135,152 @@ impl SolanaConfig {
                 format!("{k:?} is not a base58 public key"),
             ));
         }
+        let mut names = std::collections::BTreeSet::new();
+        for t in &self.cosign_tokens {
+            if t.name.trim().is_empty() {
+                return Err((
+                    "solana.cosign_tokens".into(),
+                    "every entry needs a non-empty name".into(),
+                ));
+            }
+            if !names.insert(t.name.as_str()) {
+                return Err((
+                    "solana.cosign_tokens".into(),
+                    format!("the name {:?} is listed twice", t.name),
+                ));
+            }
+        }
+        if self.cosign_rate_per_s == 0 {
+            return Err(("solana.cosign_rate_per_s".into(), "must be > 0".into()));
+        }
         Ok(())
+    }
+
+    /// Attester: (name, token) of every configured co-sign caller, tokens read from their
+    /// files. Two callers with the same token are refused (the name would be ambiguous).
+    pub fn read_cosign_tokens(&self) -> Result<Vec<(String, String)>, String> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        for t in &self.cosign_tokens {
+            let token = read_token_file(&t.token_file)
+                .map_err(|e| format!("solana.cosign_tokens ({}): {e}", t.name))?;
+            if let Some((other, _)) = out.iter().find(|(_, known)| *known == token) {
+                return Err(format!(
+                    "solana.cosign_tokens: {} and {other} have the same token",
+                    t.name
+                ));
+            }
+            out.push((t.name.clone(), token));
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn config() -> SolanaConfig {
+        SolanaConfig {
+            name: default_name(),
+            domain: default_domain(),
+            rpc_urls: vec!["http://127.0.0.1:8899".into()],
+            mint: "11111111111111111111111111111111".into(),
+            multisig: "11111111111111111111111111111111".into(),
+            claim_authority: "11111111111111111111111111111111".into(),
+            retired_claim_authorities: vec![],
+            cosign_key_file: None,
+            payer_key_file: None,
+            claim_authority_key_file: None,
+            cosign_token_file: None,
+            cosign_tokens: vec![],
+            cosign_rate_per_s: default_cosign_rate(),
+            poll_interval_ms: default_poll_ms(),
+        }
+    }
+
+    fn token_file(text: &str) -> tempfile::NamedTempFile {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+        f
+    }
+
+    #[test]
+    fn cosign_tokens_are_read_trimmed_and_checked() {
+        let good = token_file(&format!("{}\n", "a".repeat(40)));
+        let short = token_file("tooshort\n");
+        let spaced = token_file(&format!("{} {}", "a".repeat(20), "b".repeat(20)));
+        let mut c = config();
+        c.cosign_tokens = vec![CosignToken {
+            name: "relayer-1".into(),
+            token_file: good.path().into(),
+        }];
+        assert!(c.validate().is_ok());
+        assert_eq!(
+            c.read_cosign_tokens().unwrap(),
+            vec![("relayer-1".to_string(), "a".repeat(40))]
+        );
+        for bad in [&short, &spaced] {
+            c.cosign_tokens[0].token_file = bad.path().into();
+            let err = c.read_cosign_tokens().unwrap_err();
+            assert!(err.contains("relayer-1"), "{err}");
+            assert!(!err.contains("tooshort"), "the token is never shown: {err}");
+        }
+        c.cosign_tokens[0].token_file = "/nonexistent/token".into();
+        assert!(c.read_cosign_tokens().is_err());
+    }
+
+    /// The file alone (no `USD1_` overrides: other tests set some), validated.
+    fn file<T: serde::de::DeserializeOwned + crate::Validate>(path: &std::path::Path) -> T {
+        use figment::providers::{Format, Toml};
+        let c: T = figment::Figment::new()
+            .merge(Toml::file(path))
+            .extract()
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        if let Err((field, why)) = c.validate() {
+            panic!("{}: {field}: {why}", path.display());
+        }
+        c
+    }
+
+    #[test]
+    fn example_and_production_attesters_listen_on_loopback_only() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        for path in [
+            root.join("examples/attester.toml"),
+            root.join("../deploy/config/attester.production.toml"),
+        ] {
+            let c: crate::AttesterConfig = file(&path);
+            assert!(
+                c.service.listen.ip().is_loopback(),
+                "{}: an attester behind its TLS proxy listens on 127.0.0.1",
+                path.display()
+            );
+        }
+        let example: crate::AttesterConfig = file(&root.join("examples/attester.toml"));
+        let solana = example.solana.expect("the example shows [solana]");
+        assert!(!solana.cosign_tokens.is_empty(), "and its co-sign callers");
+        let relayer: crate::RelayerConfig = file(&root.join("examples/relayer.toml"));
+        assert!(relayer.solana.unwrap().cosign_token_file.is_some());
+    }
+
+    #[test]
+    fn cosign_token_names_are_non_empty_and_unique_and_tokens_distinct() {
+        let f = token_file(&"x".repeat(32));
+        let entry = |name: &str| CosignToken {
+            name: name.into(),
+            token_file: f.path().into(),
+        };
+        let mut c = config();
+        c.cosign_tokens = vec![entry(" ")];
+        assert_eq!(c.validate().unwrap_err().0, "solana.cosign_tokens");
+        c.cosign_tokens = vec![entry("a"), entry("a")];
+        assert!(c.validate().unwrap_err().1.contains("twice"));
+        c.cosign_tokens = vec![entry("a"), entry("b")];
+        assert!(c.validate().is_ok());
+        assert!(c.read_cosign_tokens().unwrap_err().contains("same token"));
+        c.cosign_tokens.clear();
+        c.cosign_rate_per_s = 0;
+        assert_eq!(c.validate().unwrap_err().0, "solana.cosign_rate_per_s");
     }
 }

@@ -99,22 +99,64 @@ fn missing_file_is_a_read_error() {
 #[test]
 fn hex_key_loads_and_garbage_is_refused() {
     let good = write("0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d\n");
-    let signer = load_evm_signer(&SignerConfig {
-        key_file: good.path().into(),
-        password_env: "X".into(),
-    })
+    let signer = load_evm_signer(
+        &SignerConfig {
+            key_file: good.path().into(),
+            password_env: "X".into(),
+        },
+        "signer.key_file",
+    )
     .unwrap();
     assert_eq!(
         format!("{:?}", signer.address()),
         "0x70997970c51812dc3a010c7d01b50e0d17dc79c8"
     );
     let bad = write("not a key");
-    let err = load_evm_signer(&SignerConfig {
-        key_file: bad.path().into(),
-        password_env: "X".into(),
-    })
+    let err = load_evm_signer(
+        &SignerConfig {
+            key_file: bad.path().into(),
+            password_env: "X".into(),
+        },
+        "submitter.key_file",
+    )
     .unwrap_err();
     assert!(!err.to_string().contains("not a key"));
+    assert!(
+        err.to_string().starts_with("submitter.key_file: "),
+        "names the field: {err}"
+    );
+}
+
+#[test]
+fn a_missing_key_file_names_the_field_and_the_file() {
+    let err = load_evm_signer(
+        &SignerConfig {
+            key_file: "/nonexistent/usd1/attester.key".into(),
+            password_env: "X".into(),
+        },
+        "signer.key_file",
+    )
+    .unwrap_err();
+    assert_eq!(err.field(), "signer.key_file");
+    let shown = err.to_string();
+    assert!(
+        shown.starts_with("signer.key_file: cannot read /nonexistent/usd1/attester.key: "),
+        "{shown}"
+    );
+    // An unreadable path (a directory) is the same kind of error.
+    let dir = tempfile::tempdir().unwrap();
+    let err = load_evm_signer(
+        &SignerConfig {
+            key_file: dir.path().into(),
+            password_env: "X".into(),
+        },
+        "submitter.key_file",
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, KeyError::Read(f, ..) if f == "submitter.key_file"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -171,18 +213,139 @@ fn a_keystore_loads_with_its_password_from_the_environment() {
     };
     figment::Jail::expect_with(|jail| {
         assert!(
-            matches!(load_evm_signer(&cfg), Err(KeyError::NoPassword(..))),
+            matches!(
+                load_evm_signer(&cfg, "signer.key_file"),
+                Err(KeyError::NoPassword(..))
+            ),
             "no password in the environment"
         );
         jail.set_env("USD1_TEST_KEYSTORE_PW", "wrong");
-        let err = load_evm_signer(&cfg).unwrap_err();
+        let err = load_evm_signer(&cfg, "signer.key_file").unwrap_err();
         assert!(matches!(err, KeyError::Keystore(..)), "{err}");
         assert!(
             !err.to_string().contains("wrong"),
             "the password is never shown"
         );
         jail.set_env("USD1_TEST_KEYSTORE_PW", "correct horse");
-        assert_eq!(load_evm_signer(&cfg).unwrap().address(), signer.address());
+        assert_eq!(
+            load_evm_signer(&cfg, "signer.key_file").unwrap().address(),
+            signer.address()
+        );
         Ok(())
     });
+}
+
+/// Runs `load` for an attester config with these `USD1_` variables set.
+#[allow(clippy::result_large_err)] // figment::Jail's closure type, not ours
+fn load_with_env(vars: &[(&str, &str)], file: &str) -> Result<AttesterConfig, ConfigError> {
+    let mut result = None;
+    figment::Jail::expect_with(|jail| {
+        for (k, v) in vars {
+            jail.set_env(k, v);
+        }
+        let f = write(file);
+        result = Some(load::<AttesterConfig>(f.path()));
+        Ok(())
+    });
+    result.unwrap()
+}
+
+#[test]
+fn a_bad_environment_value_is_blamed_on_the_variable() {
+    let err = load_with_env(&[("USD1_SERVICE__LISTEN", "nope")], ATTESTER).unwrap_err();
+    assert!(matches!(err, ConfigError::Env { .. }), "{err:?}");
+    let shown = err.to_string();
+    assert!(
+        shown.starts_with("USD1_SERVICE__LISTEN=\"nope\""),
+        "names the variable and its value: {shown}"
+    );
+    assert!(shown.contains("service.listen"), "{shown}");
+    assert!(
+        !shown.contains("config /"),
+        "not blamed on the file: {shown}"
+    );
+
+    // A wrong type, deeper down.
+    let err = load_with_env(&[("USD1_CHAINS__BASE__DOMAIN", "six")], ATTESTER)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("USD1_CHAINS__BASE__DOMAIN=\"six\""),
+        "{err}"
+    );
+    assert!(err.contains("chains.base.domain"), "{err}");
+
+    // figment matches names case-insensitively; the message shows the name as it was set.
+    let err = load_with_env(&[("usd1_service__listen", "nope")], ATTESTER)
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("usd1_service__listen="), "{err}");
+}
+
+#[test]
+fn an_unknown_environment_key_names_the_variable_but_not_its_value() {
+    let err = load_with_env(&[("USD1_SIGNER__KEY", "0xsecret")], ATTESTER).unwrap_err();
+    assert!(matches!(err, ConfigError::Env { .. }), "{err:?}");
+    let shown = err.to_string();
+    assert!(shown.starts_with("USD1_SIGNER__KEY "), "{shown}");
+    assert!(shown.contains("unknown field"), "{shown}");
+    assert!(
+        !shown.contains("0xsecret"),
+        "the value may be a secret: {shown}"
+    );
+}
+
+#[test]
+fn an_environment_value_that_fails_validation_is_blamed_on_the_variable() {
+    let err = load_with_env(
+        &[("USD1_CHAINS__BASE__RPC_URLS", r#"["ftp://10.0.0.1"]"#)],
+        ATTESTER,
+    )
+    .unwrap_err();
+    assert!(matches!(err, ConfigError::Env { .. }), "{err:?}");
+    let shown = err.to_string();
+    assert!(shown.starts_with("USD1_CHAINS__BASE__RPC_URLS="), "{shown}");
+    assert!(shown.contains("is not an http(s) URL"), "{shown}");
+}
+
+#[test]
+fn file_errors_still_name_the_file_when_variables_are_set() {
+    // The variable is fine; the file's value is not: the file is to blame.
+    let err = load_with_env(
+        &[("USD1_SERVICE__LISTEN", "127.0.0.1:9")],
+        &ATTESTER.replace("domain = 6", "domain = \"six\""),
+    )
+    .unwrap_err();
+    assert!(matches!(err, ConfigError::Parse { .. }), "{err:?}");
+    let shown = err.to_string();
+    assert!(shown.starts_with("config /"), "{shown}");
+    assert!(shown.contains("field `chains.base.domain`"), "{shown}");
+    assert!(!shown.contains("USD1_"), "{shown}");
+    let err = load_with_env(
+        &[("USD1_SERVICE__LISTEN", "127.0.0.1:9")],
+        &ATTESTER.replace("rpc_urls = [\"http://127.0.0.1:8546\"]", "rpc_urls = []"),
+    )
+    .unwrap_err();
+    assert!(matches!(err, ConfigError::Invalid { .. }), "{err:?}");
+}
+
+#[test]
+fn issued_total_follows_the_amount_rule() {
+    let relayer = format!(
+        "[service]\nlisten = \"127.0.0.1:0\"\ndb_path = \"/tmp/x\"\n[submitter]\nkey_file = \"/tmp/k\"\n[relayer]\nattesters = [\"http://a\"]\n[audit]\nissued_total = \"TOTAL\"\n{}",
+        &ATTESTER[ATTESTER.find("[chains.ethereum]").unwrap()..]
+    );
+    for ok in ["2000000", "2000000.5"] {
+        let f = write(&relayer.replace("TOTAL", ok));
+        load::<RelayerConfig>(f.path()).unwrap();
+    }
+    for bad in [" 1", ".5", "5.", "1e6", "-1", "1_000"] {
+        let f = write(&relayer.replace("TOTAL", bad));
+        let err = load::<RelayerConfig>(f.path()).unwrap_err().to_string();
+        assert!(err.contains("audit.issued_total"), "{bad:?}: {err}");
+        assert!(
+            err.contains("amounts are written like 12.5"),
+            "{bad:?}: {err}"
+        );
+    }
 }

@@ -94,6 +94,33 @@ pub fn assemble_attestation(
         .collect())
 }
 
+/// Whether a stored attestation would still pass the destination's check: exactly
+/// `threshold` well-formed signatures over the hash, by enabled attesters, in strictly
+/// ascending signer order. The relayer asks after a refusal, against the set it just read
+/// from the chain: an attester disabled since means collecting again.
+pub fn attestation_satisfies(
+    message_hash: &B256,
+    attestation: &[u8],
+    enabled_attesters: &[Address],
+    threshold: usize,
+) -> bool {
+    if threshold == 0 || attestation.len() != threshold * SIGNATURE_LEN {
+        return false;
+    }
+    let mut previous = Address::ZERO;
+    for chunk in attestation.chunks(SIGNATURE_LEN) {
+        let signer = match Signature65::parse(chunk).and_then(|s| s.recover(message_hash)) {
+            Ok(a) => a,
+            Err(_) => return false,
+        };
+        if signer <= previous || !enabled_attesters.contains(&signer) {
+            return false;
+        }
+        previous = signer;
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,6 +173,26 @@ mod tests {
         let err =
             assemble_attestation(&h, &[sign(&keys[0], &h), other], &attesters, 2).unwrap_err();
         assert_eq!(err, AttestationError::BelowThreshold { have: 1, need: 2 });
+    }
+
+    #[test]
+    fn a_stored_attestation_stops_satisfying_once_a_signer_is_disabled() {
+        let keys = signers(3);
+        let attesters: Vec<Address> = keys.iter().map(|k| k.address()).collect();
+        let h = keccak256(b"m");
+        let sigs: Vec<Signature65> = keys.iter().map(|k| sign(k, &h)).collect();
+        let stored = assemble_attestation(&h, &sigs, &attesters, 2).unwrap();
+        assert!(attestation_satisfies(&h, &stored, &attesters, 2));
+        let first = Signature65::parse(&stored[..65]).unwrap().recover(&h).unwrap();
+        let remaining: Vec<Address> = attesters.iter().copied().filter(|a| *a != first).collect();
+        assert!(!attestation_satisfies(&h, &stored, &remaining, 2));
+        assert!(!attestation_satisfies(&h, &stored, &attesters, 3), "threshold raised");
+        assert!(!attestation_satisfies(&keccak256(b"x"), &stored, &attesters, 2));
+        let mut reversed = stored[65..].to_vec();
+        reversed.extend_from_slice(&stored[..65]);
+        assert!(!attestation_satisfies(&h, &reversed, &attesters, 2), "order");
+        let again = assemble_attestation(&h, &sigs, &remaining, 2).unwrap();
+        assert!(attestation_satisfies(&h, &again, &remaining, 2));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The relayer's per-message record and state machine (DESIGN §6):
 //! `Observed → Attesting → Attested → Submitted(tx) → Confirmed(tx)`, plus `Delivered`
-//! (someone else received it first) and `Failed(reason)` (no retry can fix it).
+//! (someone else received it first), `Skipped(reason)` (outside this relayer's relay policy:
+//! never attempted, nothing spent) and `Failed(reason)` (no retry can fix it).
 
 use crate::Domain;
 use serde::{Deserialize, Serialize};
@@ -14,17 +15,19 @@ pub enum MessageState {
     Submitted { tx_hash: String },
     Confirmed { tx_hash: String },
     Delivered,
+    Skipped { reason: String },
     Failed { reason: String },
 }
 
 impl MessageState {
-    pub const NAMES: [&'static str; 7] = [
+    pub const NAMES: [&'static str; 8] = [
         "observed",
         "attesting",
         "attested",
         "submitted",
         "confirmed",
         "delivered",
+        "skipped",
         "failed",
     ];
 
@@ -36,6 +39,7 @@ impl MessageState {
             Self::Submitted { .. } => "submitted",
             Self::Confirmed { .. } => "confirmed",
             Self::Delivered => "delivered",
+            Self::Skipped { .. } => "skipped",
             Self::Failed { .. } => "failed",
         }
     }
@@ -44,7 +48,7 @@ impl MessageState {
     pub fn is_terminal(&self) -> bool {
         matches!(
             self,
-            Self::Confirmed { .. } | Self::Delivered | Self::Failed { .. }
+            Self::Confirmed { .. } | Self::Delivered | Self::Skipped { .. } | Self::Failed { .. }
         )
     }
 
@@ -97,6 +101,14 @@ pub struct MessageRecord {
     pub signatures: usize,
     #[serde(default)]
     pub attempts: u32,
+    /// Refusals by the destination that chain state does not explain (not received, the
+    /// attestation still valid, not paused), across states; at the policy's bound the
+    /// message is `Failed`. Not reset by transitions, unlike `attempts`.
+    #[serde(default)]
+    pub refusals: u32,
+    /// The last error or refusal met, for the status API.
+    #[serde(default)]
+    pub last_error: Option<String>,
     #[serde(default)]
     pub next_attempt_at_ms: u64,
     #[serde(default)]

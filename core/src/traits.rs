@@ -42,23 +42,20 @@ pub enum TxStatus {
     },
 }
 
-/// How a destination's refusal of a delivery should be handled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RevertKind {
-    /// The (sourceDomain, nonce) was received already: someone else delivered it.
-    AlreadyReceived,
-    /// The attestation no longer satisfies the destination (e.g. attester set changed).
-    BadAttestation,
-    /// Paused, frozen recipient, mint allowance: an operator can fix it; retry later.
-    Temporary,
-    /// The message itself can never be received here.
-    Permanent,
-}
-
+/// What a dry run of a delivery said. A refusal carries only a reason for people: why it
+/// happened is read from chain state (DESIGN §6), never from the revert's selector, so any
+/// CCTP v1 MessageTransmitter works (Circle's reverts with `Error(string)`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Revert {
-    pub kind: RevertKind,
-    pub reason: String,
+pub enum DryRun {
+    /// It would succeed, within this relayer's cost cap.
+    Succeeds,
+    /// It would revert, for the reason given (custom error, `Error(string)`, or raw data).
+    Reverts { reason: String },
+    /// It would succeed but cost more than this relayer's cap per delivery.
+    TooCostly { reason: String },
+    /// This destination can never take the message, whatever its state (e.g. an amount that
+    /// does not fit the token).
+    Undeliverable { reason: String },
 }
 
 /// A destination chain as the relayer sees it.
@@ -67,14 +64,26 @@ pub trait Destination: Send + Sync {
     fn domain(&self) -> Domain;
     /// Whether the destination has already received this message's (sourceDomain, nonce).
     async fn is_received(&self, message: &Message) -> Result<bool, ChainError>;
-    /// Why the destination would refuse this delivery right now (a dry run), if it would.
+    /// A dry run of the delivery: would it succeed now, and within the cost cap?
     async fn simulate_delivery(
         &self,
         message: &[u8],
         attestation: &[u8],
-    ) -> Result<Option<Revert>, ChainError>;
+    ) -> Result<DryRun, ChainError>;
+    /// Whether the destination refuses every delivery now for an operator's reason (its
+    /// transmitter or token is paused): a refusal then is not counted against the message.
+    async fn is_paused(&self) -> Result<bool, ChainError> {
+        Ok(false)
+    }
+    /// Whether deliveries take the submitter's account nonce (EVM), so that allocating one,
+    /// signing and sending must be serialised per account. Solana has no account nonce: its
+    /// deliveries (and their wait for co-signatures) run without that lock.
+    fn uses_account_nonces(&self) -> bool {
+        true
+    }
     /// Signs, without sending, the delivery transaction at this account nonce; `bump` raises
-    /// the fee (0 = the chain's current fee) to replace a stuck one.
+    /// the fee (0 = the chain's current fee) to replace a stuck one. `Rejected` means the
+    /// destination's side refused it (e.g. no attester would co-sign); `Rpc` is transient.
     async fn sign_delivery(
         &self,
         message: &[u8],

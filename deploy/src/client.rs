@@ -76,6 +76,33 @@ impl User {
         burn_from_receipt(&receipt)
     }
 
+    /// `replaceDepositForBurn`: the same burn (source domain and nonce) under a new message
+    /// with another mint recipient; `attestation` is the original's full attestation.
+    pub async fn replace_burn(
+        &self,
+        rpc_url: &str,
+        source: &Deployment,
+        original: &Burn,
+        attestation: &[u8],
+        new_recipient: B256,
+    ) -> Result<Burn, DevnetError> {
+        let p = self.provider(rpc_url)?;
+        let receipt = TokenMessenger::new(source.messenger, p)
+            .replaceDepositForBurn(
+                original.raw.clone().into(),
+                attestation.to_vec().into(),
+                B256::ZERO,
+                new_recipient,
+            )
+            .send()
+            .await
+            .map_err(setup)?
+            .get_receipt()
+            .await
+            .map_err(setup)?;
+        burn_from_receipt(&receipt)
+    }
+
     /// Sends `n` burns back to back without waiting between them; returns their tx hashes.
     pub async fn burn_many(
         &self,

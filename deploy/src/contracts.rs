@@ -60,19 +60,38 @@ pub async fn deploy(
     attesters: &[Address],
     threshold: u64,
 ) -> Result<Deployment, DeployError> {
+    deploy_with(provider, admin, domain, attesters, threshold, false).await
+}
+
+/// [`deploy`], or with `string_errors` the test fixture `StringErrorTransmitter` (refuses with
+/// Circle's `Error(string)` revert strings, see [`crate::fixtures`]) as the transmitter.
+pub async fn deploy_with(
+    provider: &DynProvider,
+    admin: Address,
+    domain: Domain,
+    attesters: &[Address],
+    threshold: u64,
+    string_errors: bool,
+) -> Result<Deployment, DeployError> {
     let token = Usd1Token::deploy(provider.clone(), "USD1".into(), "USD1".into(), admin)
         .await
         .map_err(err)?;
-    let transmitter = MessageTransmitter::deploy(
-        provider.clone(),
-        domain.0,
-        attesters.to_vec(),
-        U256::from(threshold),
-        U256::from(MAX_MESSAGE_BODY),
-    )
-    .await
-    .map_err(err)?;
-    let messenger = TokenMessenger::deploy(provider.clone(), *transmitter.address())
+    let transmitter = if string_errors {
+        crate::fixtures::deploy_string_error_transmitter(provider, domain, attesters, threshold)
+            .await?
+    } else {
+        *MessageTransmitter::deploy(
+            provider.clone(),
+            domain.0,
+            attesters.to_vec(),
+            U256::from(threshold),
+            U256::from(MAX_MESSAGE_BODY),
+        )
+        .await
+        .map_err(err)?
+        .address()
+    };
+    let messenger = TokenMessenger::deploy(provider.clone(), transmitter)
         .await
         .map_err(err)?;
     mined(
@@ -92,7 +111,7 @@ pub async fn deploy(
     Ok(Deployment {
         domain,
         token: *token.address(),
-        transmitter: *transmitter.address(),
+        transmitter,
         messenger: *messenger.address(),
     })
 }

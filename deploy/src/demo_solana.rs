@@ -93,8 +93,8 @@ pub async fn solana_to_evm(d: &Devnet, recipient: Address, amount: u64) -> Resul
         mint_recipient: recipient.into_word(),
         destination_caller: B256::ZERO,
     };
-    let memo_ix =
-        usd1_solana::spl_memo_instruction(&usd1_solana::memo_program(), memo.format().as_bytes());
+    // The memo lists the burn's owner as signer: the bridge-burn rule requires it.
+    let memo_ix = usd1_solana::memo::burn_memo_instruction(&memo.format(), &holder.pubkey());
     let (blockhash, _) = rpc.blockhash().await.map_err(|e| e.to_string())?;
     let tx = Transaction::new_signed_with_payer(
         &[burn, memo_ix],

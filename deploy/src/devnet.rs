@@ -16,6 +16,12 @@ use usd1_config::{
 };
 use usd1_core::Domain;
 
+mod operate;
+
+/// USD1 (base units) the devnet issues on Solana at setup: `solana::SolanaNet::start` mints
+/// 1,000,000 USD1 to its user with the multisig (part of the issued total).
+pub const SOLANA_ISSUED: u64 = 1_000_000_000_000;
+
 /// anvil's well-known first accounts (mnemonic "test test … junk"): deployer, relayer, users.
 pub const ANVIL_KEYS: [&str; 5] = [
     "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
@@ -41,6 +47,11 @@ pub struct DevnetOptions {
     pub base_port: Option<u16>,
     /// Also run Agave's test validator with the bridge mint (domain 5).
     pub solana: bool,
+    /// Test fixture: every EVM chain's transmitter is a `StringErrorTransmitter`, refusing with
+    /// Circle's `Error(string)` revert strings instead of custom errors (see `fixtures`).
+    pub string_errors: bool,
+    /// The relayer's relay policy (`Devnet::set_relay_policy` changes it on a running devnet).
+    pub relay_policy: usd1_config::RelayPolicyConfig,
 }
 
 impl DevnetOptions {
@@ -55,6 +66,8 @@ impl DevnetOptions {
             initial_balance: U256::from(1_000_000_000_000u64),
             base_port: None,
             solana: false,
+            relay_policy: Default::default(),
+            string_errors: false,
         }
     }
 }
@@ -129,12 +142,13 @@ impl Devnet {
             })
             .await?;
             // Deploy with instant mining, then switch to the devnet's block time.
-            let deployment = contracts::deploy(
+            let deployment = contracts::deploy_with(
                 &admin,
                 deployer.address(),
                 *domain,
                 &attester_addresses,
                 options.threshold,
+                options.string_errors,
             )
             .await?;
             contracts::issue(
@@ -267,9 +281,13 @@ impl Devnet {
         Ok(path)
     }
 
-    /// What the issuer issued on the devnet: the demo user's starting balance on each chain.
+    /// What the issuer issued on the devnet: the demo user's starting balance on each EVM
+    /// chain, and on Solana what `solana::SolanaNet::start` mints to its user.
     pub fn issued_total(&self) -> String {
-        let total = self.options.initial_balance * U256::from(self.chains.len());
+        let mut total = self.options.initial_balance * U256::from(self.chains.len());
+        if self.solana.is_some() {
+            total += U256::from(SOLANA_ISSUED);
+        }
         usd1_core::format_amount(total, usd1_core::USD1_DECIMALS)
     }
 
@@ -301,7 +319,7 @@ impl Devnet {
                 attesters: self.attester_urls.clone(),
             },
             audit: AuditSettings {
-                issued_total: self.solana.is_none().then(|| self.issued_total()),
+                issued_total: Some(self.issued_total()),
                 interval_ms: 30_000,
             },
             chains: self.chain_configs(),
@@ -372,16 +390,24 @@ impl Devnet {
                 stuck_after_ms: 20_000,
                 destinations: vec![],
                 sources: vec![],
+                policy: self.options.relay_policy.clone(),
             },
-            // The supply audit reads EVM chains only so far: with Solana in the devnet there is
-            // no issued total to compare against.
+            // Solana included (its mint and its burns): the discrepancy must stay 0.
             audit: AuditSettings {
-                issued_total: self.solana.is_none().then(|| self.issued_total()),
+                issued_total: Some(self.issued_total()),
                 interval_ms: 2000,
             },
             chains: self.chain_configs(),
             solana: match &self.solana {
-                Some(sol) => Some(sol.relayer_config(&self.options.work_dir)?),
+                // The devnet's relayer has its own co-sign token; extra ones share the operator's.
+                Some(sol) => Some(sol.relayer_config(
+                    &self.options.work_dir,
+                    if name == "relayer" {
+                        crate::solana::RELAYER_CALLER
+                    } else {
+                        crate::solana::OPERATOR_CALLER
+                    },
+                )?),
                 None => None,
             },
         };

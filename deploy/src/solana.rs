@@ -111,10 +111,26 @@ pub struct SolanaNet {
     pub bridge: usd1_solana::setup::BridgeMint,
     pub attester_keys: Vec<Keypair>,
     pub claim_authority: Keypair,
+    /// Claim authorities retired by `Devnet::rotate_claim_authority`, oldest first.
+    pub retired: Vec<usd1_solana::Pubkey>,
     /// A user holding SOL and USD1 on Solana (minted at setup by the multisig, as issuance).
     pub user: Keypair,
     /// Pays the relayer's mint transactions (funded at setup).
     pub relayer_payer: Keypair,
+    /// (caller name, bearer token) the attesters accept on `/v1/solana/cosign`: `relayer`
+    /// (the devnet's relayer) and `operator` (extra relayers, and tests acting as a relayer).
+    /// Random per devnet.
+    pub cosign_tokens: Vec<(String, String)>,
+}
+
+/// The co-sign caller of the devnet's own relayer.
+pub const RELAYER_CALLER: &str = "relayer";
+/// The co-sign caller of extra relayers and of tests that play the relayer.
+pub const OPERATOR_CALLER: &str = "operator";
+
+fn random_token() -> String {
+    // 32 bytes from the OS's generator (an ed25519 secret), as 64 hex characters.
+    hex::encode(Keypair::new().secret_bytes())
 }
 
 impl SolanaNet {
@@ -165,9 +181,37 @@ impl SolanaNet {
             bridge,
             attester_keys,
             claim_authority: Keypair::new(),
+            retired: Vec::new(),
             user,
             relayer_payer,
+            cosign_tokens: [RELAYER_CALLER, OPERATOR_CALLER]
+                .iter()
+                .map(|name| (name.to_string(), random_token()))
+                .collect(),
         })
+    }
+
+    /// The bearer token of co-sign caller `name` (`RELAYER_CALLER` or `OPERATOR_CALLER`).
+    pub fn cosign_token(&self, name: &str) -> &str {
+        self.cosign_tokens
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, t)| t.as_str())
+            .unwrap_or_else(|| panic!("no co-sign caller {name}"))
+    }
+
+    /// Writes caller `name`'s token to keys/cosign-<name>.token (owner-only) and returns
+    /// the path.
+    fn write_token(&self, work_dir: &Path, name: &str) -> Result<PathBuf, DevnetError> {
+        let path = work_dir.join("keys").join(format!("cosign-{name}.token"));
+        std::fs::write(&path, format!("{}\n", self.cosign_token(name))).map_err(setup)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                .map_err(setup)?;
+        }
+        Ok(path)
     }
 
     /// Registers Solana (domain 5) on an EVM messenger: the mint is its remote messenger and
@@ -190,17 +234,19 @@ impl SolanaNet {
         use usd1_solana::solana_sdk::signature::write_keypair_file;
         let user_file = work_dir.join("keys/solana-user.json");
         write_keypair_file(&self.user, &user_file).map_err(|e| setup(e.to_string()))?;
-        let mut config = self.relayer_config(work_dir)?;
+        let mut config = self.relayer_config(work_dir, RELAYER_CALLER)?;
         config.payer_key_file = None;
         config.claim_authority_key_file = None;
+        config.cosign_token_file = None;
         Ok((config, user_file))
     }
 
     /// The relayer's `[solana]` section: its fee payer and the claim authority (keys
-    /// written to keys/), no co-signing key.
+    /// written to keys/), the co-sign token of `caller`, no co-signing key.
     pub fn relayer_config(
         &self,
         work_dir: &Path,
+        caller: &str,
     ) -> Result<usd1_config::SolanaConfig, DevnetError> {
         use usd1_solana::solana_sdk::signature::{write_keypair_file, Signer};
         let payer_file = work_dir.join("keys/relayer-solana-payer.json");
@@ -210,13 +256,16 @@ impl SolanaNet {
         Ok(usd1_config::SolanaConfig {
             payer_key_file: Some(payer_file),
             claim_authority_key_file: Some(claim_file),
+            cosign_token_file: Some(self.write_token(work_dir, caller)?),
+            cosign_tokens: vec![],
+            cosign_rate_per_s: 20,
             name: "solana".into(),
             domain: usd1_core::Domain::SOLANA,
             rpc_urls: vec![self.validator.rpc_url.clone()],
             mint: self.bridge.mint.to_string(),
             multisig: self.bridge.multisig.to_string(),
             claim_authority: self.claim_authority.pubkey().to_string(),
-            retired_claim_authorities: vec![],
+            retired_claim_authorities: self.retired.iter().map(ToString::to_string).collect(),
             cosign_key_file: None,
             poll_interval_ms: 500,
         })
@@ -240,10 +289,23 @@ impl SolanaNet {
             mint: self.bridge.mint.to_string(),
             multisig: self.bridge.multisig.to_string(),
             claim_authority: self.claim_authority.pubkey().to_string(),
-            retired_claim_authorities: vec![],
+            retired_claim_authorities: self.retired.iter().map(ToString::to_string).collect(),
             cosign_key_file: Some(key_file),
             payer_key_file: None,
             claim_authority_key_file: None,
+            cosign_token_file: None,
+            cosign_tokens: self
+                .cosign_tokens
+                .iter()
+                .map(|(name, _)| {
+                    Ok(usd1_config::CosignToken {
+                        name: name.clone(),
+                        token_file: self.write_token(work_dir, name)?,
+                    })
+                })
+                .collect::<Result<_, DevnetError>>()?,
+            // Tests ask in quick bursts; the production default is 20.
+            cosign_rate_per_s: 50,
             poll_interval_ms: 500,
         })
     }

@@ -3,15 +3,16 @@
 
 use crate::feed::FeedStatus;
 use crate::store::Store;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Router;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use usd1_core::{Domain, MessageRecord, MessageState};
-use usd1_runtime::{now_ms, parse_hash, ApiError};
+use usd1_runtime::extract::{Json, Path, Query};
+use usd1_runtime::{now_ms, parse_hash, redact_json, ApiError};
 
 #[derive(Clone)]
 pub struct ApiState {
@@ -55,7 +56,14 @@ async fn message(
     State(s): State<ApiState>,
     Path(hash): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(public(&record(&s, &hash)?)))
+    Ok(Json(shown(public(&record(&s, &hash)?))))
+}
+
+/// A record's JSON as the API shows it: error texts (last error, reasons, history details)
+/// without URLs, which can carry RPC API keys.
+fn shown(mut v: Value) -> Value {
+    redact_json(&mut v);
+    v
 }
 
 /// The record without internals (the raw signed transaction stays private).
@@ -74,6 +82,12 @@ fn public(r: &MessageRecord) -> Value {
         "signatures": r.signatures,
         "destinationTxs": r.sent_txs,
         "attempts": r.attempts,
+        "refusals": r.refusals,
+        "lastError": r.last_error,
+        "reason": match &r.state {
+            MessageState::Skipped { reason } | MessageState::Failed { reason } => Some(reason),
+            _ => None,
+        },
         "history": r.history,
     })
 }
@@ -124,7 +138,7 @@ async fn list(
         }
         out.push(public(&r));
     }
-    Ok(Json(json!({ "messages": out, "next": next })))
+    Ok(Json(shown(json!({ "messages": out, "next": next }))))
 }
 
 async fn by_tx(
@@ -136,7 +150,15 @@ async fn by_tx(
             .parse()
             .map_err(|_| ApiError::bad_request("source domain must be a number"))?,
     );
-    let tx = parse_hash(&tx, "transaction hash")?;
+    let tx = match source_tx(&tx)? {
+        SourceTx::Evm(hash) => hash,
+        SourceTx::Solana => {
+            return Err(ApiError::not_found(
+                "no messages found for that transaction: Solana source transactions are not \
+                 indexed by this relayer; look the message up by its hash (/v1/messages/{messageHash})",
+            ))
+        }
+    };
     let found = s
         .store
         .by_source_tx(domain, &tx)
@@ -146,9 +168,28 @@ async fn by_tx(
             "no messages found for that transaction",
         ));
     }
-    Ok(Json(
+    Ok(Json(shown(
         json!({ "messages": found.iter().map(public).collect::<Vec<_>>() }),
-    ))
+    )))
+}
+
+enum SourceTx {
+    Evm(usd1_core::B256),
+    Solana,
+}
+
+/// A source transaction as given in a URL: an EVM hash (`0x` and 64 lowercase hex digits)
+/// or a Solana signature (base58, 64 bytes).
+fn source_tx(text: &str) -> Result<SourceTx, ApiError> {
+    if text.starts_with("0x") {
+        return parse_hash(text, "transaction hash").map(SourceTx::Evm);
+    }
+    match text.parse::<usd1_solana::solana_sdk::signature::Signature>() {
+        Ok(_) => Ok(SourceTx::Solana),
+        Err(_) => Err(ApiError::bad_request(
+            "transaction hash must be 0x followed by 64 lowercase hex digits (EVM) or a base58 Solana signature",
+        )),
+    }
 }
 
 async fn readyz(State(s): State<ApiState>) -> Response {
@@ -173,4 +214,116 @@ async fn readyz(State(s): State<ApiState>) -> Response {
         StatusCode::SERVICE_UNAVAILABLE
     };
     (code, Json(json!({ "ready": ready, "chains": chains }))).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    fn app() -> Router {
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        let state = ApiState {
+            store: Store::open(db).unwrap(),
+            feeds: Default::default(),
+            expected_feeds: 1,
+        };
+        usd1_runtime::harden(router(state), &usd1_runtime::ServerLimits::default())
+    }
+
+    async fn get(uri: &str) -> (StatusCode, Value) {
+        get_with("GET", uri).await
+    }
+
+    async fn get_with(method: &str, uri: &str) -> (StatusCode, Value) {
+        let request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(Body::empty())
+            .unwrap();
+        let response = app().oneshot(request).await.unwrap();
+        let status = response.status();
+        assert_eq!(
+            response
+                .headers()
+                .get(axum::http::header::CONTENT_TYPE)
+                .unwrap(),
+            "application/json",
+            "{method} {uri}"
+        );
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        (status, serde_json::from_slice(&body).unwrap())
+    }
+
+    #[tokio::test]
+    async fn hashes_are_strict_and_solana_signatures_are_accepted() {
+        let hex = "ab".repeat(32);
+        for bad in [
+            hex.clone(),
+            format!("0X{hex}"),
+            format!("0x{}", hex.to_uppercase()),
+        ] {
+            let (status, body) = get(&format!("/v1/messages/{bad}")).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+            assert_eq!(
+                body["error"],
+                "message hash must be 0x followed by 64 lowercase hex digits"
+            );
+        }
+        let (status, _) = get(&format!("/v1/attestations/0x{hex}")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, body) = get(&format!("/v1/messages?after=0x{}", hex.to_uppercase())).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+
+        // By source transaction: an EVM hash, strictly, or a Solana signature.
+        let (status, body) = get(&format!("/v1/transactions/0/0x{hex}")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+        let (status, body) = get(&format!("/v1/transactions/0/0X{hex}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        let signature = usd1_solana::solana_sdk::signature::Signature::from([7u8; 64]).to_string();
+        let (status, body) = get(&format!("/v1/transactions/5/{signature}")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+        for bad in [hex.as_str(), "nothex", "0OIl"] {
+            let (status, body) = get(&format!("/v1/transactions/5/{bad}")).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+        }
+    }
+
+    #[tokio::test]
+    async fn framework_rejections_are_json() {
+        for (method, uri, want) in [
+            ("GET", "/v1/messages?limit=abc", StatusCode::BAD_REQUEST),
+            ("GET", "/v1/messages?source=-1", StatusCode::BAD_REQUEST),
+            ("GET", "/v1/messages?status=bogus", StatusCode::BAD_REQUEST),
+            ("DELETE", "/v1/messages", StatusCode::METHOD_NOT_ALLOWED),
+            ("POST", "/readyz", StatusCode::METHOD_NOT_ALLOWED),
+            ("GET", "/v1/nothing", StatusCode::NOT_FOUND),
+        ] {
+            let (status, body) = get_with(method, uri).await;
+            assert_eq!(status, want, "{method} {uri}: {body}");
+            assert!(body["error"].is_string(), "{body}");
+        }
+        let (status, body) = get("/v1/messages?limit=5").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body, json!({ "messages": [], "next": null }));
+    }
+
+    #[test]
+    fn shown_records_carry_no_rpc_urls() {
+        let v = shown(json!({
+            "lastError": "error sending request for url (https://rpc.example/v3/KEY)",
+            "history": [{ "detail": "POST http://u:p@10.0.0.1:8545/?apikey=KEY: 401" }],
+        }));
+        assert_eq!(
+            v,
+            json!({
+                "lastError": "error sending request for url (<url>)",
+                "history": [{ "detail": "POST <url>: 401" }],
+            })
+        );
+    }
 }

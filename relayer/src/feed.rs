@@ -29,6 +29,8 @@ pub fn new_record(
         attestation: None,
         signatures: 0,
         attempts: 0,
+        refusals: 0,
+        last_error: None,
         next_attempt_at_ms: now,
         pending_tx: None,
         sent_txs: Vec::new(),

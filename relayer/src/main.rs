@@ -7,6 +7,7 @@ mod attesters;
 mod feed;
 mod metrics;
 mod pipeline;
+mod policy;
 mod store;
 mod supply;
 
@@ -34,7 +35,9 @@ async fn main() {
 const TICK: Duration = Duration::from_millis(250);
 
 async fn run(config: RelayerConfig) -> Result<(), String> {
-    let signer = load_evm_signer(&config.submitter).map_err(|e| e.to_string())?;
+    // A key file the config names but that cannot be used is a config error: exit 2.
+    let signer = load_evm_signer(&config.submitter, "submitter.key_file")
+        .unwrap_or_else(|e| usd1_runtime::fatal_config("usd1-relayer", e));
     let db = sled::open(&config.service.db_path).map_err(|e| {
         format!(
             "cannot open store {}: {e}",
@@ -57,7 +60,8 @@ async fn run(config: RelayerConfig) -> Result<(), String> {
         let dest = Arc::new(EvmDestination::new(
             rpc,
             chain.domain,
-            chain.message_transmitter,
+            (chain.message_transmitter, chain.token),
+            r.policy.max_delivery_gas,
             signer.clone(),
         ));
         balances.push((name.clone(), dest.clone()));
@@ -77,9 +81,14 @@ async fn run(config: RelayerConfig) -> Result<(), String> {
             &solana.payer_key_file,
             &solana.claim_authority_key_file,
         ) {
-            let read = |p: &std::path::PathBuf| {
-                usd1_solana::solana_sdk::signature::read_keypair_file(p)
-                    .map_err(|e| format!("cannot read {}: {e}", p.display()))
+            // A keypair file the config names but that cannot be used: exit 2, naming it.
+            let read = |p: &std::path::PathBuf, field: &str| {
+                usd1_solana::solana_sdk::signature::read_keypair_file(p).unwrap_or_else(|e| {
+                    usd1_runtime::fatal_config(
+                        "usd1-relayer",
+                        format!("solana.{field}: cannot read {}: {e}", p.display()),
+                    )
+                })
             };
             let key = |s: &str, f: &str| {
                 s.parse()
@@ -90,15 +99,22 @@ async fn run(config: RelayerConfig) -> Result<(), String> {
                 .iter()
                 .map(|k| key(k, "retired_claim_authorities"))
                 .collect::<Result<Vec<_>, _>>()?;
+            // The attesters' co-sign route needs this relayer's credential.
+            let token_file = solana.cosign_token_file.as_ref().ok_or(
+                "solana.cosign_token_file is required to deliver to Solana: the attesters co-sign only for a relayer whose token they list in solana.cosign_tokens",
+            )?;
+            let cosign_token = usd1_config::read_token_file(token_file)
+                .map_err(|e| format!("solana.cosign_token_file: {e}"))?;
             let dest = usd1_solana::destination::SolanaDestination::new(
                 &solana.rpc_urls[0],
                 solana.domain,
                 key(&solana.mint, "mint")?,
                 key(&solana.multisig, "multisig")?,
-                read(payer)?,
-                read(claim)?,
+                read(payer, "payer_key_file"),
+                read(claim, "claim_authority_key_file"),
                 retired,
                 r.attesters.clone(),
+                cosign_token,
             )?;
             // Confirmed at `confirmed` first, then Confirmed in the queue once `finalized`.
             targets.insert(
@@ -122,6 +138,7 @@ async fn run(config: RelayerConfig) -> Result<(), String> {
         targets,
         signatures: Arc::new(attesters),
         settings: Settings {
+            max_refusals: r.policy.max_refusals,
             retry_base: Duration::from_millis(r.retry_base_ms),
             retry_max: Duration::from_millis(r.retry_max_ms),
             stuck_after: Duration::from_millis(r.stuck_after_ms),
@@ -133,6 +150,7 @@ async fn run(config: RelayerConfig) -> Result<(), String> {
             .map(|(n, c)| (c.domain, n.clone()))
             .chain(config.solana.iter().map(|s| (s.domain, s.name.clone())))
             .collect(),
+        policy: policy::RelayPolicy::new(&r.policy, bridge_identities(&config)?)?,
     });
 
     metrics::init(&pipeline);
@@ -216,8 +234,16 @@ async fn run(config: RelayerConfig) -> Result<(), String> {
         .issued_total
         .as_deref()
         .and_then(|t| usd1_core::parse_amount(t, usd1_core::USD1_DECIMALS).ok());
+    let solana_audit = match &config.solana {
+        Some(solana) => Some(usd1_solana::audit::SolanaAudit::from_config(
+            solana,
+            &config.chains,
+        )?),
+        None => None,
+    };
     tokio::spawn(supply::run(
         audited,
+        solana_audit,
         issued,
         Duration::from_millis(config.audit.interval_ms.max(1000)),
     ));
@@ -232,12 +258,31 @@ async fn run(config: RelayerConfig) -> Result<(), String> {
         feeds,
         expected_feeds,
     };
-    axum::serve(listener, api::router(api))
-        .with_graceful_shutdown(usd1_runtime::shutdown_signal())
-        .await
-        .map_err(|e| e.to_string())?;
+    usd1_runtime::serve(
+        listener,
+        api::router(api),
+        usd1_runtime::ServerLimits::default(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     store.flush().await.map_err(|e| e.to_string())?;
     Ok(())
+}
+
+/// Each configured domain's bridge identity, as messages name it: an EVM chain's
+/// TokenMessenger, Solana's mint (DESIGN §4).
+fn bridge_identities(config: &RelayerConfig) -> Result<HashMap<usd1_core::Domain, usd1_core::B256>, String> {
+    let mut ids: HashMap<_, _> = config
+        .chains
+        .values()
+        .map(|c| (c.domain, usd1_core::message::address_to_bytes32(c.token_messenger)))
+        .collect();
+    if let Some(solana) = &config.solana {
+        let mint = usd1_config::parse_word(&solana.mint)
+            .ok_or_else(|| format!("solana.mint: {:?} is not a public key", solana.mint))?;
+        ids.insert(solana.domain, mint);
+    }
+    Ok(ids)
 }
 
 /// Syncs the account nonces (retrying until the destinations answer), then advances the

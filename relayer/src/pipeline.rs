@@ -1,18 +1,27 @@
 //! The relayer's state machine (DESIGN §6). Each due record advances one step per tick:
 //!
-//! - `Observed`/`Attesting`: collect signatures; with `threshold` of them → `Attested`.
-//! - `Attested`: already received on the destination → `Delivered`; a dry run that would
-//!   revert is classified (already received, stale attestation, temporary, permanent);
-//!   otherwise a delivery is signed at the next persisted account nonce, stored with the
-//!   nonce counter in one transaction, flushed, and only then broadcast → `Submitted`.
+//! - `Observed`/`Attesting`: outside the relay policy → `Skipped` (nothing spent); else
+//!   collect signatures; with `threshold` of them → `Attested`.
+//! - `Attested`: already received on the destination → `Delivered`; a dry run above the gas
+//!   cap → `Skipped`; a refusal is read from chain state (below); otherwise a delivery is
+//!   signed at the next persisted account nonce, stored with the nonce counter in one
+//!   transaction, flushed, and only then broadcast → `Submitted`.
 //! - `Submitted`: a successful receipt with enough confirmations → `Confirmed`; a reverted
-//!   one → `Delivered` if someone else received it, else back to `Attested`; nothing mined
-//!   after `stuck_after` → the same nonce is re-signed with a higher fee.
+//!   one is a refusal; nothing mined after `stuck_after` → the same nonce is re-signed with a
+//!   higher fee.
 //!
-//! Every retry is scheduled with exponential backoff and jitter, and persisted.
+//! A refusal (dry run, co-signing, or a reverted delivery) is explained by chain state, never
+//! by the revert's selector (DESIGN §6): the (source, nonce) received → `Delivered`; the
+//! stored attestation no longer valid against the attester set and threshold read now →
+//! collect again; the destination paused → retry later, uncounted. Anything else counts, and
+//! at the policy's `max_refusals` the message is `Failed` with the reason.
+//!
+//! Every retry is scheduled with exponential backoff and jitter, and persisted, with the
+//! error that caused it kept on the record for the status API.
 
 use crate::attesters::SignatureSource;
 use crate::metrics;
+use crate::policy::RelayPolicy;
 use crate::store::{Store, StoreError};
 use rand::Rng;
 use std::collections::HashMap;
@@ -20,14 +29,17 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Mutex;
 use tracing::Instrument;
-use usd1_core::traits::{ChainError, Destination, RevertKind, TxStatus};
+use usd1_core::traits::{ChainError, Destination, DryRun, TxStatus};
 use usd1_core::{
-    assemble_attestation, Address, Domain, Message, MessageRecord, MessageState, B256,
+    assemble_attestation, attestation_satisfies, Address, Domain, Message, MessageRecord,
+    MessageState, B256,
 };
 use usd1_runtime::now_ms;
 
 #[derive(Clone, Debug)]
 pub struct Settings {
+    /// Unexplained refusals before a message is `Failed`.
+    pub max_refusals: u32,
     pub retry_base: Duration,
     pub retry_max: Duration,
     pub stuck_after: Duration,
@@ -54,6 +66,7 @@ pub struct Pipeline {
     pub signatures: Arc<dyn SignatureSource>,
     pub settings: Settings,
     pub names: HashMap<Domain, String>,
+    pub policy: RelayPolicy,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -136,6 +149,9 @@ impl Pipeline {
         };
         let result = match r.state.clone() {
             MessageState::Observed | MessageState::Attesting => {
+                if let Some(reason) = self.policy.skip_reason(&message) {
+                    return self.skip(r, reason).await;
+                }
                 self.collect(&mut r, &hash, target).await
             }
             MessageState::Attested => self.deliver(&mut r, &message, target).await,
@@ -206,33 +222,23 @@ impl Pipeline {
                 .await;
         }
         let (raw, attestation) = delivery_bytes(r)?;
-        if let Some(revert) = target.chain.simulate_delivery(&raw, &attestation).await? {
-            return match revert.kind {
-                RevertKind::AlreadyReceived => {
-                    self.transition(r, MessageState::Delivered, Some(revert.reason))
-                        .await
-                }
-                RevertKind::BadAttestation => {
-                    *target.attesters.lock().await = None;
-                    r.attestation = None;
-                    self.transition(r, MessageState::Attesting, Some(revert.reason))
-                        .await
-                }
-                RevertKind::Permanent => self.fail(r.clone(), &revert.reason).await,
-                RevertKind::Temporary => {
-                    self.retry_later(r, &revert.reason);
-                    self.store.save(r, None)?;
-                    Ok(())
-                }
-            };
+        match target.chain.simulate_delivery(&raw, &attestation).await? {
+            DryRun::Succeeds => {}
+            DryRun::Reverts { reason } => return self.refused(r, message, target, reason).await,
+            DryRun::TooCostly { reason } => return self.skip(r.clone(), reason).await,
+            DryRun::Undeliverable { reason } => return self.fail(r.clone(), &reason).await,
         }
 
-        let _guard = target.submit_lock.lock().await;
+        let _guard = self.account_lock(target).await;
         let nonce = self.store.next_nonce(target.chain.domain())?.unwrap_or(0);
-        let mut tx = target
-            .chain
-            .sign_delivery(&raw, &attestation, nonce, 0)
-            .await?;
+        let mut tx = match target.chain.sign_delivery(&raw, &attestation, nonce, 0).await {
+            Ok(tx) => tx,
+            Err(ChainError::Rejected(reason)) => {
+                drop(_guard);
+                return self.refused(r, message, target, reason).await;
+            }
+            Err(e) => return Err(e.into()),
+        };
         tx.sent_at_ms = now_ms();
         r.sent_txs.push(tx.tx_hash.clone());
         let state = MessageState::Submitted {
@@ -291,7 +297,14 @@ impl Pipeline {
                             .transition(r, MessageState::Delivered, Some(detail))
                             .await;
                     }
+                    // Counted now (a reverted delivery cost gas); the next dry run reads
+                    // the chain state that explains it.
+                    r.refusals = r.refusals.saturating_add(1);
                     let detail = format!("transaction {tx_hash} reverted; checking again");
+                    r.last_error = Some(detail.clone());
+                    if r.refusals >= self.settings.max_refusals {
+                        return self.fail(r.clone(), &detail).await;
+                    }
                     return self
                         .transition(r, MessageState::Attested, Some(detail))
                         .await;
@@ -322,7 +335,7 @@ impl Pipeline {
                 .transition(r, MessageState::Delivered, Some(detail))
                 .await;
         }
-        let _guard = target.submit_lock.lock().await;
+        let _guard = self.account_lock(target).await;
         if expired
             || now_ms().saturating_sub(pending.sent_at_ms)
                 >= self.settings.stuck_after.as_millis() as u64
@@ -396,8 +409,91 @@ impl Pipeline {
         .await
     }
 
+    async fn skip(&self, mut r: MessageRecord, reason: String) -> Result<(), StepError> {
+        tracing::info!(reason, "message skipped by the relay policy");
+        self.transition(&mut r, MessageState::Skipped { reason }, None)
+            .await
+    }
+
+    /// The destination refused (dry run, co-signing or a reverted delivery): what chain state
+    /// says decides what happens, whatever the revert looked like.
+    async fn refused(
+        &self,
+        r: &mut MessageRecord,
+        message: &Message,
+        target: &Target,
+        reason: String,
+    ) -> Result<(), StepError> {
+        if target.chain.is_received(message).await? {
+            let detail = format!("already received on the destination ({reason})");
+            return self
+                .transition(r, MessageState::Delivered, Some(detail))
+                .await;
+        }
+        let (set, threshold) = target.chain.attesters().await?;
+        *target.attesters.lock().await = Some((set.clone(), threshold, now_ms()));
+        if !set.is_empty() && !self.attestation_still_valid(r, message, &set, threshold)? {
+            r.attestation = None;
+            let detail = format!(
+                "the stored attestation no longer satisfies the destination's {threshold} of {} attesters ({reason}): collecting again",
+                set.len()
+            );
+            return self
+                .transition(r, MessageState::Attesting, Some(detail))
+                .await;
+        }
+        if target.chain.is_paused().await? {
+            self.retry_later(r, &format!("the destination is paused ({reason})"));
+            self.store.save(r, None)?;
+            return Ok(());
+        }
+        r.refusals = r.refusals.saturating_add(1);
+        tracing::warn!(refusals = r.refusals, reason, "the destination refused the delivery");
+        if r.refusals >= self.settings.max_refusals {
+            return self
+                .fail(
+                    r.clone(),
+                    &format!("refused {} times: {reason}", r.refusals),
+                )
+                .await;
+        }
+        self.retry_later(r, &reason);
+        self.store.save(r, None)?;
+        Ok(())
+    }
+
+    fn attestation_still_valid(
+        &self,
+        r: &MessageRecord,
+        message: &Message,
+        set: &[Address],
+        threshold: usize,
+    ) -> Result<bool, StepError> {
+        let (_, attestation) = delivery_bytes(r)?;
+        Ok(attestation_satisfies(
+            &message.hash(),
+            &attestation,
+            set,
+            threshold,
+        ))
+    }
+
+    /// The per-account lock, where deliveries use account nonces (not on Solana, so no lock
+    /// is held while co-signatures are gathered).
+    async fn account_lock<'a>(
+        &self,
+        target: &'a Target,
+    ) -> Option<tokio::sync::MutexGuard<'a, ()>> {
+        if target.chain.uses_account_nonces() {
+            Some(target.submit_lock.lock().await)
+        } else {
+            None
+        }
+    }
+
     /// Schedules the next attempt: base · 2^attempts, capped, times a jitter in [0.5, 1.5).
     fn retry_later(&self, r: &mut MessageRecord, why: &str) {
+        r.last_error = Some(why.to_string());
         let base = self.settings.retry_base.as_millis() as u64;
         let max = self.settings.retry_max.as_millis() as u64;
         let delay = base.saturating_mul(1u64 << r.attempts.min(20)).min(max);

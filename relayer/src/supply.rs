@@ -1,13 +1,16 @@
-//! Supply metrics (DESIGN §8): every chain's total supply, the burns in flight, and — when
-//! the issuer's total is configured — the discrepancy, which must stay 0.
+//! Supply metrics (DESIGN §8, §10): every chain's total supply (Solana's mint included when
+//! `[solana]` is configured), the burns in flight, what was burned outside the bridge, and —
+//! when the issuer's total is configured — the discrepancy, which must stay 0.
 
 use prometheus::{
     register_gauge, register_gauge_vec, register_int_counter, Gauge, GaugeVec, IntCounter,
 };
 use std::sync::LazyLock;
 use std::time::Duration;
+use usd1_core::audit::{Balance, ForeignChain};
 use usd1_core::{format_amount, U256, USD1_DECIMALS};
 use usd1_evm::audit::{audit, AuditedChain};
+use usd1_solana::audit::SolanaAudit;
 
 fn fail(e: prometheus::Error) -> ! {
     panic!("metric registration at startup: {e}")
@@ -20,6 +23,14 @@ static SUPPLY: LazyLock<GaugeVec> = LazyLock::new(|| {
 static IN_FLIGHT: LazyLock<Gauge> = LazyLock::new(|| {
     register_gauge!("usd1_supply_in_flight", "USD1 burned and not yet minted")
         .unwrap_or_else(|e| fail(e))
+});
+static OUTSIDE_BRIDGE: LazyLock<GaugeVec> = LazyLock::new(|| {
+    register_gauge_vec!(
+        "usd1_supply_burned_outside_bridge",
+        "USD1 burned on a chain by transactions that are not bridge burns",
+        &["chain"]
+    )
+    .unwrap_or_else(|e| fail(e))
 });
 static ISSUED: LazyLock<Gauge> = LazyLock::new(|| {
     register_gauge!("usd1_supply_issued", "USD1 the issuer says is outstanding")
@@ -47,25 +58,35 @@ fn usd1(amount: U256) -> f64 {
         .unwrap_or(f64::NAN)
 }
 
-pub async fn run(chains: Vec<AuditedChain>, issued: Option<U256>, every: Duration) {
+/// Audits every `every`; `solana` (from `[solana]`) adds Solana's mint and burns.
+pub async fn run(
+    chains: Vec<AuditedChain>,
+    solana: Option<SolanaAudit>,
+    issued: Option<U256>,
+    every: Duration,
+) {
     LazyLock::force(&AUDIT_ERRORS); // exported at 0 from the start
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        match audit(&chains).await {
+        match audit(&chains, solana.as_ref().map(|s| s as &dyn ForeignChain)).await {
             Ok(report) => {
-                for (chain, _, supply) in &report.supplies {
-                    SUPPLY.with_label_values(&[chain]).set(usd1(*supply));
+                for s in &report.supplies {
+                    SUPPLY.with_label_values(&[&s.chain]).set(usd1(s.supply));
                 }
-                IN_FLIGHT.set(usd1(report.in_flight + report.to_unknown_domains));
+                for o in &report.outside_bridge {
+                    OUTSIDE_BRIDGE
+                        .with_label_values(&[&o.chain])
+                        .set(usd1(o.amount));
+                }
+                IN_FLIGHT.set(usd1(report.in_flight() + report.to_unknown_domains()));
                 if let Some(issued) = issued {
                     ISSUED.set(usd1(issued));
-                    let accounted = report.accounted();
-                    let diff = if accounted >= issued {
-                        usd1(accounted - issued)
-                    } else {
-                        -usd1(issued - accounted)
+                    let diff = match report.balance(issued) {
+                        Balance::Exact => 0.0,
+                        Balance::Excess(d) => usd1(d),
+                        Balance::Shortfall(d) => -usd1(d),
                     };
                     DISCREPANCY.set(diff);
                     if diff != 0.0 {

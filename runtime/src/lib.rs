@@ -1,5 +1,6 @@
 //! What every usd1 service process shares: logging setup, loading its config or exiting
-//! with one clear line, the JSON error shape of its HTTP API, `/metrics`, and shutdown.
+//! with one clear line, the HTTP server with its limits ([`serve`]), the JSON error shape of
+//! its HTTP API (with the [`extract`] extractors that keep it), `/metrics`, and shutdown.
 
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -7,6 +8,13 @@ use axum::Json;
 use serde::de::DeserializeOwned;
 use std::path::Path;
 use usd1_config::{LogFormat, Validate};
+
+pub mod extract;
+mod redact;
+mod serve;
+
+pub use redact::{redact_json, redact_urls};
+pub use serve::{harden, raise_fd_limit, serve, serve_with_shutdown, ServerLimits};
 
 /// The command line every service takes.
 #[derive(clap::Parser)]
@@ -43,10 +51,32 @@ pub fn exit_on_error(program: &str, result: Result<(), String>) {
     }
 }
 
-/// Parses a 0x-prefixed 32-byte hash from a URL path.
+/// Ends the process at start-up because of its config (a key file it names is missing,
+/// unreadable or malformed): exit 2 with one line, like a bad config file. `message` names
+/// the field, e.g. `signer.key_file: cannot read /x/y: No such file or directory`.
+pub fn fatal_config(program: &str, message: impl std::fmt::Display) -> ! {
+    tracing::error!(error = %message, "{program} cannot start");
+    eprintln!("{program}: {message}");
+    std::process::exit(2);
+}
+
+/// Parses a 32-byte hash given to the API: exactly `0x` and 64 lowercase hex digits, as Iris
+/// writes them (no missing prefix, no `0X`, no upper case, nothing around it).
 pub fn parse_hash(text: &str, what: &str) -> Result<usd1_core::B256, ApiError> {
-    text.parse()
-        .map_err(|_| ApiError::bad_request(format!("{what} must be 0x followed by 64 hex digits")))
+    let strict = text.len() == 66
+        && text.starts_with("0x")
+        && text[2..]
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    let refused = || {
+        ApiError::bad_request(format!(
+            "{what} must be 0x followed by 64 lowercase hex digits"
+        ))
+    };
+    if !strict {
+        return Err(refused());
+    }
+    text.parse().map_err(|_| refused())
 }
 
 /// Loads the config or exits with status 2 and one line naming the problem (no panic).
@@ -98,8 +128,10 @@ impl ApiError {
 }
 
 impl IntoResponse for ApiError {
+    /// The text is shown without URLs (an RPC URL can carry an API key).
     fn into_response(self) -> Response {
-        (self.0, Json(serde_json::json!({ "error": self.1 }))).into_response()
+        let text = redact_urls(&self.1);
+        (self.0, Json(serde_json::json!({ "error": text }))).into_response()
     }
 }
 
@@ -145,4 +177,56 @@ pub fn now_ms() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_hash_accepts_only_0x_and_64_lowercase_hex_digits() {
+        let hex = "ab".repeat(32);
+        let good = format!("0x{hex}");
+        assert_eq!(
+            parse_hash(&good, "message hash").unwrap(),
+            good.parse::<usd1_core::B256>().unwrap()
+        );
+        assert!(parse_hash(&format!("0x{}", "0".repeat(64)), "h").is_ok());
+        for bad in [
+            hex.clone(),                        // no prefix
+            format!("0X{hex}"),                 // upper-case prefix
+            format!("0x{}", "AB".repeat(32)),   // upper-case digits
+            format!("0x{}Ab", "ab".repeat(31)), // mixed case
+            format!("0x{}", &hex[..62]),        // too short
+            format!("0x{hex}00"),               // too long
+            format!(" {good}"),                 // whitespace
+            format!("{good}\n"),                // trailing newline
+            format!("0x{}zz", "ab".repeat(31)), // not hex
+            format!("0x{}é", "ab".repeat(31)),  // not ASCII (same byte length)
+            "0x".into(),
+            String::new(),
+        ] {
+            let e = parse_hash(&bad, "message hash").unwrap_err();
+            assert_eq!(e.0, StatusCode::BAD_REQUEST, "{bad:?}");
+            assert_eq!(
+                e.1, "message hash must be 0x followed by 64 lowercase hex digits",
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn api_error_texts_never_carry_urls() {
+        let response = ApiError(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "rpc https://user:pw@rpc.example/v3/KEY?apikey=KEY failed".into(),
+        )
+        .into_response();
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v, serde_json::json!({ "error": "rpc <url> failed" }));
+    }
 }

@@ -16,6 +16,10 @@ token = "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0"
 "#;
 
 fn run(binary: &str, config: &str) -> (i32, String) {
+    run_with_env(binary, config, &[])
+}
+
+fn run_with_env(binary: &str, config: &str, env: &[(&str, &str)]) -> (i32, String) {
     let dir = std::env::temp_dir().join(format!("usd1-e2e-config-{}-{binary}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(format!("{}.toml", config.len()));
@@ -23,6 +27,7 @@ fn run(binary: &str, config: &str) -> (i32, String) {
     let out = Command::new(bin_path(binary))
         .arg("--config")
         .arg(&path)
+        .envs(env.iter().copied())
         .output()
         .expect("binary built (cargo build --bins)");
     (
@@ -87,7 +92,64 @@ fn a_missing_key_file_is_a_clear_error_not_a_panic() {
     let attester = format!("[service]\nlisten = \"127.0.0.1:0\"\ndb_path = \"{}\"\n[signer]\nkey_file = \"/nonexistent/attester.key\"\n{GOOD_CHAIN}",
         std::env::temp_dir().join(format!("usd1-e2e-nokey-{}", std::process::id())).display());
     let (code, stderr) = run("usd1-attester", &attester);
-    assert_ne!(code, 0);
-    assert!(stderr.contains("/nonexistent/attester.key"), "{stderr}");
+    assert_eq!(code, 2, "a config error exits 2: {stderr}");
+    assert!(
+        stderr.contains("signer.key_file: cannot read /nonexistent/attester.key"),
+        "names the field and the file: {stderr}"
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(stderr.matches("usd1-attester:").count(), 1, "{stderr}");
+
+    let relayer = format!("[service]\nlisten = \"127.0.0.1:0\"\ndb_path = \"{}\"\n[submitter]\nkey_file = \"/nonexistent/relayer.key\"\n[relayer]\nattesters = [\"http://127.0.0.1:1\"]\n{GOOD_CHAIN}",
+        std::env::temp_dir().join(format!("usd1-e2e-nokey-r-{}", std::process::id())).display());
+    let (code, stderr) = run("usd1-relayer", &relayer);
+    assert_eq!(code, 2, "a config error exits 2: {stderr}");
+    assert!(
+        stderr.contains("submitter.key_file: cannot read /nonexistent/relayer.key"),
+        "names the field and the file: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(stderr.matches("usd1-relayer:").count(), 1, "{stderr}");
+
+    // A file that is there but holds no key: the same field named, the content never shown.
+    let garbage = std::env::temp_dir().join(format!("usd1-e2e-garbage-key-{}", std::process::id()));
+    std::fs::write(&garbage, "not a key at all").unwrap();
+    let (code, stderr) = run(
+        "usd1-attester",
+        &attester.replace("/nonexistent/attester.key", &garbage.display().to_string()),
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("signer.key_file: "), "{stderr}");
+    assert!(!stderr.contains("not a key at all"), "{stderr}");
+}
+
+#[test]
+fn a_bad_environment_override_names_the_variable_not_the_file() {
+    let attester = format!("[service]\nlisten = \"127.0.0.1:0\"\ndb_path = \"/tmp/x\"\n[signer]\nkey_file = \"/tmp/k\"\n{GOOD_CHAIN}");
+    let (code, stderr) = run_with_env(
+        "usd1-attester",
+        &attester,
+        &[("USD1_SERVICE__LISTEN", "nope")],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("usd1-attester: USD1_SERVICE__LISTEN=\"nope\""),
+        "names the variable and its value: {stderr}"
+    );
+    assert!(stderr.contains("service.listen"), "{stderr}");
+    assert!(
+        !stderr.contains(".toml"),
+        "not blamed on the file: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
+    // An unknown key under a known section: the variable is named, its value is not shown.
+    let (code, stderr) = run_with_env(
+        "usd1-attester",
+        &attester,
+        &[("USD1_SIGNER__PRIVATE_KEY", "0xdeadbeef")],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("USD1_SIGNER__PRIVATE_KEY"), "{stderr}");
+    assert!(!stderr.contains("0xdeadbeef"), "{stderr}");
 }

@@ -142,7 +142,7 @@ async fn the_cli_transfers_each_way_follows_and_audits() {
                 "--recipient",
                 &to,
             ],
-            "not a decimal number",
+            "has a sign",
         ),
         (
             vec![
@@ -170,7 +170,7 @@ async fn the_cli_transfers_each_way_follows_and_audits() {
                 "--recipient",
                 "0x1234",
             ],
-            "not an EVM address",
+            "is not an EVM address: it has 4 hex digits after 0x, not 40",
         ),
         (
             vec![
@@ -193,5 +193,66 @@ async fn the_cli_transfers_each_way_follows_and_audits() {
         assert!(text(&out).contains(says), "{args:?}: {}", text(&out));
         assert!(!text(&out).contains("panicked"));
     }
+
+    // 7. Inputs people type: a recipient or amount that is wrong in a way the chain would
+    // not (or not helpfully) catch is refused before the burn — exit 2, nothing burned.
+    let me = user(&d).address();
+    let (mine, supply) = (balance(&d, "ethereum", me).await, total_supply(&d).await);
+    let zero = "0x0000000000000000000000000000000000000000";
+    // One letter's case flipped: the EIP-55 checksum no longer matches.
+    let typo = to.replacen("F79", "f79", 1);
+    assert!(typo != to && typo.to_lowercase() == to.to_lowercase());
+    let rule =
+        "amounts are written like 12.5 or 0.5: digits, optionally a point and up to 6 decimals";
+    let transfer = |amount: &str, recipient: &str| {
+        usd1(
+            &d,
+            &[
+                "transfer",
+                "--from",
+                "ethereum",
+                "--to",
+                "base",
+                "--amount",
+                amount,
+                "--recipient",
+                recipient,
+            ],
+        )
+    };
+    for (out, says) in [
+        (transfer("1", zero), "--recipient is the zero address"),
+        (transfer("1", &typo), "fails its EIP-55 checksum"),
+        (transfer(" 1", &to), "contains a space"),
+        (transfer(".5", &to), "starts with a point"),
+        (transfer("5.", &to), "ends with a point"),
+        (transfer("0", &to), "is zero"),
+        (transfer("1e6", &to), rule),
+        (
+            usd1(&d, &["balance", "--address", &typo]),
+            "--address \"0x90f79bf6EB2c",
+        ),
+        (
+            usd1(&d, &["audit", "--issued", "2000000."]),
+            "ends with a point",
+        ),
+    ] {
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        assert!(text(&out).contains(says), "{says}: {}", text(&out));
+        assert!(!text(&out).contains("panicked"), "{}", text(&out));
+    }
+    for amount in [" 1", ".5", "5."] {
+        let out = transfer(amount, &to);
+        assert!(text(&out).contains(rule), "names the rule: {}", text(&out));
+    }
+    assert_eq!(
+        balance(&d, "ethereum", me).await,
+        mine,
+        "nothing was burned"
+    );
+    assert_eq!(total_supply(&d).await, supply, "nothing was burned");
+    // All lower case (no checksum to check) is accepted: the balance of the same wallet.
+    let out = usd1(&d, &["balance", "--address", &to.to_lowercase()]);
+    assert!(out.status.success(), "{}", text(&out));
     d.stop().await;
 }

@@ -21,10 +21,22 @@ async fn three_chain_supply(d: &Devnet) -> U256 {
     total_supply(d).await + U256::from(rpc.supply(&mint).await.unwrap())
 }
 
-/// Burns `amounts` on ethereum toward `wallet` on Solana; returns the message hashes.
-async fn burn_to_solana(d: &Devnet, wallet: &Pubkey, amounts: &[u64]) -> Vec<B256> {
+/// Whether the (source, nonce) of `m` has its claim under the devnet's claim authority.
+async fn claimed(d: &Devnet, m: &usd1_core::Message) -> bool {
+    let sol = d.solana.as_ref().unwrap();
+    let claim = usd1_solana::claim::claim_address(
+        &sol.claim_authority.pubkey(),
+        m.source_domain,
+        m.nonce,
+    )
+    .unwrap();
+    solana(d).0.owned_by_memo(&claim).await.unwrap()
+}
+
+/// Burns `amounts` on ethereum toward `wallet` on Solana; returns the burns.
+async fn burn_to_solana(d: &Devnet, wallet: &Pubkey, amounts: &[u64]) -> Vec<client::Burn> {
     let a = d.chain("ethereum");
-    let mut hashes = Vec::new();
+    let mut burns = Vec::new();
     for &amount in amounts {
         let burn = user(d)
             .burn_to(
@@ -36,9 +48,9 @@ async fn burn_to_solana(d: &Devnet, wallet: &Pubkey, amounts: &[u64]) -> Vec<B25
             )
             .await
             .unwrap();
-        hashes.push(burn.message_hash);
+        burns.push(burn);
     }
-    hashes
+    burns
 }
 
 async fn wait_solana_balance(d: &Devnet, wallet: &Pubkey, expected: u64) {
@@ -62,8 +74,8 @@ async fn evm_to_solana_completes_with_one_attester_down() {
     let before = three_chain_supply(&d).await;
     d.stop_attester(2).await;
     let wallet = Keypair::new().pubkey();
-    let hashes = burn_to_solana(&d, &wallet, &[12_500_000, 2_250_000]).await;
-    for h in &hashes {
+    let burns = burn_to_solana(&d, &wallet, &[12_500_000, 2_250_000]).await;
+    for h in burns.iter().map(|b| &b.message_hash) {
         let status =
             client::wait_for_status(&d.relayer_url, h, "confirmed", Duration::from_secs(180))
                 .await
@@ -82,15 +94,8 @@ async fn evm_to_solana_completes_with_one_attester_down() {
         before,
         "supply over the three chains unchanged"
     );
-    let sol = d.solana.as_ref().unwrap();
-    let (rpc, _) = solana(&d);
-    for h in &hashes {
-        assert!(
-            rpc.claimed(&[sol.claim_authority.pubkey()], h)
-                .await
-                .unwrap(),
-            "claim account recorded"
-        );
+    for b in &burns {
+        assert!(claimed(&d, &b.message).await, "claim account recorded");
     }
     d.stop().await;
 }
@@ -101,7 +106,7 @@ async fn relayer_killed_during_20_solana_bound_transfers_mints_each_once() {
     let before = three_chain_supply(&d).await;
     let wallet = Keypair::new().pubkey();
     let amounts: Vec<u64> = (0..20).map(|i| 1_000_000 + i).collect();
-    let hashes = burn_to_solana(&d, &wallet, &amounts).await;
+    let burns = burn_to_solana(&d, &wallet, &amounts).await;
 
     let relayer = d.relayer_url.clone();
     eventually(
@@ -109,7 +114,7 @@ async fn relayer_killed_during_20_solana_bound_transfers_mints_each_once() {
         "deliveries to be under way",
         || async {
             let mut submitted = 0;
-            for h in &hashes {
+            for h in burns.iter().map(|b| &b.message_hash) {
                 if client::relayer_status(&relayer, h)
                     .await
                     .is_some_and(|v| v["status"] == "submitted" || v["status"] == "confirmed")
@@ -125,13 +130,9 @@ async fn relayer_killed_during_20_solana_bound_transfers_mints_each_once() {
     d.start_relayer().await.unwrap();
 
     wait_solana_balance(&d, &wallet, amounts.iter().sum()).await;
-    let sol = d.solana.as_ref().unwrap();
-    let (rpc, _) = solana(&d);
-    for h in &hashes {
-        assert!(rpc
-            .claimed(&[sol.claim_authority.pubkey()], h)
-            .await
-            .unwrap());
+    for b in &burns {
+        assert!(claimed(&d, &b.message).await);
+        let h = &b.message_hash;
         let relayer = d.relayer_url.clone();
         eventually(
             Duration::from_secs(120),

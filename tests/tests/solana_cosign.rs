@@ -2,14 +2,18 @@
 //! test validator with real attester processes; the test plays the relayer. The mint lands
 //! with the exact amount and supply over all three chains is unchanged; the attesters refuse
 //! a non-canonical transaction (other amount, other recipient, no claim account, other signer
-//! set) and a message already received, each with a clear 4xx.
+//! set, canonical bytes followed by more), a message already received, a caller without the
+//! co-sign token, a fee payer other than the message's destinationCaller, more than the bounded
+//! number of outstanding co-signatures, and a caller over its rate, each with a clear 4xx.
 
 use alloy::primitives::U256;
 use base64::Engine;
 use serde_json::json;
 use usd1_core::{Domain, Message, B256};
+use usd1_deploy::solana::OPERATOR_CALLER;
 use usd1_deploy::Devnet;
 use usd1_e2e::*;
+use usd1_evm::bindings::TokenMessenger;
 use usd1_solana::mint_tx::{canonical_mint_message, MintParams};
 use usd1_solana::rpc::SolanaRpc;
 use usd1_solana::setup::attach;
@@ -18,18 +22,32 @@ use usd1_solana::solana_sdk::pubkey::Pubkey;
 use usd1_solana::solana_sdk::signature::{Keypair, Signature, Signer};
 use usd1_solana::solana_sdk::transaction::Transaction;
 
-/// Asks attester `i` to co-sign; (HTTP status, body).
+/// Asks attester `i` to co-sign, as the devnet's operator (a caller the attesters list);
+/// (HTTP status, body).
 async fn ask(d: &Devnet, i: usize, hash: &B256, m: &SolanaMessage) -> (u16, serde_json::Value) {
+    let token = d.solana.as_ref().unwrap().cosign_token(OPERATOR_CALLER);
+    ask_raw(d, i, hash, &m.serialize(), Some(token)).await
+}
+
+/// The same with any bytes and credential.
+async fn ask_raw(
+    d: &Devnet,
+    i: usize,
+    hash: &B256,
+    bytes: &[u8],
+    token: Option<&str>,
+) -> (u16, serde_json::Value) {
     let body = json!({
         "messageHash": format!("{hash:#x}"),
-        "transaction": base64::engine::general_purpose::STANDARD.encode(m.serialize()),
+        "transaction": base64::engine::general_purpose::STANDARD.encode(bytes),
     });
-    let resp = reqwest::Client::new()
+    let mut req = reqwest::Client::new()
         .post(format!("{}/v1/solana/cosign", d.attester_urls[i]))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+        .json(&body);
+    if let Some(token) = token {
+        req = req.bearer_auth(token);
+    }
+    let resp = req.send().await.unwrap();
     (
         resp.status().as_u16(),
         resp.json().await.unwrap_or_default(),
@@ -56,8 +74,17 @@ impl Relay<'_> {
     }
 
     async fn build(&self, m: &Message, signers: &[Pubkey]) -> SolanaMessage {
+        self.build_paid_by(m, signers, &self.payer.pubkey()).await
+    }
+
+    async fn build_paid_by(
+        &self,
+        m: &Message,
+        signers: &[Pubkey],
+        payer: &Pubkey,
+    ) -> SolanaMessage {
         let (blockhash, _) = self.rpc.blockhash().await.unwrap();
-        canonical_mint_message(&self.params(m), signers, &self.payer.pubkey(), blockhash).unwrap()
+        canonical_mint_message(&self.params(m), signers, payer, blockhash).unwrap()
     }
 }
 
@@ -151,6 +178,39 @@ async fn evm_to_solana_mints_through_the_attesters_cosignatures_and_refuses_the_
         );
     }
 
+    // The canonical bytes followed by anything: bincode would read the same message, but
+    // only the exact canonical bytes are signed.
+    let canonical = relay.build(&burn.message, &pair).await;
+    let mut padded = canonical.serialize();
+    padded.extend_from_slice(b"and then some");
+    let token = sol.cosign_token(OPERATOR_CALLER);
+    let (code, body) = ask_raw(&d, 0, &hash, &padded, Some(token)).await;
+    assert_eq!(code, 422, "trailing bytes: {body}");
+    assert!(body["error"].as_str().unwrap().contains("bytes"), "{body}");
+
+    // No credential, or another one: 401, before anything is looked at.
+    let (code, body) = ask_raw(&d, 0, &hash, &canonical.serialize(), None).await;
+    assert_eq!(code, 401, "no token: {body}");
+    let wrong = "f".repeat(64);
+    let (code, body) = ask_raw(&d, 0, &hash, &canonical.serialize(), Some(&wrong)).await;
+    assert_eq!(code, 401, "wrong token: {body}");
+
+    // At most 16 outstanding co-signatures per message: 16 transactions with other fee payers,
+    // all on a live blockhash, fill attester 3's record; the 17th is refused until some expire.
+    let pair_of_3 = [keys[1].pubkey(), keys[2].pubkey()];
+    for n in 0..16 {
+        let tx = relay
+            .build_paid_by(&burn.message, &pair_of_3, &Keypair::new().pubkey())
+            .await;
+        let (code, body) = ask(&d, 2, &hash, &tx).await;
+        assert_eq!(code, 200, "co-signature {n}: {body}");
+    }
+    let tx = relay
+        .build_paid_by(&burn.message, &pair_of_3, &Keypair::new().pubkey())
+        .await;
+    let (code, body) = ask(&d, 2, &hash, &tx).await;
+    assert_eq!(code, 429, "the 17th outstanding co-signature: {body}");
+
     // The canonical transaction: two co-signatures, then the payer and the claim authority.
     let msg = relay.build(&burn.message, &pair).await;
     let mut tx = Transaction::new_unsigned(msg.clone());
@@ -197,5 +257,70 @@ async fn evm_to_solana_mints_through_the_attesters_cosignatures_and_refuses_the_
         .await;
     let (code, body) = ask(&d, 2, &hash, &again).await;
     assert_eq!(code, 409, "{body}");
+
+    // A message with a destinationCaller: only a transaction paid by that key is co-signed.
+    let caller = Keypair::new().pubkey();
+    let p = user(&d).provider(&a.rpc_url).unwrap();
+    let receipt = TokenMessenger::new(a.deployment.messenger, p)
+        .depositForBurnWithCaller(
+            U256::from(1_000_000u64),
+            Domain::SOLANA.0,
+            B256::from(wallet.to_bytes()),
+            a.deployment.token,
+            B256::from(caller.to_bytes()),
+        )
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    let with_caller = usd1_deploy::client::burn_from_receipt(&receipt).unwrap();
+    let caller_hash = with_caller.message_hash;
+    eventually(
+        TRANSFER_TIMEOUT,
+        "attester 1 to see the burn with a caller final",
+        || async {
+            attester_answer(&d.attester_urls[0], &caller_hash).await.1["status"] == "complete"
+        },
+    )
+    .await;
+    let tx = relay.build(&with_caller.message, &pair).await;
+    let (code, body) = ask(&d, 0, &caller_hash, &tx).await;
+    assert_eq!(
+        code, 422,
+        "a fee payer other than the destinationCaller: {body}"
+    );
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("destinationCaller"),
+        "{body}"
+    );
+    let tx = relay
+        .build_paid_by(&with_caller.message, &pair, &caller)
+        .await;
+    let (code, body) = ask(&d, 0, &caller_hash, &tx).await;
+    assert_eq!(code, 200, "paid by the destinationCaller: {body}");
+
+    // Co-signing is rate-limited per caller (the devnet allows 50 a second, bursts of 100).
+    let url = format!("{}/v1/solana/cosign", d.attester_urls[1]);
+    let body = json!({
+        "messageHash": format!("{:#x}", B256::repeat_byte(9)),
+        "transaction": base64::engine::general_purpose::STANDARD.encode(tx.serialize()),
+    });
+    let client = reqwest::Client::new();
+    let mut burst = tokio::task::JoinSet::new();
+    for _ in 0..200 {
+        let req = client.post(&url).bearer_auth(token).json(&body);
+        burst.spawn(async move { req.send().await.unwrap().status().as_u16() });
+    }
+    let answers: Vec<u16> = burst.join_all().await;
+    assert!(
+        answers.contains(&429),
+        "some requests are refused: {answers:?}"
+    );
+    assert!(answers.iter().all(|&c| c == 404 || c == 429), "{answers:?}");
     d.stop().await;
 }

@@ -1,7 +1,9 @@
-//! Solana as a source (DESIGN §4), on Agave's test validator: of five transactions that burn
-//! the bridge mint, only the one with exactly one burn and one valid memo that succeeded
-//! becomes a message — read at `finalized`, with the documented fields and nonce; the others
-//! are rejected with their reason and never become messages. The cursor survives a restart.
+//! Solana as a source (DESIGN §4), on Agave's test validator: of nine transactions that burn
+//! the bridge mint, only those with exactly one burn of a non-zero amount and one valid memo
+//! signed by the burn's owner, toward an EVM-shaped recipient, that succeeded become messages —
+//! read at `finalized`, with the documented fields and nonce; a Burn whose data SPL Token
+//! accepts with trailing bytes is one of them (seen, not skipped); the others are rejected
+//! with their reason and never become messages. The cursor survives a restart.
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
@@ -44,7 +46,13 @@ async fn send(
     sig.to_string()
 }
 
-fn memo(text: &str) -> Instruction {
+/// A burn memo signed by `owner`, as the bridge-burn rule requires.
+fn memo_by(text: &str, owner: &Pubkey) -> Instruction {
+    usd1_solana::memo::burn_memo_instruction(text, owner)
+}
+
+/// A memo that lists no signer.
+fn unsigned_memo(text: &str) -> Instruction {
     usd1_solana::spl_memo_instruction(&memo_program(), text.as_bytes())
 }
 
@@ -105,6 +113,7 @@ async fn only_bridge_burns_become_messages_read_at_finalized() {
         )
         .unwrap()
     };
+    let memo = |text: &str| memo_by(text, &holder.pubkey());
     let good = format!("usd1:burn:v1:0:{RECIPIENT}");
     let bridge_tx = send(
         &rpc,
@@ -141,6 +150,50 @@ async fn only_bridge_burns_become_messages_read_at_finalized() {
         .await,
         "several_burns",
     );
+    expected_rejections.insert(
+        send(&rpc, &payer, &[&holder], &[burn(0), memo(&good)], true).await,
+        "zero_amount",
+    );
+    // A Solana-shaped (32-byte) recipient toward an EVM chain: nothing could receive it.
+    expected_rejections.insert(
+        send(
+            &rpc,
+            &payer,
+            &[&holder],
+            &[
+                burn(1_000_000),
+                memo(&format!("usd1:burn:v1:0:{}", "11".repeat(32))),
+            ],
+            true,
+        )
+        .await,
+        "bad_recipient_shape",
+    );
+    // The memo does not list the owner as signer: someone else may have chosen the recipient.
+    expected_rejections.insert(
+        send(
+            &rpc,
+            &payer,
+            &[&holder],
+            &[burn(1_000_000), unsigned_memo(&good)],
+            true,
+        )
+        .await,
+        "memo_not_signed_by_owner",
+    );
+    // A Burn (not BurnChecked) with bytes after its amount: SPL Token ignores them and burns,
+    // so the watcher must see it as the bridge burn it is.
+    let mut padded = token::instruction::burn(
+        &token_program(),
+        &ata,
+        &bridge.mint,
+        &holder.pubkey(),
+        &[],
+        2_000_000,
+    )
+    .unwrap();
+    padded.data.extend_from_slice(&[0xee; 9]);
+    let padded_tx = send(&rpc, &payer, &[&holder], &[padded, memo(&good)], true).await;
     // More than the balance: fails on chain (sent without preflight so it is recorded).
     expected_rejections.insert(
         send(
@@ -168,9 +221,9 @@ async fn only_bridge_burns_become_messages_read_at_finalized() {
     );
     let mut burns: Vec<SolanaBurn> = Vec::new();
     let mut rejected: HashMap<String, &'static str> = HashMap::new();
-    // Read until all five are final (about 32 slots after they landed).
+    // Read until all nine are final (about 32 slots after they landed).
     let deadline = std::time::Instant::now() + Duration::from_secs(90);
-    while burns.len() + rejected.len() < 5 {
+    while burns.len() + rejected.len() < 9 {
         assert!(
             std::time::Instant::now() < deadline,
             "timed out: read {burns:?} and {rejected:?}"
@@ -186,9 +239,23 @@ async fn only_bridge_burns_become_messages_read_at_finalized() {
         rejected, expected_rejections,
         "each non-bridge burn rejected for its reason"
     );
-    assert_eq!(burns.len(), 1, "only the bridge burn is a message");
-    let b = &burns[0];
-    assert_eq!(b.signature, bridge_tx);
+    assert_eq!(
+        burns.len(),
+        2,
+        "only the bridge burns are messages: {burns:?}"
+    );
+    let padded = burns
+        .iter()
+        .find(|b| b.signature == padded_tx)
+        .expect("the padded Burn is seen as a bridge burn");
+    assert_eq!(
+        padded.message.burn_body().unwrap().amount,
+        U256::from(2_000_000u64)
+    );
+    let b = burns
+        .iter()
+        .find(|b| b.signature == bridge_tx)
+        .expect("the bridge burn");
     let m = &b.message;
     assert_eq!(
         (m.source_domain, m.destination_domain),

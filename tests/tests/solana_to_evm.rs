@@ -12,7 +12,7 @@ use usd1_solana::rpc::SolanaRpc;
 use usd1_solana::solana_sdk::instruction::Instruction;
 use usd1_solana::solana_sdk::signature::{Keypair, Signer};
 use usd1_solana::solana_sdk::transaction::Transaction;
-use usd1_solana::{memo_program, spl_token_interface as token, token_program};
+use usd1_solana::{spl_token_interface as token, token_program};
 
 async fn send(rpc: &SolanaRpc, payer: &Keypair, ixs: &[Instruction]) {
     let (blockhash, _) = rpc.blockhash().await.unwrap();
@@ -67,9 +67,9 @@ async fn a_solana_burn_is_minted_on_ethereum_and_non_bridge_burns_never_attested
         )
         .unwrap()
     };
-    let memo = usd1_solana::spl_memo_instruction(
-        &memo_program(),
-        format!("usd1:burn:v1:0:{}", hex::encode(recipient().into_word())).as_bytes(),
+    let memo = usd1_solana::memo::burn_memo_instruction(
+        &format!("usd1:burn:v1:0:{}", hex::encode(recipient().into_word())),
+        &holder.pubkey(),
     );
     send(&rpc, holder, &[burn(1_000_000)]).await; // no memo
     send(

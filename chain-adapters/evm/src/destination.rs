@@ -1,5 +1,6 @@
 //! `MessageTransmitter.receiveMessage` as a relayer destination: replay check through
-//! `usedNonces`, a dry run that classifies reverts, and EIP-1559 delivery transactions
+//! `usedNonces`, a dry run (revert reason for people, gas against the relayer's cap),
+//! `paused()` for the pipeline's reading of a refusal, and EIP-1559 delivery transactions
 //! signed locally (so they can be persisted before they are sent) with fee bumping.
 
 use crate::bindings::MessageTransmitter;
@@ -18,16 +19,19 @@ use async_trait::async_trait;
 use std::sync::Arc;
 use tokio::sync::OnceCell;
 use usd1_core::state::PendingTx;
-use usd1_core::traits::{ChainError, Destination, Revert, RevertKind, TxStatus};
+use usd1_core::traits::{ChainError, Destination, DryRun, TxStatus};
 use usd1_core::{Domain, Message};
 
-/// Gas for a delivery when estimation is not possible (measured ~170k; generous margin).
-const FALLBACK_GAS: u64 = 400_000;
+/// Gas for a delivery when estimation is not possible (measured ~170k), within the cap.
+const FALLBACK_GAS: u64 = 250_000;
 
 pub struct EvmDestination {
     rpc: Arc<EvmRpc>,
     domain: Domain,
     transmitter: Address,
+    token: Address,
+    /// The most gas one delivery may use (relay policy).
+    max_gas: u64,
     wallet: EthereumWallet,
     from: Address,
     chain_id: OnceCell<u64>,
@@ -37,14 +41,18 @@ impl EvmDestination {
     pub fn new(
         rpc: Arc<EvmRpc>,
         domain: Domain,
-        transmitter: Address,
+        contracts: (Address, Address),
+        max_gas: u64,
         signer: PrivateKeySigner,
     ) -> Self {
         let from = signer.address();
+        let (transmitter, token) = contracts;
         Self {
             rpc,
             domain,
             transmitter,
+            token,
+            max_gas,
             wallet: EthereumWallet::from(signer),
             from,
             chain_id: OnceCell::new(),
@@ -53,6 +61,26 @@ impl EvmDestination {
 
     pub fn submitter(&self) -> Address {
         self.from
+    }
+
+    /// `eth_estimateGas` of the delivery.
+    async fn estimate(&self, message: &[u8], attestation: &[u8]) -> Result<u64, ChainError> {
+        let request = TransactionRequest::default()
+            .with_from(self.from)
+            .with_to(self.transmitter)
+            .with_input(
+                MessageTransmitter::receiveMessageCall {
+                    message: Bytes::copy_from_slice(message),
+                    attestation: Bytes::copy_from_slice(attestation),
+                }
+                .abi_encode(),
+            );
+        self.rpc
+            .call("eth_estimateGas", |p| {
+                let r = request.clone();
+                async move { p.estimate_gas(r).await }
+            })
+            .await
     }
 
     async fn chain_id(&self) -> Result<u64, ChainError> {
@@ -79,37 +107,26 @@ impl EvmDestination {
     }
 }
 
-fn classify(data: &[u8]) -> Revert {
-    use MessageTransmitterErrors as E;
-    let Ok(err) = MessageTransmitterErrors::abi_decode(data) else {
-        if let Ok(err) = TokenMessengerErrors::abi_decode(data) {
-            // The messenger refuses the message itself (unknown sender, token, body).
-            return Revert {
-                kind: RevertKind::Permanent,
-                reason: format!("{err:?}"),
-            };
-        }
-        // Raised by the token (paused, frozen recipient, mint allowance): an operator can
-        // fix these, so they are retried.
-        let reason = match Usd1TokenErrors::abi_decode(data) {
-            Ok(err) => format!("{err:?}"),
-            Err(_) => format!("reverted with 0x{}", alloy::hex::encode(data)),
-        };
-        return Revert {
-            kind: RevertKind::Temporary,
-            reason,
-        };
-    };
-    let reason = format!("{err:?}");
-    let kind = match err {
-        E::NonceAlreadyUsed(_) => RevertKind::AlreadyReceived,
-        E::InvalidAttestationLength(_) | E::SignerNotAscending(_) | E::SignerNotAttester(_) => {
-            RevertKind::BadAttestation
-        }
-        E::Paused(_) => RevertKind::Temporary,
-        _ => RevertKind::Permanent,
-    };
-    Revert { kind, reason }
+/// A revert's reason for people: our contracts' custom errors by name, `Error(string)` (as
+/// Circle's contracts revert) as its text, `Panic(uint256)` by code, anything else as hex.
+/// Only for display: what a refusal means is read from chain state (DESIGN §6).
+pub fn revert_reason(data: &[u8]) -> String {
+    use alloy::sol_types::GenericContractError;
+    if let Ok(err) = MessageTransmitterErrors::abi_decode(data) {
+        return format!("{err:?}");
+    }
+    if let Ok(err) = TokenMessengerErrors::abi_decode(data) {
+        return format!("{err:?}");
+    }
+    if let Ok(err) = Usd1TokenErrors::abi_decode(data) {
+        return format!("{err:?}");
+    }
+    match GenericContractError::abi_decode(data) {
+        Ok(GenericContractError::Revert(r)) => r.reason,
+        Ok(GenericContractError::Panic(p)) => format!("panic {}", p.code),
+        Err(_) if data.is_empty() => "reverted without a reason".into(),
+        Err(_) => format!("reverted with 0x{}", alloy::hex::encode(data)),
+    }
 }
 
 #[async_trait]
@@ -130,27 +147,56 @@ impl Destination for EvmDestination {
         Ok(!used.is_zero())
     }
 
+    /// `eth_call` (does it revert, and why), then `eth_estimateGas` against the cap: a
+    /// recipient that burns gas is never paid for.
     async fn simulate_delivery(
         &self,
         message: &[u8],
         attestation: &[u8],
-    ) -> Result<Option<Revert>, ChainError> {
+    ) -> Result<DryRun, ChainError> {
         let c = MessageTransmitter::new(self.transmitter, self.rpc.provider());
-        match c
+        let call = c
             .receiveMessage(
                 Bytes::copy_from_slice(message),
                 Bytes::copy_from_slice(attestation),
             )
-            .from(self.from)
-            .call()
-            .await
-        {
-            Ok(_) => Ok(None),
-            Err(e) => match e.as_revert_data() {
-                Some(data) => Ok(Some(classify(&data))),
+            .from(self.from);
+        if let Err(e) = call.call().await {
+            return match e.as_revert_data() {
+                Some(data) => Ok(DryRun::Reverts {
+                    reason: revert_reason(&data),
+                }),
                 None => Err(ChainError::rpc("eth_call", e)),
-            },
+            };
         }
+        let gas = self.estimate(message, attestation).await?;
+        if gas > self.max_gas {
+            return Ok(DryRun::TooCostly {
+                reason: format!(
+                    "the delivery needs {gas} gas, above this relayer's cap of {}",
+                    self.max_gas
+                ),
+            });
+        }
+        Ok(DryRun::Succeeds)
+    }
+
+    /// The transmitter's `paused()` and the token's (a contract without one is not paused).
+    async fn is_paused(&self) -> Result<bool, ChainError> {
+        let (t, token) = (self.transmitter, self.token);
+        let transmitter = self
+            .rpc
+            .call("eth_call", |p| async move {
+                MessageTransmitter::new(t, p).paused().call().await
+            })
+            .await;
+        let token = self
+            .rpc
+            .call("eth_call", |p| async move {
+                crate::bindings::Usd1Token::new(token, p).paused().call().await
+            })
+            .await;
+        Ok(transmitter.unwrap_or(false) || token.unwrap_or(false))
     }
 
     async fn sign_delivery(
@@ -180,16 +226,12 @@ impl Destination for EvmDestination {
             .with_from(self.from)
             .with_to(self.transmitter)
             .with_input(input);
-        let estimate = self
-            .rpc
-            .call("eth_estimateGas", |p| {
-                let r = request.clone();
-                async move { p.estimate_gas(r).await }
-            })
-            .await;
-        let gas = estimate
-            .map(|g| g.saturating_mul(13) / 10)
-            .unwrap_or(FALLBACK_GAS);
+        // Never more than the cap, whatever the estimate says: the relayer's funds are at stake.
+        let gas = match self.estimate(message, attestation).await {
+            Ok(g) => g.saturating_mul(13) / 10,
+            Err(_) => FALLBACK_GAS,
+        }
+        .min(self.max_gas);
         let envelope = request
             .with_nonce(account_nonce)
             .with_chain_id(chain_id)

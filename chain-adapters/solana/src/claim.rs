@@ -1,22 +1,33 @@
 //! Claim accounts (DESIGN §4): the address derived from the claim authority with seed = the
-//! first 16 bytes of the message hash as 32 hex characters, owned by the Memo program once
-//! the message was minted. No one can close it, so it records "received" forever.
+//! 24 lowercase hex characters of `sourceDomain` (4 bytes) ‖ `nonce` (8 bytes), big-endian —
+//! the same key as EVM's `usedNonces`. Never the message hash: `replaceDepositForBurn` makes
+//! a new message (new hash, same source and nonce), and a hash-keyed claim would let one burn
+//! be minted once per replacement. Owned by the Memo program once allocated, so no one can
+//! close it: it records "received" forever.
 
 use crate::memo_program;
 use solana_sdk::pubkey::{Pubkey, PubkeyError};
-use usd1_core::B256;
+use usd1_core::Domain;
 
-/// The 32-character seed of a message's claim account.
-pub fn claim_seed(message_hash: &B256) -> String {
-    hex::encode(&message_hash[..16])
+/// The 24-character seed of a (source domain, nonce)'s claim account.
+pub fn claim_seed(source_domain: Domain, nonce: u64) -> String {
+    format!("{:08x}{nonce:016x}", source_domain.0)
 }
 
-/// The claim account of `message_hash` under `claim_authority`.
-pub fn claim_address(claim_authority: &Pubkey, message_hash: &B256) -> Result<Pubkey, PubkeyError> {
-    Pubkey::create_with_seed(claim_authority, &claim_seed(message_hash), &memo_program())
+/// The claim account of (source domain, nonce) under `claim_authority`.
+pub fn claim_address(
+    claim_authority: &Pubkey,
+    source_domain: Domain,
+    nonce: u64,
+) -> Result<Pubkey, PubkeyError> {
+    Pubkey::create_with_seed(
+        claim_authority,
+        &claim_seed(source_domain, nonce),
+        &memo_program(),
+    )
 }
 
-/// Whether an account with this owner means "this message was received".
+/// Whether an account with this owner is an allocated claim.
 pub fn is_claimed(owner: &Pubkey) -> bool {
     *owner == memo_program()
 }
@@ -26,23 +37,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_seed_is_the_first_16_bytes_in_hex() {
-        let h = B256::repeat_byte(0xab);
-        assert_eq!(claim_seed(&h), "ab".repeat(16));
-        assert_eq!(claim_seed(&h).len(), 32, "the longest seed Solana allows");
+    fn the_seed_is_source_then_nonce_big_endian_hex() {
+        assert_eq!(
+            claim_seed(Domain(6), 0x0102_0304_0506_0708),
+            "000000060102030405060708"
+        );
+        assert_eq!(claim_seed(Domain(u32::MAX), u64::MAX), "f".repeat(24));
+        assert_eq!(claim_seed(Domain(0), 1).len(), 24);
     }
 
     #[test]
-    fn claim_addresses_differ_per_message_and_per_authority() {
+    fn claim_addresses_differ_per_source_nonce_and_authority() {
         let (a1, a2) = (Pubkey::new_unique(), Pubkey::new_unique());
-        let (h1, h2) = (B256::repeat_byte(1), B256::repeat_byte(2));
-        let c = claim_address(&a1, &h1).unwrap();
-        assert_eq!(c, claim_address(&a1, &h1).unwrap(), "deterministic");
-        assert_ne!(c, claim_address(&a1, &h2).unwrap());
-        assert_ne!(c, claim_address(&a2, &h1).unwrap());
+        let c = claim_address(&a1, Domain(0), 7).unwrap();
+        assert_eq!(c, claim_address(&a1, Domain(0), 7).unwrap(), "deterministic");
+        assert_ne!(c, claim_address(&a1, Domain(0), 8).unwrap());
+        assert_ne!(c, claim_address(&a1, Domain(6), 7).unwrap());
+        assert_ne!(c, claim_address(&a2, Domain(0), 7).unwrap());
         assert_eq!(
             c,
-            Pubkey::create_with_seed(&a1, &claim_seed(&h1), &memo_program()).unwrap()
+            Pubkey::create_with_seed(&a1, &claim_seed(Domain(0), 7), &memo_program()).unwrap()
         );
     }
 }

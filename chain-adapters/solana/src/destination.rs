@@ -5,6 +5,7 @@
 //! given up once the message is claimed (no account nonces on Solana).
 
 use crate::mint_tx::{canonical_mint_message, MintParams, MintTxError};
+use crate::received::ClaimRule;
 use crate::rpc::SolanaRpc;
 use crate::setup::attach;
 use async_trait::async_trait;
@@ -16,7 +17,7 @@ use std::str::FromStr;
 use std::time::Duration;
 use tokio::sync::{Mutex, OnceCell};
 use usd1_core::state::PendingTx;
-use usd1_core::traits::{ChainError, Destination, Revert, RevertKind, TxStatus};
+use usd1_core::traits::{ChainError, Destination, DryRun, TxStatus};
 use usd1_core::{Address, Domain, Message};
 
 pub struct SolanaDestination {
@@ -26,8 +27,11 @@ pub struct SolanaDestination {
     multisig: Pubkey,
     payer: Keypair,
     claim_authority: Keypair,
-    retired: Vec<Pubkey>,
+    /// What counts as received: claims keyed by (source, nonce), current and retired.
+    claims: ClaimRule,
     attesters: Vec<String>,
+    /// The bearer token presented to the attesters' co-sign route.
+    cosign_token: String,
     http: reqwest::Client,
     /// (multisig members, m, rent-exempt minimum), read once.
     facts: OnceCell<(Vec<Pubkey>, usize, u64)>,
@@ -50,6 +54,7 @@ impl SolanaDestination {
         claim_authority: Keypair,
         retired: Vec<Pubkey>,
         attesters: Vec<String>,
+        cosign_token: String,
     ) -> Result<Self, String> {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(5))
@@ -61,12 +66,13 @@ impl SolanaDestination {
             mint,
             multisig,
             payer,
+            claims: ClaimRule::new(claim_authority.pubkey(), retired, mint, multisig),
             claim_authority,
-            retired,
             attesters: attesters
                 .into_iter()
                 .map(|u| u.trim_end_matches('/').to_string())
                 .collect(),
+            cosign_token,
             http,
             facts: OnceCell::new(),
             signers: Mutex::new(Vec::new()),
@@ -115,7 +121,7 @@ impl SolanaDestination {
         known.clone()
     }
 
-    async fn cosign(&self, url: &str, hash: &str, message: &[u8]) -> Result<Signature, String> {
+    async fn cosign(&self, url: &str, hash: &str, message: &[u8]) -> Result<Signature, Cosign> {
         let body = serde_json::json!({
             "messageHash": hash,
             "transaction": base64::engine::general_purpose::STANDARD.encode(message),
@@ -123,20 +129,52 @@ impl SolanaDestination {
         let resp = self
             .http
             .post(format!("{url}/v1/solana/cosign"))
+            .bearer_auth(&self.cosign_token)
             .json(&body)
             .send()
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| Cosign::Unreachable(e.to_string()))?;
         let status = resp.status();
-        let v: serde_json::Value = resp.json().await.map_err(|e| e.to_string())?;
+        let v: serde_json::Value = resp
+            .json()
+            .await
+            .map_err(|e| Cosign::Unreachable(e.to_string()))?;
         if !status.is_success() {
-            return Err(format!("{status}: {}", v["error"].as_str().unwrap_or("")));
+            let text = format!("{status}: {}", v["error"].as_str().unwrap_or(""));
+            // A 4xx other than a rate limit is the attester's considered refusal.
+            return Err(
+                if status.is_client_error() && status != reqwest::StatusCode::TOO_MANY_REQUESTS {
+                    Cosign::Refused(text)
+                } else {
+                    Cosign::Unreachable(text)
+                },
+            );
         }
         v["signature"]
             .as_str()
             .and_then(|s| Signature::from_str(s).ok())
-            .ok_or_else(|| "no signature".into())
+            .ok_or_else(|| Cosign::Unreachable("an answer without a signature".into()))
     }
+}
+
+/// Why an attester gave no co-signature.
+enum Cosign {
+    /// It answered with a refusal (not final there, not canonical, already received, ...).
+    Refused(String),
+    /// Down, slow, rate-limited, or an answer that makes no sense: worth asking again.
+    Unreachable(String),
+}
+
+/// A message with a `destinationCaller` may be delivered only by that key as fee payer (the
+/// attesters check it): `Some(reason)` when this relayer's payer is not it.
+pub fn caller_mismatch(m: &Message, payer: &Pubkey) -> Option<String> {
+    if m.destination_caller.is_zero() || m.destination_caller.0 == payer.to_bytes() {
+        return None;
+    }
+    Some(format!(
+        "destinationCaller {} is not this relayer's fee payer {payer}: only that caller can deliver the message",
+        Pubkey::new_from_array(m.destination_caller.0)
+    ))
 }
 
 #[async_trait]
@@ -146,10 +184,8 @@ impl Destination for SolanaDestination {
     }
 
     async fn is_received(&self, message: &Message) -> Result<bool, ChainError> {
-        let mut authorities = vec![self.claim_authority.pubkey()];
-        authorities.extend(self.retired.iter().copied());
-        self.rpc
-            .claimed(&authorities, &message.hash())
+        self.claims
+            .received(&self.rpc, message.source_domain, message.nonce)
             .await
             .map_err(rpc_err("getAccountInfo"))
     }
@@ -159,8 +195,18 @@ impl Destination for SolanaDestination {
         &self,
         message: &[u8],
         _attestation: &[u8],
-    ) -> Result<Option<Revert>, ChainError> {
-        let m = Message::decode(message).map_err(|e| ChainError::Rejected(e.to_string()))?;
+    ) -> Result<DryRun, ChainError> {
+        let m = match Message::decode(message) {
+            Ok(m) => m,
+            Err(e) => {
+                return Ok(DryRun::Undeliverable {
+                    reason: e.to_string(),
+                })
+            }
+        };
+        if let Some(reason) = caller_mismatch(&m, &self.payer.pubkey()) {
+            return Ok(DryRun::Undeliverable { reason });
+        }
         let (_, _, rent) = self.facts().await?;
         let p = MintParams {
             message: &m,
@@ -171,12 +217,11 @@ impl Destination for SolanaDestination {
         };
         match canonical_mint_message(&p, &[], &self.payer.pubkey(), Default::default()) {
             Err(e @ (MintTxError::NotBurn(_) | MintTxError::AmountTooLarge(_))) => {
-                Ok(Some(Revert {
-                    kind: RevertKind::Permanent,
+                Ok(DryRun::Undeliverable {
                     reason: e.to_string(),
-                }))
+                })
             }
-            _ => Ok(None),
+            _ => Ok(DryRun::Succeeds),
         }
     }
 
@@ -199,6 +244,7 @@ impl Destination for SolanaDestination {
             .filter(|(_, k)| members.contains(k))
             .collect();
         let mut last_error = String::new();
+        let (mut refusals, mut unreachable) = (0, 0);
         while candidates.len() >= threshold {
             let chosen: Vec<(String, Pubkey)> = candidates[..threshold].to_vec();
             let keys: Vec<Pubkey> = chosen.iter().map(|(_, k)| *k).collect();
@@ -224,7 +270,17 @@ impl Destination for SolanaDestination {
                         attach(&mut tx, key, sig);
                     }
                     Err(e) => {
-                        last_error = format!("{url}: {e}");
+                        let text = match e {
+                            Cosign::Refused(t) => {
+                                refusals += 1;
+                                t
+                            }
+                            Cosign::Unreachable(t) => {
+                                unreachable += 1;
+                                t
+                            }
+                        };
+                        last_error = format!("{url}: {text}");
                         refused = Some(url.clone());
                         break;
                     }
@@ -247,10 +303,14 @@ impl Destination for SolanaDestination {
                 valid_until: Some(valid_until),
             });
         }
-        Err(ChainError::rpc(
-            "cosign",
-            format!("fewer than {threshold} attesters co-signed; last: {last_error}"),
-        ))
+        let why = format!("fewer than {threshold} attesters co-signed; last: {last_error}");
+        // Every attester that answered refused: the attesters' considered word, counted
+        // against the message; otherwise some were only out of reach: ask again later.
+        if refusals > 0 && unreachable == 0 {
+            Err(ChainError::Rejected(why))
+        } else {
+            Err(ChainError::rpc("cosign", why))
+        }
     }
 
     async fn broadcast(&self, tx: &PendingTx) -> Result<(), ChainError> {
@@ -308,6 +368,10 @@ impl Destination for SolanaDestination {
         true
     }
 
+    fn uses_account_nonces(&self) -> bool {
+        false
+    }
+
     /// No secp256k1 attestation is checked on Solana: an empty set means "any attesters".
     async fn attesters(&self) -> Result<(Vec<Address>, usize), ChainError> {
         let (_, m, _) = self.facts().await?;
@@ -316,5 +380,36 @@ impl Destination for SolanaDestination {
 
     async fn account_nonce(&self) -> Result<u64, ChainError> {
         Ok(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use usd1_core::B256;
+
+    #[test]
+    fn a_message_for_another_caller_is_a_permanent_refusal_here() {
+        let payer = Pubkey::new_unique();
+        let mut m = Message {
+            version: 0,
+            source_domain: Domain(0),
+            destination_domain: Domain::SOLANA,
+            nonce: 7,
+            sender: B256::ZERO,
+            recipient: B256::ZERO,
+            destination_caller: B256::ZERO,
+            body: vec![],
+        };
+        assert_eq!(caller_mismatch(&m, &payer), None, "no caller: anyone");
+        m.destination_caller = B256::from(payer.to_bytes());
+        assert_eq!(
+            caller_mismatch(&m, &payer),
+            None,
+            "this payer is the caller"
+        );
+        m.destination_caller = B256::repeat_byte(3);
+        let why = caller_mismatch(&m, &payer).unwrap();
+        assert!(why.contains("destinationCaller"), "{why}");
     }
 }

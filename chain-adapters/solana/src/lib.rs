@@ -6,14 +6,17 @@
 //! addresses, the burn and mint memos, the source nonce, and the canonical mint transaction
 //! together with the byte-for-byte check an attester runs before co-signing one.
 
+pub mod audit;
 pub mod burn;
 pub mod claim;
 pub mod destination;
 pub mod memo;
 pub mod mint_tx;
 pub mod nonce;
+pub mod received;
 pub mod rpc;
 pub mod setup;
+pub mod transaction;
 pub mod watcher;
 
 pub use solana_program_pack;

@@ -99,6 +99,15 @@ impl BurnMemo {
     }
 }
 
+/// The memo instruction of a bridge burn: the burn's authority (`owner`) is listed as its
+/// signer, as the bridge-burn rule requires (SPL Memo then checks that it signed).
+pub fn burn_memo_instruction(
+    text: &str,
+    owner: &solana_sdk::pubkey::Pubkey,
+) -> solana_sdk::instruction::Instruction {
+    spl_memo_interface::instruction::build_memo(&crate::memo_program(), text.as_bytes(), &[owner])
+}
+
 /// The memo of the canonical mint transaction of a message.
 pub fn mint_memo(source_domain: Domain, nonce: u64, message_hash: &B256) -> String {
     format!(

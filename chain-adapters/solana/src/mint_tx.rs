@@ -2,8 +2,9 @@
 //! (to submit it) and by each attester (to check a transaction before co-signing it):
 //!
 //! 1. `Transfer` of the rent-exempt minimum from the payer to the claim address, then
-//! 2. `AllocateWithSeed` of the claim address (base = claim authority, space 0, owner = Memo):
-//!    a second mint of the message fails here, so the whole transaction fails;
+//! 2. `AllocateWithSeed` of the claim address (base = claim authority, seed = source domain and
+//!    nonce, space 0, owner = Memo): a second mint of the (source, nonce) — the same message or
+//!    any replacement of it — fails here, so the whole transaction fails;
 //! 3. `CreateIdempotent` of the recipient wallet's associated token account;
 //! 4. `MintToChecked` of the amount, authority = the multisig, signed by `m` attesters in
 //!    ascending key order;
@@ -39,6 +40,10 @@ pub enum MintTxError {
     Signers(String),
     #[error("the transaction is not the canonical mint of this message")]
     NotCanonical,
+    #[error("not a legacy transaction message: {0}")]
+    Malformed(String),
+    #[error("{0} bytes follow the transaction message: only its exact bytes are signed")]
+    TrailingBytes(usize),
 }
 
 /// What fixes a message's mint transaction, besides the payer and the blockhash.
@@ -70,8 +75,9 @@ pub fn canonical_mint_message(
     let amount = body.amount.to::<u64>();
     let wallet = Pubkey::new_from_array(body.mint_recipient.0);
     let hash = p.message.hash();
-    let claim =
-        claim_address(&p.claim_authority, &hash).map_err(|e| MintTxError::Claim(e.to_string()))?;
+    let (source, nonce) = (p.message.source_domain, p.message.nonce);
+    let claim = claim_address(&p.claim_authority, source, nonce)
+        .map_err(|e| MintTxError::Claim(e.to_string()))?;
     let mut signers = signers.to_vec();
     signers.sort();
     let signer_refs: Vec<&Pubkey> = signers.iter().collect();
@@ -86,7 +92,7 @@ pub fn canonical_mint_message(
         solana_system_interface::instruction::allocate_with_seed(
             &claim,
             &p.claim_authority,
-            &claim_seed(&hash),
+            &claim_seed(source, nonce),
             0,
             &memo_program(),
         ),
@@ -143,6 +149,41 @@ pub fn check_canonical(
     m: usize,
     me: &Pubkey,
 ) -> Result<(), MintTxError> {
+    canonical_of(candidate, p, members, m, me).map(|_| ())
+}
+
+/// `check_canonical` on the bytes a relayer sent: they must decode to a transaction message
+/// that passes it and be, byte for byte, that canonical message — nothing before, after or
+/// encoded otherwise. Returns the decoded candidate and the rebuilt canonical bytes (the
+/// only bytes an attester signs).
+pub fn check_canonical_bytes(
+    raw: &[u8],
+    p: &MintParams<'_>,
+    members: &[Pubkey],
+    m: usize,
+    me: &Pubkey,
+) -> Result<(SolanaMessage, Vec<u8>), MintTxError> {
+    // bincode 1 stops at the end of the value and ignores what follows.
+    let candidate: SolanaMessage =
+        bincode::deserialize(raw).map_err(|e| MintTxError::Malformed(e.to_string()))?;
+    let canonical = canonical_of(&candidate, p, members, m, me)?.serialize();
+    if canonical.as_slice() != raw {
+        return Err(match raw.strip_prefix(canonical.as_slice()) {
+            Some(rest) => MintTxError::TrailingBytes(rest.len()),
+            None => MintTxError::NotCanonical,
+        });
+    }
+    Ok((candidate, canonical))
+}
+
+/// The canonical message `candidate` must equal (checked here).
+fn canonical_of(
+    candidate: &SolanaMessage,
+    p: &MintParams<'_>,
+    members: &[Pubkey],
+    m: usize,
+    me: &Pubkey,
+) -> Result<SolanaMessage, MintTxError> {
     let signers = mint_signers(candidate)?;
     if signers.len() != m {
         return Err(MintTxError::Signers(format!(
@@ -173,7 +214,7 @@ pub fn check_canonical(
     if expected.serialize() != candidate.serialize() {
         return Err(MintTxError::NotCanonical);
     }
-    Ok(())
+    Ok(expected)
 }
 
 /// Wire size of the signed legacy transaction: signatures (short-vec length + 64 bytes each)

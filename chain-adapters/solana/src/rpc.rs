@@ -1,7 +1,7 @@
 //! The Solana RPC calls the bridge makes (solana-rpc-client, nonblocking), with errors that
 //! say what failed. Reads are at `confirmed` unless a call says otherwise.
 
-use crate::claim::{claim_address, is_claimed};
+use crate::claim::is_claimed;
 use solana_commitment_config::CommitmentConfig;
 use solana_rpc_client::nonblocking::rpc_client::RpcClient;
 use solana_sdk::hash::Hash;
@@ -9,7 +9,6 @@ use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::Signature;
 use solana_sdk::transaction::Transaction;
 use thiserror::Error;
-use usd1_core::B256;
 
 #[derive(Debug, Error)]
 pub enum SolanaError {
@@ -83,27 +82,16 @@ impl SolanaRpc {
             .map_err(rpc("getMinimumBalanceForRentExemption"))
     }
 
-    /// Whether the message was received under any of these claim authorities (current and
-    /// retired): its claim account exists and belongs to the Memo program.
-    pub async fn claimed(
-        &self,
-        authorities: &[Pubkey],
-        message_hash: &B256,
-    ) -> Result<bool, SolanaError> {
-        for authority in authorities {
-            let claim = claim_address(authority, message_hash)
-                .map_err(|e| SolanaError::Invalid(e.to_string()))?;
-            let account = self
-                .client
-                .get_account_with_commitment(&claim, CommitmentConfig::confirmed())
-                .await
-                .map_err(rpc("getAccountInfo"))?
-                .value;
-            if account.is_some_and(|a| is_claimed(&a.owner)) {
-                return Ok(true);
-            }
-        }
-        Ok(false)
+    /// Whether the account exists and belongs to the Memo program (an allocated claim), at
+    /// `confirmed`. Whether that claim counts as "received" is `received::ClaimRule`'s call.
+    pub async fn owned_by_memo(&self, account: &Pubkey) -> Result<bool, SolanaError> {
+        let account = self
+            .client
+            .get_account_with_commitment(account, CommitmentConfig::confirmed())
+            .await
+            .map_err(rpc("getAccountInfo"))?
+            .value;
+        Ok(account.is_some_and(|a| is_claimed(&a.owner)))
     }
 
     /// A recent blockhash and the last block height at which it is valid.

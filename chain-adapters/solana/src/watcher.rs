@@ -4,17 +4,16 @@
 //! message with nonce `slot << 20 | index in block` (from `getBlock`). The cursor is the
 //! newest signature handled; it is stored only after the consumer stored what it read.
 
-use crate::burn::{burn_message, classify, SeenInstruction};
+use crate::burn::{burn_message, check_evm_shape, classify, BridgeBurn};
 use crate::rpc::SolanaError;
+use crate::transaction::SeenTransaction;
 use solana_commitment_config::CommitmentConfig;
 use solana_rpc_client::nonblocking::rpc_client::RpcClient;
 use solana_rpc_client::rpc_client::GetConfirmedSignaturesForAddress2Config;
-use solana_rpc_client_types::config::{RpcBlockConfig, RpcTransactionConfig};
+use solana_rpc_client_types::config::RpcBlockConfig;
 use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::Signature;
-use solana_transaction_status_client_types::{
-    TransactionDetails, UiInstruction, UiTransactionEncoding,
-};
+use solana_transaction_status_client_types::TransactionDetails;
 use std::collections::HashMap;
 use std::str::FromStr;
 use usd1_core::{Domain, Message, B256};
@@ -143,8 +142,9 @@ impl SolanaWatcher {
         for info in newest_first.iter().rev() {
             let signature = Signature::from_str(&info.signature)
                 .map_err(|e| SolanaError::Invalid(e.to_string()))?;
-            let (instructions, succeeded, block_time) = self.instructions(&signature).await?;
-            let burn = match classify(&instructions, succeeded, &self.mint) {
+            let tx = self.transaction(&signature).await?;
+            let block_time = tx.block_time;
+            let burn = match classify(&tx.instructions, tx.succeeded, &tx.signers, &self.mint) {
                 Ok(None) => continue,
                 Ok(Some(b)) => b,
                 Err(why) => {
@@ -152,11 +152,12 @@ impl SolanaWatcher {
                     continue;
                 }
             };
-            let Some(messenger) = self.messengers.get(&burn.memo.destination_domain) else {
-                batch
-                    .rejected
-                    .push((info.signature.clone(), "unknown_destination"));
-                continue;
+            let messenger = match self.destination(&burn) {
+                Ok(m) => m,
+                Err(why) => {
+                    batch.rejected.push((info.signature.clone(), why));
+                    continue;
+                }
             };
             if let std::collections::hash_map::Entry::Vacant(e) = block_index.entry(info.slot) {
                 e.insert(self.block_signatures(info.slot).await?);
@@ -170,7 +171,7 @@ impl SolanaWatcher {
                         info.signature, info.slot
                     ))
                 })?;
-            let message = burn_message(&burn, &self.mint, info.slot, index as u64, *messenger)
+            let message = burn_message(&burn, &self.mint, info.slot, index as u64, messenger)
                 .map_err(|e| SolanaError::Invalid(e.to_string()))?;
             batch.burns.push(SolanaBurn {
                 hash: message.hash(),
@@ -197,8 +198,9 @@ impl SolanaWatcher {
         if !status.satisfies_commitment(CommitmentConfig::finalized()) {
             return Ok(None);
         }
-        let (instructions, succeeded, block_time) = self.instructions(signature).await?;
-        let burn = match classify(&instructions, succeeded, &self.mint) {
+        let tx = self.transaction(signature).await?;
+        let block_time = tx.block_time;
+        let burn = match classify(&tx.instructions, tx.succeeded, &tx.signers, &self.mint) {
             Ok(Some(b)) => b,
             Ok(None) => {
                 return Err(SolanaError::Invalid(
@@ -212,19 +214,19 @@ impl SolanaWatcher {
                 )))
             }
         };
-        let messenger = self
-            .messengers
-            .get(&burn.memo.destination_domain)
-            .ok_or_else(|| {
-                SolanaError::Invalid("its destination domain is not configured".into())
-            })?;
+        let messenger = self.destination(&burn).map_err(|why| {
+            SolanaError::Invalid(match why {
+                "unknown_destination" => "its destination domain is not configured".into(),
+                other => format!("not a bridge burn: {other}"),
+            })
+        })?;
         let index = self
             .block_signatures(status.slot)
             .await?
             .iter()
             .position(|s| *s == signature.to_string())
             .ok_or_else(|| SolanaError::Invalid("not found in its block".into()))?;
-        let message = burn_message(&burn, &self.mint, status.slot, index as u64, *messenger)
+        let message = burn_message(&burn, &self.mint, status.slot, index as u64, messenger)
             .map_err(|e| SolanaError::Invalid(e.to_string()))?;
         Ok(Some(SolanaBurn {
             hash: message.hash(),
@@ -247,68 +249,21 @@ impl SolanaWatcher {
         Ok(())
     }
 
-    /// Every instruction (top-level, then inner) with its accounts resolved, whether the
-    /// transaction succeeded, and its block time.
-    async fn instructions(
-        &self,
-        signature: &Signature,
-    ) -> Result<(Vec<SeenInstruction>, bool, u64), SolanaError> {
-        let config = RpcTransactionConfig {
-            encoding: Some(UiTransactionEncoding::Base64),
-            commitment: finalized(),
-            max_supported_transaction_version: Some(0),
-        };
-        let tx = self
-            .client
-            .get_transaction_with_config(signature, config)
+    async fn transaction(&self, signature: &Signature) -> Result<SeenTransaction, SolanaError> {
+        crate::transaction::read_transaction(&self.client, signature, CommitmentConfig::finalized())
             .await
-            .map_err(rpc("getTransaction"))?;
-        let block_time = tx.block_time.unwrap_or(0).max(0) as u64;
-        let meta = tx
-            .transaction
-            .meta
-            .ok_or_else(|| SolanaError::Invalid("transaction without meta".into()))?;
-        let decoded = tx
-            .transaction
-            .transaction
-            .decode()
-            .ok_or_else(|| SolanaError::Invalid("undecodable transaction".into()))?;
-        let mut keys: Vec<Pubkey> = decoded.message.static_account_keys().to_vec();
-        let loaded: Option<solana_transaction_status_client_types::UiLoadedAddresses> =
-            meta.loaded_addresses.clone().into();
-        if let Some(loaded) = loaded {
-            for k in loaded.writable.iter().chain(loaded.readonly.iter()) {
-                keys.push(Pubkey::from_str(k).map_err(|e| SolanaError::Invalid(e.to_string()))?);
-            }
-        }
-        let key = |i: u8| keys.get(i as usize).copied().unwrap_or_default();
-        let mut out: Vec<SeenInstruction> = decoded
-            .message
-            .instructions()
-            .iter()
-            .map(|ix| SeenInstruction {
-                program: key(ix.program_id_index),
-                accounts: ix.accounts.iter().map(|&a| key(a)).collect(),
-                data: ix.data.clone(),
-            })
-            .collect();
-        let inner: Option<Vec<solana_transaction_status_client_types::UiInnerInstructions>> =
-            meta.inner_instructions.into();
-        for group in inner.unwrap_or_default() {
-            for ix in group.instructions {
-                if let UiInstruction::Compiled(c) = ix {
-                    let data = bs58::decode(&c.data)
-                        .into_vec()
-                        .map_err(|e| SolanaError::Invalid(e.to_string()))?;
-                    out.push(SeenInstruction {
-                        program: key(c.program_id_index),
-                        accounts: c.accounts.iter().map(|&a| key(a)).collect(),
-                        data,
-                    });
-                }
-            }
-        }
-        Ok((out, meta.err.is_none(), block_time))
+    }
+
+    /// The destination's TokenMessenger, once the burn's memo fits the destination: every
+    /// destination with a messenger is an EVM chain, so the recipient (and a non-zero
+    /// caller) must be EVM addresses. Otherwise the rejection's label.
+    fn destination(&self, burn: &BridgeBurn) -> Result<B256, &'static str> {
+        let messenger = self
+            .messengers
+            .get(&burn.memo.destination_domain)
+            .ok_or("unknown_destination")?;
+        check_evm_shape(&burn.memo).map_err(|why| why.label())?;
+        Ok(*messenger)
     }
 
     /// The block's transaction signatures, in block order.

@@ -8,7 +8,6 @@ use async_trait::async_trait;
 use std::collections::HashSet;
 use std::sync::Mutex as StdMutex;
 use usd1_core::state::PendingTx;
-use usd1_core::traits::Revert;
 use usd1_core::{BurnBody, Signature65, U256};
 
 #[derive(Default)]
@@ -18,8 +17,15 @@ struct FakeChain {
     broadcasts: StdMutex<Vec<String>>,
     /// tx hash → (success, confirmations)
     mined: StdMutex<HashMap<String, (bool, u64)>>,
-    revert: StdMutex<Option<Revert>>,
-    attesters: Vec<Address>,
+    /// What the next dry runs say (`None`: it would succeed).
+    dry_run: StdMutex<Option<DryRun>>,
+    /// `sign_delivery` refuses with this (as Solana's attesters may refuse to co-sign).
+    sign_refusal: StdMutex<Option<String>>,
+    paused: StdMutex<bool>,
+    attesters: StdMutex<Vec<Address>>,
+    /// Solana-like: no account nonces, and `sign_delivery` waits for `cosign_gate`.
+    no_account_nonces: bool,
+    cosign_gate: Option<Arc<tokio::sync::Barrier>>,
     /// tx hashes that can never land any more (a Solana blockhash past its validity).
     expired: StdMutex<HashSet<String>>,
 }
@@ -32,8 +38,19 @@ impl Destination for FakeChain {
     async fn is_received(&self, m: &Message) -> Result<bool, ChainError> {
         Ok(self.received.lock().unwrap().contains(&m.nonce))
     }
-    async fn simulate_delivery(&self, _: &[u8], _: &[u8]) -> Result<Option<Revert>, ChainError> {
-        Ok(self.revert.lock().unwrap().clone())
+    async fn simulate_delivery(&self, _: &[u8], _: &[u8]) -> Result<DryRun, ChainError> {
+        Ok(self
+            .dry_run
+            .lock()
+            .unwrap()
+            .clone()
+            .unwrap_or(DryRun::Succeeds))
+    }
+    async fn is_paused(&self) -> Result<bool, ChainError> {
+        Ok(*self.paused.lock().unwrap())
+    }
+    fn uses_account_nonces(&self) -> bool {
+        !self.no_account_nonces
     }
     async fn sign_delivery(
         &self,
@@ -42,6 +59,14 @@ impl Destination for FakeChain {
         nonce: u64,
         bump: u32,
     ) -> Result<PendingTx, ChainError> {
+        if let Some(reason) = self.sign_refusal.lock().unwrap().clone() {
+            return Err(ChainError::Rejected(reason));
+        }
+        if let Some(gate) = &self.cosign_gate {
+            // Like waiting for attesters' co-signatures: every delivery must get here at
+            // once for any of them to go on.
+            gate.wait().await;
+        }
         let mut seed = message.to_vec();
         seed.extend_from_slice(&nonce.to_be_bytes());
         seed.extend_from_slice(&bump.to_be_bytes());
@@ -81,7 +106,7 @@ impl Destination for FakeChain {
         })
     }
     async fn attesters(&self) -> Result<(Vec<Address>, usize), ChainError> {
-        Ok((self.attesters.clone(), 2))
+        Ok((self.attesters.lock().unwrap().clone(), 2))
     }
     async fn account_nonce(&self) -> Result<u64, ChainError> {
         Ok(0)
@@ -111,7 +136,7 @@ impl Harness {
             .map(|i| PrivateKeySigner::from_bytes(&B256::with_last_byte(i)).unwrap())
             .collect();
         let chain = Arc::new(FakeChain {
-            attesters: keys.iter().map(|k| k.address()).collect(),
+            attesters: StdMutex::new(keys.iter().map(|k| k.address()).collect()),
             ..Default::default()
         });
         let db = sled::Config::new().temporary(true).open().unwrap();
@@ -125,6 +150,14 @@ impl Harness {
 
     /// A pipeline over the same store and chain: a new one is a relayer restart.
     fn pipeline(&self, stuck_after: Duration) -> Pipeline {
+        self.pipeline_with(stuck_after, usd1_config::RelayPolicyConfig::default())
+    }
+
+    fn pipeline_with(
+        &self,
+        stuck_after: Duration,
+        policy: usd1_config::RelayPolicyConfig,
+    ) -> Pipeline {
         let target = Target {
             chain: self.chain.clone(),
             confirmations: 2,
@@ -136,12 +169,18 @@ impl Harness {
             targets: HashMap::from([(Domain(6), target)]),
             signatures: self.attesters.clone(),
             settings: Settings {
+                max_refusals: policy.max_refusals,
                 retry_base: Duration::ZERO,
                 retry_max: Duration::ZERO,
                 stuck_after,
                 receipt_poll: Duration::ZERO,
             },
             names: HashMap::new(),
+            policy: RelayPolicy::new(
+                &policy,
+                HashMap::from([(Domain(0), SENDER), (Domain(6), RECIPIENT)]),
+            )
+            .unwrap(),
         }
     }
 
@@ -154,12 +193,16 @@ impl Harness {
     }
 }
 
+/// The TokenMessengers of domains 0 and 6, as the harness's relay policy knows them.
+const SENDER: B256 = B256::repeat_byte(4);
+const RECIPIENT: B256 = B256::repeat_byte(5);
+
 fn message(nonce: u64) -> Message {
     let body = BurnBody {
         version: 0,
         burn_token: B256::repeat_byte(1),
         mint_recipient: B256::repeat_byte(2),
-        amount: U256::from(10u64),
+        amount: U256::from(10_000_000u64),
         message_sender: B256::repeat_byte(3),
     };
     Message {
@@ -167,8 +210,8 @@ fn message(nonce: u64) -> Message {
         source_domain: Domain(0),
         destination_domain: Domain(6),
         nonce,
-        sender: B256::repeat_byte(4),
-        recipient: B256::repeat_byte(5),
+        sender: SENDER,
+        recipient: RECIPIENT,
         destination_caller: B256::ZERO,
         body: body.encode(),
     }
@@ -320,32 +363,236 @@ async fn a_stuck_transaction_is_replaced_at_the_same_nonce_with_a_higher_fee() {
     );
 }
 
+fn record(p: &Pipeline, m: &Message) -> MessageRecord {
+    p.store.get(&m.hash()).unwrap().unwrap()
+}
+
+fn reverts(reason: &str) -> Option<DryRun> {
+    Some(DryRun::Reverts {
+        reason: reason.into(),
+    })
+}
+
 #[tokio::test]
-async fn a_permanent_revert_fails_the_message_and_a_temporary_one_retries() {
+async fn a_refusal_while_paused_is_retried_uncounted_and_unexplained_ones_fail_at_the_bound() {
     let h = Harness::new();
     let p = h.pipeline(NEVER);
     let m = message(1);
     observe(&p, &m);
     h.sign_with(2, &m);
     p.tick().await.unwrap();
-    *h.chain.revert.lock().unwrap() = Some(Revert {
-        kind: RevertKind::Temporary,
-        reason: "paused".into(),
-    });
-    p.tick().await.unwrap();
-    assert_eq!(state(&p, &m), MessageState::Attested);
-    *h.chain.revert.lock().unwrap() = Some(Revert {
-        kind: RevertKind::Permanent,
-        reason: "UnknownRemoteSender".into(),
-    });
+    // Any revert text at all: what it means is read from the chain.
+    *h.chain.dry_run.lock().unwrap() = reverts("Pausable: paused");
+    *h.chain.paused.lock().unwrap() = true;
+    for _ in 0..10 {
+        p.tick().await.unwrap();
+    }
+    let r = record(&p, &m);
+    assert_eq!(r.state, MessageState::Attested, "paused: waits, for as long as it takes");
+    assert_eq!(r.refusals, 0);
+    assert!(r.last_error.unwrap().contains("paused"));
+
+    *h.chain.paused.lock().unwrap() = false;
+    *h.chain.dry_run.lock().unwrap() = reverts("Invalid handler");
+    for _ in 0..4 {
+        p.tick().await.unwrap();
+    }
+    let r = record(&p, &m);
+    assert_eq!(r.state, MessageState::Attested);
+    assert_eq!(r.refusals, 4);
+    assert_eq!(r.last_error.as_deref(), Some("Invalid handler"));
     p.tick().await.unwrap();
     assert_eq!(
         state(&p, &m),
         MessageState::Failed {
-            reason: "UnknownRemoteSender".into()
+            reason: "refused 5 times: Invalid handler".into()
         }
     );
     assert!(p.store.active().unwrap().is_empty());
+    assert!(h.chain.signed.lock().unwrap().is_empty(), "nothing sent");
+}
+
+#[tokio::test]
+async fn a_refusal_after_a_stored_signer_was_disabled_collects_again_and_delivers() {
+    let h = Harness::new();
+    let p = h.pipeline(NEVER);
+    let m = message(1);
+    observe(&p, &m);
+    h.sign_with(3, &m);
+    p.tick().await.unwrap();
+    let stored = record(&p, &m).attestation.unwrap();
+    // The destination disables the lowest signer, whose signature is first in the stored
+    // attestation; it refuses with a text no selector table knows.
+    let h_ = m.hash();
+    let raw = hex::decode(stored.trim_start_matches("0x")).unwrap();
+    let first = Signature65::parse(&raw[..65]).unwrap().recover(&h_).unwrap();
+    h.chain.attesters.lock().unwrap().retain(|a| *a != first);
+    *h.chain.dry_run.lock().unwrap() = reverts("Invalid signature: not attester");
+    p.tick().await.unwrap();
+    let r = record(&p, &m);
+    assert_eq!(r.state, MessageState::Attesting, "collecting again");
+    assert_eq!(r.refusals, 0, "explained by chain state: not counted");
+    *h.chain.dry_run.lock().unwrap() = None;
+    p.tick().await.unwrap();
+    let r = record(&p, &m);
+    assert_eq!(r.state, MessageState::Attested);
+    let again = hex::decode(r.attestation.unwrap().trim_start_matches("0x")).unwrap();
+    let enabled = h.chain.attesters.lock().unwrap().clone();
+    assert!(attestation_satisfies(&h_, &again, &enabled, 2));
+    p.tick().await.unwrap();
+    assert!(matches!(state(&p, &m), MessageState::Submitted { .. }));
+}
+
+#[tokio::test]
+async fn a_refusal_of_a_message_received_meanwhile_is_delivered() {
+    let h = Harness::new();
+    let p = h.pipeline(NEVER);
+    let m = message(4);
+    observe(&p, &m);
+    h.sign_with(2, &m);
+    p.tick().await.unwrap();
+    // A destination that says nothing useful; usedNonces does.
+    *h.chain.dry_run.lock().unwrap() = reverts("reverted without a reason");
+    h.chain.sign_refusal.lock().unwrap().replace("x".into());
+    h.chain.received.lock().unwrap().insert(4);
+    p.tick().await.unwrap();
+    assert_eq!(state(&p, &m), MessageState::Delivered);
+}
+
+#[tokio::test]
+async fn a_refused_co_signature_counts_like_any_refusal() {
+    let h = Harness::new();
+    let p = h.pipeline(NEVER);
+    let m = message(1);
+    observe(&p, &m);
+    h.sign_with(2, &m);
+    p.tick().await.unwrap();
+    *h.chain.sign_refusal.lock().unwrap() = Some("422: not canonical".into());
+    for _ in 0..5 {
+        p.tick().await.unwrap();
+    }
+    assert_eq!(
+        state(&p, &m),
+        MessageState::Failed {
+            reason: "refused 5 times: 422: not canonical".into()
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_delivery_above_the_gas_cap_is_skipped_and_nothing_is_sent() {
+    let h = Harness::new();
+    let p = h.pipeline(NEVER);
+    let m = message(1);
+    observe(&p, &m);
+    h.sign_with(2, &m);
+    p.tick().await.unwrap();
+    *h.chain.dry_run.lock().unwrap() = Some(DryRun::TooCostly {
+        reason: "needs 4700000 gas".into(),
+    });
+    p.tick().await.unwrap();
+    assert_eq!(
+        state(&p, &m),
+        MessageState::Skipped {
+            reason: "needs 4700000 gas".into()
+        }
+    );
+    assert!(h.chain.signed.lock().unwrap().is_empty());
+    assert!(p.store.active().unwrap().is_empty(), "terminal");
+}
+
+#[tokio::test]
+async fn messages_outside_the_relay_policy_are_skipped_before_any_work() {
+    let h = Harness::new();
+    let p = h.pipeline_with(
+        NEVER,
+        usd1_config::RelayPolicyConfig {
+            min_amount: "1".into(),
+            ..Default::default()
+        },
+    );
+    let mut spam = message(1);
+    spam.sender = B256::repeat_byte(0xee);
+    let mut dust = message(2);
+    dust.body = BurnBody {
+        amount: U256::from(1u64),
+        ..dust.burn_body().unwrap()
+    }
+    .encode();
+    let fine = message(3);
+    for m in [&spam, &dust, &fine] {
+        observe(&p, m);
+    }
+    h.sign_with(2, &fine);
+    p.tick().await.unwrap();
+    for m in [&spam, &dust] {
+        let r = record(&p, m);
+        assert!(matches!(r.state, MessageState::Skipped { .. }), "{:?}", r.state);
+        assert!(r.attestation.is_none(), "no signatures even collected");
+    }
+    assert!(record(&p, &dust).history.last().is_some());
+    assert_eq!(state(&p, &fine), MessageState::Attested);
+}
+
+#[tokio::test]
+async fn a_reverted_delivery_counts_and_the_message_fails_at_the_bound() {
+    let h = Harness::new();
+    let p = h.pipeline_with(
+        NEVER,
+        usd1_config::RelayPolicyConfig {
+            max_refusals: 2,
+            ..Default::default()
+        },
+    );
+    let m = message(1);
+    observe(&p, &m);
+    h.sign_with(2, &m);
+    p.tick().await.unwrap();
+    for round in 0..2 {
+        p.tick().await.unwrap();
+        let tx = h.chain.signed.lock().unwrap()[round].tx_hash.clone();
+        h.chain.mined.lock().unwrap().insert(tx, (false, 3));
+        p.tick().await.unwrap();
+    }
+    let r = record(&p, &m);
+    assert!(matches!(r.state, MessageState::Failed { .. }), "{:?}", r.state);
+    assert_eq!(h.chain.signed.lock().unwrap().len(), 2, "no third attempt");
+}
+
+#[tokio::test]
+async fn no_lock_is_held_while_co_signatures_are_gathered() {
+    let keys: Vec<PrivateKeySigner> = (1..=3u8)
+        .map(|i| PrivateKeySigner::from_bytes(&B256::with_last_byte(i)).unwrap())
+        .collect();
+    let mut h = Harness::new();
+    h.chain = Arc::new(FakeChain {
+        attesters: StdMutex::new(keys.iter().map(|k| k.address()).collect()),
+        no_account_nonces: true,
+        cosign_gate: Some(Arc::new(tokio::sync::Barrier::new(2))),
+        ..Default::default()
+    });
+    let p = h.pipeline(NEVER);
+    let (a, b) = (message(1), message(2));
+    observe(&p, &a);
+    observe(&p, &b);
+    // Both signed by every attester.
+    let sigs: Vec<Signature65> = [&a, &b]
+        .iter()
+        .flat_map(|m| {
+            let hash = m.hash();
+            keys.iter()
+                .map(move |k| Signature65::from_signature(&k.sign_hash_sync(&hash).unwrap()).unwrap())
+        })
+        .collect();
+    *h.attesters.0.lock().unwrap() = sigs;
+    p.tick().await.unwrap();
+    // Each delivery waits until the other one is waiting too: under a lock this never ends.
+    tokio::time::timeout(Duration::from_secs(10), p.tick())
+        .await
+        .expect("two deliveries gather co-signatures at once")
+        .unwrap();
+    assert!(matches!(state(&p, &a), MessageState::Submitted { .. }));
+    assert!(matches!(state(&p, &b), MessageState::Submitted { .. }));
 }
 
 #[tokio::test]

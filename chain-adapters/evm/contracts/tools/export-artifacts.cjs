@@ -4,7 +4,8 @@
 const fs = require('fs');
 const path = require('path');
 
-const contracts = ['Usd1Token', 'MessageTransmitter', 'TokenMessenger'];
+// The last two are test fixtures (contracts/test/), for the devnet's relayer tests only.
+const contracts = ['Usd1Token', 'MessageTransmitter', 'TokenMessenger', 'StringErrorTransmitter', 'TestRecipient'];
 const root = path.resolve(__dirname, '..');
 const dest = path.resolve(root, '..', 'artifacts');
 const check = process.argv.includes('--check');

@@ -95,11 +95,12 @@ fn the_transaction_has_the_five_instructions_in_order() {
 fn its_size_matches_the_probe_of_design_section_4() {
     let mut s = Setup::new();
     s.members = (0..5).map(|_| Pubkey::new_unique()).collect();
-    // 960 bytes with 2 attester signatures, as DESIGN §4's probe measured. Each more signer
-    // adds 97: a signature (64), a key (32) and its account index in MintToChecked (1) —
-    // DESIGN's "96" leaves out that byte; its conclusion, m <= 4 fits 1,232 bytes, holds.
-    assert_eq!(signed_size(&s.build(&s.members[..2])), 960);
-    assert_eq!(signed_size(&s.build(&s.members[..3])), 960 + 97);
+    // 952 bytes with 2 attester signatures: DESIGN §4's probe measured 960 with the old
+    // 32-character hash seed; the (source, nonce) seed is 24. Each more signer adds 97: a
+    // signature (64), a key (32) and its account index in MintToChecked (1) — DESIGN's "96"
+    // leaves out that byte; its conclusion, m <= 4 fits 1,232 bytes, holds.
+    assert_eq!(signed_size(&s.build(&s.members[..2])), 952);
+    assert_eq!(signed_size(&s.build(&s.members[..3])), 952 + 97);
     assert!(signed_size(&s.build(&s.members[..4])) <= 1232);
     assert!(
         signed_size(&s.build(&s.members[..5])) > 1232,
@@ -175,6 +176,40 @@ fn a_tampered_transaction_is_refused() {
 }
 
 #[test]
+fn only_the_exact_canonical_bytes_pass_and_are_what_gets_signed() {
+    let s = Setup::new();
+    let me = s.members[0];
+    let msg = s.build(&s.members[..2]);
+    let exact = msg.serialize();
+    let (candidate, canonical) =
+        check_canonical_bytes(&exact, &s.params(), &s.members, 2, &me).unwrap();
+    assert_eq!(canonical, exact);
+    assert_eq!(candidate, msg);
+
+    // bincode would decode "canonical ‖ anything" to the same message: refused.
+    let mut padded = exact.clone();
+    padded.extend_from_slice(b"anything");
+    assert_eq!(
+        bincode::deserialize::<SolanaMessage>(&padded).unwrap(),
+        msg,
+        "the decoder ignores trailing bytes"
+    );
+    assert_eq!(
+        check_canonical_bytes(&padded, &s.params(), &s.members, 2, &me),
+        Err(MintTxError::TrailingBytes(8))
+    );
+    // Truncated or garbage: not a message at all.
+    assert!(matches!(
+        check_canonical_bytes(&exact[..exact.len() - 1], &s.params(), &s.members, 2, &me),
+        Err(MintTxError::Malformed(_))
+    ));
+    // A non-canonical message stays refused as such.
+    let mut other = msg.clone();
+    other.instructions.pop();
+    assert!(check_canonical_bytes(&other.serialize(), &s.params(), &s.members, 2, &me).is_err());
+}
+
+#[test]
 fn a_wrong_signer_set_is_refused() {
     let s = Setup::new();
     let me = s.members[0];
@@ -227,4 +262,32 @@ fn an_amount_beyond_u64_cannot_be_minted_on_solana() {
         Hash::new_unique(),
     );
     assert!(matches!(err, Err(MintTxError::AmountTooLarge(_))));
+}
+
+/// The claim account (first writable account of `AllocateWithSeed`) a mint transaction creates.
+fn claim_of(m: &SolanaMessage) -> Pubkey {
+    m.account_keys[m.instructions[1].accounts[0] as usize]
+}
+
+#[test]
+fn a_replacement_claims_the_same_account_as_the_original() {
+    // replaceDepositForBurn keeps the source domain and nonce and changes the recipient: a
+    // new message hash. Both must create the one claim of (source, nonce), so only one can
+    // ever mint.
+    let s = Setup::new();
+    let mut replaced = Setup::new();
+    replaced.message = burn_message(12_500_000, Pubkey::new_unique().to_bytes());
+    (replaced.mint, replaced.multisig, replaced.authority) = (s.mint, s.multisig, s.authority);
+    replaced.members = s.members.clone();
+    assert_ne!(replaced.message.hash(), s.message.hash());
+    let (a, b) = (s.build(&s.members[..2]), replaced.build(&s.members[..2]));
+    assert_eq!(claim_of(&a), claim_of(&b));
+    assert_eq!(
+        claim_of(&a),
+        crate::claim::claim_address(&s.authority, Domain(0), 9).unwrap()
+    );
+    let mut other_nonce = Setup::new();
+    other_nonce.message.nonce = 10;
+    other_nonce.authority = s.authority;
+    assert_ne!(claim_of(&other_nonce.build(&s.members[..2])), claim_of(&a));
 }

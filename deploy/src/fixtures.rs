@@ -1,0 +1,183 @@
+//! Test fixtures, never part of a production deployment: bindings for the test-only contracts
+//! in `chain-adapters/evm/contracts/test/` (a transmitter that refuses with Circle's
+//! `Error(string)` revert strings, a message recipient that burns gas or refuses) and the
+//! devnet helpers that drive them: deploy a recipient, send an arbitrary message, and act as
+//! a transmitter's owner (disable an attester, pause).
+#![allow(clippy::too_many_arguments)]
+
+use crate::client::{Burn, User};
+use crate::contracts::{DeployError, Deployment, MAX_MESSAGE_BODY};
+use crate::devnet::{setup, Chain, DevnetError};
+use alloy::primitives::{Address, B256, U256};
+use alloy::providers::DynProvider;
+use usd1_core::{Domain, Message};
+use usd1_evm::bindings::MessageTransmitter;
+
+alloy::sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
+    StringErrorTransmitter,
+    "../chain-adapters/evm/artifacts/StringErrorTransmitter.json"
+);
+
+alloy::sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
+    TestRecipient,
+    "../chain-adapters/evm/artifacts/TestRecipient.json"
+);
+
+/// What a [`TestRecipient`] does with a message, chosen by the body's first byte; any other
+/// first byte (or an empty body) is accepted and recorded.
+pub mod recipient_mode {
+    /// Burns [`super::TEST_RECIPIENT_GAS`] gas, then accepts.
+    pub const BURN_GAS: u8 = 0x01;
+    /// Reverts with `Error(`[`super::TEST_RECIPIENT_REFUSAL`]`)`.
+    pub const REVERT: u8 = 0x02;
+    /// Returns false: the transmitter refuses (`HandlerRejected()`, or
+    /// `Error("handleReceiveMessage() failed")` from a StringErrorTransmitter).
+    pub const RETURN_FALSE: u8 = 0x03;
+    /// Accepted (any byte other than the three above).
+    pub const ACCEPT: u8 = 0x00;
+}
+
+/// The revert string of a [`TestRecipient`] in [`recipient_mode::REVERT`].
+pub const TEST_RECIPIENT_REFUSAL: &str = "TestRecipient: refused for good";
+/// Gas a [`TestRecipient`] burns in [`recipient_mode::BURN_GAS`] (its handler alone).
+pub const TEST_RECIPIENT_GAS: u64 = 4_500_000;
+
+/// Any message the source chain's transmitter emitted (the same fields as a burn's).
+pub type SentMessage = Burn;
+
+/// Deploys a [`StringErrorTransmitter`] with the same constructor as the production
+/// MessageTransmitter (the deployer becomes owner, attester manager and pauser).
+pub async fn deploy_string_error_transmitter(
+    provider: &DynProvider,
+    domain: Domain,
+    attesters: &[Address],
+    threshold: u64,
+) -> Result<Address, DeployError> {
+    let t = StringErrorTransmitter::deploy(
+        provider.clone(),
+        domain.0,
+        attesters.to_vec(),
+        U256::from(threshold),
+        U256::from(MAX_MESSAGE_BODY),
+    )
+    .await
+    .map_err(|e| DeployError::Chain(e.to_string()))?;
+    Ok(*t.address())
+}
+
+/// Deploys a [`TestRecipient`] with `provider`'s signer; returns its address (use
+/// `usd1_core::message::address_to_bytes32` for a message's recipient).
+pub async fn deploy_test_recipient(provider: &DynProvider) -> Result<Address, DevnetError> {
+    let r = TestRecipient::deploy(provider.clone())
+        .await
+        .map_err(setup)?;
+    Ok(*r.address())
+}
+
+/// How many messages the [`TestRecipient`] at `recipient` has accepted.
+pub async fn test_recipient_received(
+    provider: &DynProvider,
+    recipient: Address,
+) -> Result<U256, DevnetError> {
+    TestRecipient::new(recipient, provider.clone())
+        .received()
+        .call()
+        .await
+        .map_err(setup)
+}
+
+impl User {
+    /// Sends `MessageTransmitter.sendMessage(destination, recipient, body)` on the source
+    /// chain; waits for the receipt and returns the emitted message.
+    pub async fn send_message(
+        &self,
+        rpc_url: &str,
+        source: &Deployment,
+        destination: Domain,
+        recipient: B256,
+        body: Vec<u8>,
+    ) -> Result<SentMessage, DevnetError> {
+        let p = self.provider(rpc_url)?;
+        let receipt = MessageTransmitter::new(source.transmitter, p)
+            .sendMessage(destination.0, recipient, body.into())
+            .send()
+            .await
+            .map_err(setup)?
+            .get_receipt()
+            .await
+            .map_err(setup)?;
+        message_from_receipt(&receipt)
+    }
+}
+
+/// The first `MessageSent` of a successful transaction.
+pub fn message_from_receipt(
+    receipt: &alloy::rpc::types::TransactionReceipt,
+) -> Result<SentMessage, DevnetError> {
+    if !receipt.status() {
+        return Err(setup(format!(
+            "transaction {} reverted",
+            receipt.transaction_hash
+        )));
+    }
+    let raw = usd1_evm::receipts::sent_messages(receipt)
+        .into_iter()
+        .next()
+        .ok_or_else(|| setup(format!("no MessageSent in {}", receipt.transaction_hash)))?;
+    let message = Message::decode(&raw).map_err(setup)?;
+    Ok(SentMessage {
+        tx_hash: receipt.transaction_hash,
+        message_hash: message.hash(),
+        message,
+        raw,
+    })
+}
+
+/// The owner's (= attester manager's and pauser's: the devnet deployer, anvil key 0) actions
+/// on a chain's transmitter, either kind. Each waits for its receipt.
+impl Chain {
+    fn transmitter(&self) -> MessageTransmitter::MessageTransmitterInstance<DynProvider> {
+        MessageTransmitter::new(self.deployment.transmitter, self.admin.clone())
+    }
+
+    /// `disableAttester(attester)`: refused on chain (`TooFewAttesters`) unless more than
+    /// `signatureThreshold` attesters stay enabled (the default devnet has 3 for 2).
+    pub async fn disable_attester(&self, attester: Address) -> Result<(), DevnetError> {
+        mined(self.transmitter().disableAttester(attester).send().await).await
+    }
+
+    /// `enableAttester(attester)`, e.g. to undo [`Chain::disable_attester`].
+    pub async fn enable_attester(&self, attester: Address) -> Result<(), DevnetError> {
+        mined(self.transmitter().enableAttester(attester).send().await).await
+    }
+
+    /// `pause()`: the transmitter refuses to send and receive.
+    pub async fn pause_transmitter(&self) -> Result<(), DevnetError> {
+        mined(self.transmitter().pause().send().await).await
+    }
+
+    /// `unpause()`.
+    pub async fn unpause_transmitter(&self) -> Result<(), DevnetError> {
+        mined(self.transmitter().unpause().send().await).await
+    }
+}
+
+async fn mined(
+    sent: Result<
+        alloy::providers::PendingTransactionBuilder<alloy::network::Ethereum>,
+        alloy::contract::Error,
+    >,
+) -> Result<(), DevnetError> {
+    let receipt = sent.map_err(setup)?.get_receipt().await.map_err(setup)?;
+    if !receipt.status() {
+        return Err(setup(format!(
+            "transaction {} reverted",
+            receipt.transaction_hash
+        )));
+    }
+    Ok(())
+}
