@@ -134,7 +134,10 @@ impl Cosigner {
             tree: db.open_tree("solana_cosigned").map_err(|e| e.to_string())?,
             records: tokio::sync::Mutex::new(()),
             callers: {
-                let callers = solana.read_cosign_tokens()?;
+                // An unreadable or too short token is a config error: exit 2, naming it.
+                let callers = solana
+                    .read_cosign_tokens()
+                    .unwrap_or_else(|e| usd1_runtime::fatal_config("usd1-attester", e));
                 if callers.is_empty() {
                     tracing::warn!("co-signing disabled: no solana.cosign_tokens configured (POST /v1/solana/cosign answers 403)");
                 } else {

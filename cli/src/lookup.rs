@@ -2,8 +2,8 @@
 
 use crate::context::{unreachable, CliError, Context};
 use alloy::primitives::{Address, B256, U256};
-use usd1_core::{format_amount, parse_amount, Message, USD1_DECIMALS};
 use usd1_core::audit::{Balance, ForeignChain};
+use usd1_core::{format_amount, parse_amount, Message, USD1_DECIMALS};
 use usd1_evm::audit::{audit as run_audit, AuditedChain};
 use usd1_evm::bindings::Usd1Token;
 use usd1_solana::audit::SolanaAudit;
@@ -218,7 +218,12 @@ pub async fn audit(ctx: &Context, issued: Option<String>) -> Result<(), CliError
         .map_err(|e| CliError::failed(format!("audit could not read the chains: {e}")))?;
     out!("supply audit");
     for s in &report.supplies {
-        out!("  {:<12} {:>20} USD1  ({})", s.chain, usd1(s.supply), s.height);
+        out!(
+            "  {:<12} {:>20} USD1  ({})",
+            s.chain,
+            usd1(s.supply),
+            s.height
+        );
     }
     out!(
         "  {:<12} {:>20} USD1  ({} of {} burns not minted yet)",
@@ -234,7 +239,7 @@ pub async fn audit(ctx: &Context, issued: Option<String>) -> Result<(), CliError
             report.chain_name(destination)
         );
         out!(
-            "    {:<22} {:>12} USD1  ({} of {} burns not minted yet)",
+            "    {:<18} {:>12} USD1  ({} of {} burns not minted yet)",
             route_name,
             usd1(route.in_flight),
             route.in_flight_count,

@@ -163,8 +163,12 @@ pub async fn from_solana(ctx: &Context, args: TransferArgs) -> Result<(), CliErr
         .as_ref()
         .ok_or_else(|| CliError::usage("burning on Solana needs your keypair: add [solana_user] key_file = \"…\" to the config"))?
         .key_file;
-    let user = read_keypair_file(user_file)
-        .map_err(|e| CliError::usage(format!("cannot read {}: {e}", user_file.display())))?;
+    let user = read_keypair_file(user_file).map_err(|e| {
+        CliError::usage(format!(
+            "solana_user.key_file: cannot read {}: {e}",
+            user_file.display()
+        ))
+    })?;
     let shown = format_amount(amount, USD1_DECIMALS);
     let deadline = Instant::now() + args.timeout;
     let rpc = SolanaRpc::new(&sol.rpc_urls[0]);

@@ -183,14 +183,28 @@ mod tests {
         let sigs: Vec<Signature65> = keys.iter().map(|k| sign(k, &h)).collect();
         let stored = assemble_attestation(&h, &sigs, &attesters, 2).unwrap();
         assert!(attestation_satisfies(&h, &stored, &attesters, 2));
-        let first = Signature65::parse(&stored[..65]).unwrap().recover(&h).unwrap();
+        let first = Signature65::parse(&stored[..65])
+            .unwrap()
+            .recover(&h)
+            .unwrap();
         let remaining: Vec<Address> = attesters.iter().copied().filter(|a| *a != first).collect();
         assert!(!attestation_satisfies(&h, &stored, &remaining, 2));
-        assert!(!attestation_satisfies(&h, &stored, &attesters, 3), "threshold raised");
-        assert!(!attestation_satisfies(&keccak256(b"x"), &stored, &attesters, 2));
+        assert!(
+            !attestation_satisfies(&h, &stored, &attesters, 3),
+            "threshold raised"
+        );
+        assert!(!attestation_satisfies(
+            &keccak256(b"x"),
+            &stored,
+            &attesters,
+            2
+        ));
         let mut reversed = stored[65..].to_vec();
         reversed.extend_from_slice(&stored[..65]);
-        assert!(!attestation_satisfies(&h, &reversed, &attesters, 2), "order");
+        assert!(
+            !attestation_satisfies(&h, &reversed, &attesters, 2),
+            "order"
+        );
         let again = assemble_attestation(&h, &sigs, &remaining, 2).unwrap();
         assert!(attestation_satisfies(&h, &again, &remaining, 2));
     }

@@ -13,9 +13,7 @@ pub mod traits;
 
 pub use alloy_primitives::{Address, B256, U256};
 pub use amount::{format_amount, parse_amount, AmountError, USD1_DECIMALS};
-pub use attestation::{
-    assemble_attestation, attestation_satisfies, AttestationError, Signature65,
-};
+pub use attestation::{assemble_attestation, attestation_satisfies, AttestationError, Signature65};
 pub use domain::Domain;
 pub use message::{BurnBody, Message, MessageError};
 pub use state::{HistoryEntry, MessageRecord, MessageState};

@@ -99,12 +99,19 @@ async fn run(config: RelayerConfig) -> Result<(), String> {
                 .iter()
                 .map(|k| key(k, "retired_claim_authorities"))
                 .collect::<Result<Vec<_>, _>>()?;
-            // The attesters' co-sign route needs this relayer's credential.
-            let token_file = solana.cosign_token_file.as_ref().ok_or(
-                "solana.cosign_token_file is required to deliver to Solana: the attesters co-sign only for a relayer whose token they list in solana.cosign_tokens",
-            )?;
-            let cosign_token = usd1_config::read_token_file(token_file)
-                .map_err(|e| format!("solana.cosign_token_file: {e}"))?;
+            // The attesters' co-sign route needs this relayer's credential: exit 2 without it.
+            let cosign_token = match &solana.cosign_token_file {
+                Some(f) => usd1_config::read_token_file(f).unwrap_or_else(|e| {
+                    usd1_runtime::fatal_config(
+                        "usd1-relayer",
+                        format!("solana.cosign_token_file: {e}"),
+                    )
+                }),
+                None => usd1_runtime::fatal_config(
+                    "usd1-relayer",
+                    "solana.cosign_token_file: required to deliver to Solana (the attesters co-sign only for relayers whose token they list in solana.cosign_tokens)",
+                ),
+            };
             let dest = usd1_solana::destination::SolanaDestination::new(
                 &solana.rpc_urls[0],
                 solana.domain,
@@ -271,11 +278,18 @@ async fn run(config: RelayerConfig) -> Result<(), String> {
 
 /// Each configured domain's bridge identity, as messages name it: an EVM chain's
 /// TokenMessenger, Solana's mint (DESIGN §4).
-fn bridge_identities(config: &RelayerConfig) -> Result<HashMap<usd1_core::Domain, usd1_core::B256>, String> {
+fn bridge_identities(
+    config: &RelayerConfig,
+) -> Result<HashMap<usd1_core::Domain, usd1_core::B256>, String> {
     let mut ids: HashMap<_, _> = config
         .chains
         .values()
-        .map(|c| (c.domain, usd1_core::message::address_to_bytes32(c.token_messenger)))
+        .map(|c| {
+            (
+                c.domain,
+                usd1_core::message::address_to_bytes32(c.token_messenger),
+            )
+        })
         .collect();
     if let Some(solana) = &config.solana {
         let mint = usd1_config::parse_word(&solana.mint)

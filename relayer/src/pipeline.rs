@@ -231,7 +231,11 @@ impl Pipeline {
 
         let _guard = self.account_lock(target).await;
         let nonce = self.store.next_nonce(target.chain.domain())?.unwrap_or(0);
-        let mut tx = match target.chain.sign_delivery(&raw, &attestation, nonce, 0).await {
+        let mut tx = match target
+            .chain
+            .sign_delivery(&raw, &attestation, nonce, 0)
+            .await
+        {
             Ok(tx) => tx,
             Err(ChainError::Rejected(reason)) => {
                 drop(_guard);
@@ -448,7 +452,11 @@ impl Pipeline {
             return Ok(());
         }
         r.refusals = r.refusals.saturating_add(1);
-        tracing::warn!(refusals = r.refusals, reason, "the destination refused the delivery");
+        tracing::warn!(
+            refusals = r.refusals,
+            reason,
+            "the destination refused the delivery"
+        );
         if r.refusals >= self.settings.max_refusals {
             return self
                 .fail(

@@ -18,7 +18,10 @@ pub struct RelayPolicy {
 impl RelayPolicy {
     /// `messengers`: every configured chain's bridge identity. The config was validated at
     /// load, so its texts parse.
-    pub fn new(config: &RelayPolicyConfig, messengers: HashMap<Domain, B256>) -> Result<Self, String> {
+    pub fn new(
+        config: &RelayPolicyConfig,
+        messengers: HashMap<Domain, B256>,
+    ) -> Result<Self, String> {
         let amount = |text: &str| {
             usd1_core::parse_amount(text, USD1_DECIMALS).map_err(|e| format!("relayer.policy: {e}"))
         };
@@ -55,18 +58,18 @@ impl RelayPolicy {
             Some(messenger) if *messenger == m.sender => {}
             _ => {
                 return Some(format!(
-                    "not a bridge burn: the sender is not domain {}'s TokenMessenger, {not_allowed}",
-                    m.source_domain
-                ))
+                "not a bridge burn: the sender is not domain {}'s TokenMessenger, {not_allowed}",
+                m.source_domain
+            ))
             }
         }
         match self.messengers.get(&m.destination_domain) {
             Some(messenger) if *messenger == m.recipient => {}
             _ => {
                 return Some(format!(
-                    "not a bridge burn: the recipient is not domain {}'s TokenMessenger, {not_allowed}",
-                    m.destination_domain
-                ))
+                "not a bridge burn: the recipient is not domain {}'s TokenMessenger, {not_allowed}",
+                m.destination_domain
+            ))
             }
         }
         let body = match m.burn_body() {
@@ -127,7 +130,10 @@ mod tests {
         let p = policy(RelayPolicyConfig::default());
         assert_eq!(p.skip_reason(&burn(10_000)), None, "0.01 USD1");
         let dust = p.skip_reason(&burn(1)).unwrap();
-        assert!(dust.contains("0.000001") && dust.contains("minimum"), "{dust}");
+        assert!(
+            dust.contains("0.000001") && dust.contains("minimum"),
+            "{dust}"
+        );
     }
 
     #[test]
@@ -152,7 +158,10 @@ mod tests {
         assert!(p.skip_reason(&other_sender).unwrap().contains("sender"));
         let mut other_recipient = burn(10_000_000);
         other_recipient.recipient = B256::repeat_byte(0xee);
-        assert!(p.skip_reason(&other_recipient).unwrap().contains("recipient"));
+        assert!(p
+            .skip_reason(&other_recipient)
+            .unwrap()
+            .contains("recipient"));
         let mut not_burn = burn(10_000_000);
         not_burn.body = vec![1, 2, 3];
         assert!(p.skip_reason(&not_burn).unwrap().contains("not a burn"));

@@ -557,6 +557,11 @@ async fn connection(
                 conn.evicting.store(false, Ordering::Relaxed);
             }
             _ = stopped.changed(), if !stopping => {
+                // Nothing in flight (idle, or a request head still incomplete): close now;
+                // otherwise let hyper finish the request and close after its response.
+                if conn.busy.load(Ordering::Relaxed) == 0 {
+                    break;
+                }
                 stopping = true;
                 served.as_mut().graceful_shutdown();
             }

@@ -55,9 +55,8 @@ async fn the_audit_counts_solana_and_catches_a_mint_outside_the_bridge() {
     let rpc = SolanaRpc::new(&sol.validator.rpc_url);
     let (mint, user_key) = (sol.bridge.mint, sol.user.insecure_clone());
 
-    // Before anything moved: Solana's supply is the devnet's issuance there.
-    let out = usd1(&d, &["audit"]);
-    assert!(out.status.success(), "{}", text(&out));
+    // Before anything moved: Solana's supply is the devnet's issuance there (once final).
+    let out = audit_until(&d, "the issuance on solana", |o| o.status.success()).await;
     assert!(text(&out).contains("finalized slot"), "{}", text(&out));
 
     // EVM → Solana and Solana → EVM, each to completion.
@@ -124,6 +123,7 @@ async fn the_audit_counts_solana_and_catches_a_mint_outside_the_bridge() {
     })
     .await;
     let shown = text(&out);
+    println!("{shown}");
     assert!(out.status.success(), "{shown}");
     assert!(shown.contains("OK:"), "{shown}");
     for line in ["solana ", "ethereum → solana", "solana → base", "0.25 USD1"] {
@@ -183,6 +183,7 @@ async fn the_audit_counts_solana_and_catches_a_mint_outside_the_bridge() {
     .unwrap();
     let out = audit_until(&d, "the extra mint", |o| o.status.code() != Some(0)).await;
     let shown = text(&out);
+    println!("{shown}");
     assert_eq!(out.status.code(), Some(1), "{shown}");
     assert!(
         shown.contains("DISCREPANCY") && shown.contains("+1 USD1"),

@@ -24,12 +24,9 @@ async fn three_chain_supply(d: &Devnet) -> U256 {
 /// Whether the (source, nonce) of `m` has its claim under the devnet's claim authority.
 async fn claimed(d: &Devnet, m: &usd1_core::Message) -> bool {
     let sol = d.solana.as_ref().unwrap();
-    let claim = usd1_solana::claim::claim_address(
-        &sol.claim_authority.pubkey(),
-        m.source_domain,
-        m.nonce,
-    )
-    .unwrap();
+    let claim =
+        usd1_solana::claim::claim_address(&sol.claim_authority.pubkey(), m.source_domain, m.nonce)
+            .unwrap();
     solana(d).0.owned_by_memo(&claim).await.unwrap()
 }
 

@@ -103,7 +103,11 @@ async fn the_relayer_spends_only_on_what_its_policy_allows() {
     assert_eq!(v["refusals"], 5, "{v}");
     let out = usd1(&d, &["status", &format!("{refused:#x}")]);
     assert!(out.status.success(), "{}", text(&out));
-    assert!(text(&out).contains(TEST_RECIPIENT_REFUSAL), "{}", text(&out));
+    assert!(
+        text(&out).contains(TEST_RECIPIENT_REFUSAL),
+        "{}",
+        text(&out)
+    );
     assert!(text(&out).contains("failed"), "{}", text(&out));
 
     assert_eq!(

@@ -82,7 +82,10 @@ async fn replace(d: &Devnet, original: &client::Burn, wallet: &Pubkey) -> client
         .await
         .unwrap();
     assert_eq!(replaced.message.nonce, original.message.nonce, "same nonce");
-    assert_ne!(replaced.message_hash, original.message_hash, "a new message");
+    assert_ne!(
+        replaced.message_hash, original.message_hash,
+        "a new message"
+    );
     replaced
 }
 
@@ -189,18 +192,16 @@ async fn claims_under_a_retired_authority_count_only_if_their_transaction_minted
 
     // 1. Minted under the authority that is retired next.
     let minted = burn_to(&d, &minted_wallet, 3_000_000).await;
-    assert_eq!(ends_in(&d, &minted.message_hash, &["confirmed"]).await, "confirmed");
+    assert_eq!(
+        ends_in(&d, &minted.message_hash, &["confirmed"]).await,
+        "confirmed"
+    );
     let attested = attestation(&d, &minted.message_hash).await;
 
     // 2. With the relayer stopped, the leaked key makes a bare claim for the next burn.
     d.kill_relayer().await;
     let blocked = burn_to(&d, &blocked_wallet, 4_000_000).await;
-    let leaked = d
-        .solana
-        .as_ref()
-        .unwrap()
-        .claim_authority
-        .insecure_clone();
+    let leaked = d.solana.as_ref().unwrap().claim_authority.insecure_clone();
     bare_claim(&d, &leaked, &blocked.message).await;
 
     // 3. The operators retire the leaked authority; attesters and relayer restart with it.
@@ -209,7 +210,10 @@ async fn claims_under_a_retired_authority_count_only_if_their_transaction_minted
     let current = d.solana.as_ref().unwrap().claim_authority.pubkey();
 
     // The bare claim does not count: the message is minted under the new authority.
-    assert_eq!(ends_in(&d, &blocked.message_hash, &["confirmed"]).await, "confirmed");
+    assert_eq!(
+        ends_in(&d, &blocked.message_hash, &["confirmed"]).await,
+        "confirmed"
+    );
     assert_eq!(solana_balance(&d, &blocked_wallet).await, 4_000_000);
     assert!(claimed(&d, &current, &blocked.message).await);
 

@@ -151,8 +151,12 @@ async fn multisig_mints_once_per_message_and_claims_cannot_be_blocked() {
         solana_balance_becomes(&net.rpc, &wallet, &bridge.mint, 12_500_000).await,
         12_500_000
     );
-    let first_claim = claim_address(&net.claim_authority.pubkey(), first.source_domain, first.nonce)
-        .unwrap();
+    let first_claim = claim_address(
+        &net.claim_authority.pubkey(),
+        first.source_domain,
+        first.nonce,
+    )
+    .unwrap();
     assert!(net.rpc.owned_by_memo(&first_claim).await.unwrap());
     // The transaction's record is served a moment after its status is confirmed.
     eventually(T, "the mint's transaction record", || async {
@@ -183,7 +187,12 @@ async fn multisig_mints_once_per_message_and_claims_cannot_be_blocked() {
     // Claims cannot be blocked: 1 lamport is refused by the runtime's rent check, and the
     // full rent sent in advance does not stop the mint.
     let second = message(2, &wallet, &bridge.mint, 1_000_000);
-    let claim = claim_address(&net.claim_authority.pubkey(), second.source_domain, second.nonce).unwrap();
+    let claim = claim_address(
+        &net.claim_authority.pubkey(),
+        second.source_domain,
+        second.nonce,
+    )
+    .unwrap();
     assert!(
         net.transfer(&claim, 1).await.is_err(),
         "1 lamport to a new account is refused"

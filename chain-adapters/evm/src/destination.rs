@@ -193,7 +193,10 @@ impl Destination for EvmDestination {
         let token = self
             .rpc
             .call("eth_call", |p| async move {
-                crate::bindings::Usd1Token::new(token, p).paused().call().await
+                crate::bindings::Usd1Token::new(token, p)
+                    .paused()
+                    .call()
+                    .await
             })
             .await;
         Ok(transmitter.unwrap_or(false) || token.unwrap_or(false))

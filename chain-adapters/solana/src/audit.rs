@@ -311,11 +311,14 @@ impl SolanaAudit {
                     let received = inbound.iter().map(|b| known.received.contains(b)).collect();
                     return Ok((slot, supply, received));
                 }
-                _ => tracing::debug!(
-                    ?slots,
-                    floor,
-                    "solana audit: reads at different slots; again"
-                ),
+                _ => {
+                    tracing::debug!(
+                        ?slots,
+                        floor,
+                        "solana audit: reads at different slots; again"
+                    );
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
             }
         }
         Err(SolanaError::Invalid(format!(

@@ -50,7 +50,11 @@ mod tests {
     fn claim_addresses_differ_per_source_nonce_and_authority() {
         let (a1, a2) = (Pubkey::new_unique(), Pubkey::new_unique());
         let c = claim_address(&a1, Domain(0), 7).unwrap();
-        assert_eq!(c, claim_address(&a1, Domain(0), 7).unwrap(), "deterministic");
+        assert_eq!(
+            c,
+            claim_address(&a1, Domain(0), 7).unwrap(),
+            "deterministic"
+        );
         assert_ne!(c, claim_address(&a1, Domain(0), 8).unwrap());
         assert_ne!(c, claim_address(&a1, Domain(6), 7).unwrap());
         assert_ne!(c, claim_address(&a2, Domain(0), 7).unwrap());

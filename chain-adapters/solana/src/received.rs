@@ -15,8 +15,8 @@
 use crate::burn::{is_memo, SeenInstruction};
 use crate::claim::claim_address;
 use crate::rpc::{SolanaError, SolanaRpc};
-use crate::transaction::read_instructions;
 use crate::token_program;
+use crate::transaction::read_instructions;
 use solana_commitment_config::CommitmentConfig;
 use solana_rpc_client::rpc_client::GetConfirmedSignaturesForAddress2Config;
 use solana_sdk::pubkey::Pubkey;
@@ -111,7 +111,13 @@ impl ClaimRule {
             if !succeeded || !instructions.iter().any(|ix| assigns_owner(ix, claim)) {
                 continue;
             }
-            return Ok(minted(&instructions, &self.mint, &self.multisig, source, nonce));
+            return Ok(minted(
+                &instructions,
+                &self.mint,
+                &self.multisig,
+                source,
+                nonce,
+            ));
         }
         Err(SolanaError::Invalid(format!(
             "claim {claim} exists but no transaction that created it was found"
@@ -223,7 +229,11 @@ mod tests {
 
     #[test]
     fn allocation_of_the_claim_is_what_creates_it() {
-        let (claim, base, other) = (Pubkey::new_unique(), Pubkey::new_unique(), Pubkey::new_unique());
+        let (claim, base, other) = (
+            Pubkey::new_unique(),
+            Pubkey::new_unique(),
+            Pubkey::new_unique(),
+        );
         let alloc = solana_system_interface::instruction::allocate_with_seed(
             &claim,
             &base,
@@ -231,17 +241,29 @@ mod tests {
             0,
             &crate::memo_program(),
         );
-        let seen = ix(alloc.program_id, alloc.accounts.iter().map(|a| a.pubkey).collect(), alloc.data);
+        let seen = ix(
+            alloc.program_id,
+            alloc.accounts.iter().map(|a| a.pubkey).collect(),
+            alloc.data,
+        );
         assert!(assigns_owner(&seen, &claim));
         assert!(!assigns_owner(&seen, &other));
         let transfer = solana_system_interface::instruction::transfer(&other, &claim, 1);
-        let seen = ix(transfer.program_id, transfer.accounts.iter().map(|a| a.pubkey).collect(), transfer.data);
+        let seen = ix(
+            transfer.program_id,
+            transfer.accounts.iter().map(|a| a.pubkey).collect(),
+            transfer.data,
+        );
         assert!(!assigns_owner(&seen, &claim), "funding is not creating");
     }
 
     #[test]
     fn a_mint_counts_only_with_the_bridge_mint_multisig_and_the_memo_of_that_nonce() {
-        let (mint, multisig, ata) = (Pubkey::new_unique(), Pubkey::new_unique(), Pubkey::new_unique());
+        let (mint, multisig, ata) = (
+            Pubkey::new_unique(),
+            Pubkey::new_unique(),
+            Pubkey::new_unique(),
+        );
         let mint_ix = ix(
             token_program(),
             vec![mint, ata, multisig],
@@ -254,10 +276,34 @@ mod tests {
                 mint_memo(Domain(0), nonce, &B256::repeat_byte(1)).into_bytes(),
             )
         };
-        assert!(minted(&[mint_ix.clone(), memo(7)], &mint, &multisig, Domain(0), 7));
-        assert!(!minted(&[mint_ix.clone(), memo(8)], &mint, &multisig, Domain(0), 7), "other nonce");
-        assert!(!minted(&[mint_ix.clone(), memo(7)], &mint, &multisig, Domain(6), 7), "other source");
-        assert!(!minted(&[memo(7)], &mint, &multisig, Domain(0), 7), "a bare claim");
-        assert!(!minted(&[mint_ix, memo(7)], &Pubkey::new_unique(), &multisig, Domain(0), 7), "other mint");
+        assert!(minted(
+            &[mint_ix.clone(), memo(7)],
+            &mint,
+            &multisig,
+            Domain(0),
+            7
+        ));
+        assert!(
+            !minted(&[mint_ix.clone(), memo(8)], &mint, &multisig, Domain(0), 7),
+            "other nonce"
+        );
+        assert!(
+            !minted(&[mint_ix.clone(), memo(7)], &mint, &multisig, Domain(6), 7),
+            "other source"
+        );
+        assert!(
+            !minted(&[memo(7)], &mint, &multisig, Domain(0), 7),
+            "a bare claim"
+        );
+        assert!(
+            !minted(
+                &[mint_ix, memo(7)],
+                &Pubkey::new_unique(),
+                &multisig,
+                Domain(0),
+                7
+            ),
+            "other mint"
+        );
     }
 }

@@ -388,7 +388,11 @@ async fn a_refusal_while_paused_is_retried_uncounted_and_unexplained_ones_fail_a
         p.tick().await.unwrap();
     }
     let r = record(&p, &m);
-    assert_eq!(r.state, MessageState::Attested, "paused: waits, for as long as it takes");
+    assert_eq!(
+        r.state,
+        MessageState::Attested,
+        "paused: waits, for as long as it takes"
+    );
     assert_eq!(r.refusals, 0);
     assert!(r.last_error.unwrap().contains("paused"));
 
@@ -425,7 +429,10 @@ async fn a_refusal_after_a_stored_signer_was_disabled_collects_again_and_deliver
     // attestation; it refuses with a text no selector table knows.
     let h_ = m.hash();
     let raw = hex::decode(stored.trim_start_matches("0x")).unwrap();
-    let first = Signature65::parse(&raw[..65]).unwrap().recover(&h_).unwrap();
+    let first = Signature65::parse(&raw[..65])
+        .unwrap()
+        .recover(&h_)
+        .unwrap();
     h.chain.attesters.lock().unwrap().retain(|a| *a != first);
     *h.chain.dry_run.lock().unwrap() = reverts("Invalid signature: not attester");
     p.tick().await.unwrap();
@@ -527,7 +534,11 @@ async fn messages_outside_the_relay_policy_are_skipped_before_any_work() {
     p.tick().await.unwrap();
     for m in [&spam, &dust] {
         let r = record(&p, m);
-        assert!(matches!(r.state, MessageState::Skipped { .. }), "{:?}", r.state);
+        assert!(
+            matches!(r.state, MessageState::Skipped { .. }),
+            "{:?}",
+            r.state
+        );
         assert!(r.attestation.is_none(), "no signatures even collected");
     }
     assert!(record(&p, &dust).history.last().is_some());
@@ -555,7 +566,11 @@ async fn a_reverted_delivery_counts_and_the_message_fails_at_the_bound() {
         p.tick().await.unwrap();
     }
     let r = record(&p, &m);
-    assert!(matches!(r.state, MessageState::Failed { .. }), "{:?}", r.state);
+    assert!(
+        matches!(r.state, MessageState::Failed { .. }),
+        "{:?}",
+        r.state
+    );
     assert_eq!(h.chain.signed.lock().unwrap().len(), 2, "no third attempt");
 }
 
@@ -580,8 +595,9 @@ async fn no_lock_is_held_while_co_signatures_are_gathered() {
         .iter()
         .flat_map(|m| {
             let hash = m.hash();
-            keys.iter()
-                .map(move |k| Signature65::from_signature(&k.sign_hash_sync(&hash).unwrap()).unwrap())
+            keys.iter().map(move |k| {
+                Signature65::from_signature(&k.sign_hash_sync(&hash).unwrap()).unwrap()
+            })
         })
         .collect();
     *h.attesters.0.lock().unwrap() = sigs;
