@@ -116,6 +116,10 @@ pub struct MessageRecord {
     /// Every transaction this message was sent in (replacements included), newest last.
     #[serde(default)]
     pub sent_txs: Vec<String>,
+    /// Those of `sent_txs` that only fill our account nonce (a self-transfer), sent once the
+    /// message was delivered by someone else while ours could not be mined.
+    #[serde(default)]
+    pub filler_txs: Vec<String>,
     pub observed_at_ms: u64,
     /// The burn's block time (ms), for end-to-end latency.
     #[serde(default)]

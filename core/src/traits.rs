@@ -91,6 +91,16 @@ pub trait Destination: Send + Sync {
         account_nonce: u64,
         bump: u32,
     ) -> Result<PendingTx, ChainError>;
+    /// Signs a transaction that only uses up `account_nonce` (a self-transfer), for when the
+    /// message was delivered by someone else while ours cannot be mined: later deliveries
+    /// would wait behind that nonce forever. `None` where there are no account nonces.
+    async fn sign_nonce_filler(
+        &self,
+        _account_nonce: u64,
+        _bump: u32,
+    ) -> Result<Option<PendingTx>, ChainError> {
+        Ok(None)
+    }
     async fn broadcast(&self, tx: &PendingTx) -> Result<(), ChainError>;
     /// `valid_until`: the stored `PendingTx::valid_until`, when known.
     async fn tx_status(

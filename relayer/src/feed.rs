@@ -34,6 +34,7 @@ pub fn new_record(
         next_attempt_at_ms: now,
         pending_tx: None,
         sent_txs: Vec::new(),
+        filler_txs: Vec::new(),
         observed_at_ms: now,
         burned_at_ms: block_timestamp * 1000,
         attested_at_ms: 0,

@@ -29,10 +29,11 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Mutex;
 use tracing::Instrument;
+use usd1_core::state::PendingTx;
 use usd1_core::traits::{ChainError, Destination, DryRun, TxStatus};
 use usd1_core::{
-    assemble_attestation, attestation_satisfies, Address, Domain, Message, MessageRecord,
-    MessageState, B256,
+    assemble_attestation, attestation_satisfies, Address, Domain, HistoryEntry, Message,
+    MessageRecord, MessageState, B256,
 };
 use usd1_runtime::now_ms;
 
@@ -286,11 +287,21 @@ impl Pipeline {
             }
             if let TxStatus::Included {
                 success,
+                block,
                 confirmations,
                 fee_paid,
-                ..
             } = status
             {
+                if success && r.filler_txs.contains(tx_hash) {
+                    metrics::fees(self, message.destination_domain, fee_paid);
+                    let detail = format!(
+                        "delivered by someone else; our account nonce {} was filled by {tx_hash}",
+                        pending.account_nonce
+                    );
+                    return self
+                        .transition(r, MessageState::Delivered, Some(detail))
+                        .await;
+                }
                 if !success {
                     metrics::fees(self, message.destination_domain, fee_paid);
                     if target.chain.is_received(message).await? {
@@ -326,18 +337,51 @@ impl Pipeline {
                         )
                         .await;
                 }
+                // Landed, not final yet: the user can see the mint now (DESIGN §6 records
+                // it once per transaction).
+                if !r
+                    .history
+                    .iter()
+                    .any(|h| h.state == "included" && h.tx_hash.as_deref() == Some(tx_hash))
+                {
+                    r.history.push(HistoryEntry {
+                        at_ms: now_ms(),
+                        state: "included".into(),
+                        tx_hash: Some(tx_hash.clone()),
+                        detail: Some(format!(
+                            "minted at height {block}; waiting for the destination's finality"
+                        )),
+                    });
+                }
                 r.next_attempt_at_ms = now_ms() + self.settings.receipt_poll.as_millis() as u64;
                 self.store.save(r, None)?;
                 return Ok(());
             }
         }
 
-        // Not landed, and delivered by someone else: give ours up where that is safe.
-        if target.chain.abandon_is_safe() && target.chain.is_received(message).await? {
-            let detail = "delivered by someone else; ours did not land".to_string();
-            return self
-                .transition(r, MessageState::Delivered, Some(detail))
-                .await;
+        // Not landed, and delivered by someone else: give ours up where that is safe; where
+        // our account nonce must still be used (EVM), use it up with a self-transfer.
+        let filling = !r.filler_txs.is_empty();
+        if !filling && target.chain.is_received(message).await? {
+            if target.chain.abandon_is_safe() {
+                let detail = "delivered by someone else; ours did not land".to_string();
+                return self
+                    .transition(r, MessageState::Delivered, Some(detail))
+                    .await;
+            }
+            let _guard = self.account_lock(target).await;
+            let bump = r.sent_txs.len() as u32;
+            if let Some(filler) = target
+                .chain
+                .sign_nonce_filler(pending.account_nonce, bump)
+                .await?
+            {
+                let detail = format!(
+                    "delivered by someone else while ours was not mined: filling account nonce {} with a self-transfer",
+                    pending.account_nonce
+                );
+                return self.replace_pending(r, target, filler, detail, true).await;
+            }
         }
         let _guard = self.account_lock(target).await;
         if expired
@@ -345,14 +389,23 @@ impl Pipeline {
                 >= self.settings.stuck_after.as_millis() as u64
         {
             let bump = r.sent_txs.len() as u32;
+            if filling {
+                if let Some(filler) = target
+                    .chain
+                    .sign_nonce_filler(pending.account_nonce, bump)
+                    .await?
+                {
+                    let detail = "the nonce filler was not mined: replaced with a higher fee";
+                    return self
+                        .replace_pending(r, target, filler, detail.into(), true)
+                        .await;
+                }
+            }
             let (raw, attestation) = delivery_bytes(r)?;
-            let mut tx = target
+            let tx = target
                 .chain
                 .sign_delivery(&raw, &attestation, pending.account_nonce, bump)
                 .await?;
-            tx.sent_at_ms = now_ms();
-            r.sent_txs.push(tx.tx_hash.clone());
-            r.pending_tx = Some(tx.clone());
             let detail = if expired {
                 "its blockhash expired before it landed: rebuilt".to_string()
             } else {
@@ -361,24 +414,45 @@ impl Pipeline {
                     self.settings.stuck_after
                 )
             };
-            r.transition(
-                MessageState::Submitted {
-                    tx_hash: tx.tx_hash.clone(),
-                },
-                now_ms(),
-                Some(detail),
-            );
-            r.next_attempt_at_ms = now_ms() + self.settings.receipt_poll.as_millis() as u64;
-            self.store.save(r, None)?;
-            self.store.flush().await?;
-            target.chain.broadcast(&tx).await?;
-            return Ok(());
+            return self.replace_pending(r, target, tx, detail, false).await;
         }
         // Not mined yet: send the stored bytes again (a node may have dropped them, or we
         // crashed between storing and sending); nodes ignore a transaction they already have.
         target.chain.broadcast(&pending).await?;
         r.next_attempt_at_ms = now_ms() + self.settings.receipt_poll.as_millis() as u64;
         self.store.save(r, None)?;
+        Ok(())
+    }
+
+    /// Makes `tx` (same account nonce as the pending one) the pending transaction: stored and
+    /// flushed, then broadcast, so a crash re-sends these bytes.
+    async fn replace_pending(
+        &self,
+        r: &mut MessageRecord,
+        target: &Target,
+        mut tx: PendingTx,
+        detail: String,
+        filler: bool,
+    ) -> Result<(), StepError> {
+        tx.sent_at_ms = now_ms();
+        r.sent_txs.push(tx.tx_hash.clone());
+        if filler {
+            r.filler_txs.push(tx.tx_hash.clone());
+        }
+        r.pending_tx = Some(tx.clone());
+        r.transition(
+            MessageState::Submitted {
+                tx_hash: tx.tx_hash.clone(),
+            },
+            now_ms(),
+            Some(detail),
+        );
+        r.next_attempt_at_ms = now_ms() + self.settings.receipt_poll.as_millis() as u64;
+        self.store.save(r, None)?;
+        self.store.flush().await?;
+        if let Err(e) = target.chain.broadcast(&tx).await {
+            tracing::warn!(error = %e, "broadcast failed; it will be re-sent");
+        }
         Ok(())
     }
 

@@ -63,6 +63,49 @@ impl EvmDestination {
         self.from
     }
 
+    /// (max fee, max priority fee) per gas: the chain's estimate, raised 25 % per `bump`
+    /// (above the 10 % nodes require to replace a transaction).
+    async fn fees(&self, bump: u32) -> Result<(u128, u128), ChainError> {
+        let fees = self
+            .rpc
+            .call("eth_feeHistory", |p| async move {
+                p.estimate_eip1559_fees().await
+            })
+            .await?;
+        let scale = |fee: u128| (0..bump).fold(fee.max(1), |f, _| f.saturating_mul(5) / 4 + 1);
+        let max_priority = scale(fees.max_priority_fee_per_gas.max(1_000_000_000));
+        let max_fee = scale(fees.max_fee_per_gas).max(max_priority);
+        Ok((max_fee, max_priority))
+    }
+
+    /// Signs `request` at `account_nonce` with these fees; the stored form of a transaction.
+    async fn sign(
+        &self,
+        request: TransactionRequest,
+        account_nonce: u64,
+        gas: u64,
+        (max_fee, max_priority): (u128, u128),
+    ) -> Result<PendingTx, ChainError> {
+        let envelope = request
+            .with_nonce(account_nonce)
+            .with_chain_id(self.chain_id().await?)
+            .with_gas_limit(gas)
+            .with_max_fee_per_gas(max_fee)
+            .with_max_priority_fee_per_gas(max_priority)
+            .build(&self.wallet)
+            .await
+            .map_err(|e| ChainError::Rejected(format!("cannot sign: {e}")))?;
+        Ok(PendingTx {
+            tx_hash: format!("{:#x}", envelope.tx_hash()),
+            raw: format!("0x{}", alloy::hex::encode(envelope.encoded_2718())),
+            account_nonce,
+            max_fee_per_gas: max_fee,
+            max_priority_fee_per_gas: max_priority,
+            sent_at_ms: 0,
+            valid_until: None,
+        })
+    }
+
     /// `eth_estimateGas` of the delivery.
     async fn estimate(&self, message: &[u8], attestation: &[u8]) -> Result<u64, ChainError> {
         let request = TransactionRequest::default()
@@ -214,17 +257,7 @@ impl Destination for EvmDestination {
             attestation: Bytes::copy_from_slice(attestation),
         }
         .abi_encode();
-        let chain_id = self.chain_id().await?;
-        let fees = self
-            .rpc
-            .call("eth_feeHistory", |p| async move {
-                p.estimate_eip1559_fees().await
-            })
-            .await?;
-        // Each bump raises both fees by 25%, above the 10% nodes require to replace a tx.
-        let scale = |fee: u128| (0..bump).fold(fee.max(1), |f, _| f.saturating_mul(5) / 4 + 1);
-        let max_priority = scale(fees.max_priority_fee_per_gas.max(1_000_000_000));
-        let max_fee = scale(fees.max_fee_per_gas).max(max_priority);
+        let (max_fee, max_priority) = self.fees(bump).await?;
         let request = TransactionRequest::default()
             .with_from(self.from)
             .with_to(self.transmitter)
@@ -235,24 +268,25 @@ impl Destination for EvmDestination {
             Err(_) => FALLBACK_GAS,
         }
         .min(self.max_gas);
-        let envelope = request
-            .with_nonce(account_nonce)
-            .with_chain_id(chain_id)
-            .with_gas_limit(gas)
-            .with_max_fee_per_gas(max_fee)
-            .with_max_priority_fee_per_gas(max_priority)
-            .build(&self.wallet)
+        self.sign(request, account_nonce, gas, (max_fee, max_priority))
             .await
-            .map_err(|e| ChainError::Rejected(format!("cannot sign delivery: {e}")))?;
-        Ok(PendingTx {
-            tx_hash: format!("{:#x}", envelope.tx_hash()),
-            raw: format!("0x{}", alloy::hex::encode(envelope.encoded_2718())),
-            account_nonce,
-            max_fee_per_gas: max_fee,
-            max_priority_fee_per_gas: max_priority,
-            sent_at_ms: 0,
-            valid_until: None,
-        })
+    }
+
+    /// A 0-value transfer to ourselves at `account_nonce`: 21,000 gas, the cheapest way to
+    /// use up a nonce whose delivery can no longer matter.
+    async fn sign_nonce_filler(
+        &self,
+        account_nonce: u64,
+        bump: u32,
+    ) -> Result<Option<PendingTx>, ChainError> {
+        let request = TransactionRequest::default()
+            .with_from(self.from)
+            .with_to(self.from)
+            .with_value(alloy::primitives::U256::ZERO);
+        let fees = self.fees(bump).await?;
+        self.sign(request, account_nonce, 21_000, fees)
+            .await
+            .map(Some)
     }
 
     async fn broadcast(&self, tx: &PendingTx) -> Result<(), ChainError> {

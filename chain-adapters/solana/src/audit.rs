@@ -26,8 +26,8 @@ use crate::claim::{claim_address, is_claimed};
 use crate::nonce::solana_nonce;
 use crate::received::ClaimRule;
 use crate::rpc::{SolanaError, SolanaRpc};
+use crate::token_program;
 use crate::transaction::{read_transaction, SeenTransaction};
-use crate::{memo_program, token_program};
 use solana_commitment_config::CommitmentConfig;
 use solana_program_pack::Pack;
 use solana_rpc_client::rpc_client::GetConfirmedSignaturesForAddress2Config;
@@ -113,13 +113,6 @@ pub fn burned(instructions: &[SeenInstruction], mint: &Pubkey) -> U256 {
 fn one_slot(slots: &[u64]) -> Option<u64> {
     let first = *slots.first()?;
     slots.iter().all(|&s| s == first).then_some(first)
-}
-
-/// An address no one can sign for (a program-derived address of the Memo program, which
-/// never signs): no claim can exist under it. It stands for "no current authority" when
-/// [`ClaimRule`] is asked about retired claims only.
-fn nobody() -> Pubkey {
-    Pubkey::find_program_address(&[b"usd1-audit:no-claim-authority"], &memo_program()).0
 }
 
 fn chain_error(e: SolanaError) -> ChainError {
@@ -367,10 +360,10 @@ impl SolanaAudit {
             let minted = match decided {
                 Some(minted) => minted,
                 None => {
-                    // Only this authority, no current one: the claim exists (it did at a
-                    // finalized slot), so ClaimRule decides by its creating transaction.
-                    let rule = ClaimRule::new(nobody(), vec![*authority], self.mint, self.multisig);
-                    let minted = rule.received(&self.rpc, source, nonce).await?;
+                    // The claim exists (it did at a finalized slot): its creating
+                    // transaction decides.
+                    let rule = ClaimRule::new(*authority, vec![], self.mint, self.multisig);
+                    let minted = rule.claim_minted(&self.rpc, &claim, source, nonce).await?;
                     self.known().retired.insert(claim, minted);
                     minted
                 }
@@ -546,7 +539,7 @@ impl ForeignChain for SolanaAudit {
 mod tests {
     use super::*;
     use crate::memo::BurnMemo;
-    use crate::spl_memo_instruction;
+    use crate::{memo_program, spl_memo_instruction};
     use usd1_core::B256;
 
     fn seen(ix: solana_sdk::instruction::Instruction) -> SeenInstruction {
@@ -774,15 +767,5 @@ mod tests {
             !audit.counts(burn, &state(None, None)).await.unwrap(),
             "not there at the pinned slot: not received there"
         );
-    }
-
-    #[test]
-    fn nobody_can_hold_a_claim() {
-        let n = nobody();
-        assert!(
-            !n.is_on_curve(),
-            "a program-derived address: no private key"
-        );
-        assert_eq!(n, nobody());
     }
 }

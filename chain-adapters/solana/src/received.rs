@@ -68,27 +68,39 @@ impl ClaimRule {
         }
         for authority in &self.retired {
             let claim = address(authority, source, nonce)?;
-            if let Some(minted) = self.cached(&claim) {
-                if minted {
-                    return Ok(true);
-                }
-                continue;
-            }
-            if !rpc.owned_by_memo(&claim).await? {
-                continue;
-            }
-            let minted = self.creator_minted(rpc, &claim, source, nonce).await?;
-            self.decided
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(claim, minted);
-            if minted {
+            let counts = match self.cached(&claim) {
+                Some(minted) => minted,
+                None if !rpc.owned_by_memo(&claim).await? => continue,
+                None => self.claim_minted(rpc, &claim, source, nonce).await?,
+            };
+            if counts {
                 return Ok(true);
             }
             tracing::warn!(%claim, %authority, source = source.0, nonce,
                 "a bare claim under a retired claim authority: it does not count");
         }
         Ok(false)
+    }
+
+    /// Whether the transaction that created the existing claim account `claim` minted
+    /// (source, nonce) canonically: what makes a claim under a retired authority count.
+    /// Final once known, so cached.
+    pub async fn claim_minted(
+        &self,
+        rpc: &SolanaRpc,
+        claim: &Pubkey,
+        source: Domain,
+        nonce: u64,
+    ) -> Result<bool, SolanaError> {
+        if let Some(minted) = self.cached(claim) {
+            return Ok(minted);
+        }
+        let minted = self.creator_minted(rpc, claim, source, nonce).await?;
+        self.decided
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(*claim, minted);
+        Ok(minted)
     }
 
     fn cached(&self, claim: &Pubkey) -> Option<bool> {

@@ -14,6 +14,8 @@ use usd1_core::{BurnBody, Signature65, U256};
 struct FakeChain {
     received: StdMutex<HashSet<u64>>,
     signed: StdMutex<Vec<PendingTx>>,
+    /// Self-transfers signed to use up a nonce.
+    fillers: StdMutex<Vec<PendingTx>>,
     broadcasts: StdMutex<Vec<String>>,
     /// tx hash → (success, confirmations)
     mined: StdMutex<HashMap<String, (bool, u64)>>,
@@ -82,6 +84,29 @@ impl Destination for FakeChain {
         };
         self.signed.lock().unwrap().push(tx.clone());
         Ok(tx)
+    }
+    async fn sign_nonce_filler(
+        &self,
+        nonce: u64,
+        bump: u32,
+    ) -> Result<Option<PendingTx>, ChainError> {
+        if self.no_account_nonces {
+            return Ok(None);
+        }
+        let tx = PendingTx {
+            tx_hash: format!("{:#x}", B256::with_last_byte(0xf0 + bump as u8)),
+            raw: "0x01".into(),
+            account_nonce: nonce,
+            max_fee_per_gas: 1,
+            max_priority_fee_per_gas: 1,
+            sent_at_ms: 0,
+            valid_until: None,
+        };
+        self.fillers.lock().unwrap().push(tx.clone());
+        Ok(Some(tx))
+    }
+    fn abandon_is_safe(&self) -> bool {
+        self.no_account_nonces
     }
     async fn broadcast(&self, tx: &PendingTx) -> Result<(), ChainError> {
         self.broadcasts.lock().unwrap().push(tx.tx_hash.clone());
@@ -274,7 +299,10 @@ async fn a_message_is_attested_submitted_once_and_confirmed() {
         .into_iter()
         .map(|e| e.state)
         .collect();
-    assert_eq!(history, ["observed", "attested", "submitted", "confirmed"]);
+    assert_eq!(
+        history,
+        ["observed", "attested", "submitted", "included", "confirmed"]
+    );
 }
 
 #[tokio::test]
@@ -682,4 +710,90 @@ async fn an_expired_transaction_is_rebuilt_at_once() {
         .as_deref()
         .unwrap()
         .contains("expired"));
+}
+
+#[tokio::test]
+async fn a_delivery_that_cannot_be_mined_after_someone_else_delivered_fills_its_nonce() {
+    let h = Harness::new();
+    let p = h.pipeline(NEVER);
+    let m = message(5);
+    observe(&p, &m);
+    h.sign_with(2, &m);
+    p.tick().await.unwrap();
+    p.tick().await.unwrap();
+    let ours = h.chain.signed.lock().unwrap()[0].clone();
+    // Ours is never mined (too low a fee, an unfunded account); another relayer delivers.
+    h.chain.received.lock().unwrap().insert(5);
+    p.tick().await.unwrap();
+    let fillers = h.chain.fillers.lock().unwrap().clone();
+    assert_eq!(fillers.len(), 1, "a self-transfer at our nonce");
+    assert_eq!(fillers[0].account_nonce, ours.account_nonce);
+    let r = record(&p, &m);
+    assert!(
+        matches!(r.state, MessageState::Submitted { .. }),
+        "{:?}",
+        r.state
+    );
+    assert_eq!(r.filler_txs, vec![fillers[0].tx_hash.clone()]);
+    assert_eq!(
+        h.chain.broadcasts.lock().unwrap().last(),
+        Some(&fillers[0].tx_hash)
+    );
+    // Still waiting: no second filler, the same bytes re-sent.
+    p.tick().await.unwrap();
+    assert_eq!(h.chain.fillers.lock().unwrap().len(), 1);
+    h.chain
+        .mined
+        .lock()
+        .unwrap()
+        .insert(fillers[0].tx_hash.clone(), (true, 1));
+    p.tick().await.unwrap();
+    let r = record(&p, &m);
+    assert_eq!(r.state, MessageState::Delivered);
+    assert!(r
+        .history
+        .last()
+        .unwrap()
+        .detail
+        .as_deref()
+        .unwrap()
+        .contains("filled"));
+    assert_eq!(
+        h.chain.signed.lock().unwrap().len(),
+        1,
+        "no second delivery"
+    );
+}
+
+#[tokio::test]
+async fn a_landing_not_yet_final_is_recorded_once_in_the_history() {
+    let h = Harness::new();
+    let p = h.pipeline(NEVER);
+    let m = message(1);
+    observe(&p, &m);
+    h.sign_with(2, &m);
+    p.tick().await.unwrap();
+    p.tick().await.unwrap();
+    let tx = h.chain.signed.lock().unwrap()[0].tx_hash.clone();
+    h.chain.mined.lock().unwrap().insert(tx.clone(), (true, 1));
+    p.tick().await.unwrap();
+    p.tick().await.unwrap();
+    let included: Vec<_> = record(&p, &m)
+        .history
+        .into_iter()
+        .filter(|e| e.state == "included")
+        .collect();
+    assert_eq!(included.len(), 1);
+    assert_eq!(included[0].tx_hash.as_deref(), Some(tx.as_str()));
+    h.chain.mined.lock().unwrap().insert(tx.clone(), (true, 2));
+    p.tick().await.unwrap();
+    let states: Vec<String> = record(&p, &m)
+        .history
+        .into_iter()
+        .map(|e| e.state)
+        .collect();
+    assert_eq!(
+        states,
+        ["observed", "attested", "submitted", "included", "confirmed"]
+    );
 }
