@@ -174,6 +174,26 @@ impl Validate for RelayerConfig {
                 ));
             }
         }
+        if let Some(solana) = &self.solana {
+            // Both keys or neither (Solana then only a source): one alone would silently
+            // leave Solana undelivered.
+            match (&solana.payer_key_file, &solana.claim_authority_key_file) {
+                (Some(_), None) => {
+                    return Err((
+                        "solana.claim_authority_key_file".into(),
+                        "is required with solana.payer_key_file to deliver to Solana".into(),
+                    ))
+                }
+                (None, Some(_)) => {
+                    return Err((
+                        "solana.payer_key_file".into(),
+                        "is required with solana.claim_authority_key_file to deliver to Solana"
+                            .into(),
+                    ))
+                }
+                _ => {}
+            }
+        }
         self.audit.validate("audit")?;
         let r = &self.relayer;
         if r.attesters.is_empty() {

@@ -349,3 +349,24 @@ fn issued_total_follows_the_amount_rule() {
         );
     }
 }
+
+#[test]
+fn a_relayer_with_one_of_its_two_solana_keys_names_the_missing_one() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let example = std::fs::read_to_string(dir.join("relayer.toml")).unwrap();
+    // The example's own [solana] section is last: replaced by ours.
+    let base = example.split("\n[solana]").next().unwrap();
+    let solana = |keys: &str| {
+        format!(
+            "{base}\n[solana]\nrpc_urls = [\"http://127.0.0.1:8899\"]\nmint = \"{k}\"\nmultisig = \"{k}\"\nclaim_authority = \"{k}\"\n{keys}\n",
+            k = "So11111111111111111111111111111111111111112"
+        )
+    };
+    let f = write(&solana("payer_key_file = \"/keys/payer.json\""));
+    let e = load::<RelayerConfig>(f.path()).unwrap_err().to_string();
+    assert!(e.contains("solana.claim_authority_key_file"), "{e}");
+    let f = write(&solana(
+        "payer_key_file = \"/keys/payer.json\"\nclaim_authority_key_file = \"/keys/claim.json\"",
+    ));
+    load::<RelayerConfig>(f.path()).unwrap();
+}
