@@ -1,5 +1,6 @@
 //! The attester's HTTP API (DESIGN §5), Iris v1 compatible where the route matches.
 
+use crate::governor::Pending;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -18,6 +19,12 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/messages/{domain}/{tx}", get(messages_by_tx))
         .route("/v1/solana/cosign", post(crate::cosign::cosign))
         .route("/v1/solana/signer", get(crate::cosign::signer))
+        .route("/v1/governor", get(crate::governor::api::status))
+        .route(
+            "/v1/governor/release/{hash}",
+            post(crate::governor::api::release),
+        )
+        .route("/v1/governor/drop/{hash}", post(crate::governor::api::drop))
         .route("/healthz", get(usd1_runtime::healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(usd1_runtime::metrics))
@@ -34,6 +41,9 @@ async fn attestation(
             json!({ "status": "complete", "attestation": m.signature }),
         ));
     }
+    if let Some(pending) = s.governor.pending(&s, &hash).map_err(ApiError::internal)? {
+        return Ok(Json(governor_answer(&pending)));
+    }
     if s.unconfirmed
         .read()
         .unwrap_or_else(|p| p.into_inner())
@@ -44,6 +54,20 @@ async fn attestation(
         ));
     }
     Err(ApiError::not_found("message hash not found"))
+}
+
+/// A message the governor has: `pending_governor` with `releaseAt` (Unix seconds, when it
+/// is planned to be signed), or `dropped_by_governor` (operators decided never to sign it).
+fn governor_answer(pending: &Pending) -> Value {
+    match pending {
+        Pending::Held { kind, release_at } => json!({
+            "status": "pending_governor",
+            "attestation": null,
+            "releaseAt": release_at,
+            "reason": kind,
+        }),
+        Pending::Dropped => json!({ "status": "dropped_by_governor", "attestation": null }),
+    }
 }
 
 async fn messages_by_tx(
@@ -63,6 +87,25 @@ async fn messages_by_tx(
         .into_iter()
         .map(|m| json!({ "message": m.message, "messageHash": m.message_hash, "attestation": m.signature, "status": "complete" }))
         .collect();
+    let tx_text = format!("{tx:#x}");
+    let mut governed = s.store.all_holds().map_err(ApiError::internal)?;
+    governed.extend(s.store.all_dropped().map_err(ApiError::internal)?);
+    for h in governed
+        .iter()
+        .filter(|h| h.source_domain == domain && h.source_tx == tx_text)
+    {
+        let Some(pending) = s
+            .governor
+            .pending(&s, &h.hash())
+            .map_err(ApiError::internal)?
+        else {
+            continue; // signed since it was read
+        };
+        let mut answer = governor_answer(&pending);
+        answer["message"] = json!(h.message);
+        answer["messageHash"] = json!(h.message_hash);
+        messages.push(answer);
+    }
     for (hash, u) in s
         .unconfirmed
         .read()
@@ -137,6 +180,7 @@ mod tests {
             chains: RwLock::new(chains),
             cosigner: None,
             names: Default::default(),
+            governor: crate::governor::Governor::new(Default::default(), None),
         };
         usd1_runtime::harden(
             router(Arc::new(state)),

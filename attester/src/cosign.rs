@@ -100,8 +100,15 @@ impl Cosigner {
             .cosign_key_file
             .as_ref()
             .ok_or("solana.cosign_key_file is required")?;
-        let key = read_keypair_file(key_file)
-            .map_err(|e| format!("cannot read {}: {e}", key_file.display()))?;
+        let key = read_keypair_file(key_file).unwrap_or_else(|e| {
+            usd1_runtime::fatal_config(
+                "usd1-attester",
+                format!(
+                    "solana.cosign_key_file: cannot read {}: {e}",
+                    key_file.display()
+                ),
+            )
+        });
         let sources = config
             .chains
             .values()

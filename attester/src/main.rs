@@ -3,6 +3,7 @@
 
 mod api;
 mod cosign;
+mod governor;
 mod metrics;
 mod signer;
 mod solana_watch;
@@ -51,6 +52,23 @@ async fn run(config: AttesterConfig) -> Result<(), String> {
     if let Some(solana) = &config.solana {
         names.insert(solana.domain, solana.name.clone());
     }
+    // An unreadable or too short admin token is a config error: exit 2, naming it.
+    let admin_token = config
+        .governor
+        .read_admin_token()
+        .unwrap_or_else(|e| usd1_runtime::fatal_config("usd1-attester", e));
+    let governor = governor::Governor::from_config(&config, admin_token)
+        .unwrap_or_else(|e| usd1_runtime::fatal_config("usd1-attester", e));
+    for chain in governor.chains.values() {
+        let l = &chain.limits;
+        tracing::info!(chain = %chain.name,
+            daily_limit = %l.daily_limit.map(governor::usd1).unwrap_or_else(|| "off".into()),
+            big_transfer = %l.big_transfer.map(governor::usd1).unwrap_or_else(|| "off".into()),
+            window_secs = l.window_secs, big_transfer_delay_secs = l.big_delay_secs, "governor");
+    }
+    if governor.admin_token().is_none() {
+        tracing::warn!("governor administration disabled: no governor.admin_token_file (release and drop answer 403)");
+    }
     let state = Arc::new(AppState {
         store,
         key: signer::EvmAttesterKey(key),
@@ -58,9 +76,24 @@ async fn run(config: AttesterConfig) -> Result<(), String> {
         unconfirmed: RwLock::new(Default::default()),
         chains: RwLock::new(Default::default()),
         names,
+        governor,
     });
 
     metrics::init(&state);
+    // Releases what the governor holds once it is due, every second.
+    {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if let Err(e) = state.governor.tick(&state, usd1_runtime::now_ms() / 1000) {
+                    tracing::warn!(error = %e, "governor release step failed; retrying in a second");
+                }
+            }
+        });
+    }
     for (name, chain) in &config.chains {
         let rpc = Arc::new(EvmRpc::new(name, &chain.rpc_urls).map_err(|e| e.to_string())?);
         let tree = db

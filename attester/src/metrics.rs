@@ -1,4 +1,7 @@
-use prometheus::{register_histogram_vec, register_int_counter_vec, HistogramVec, IntCounterVec};
+use prometheus::{
+    register_gauge_vec, register_histogram_vec, register_int_counter_vec, register_int_gauge_vec,
+    GaugeVec, HistogramVec, IntCounterVec, IntGaugeVec,
+};
 use std::sync::LazyLock;
 
 fn fail(e: prometheus::Error) -> ! {
@@ -48,11 +51,52 @@ pub static BURN_TO_FINAL: LazyLock<HistogramVec> = LazyLock::new(|| {
     .unwrap_or_else(|e| fail(e))
 });
 
+pub static GOVERNOR_WINDOW_USED: LazyLock<GaugeVec> = LazyLock::new(|| {
+    register_gauge_vec!(
+        "usd1_governor_window_used",
+        "USD1 signed from this source chain in the governor's rolling window ending now",
+        &["chain"]
+    )
+    .unwrap_or_else(|e| fail(e))
+});
+pub static GOVERNOR_WINDOW_LIMIT: LazyLock<GaugeVec> = LazyLock::new(|| {
+    register_gauge_vec!(
+        "usd1_governor_window_limit",
+        "The governor's rolling limit for this source chain, USD1 (0: off)",
+        &["chain"]
+    )
+    .unwrap_or_else(|e| fail(e))
+});
+pub static GOVERNOR_HELD: LazyLock<IntGaugeVec> = LazyLock::new(|| {
+    register_int_gauge_vec!(
+        "usd1_governor_held",
+        "Final burns from this source chain the governor holds",
+        &["chain"]
+    )
+    .unwrap_or_else(|e| fail(e))
+});
+pub static GOVERNOR_HELD_VALUE: LazyLock<GaugeVec> = LazyLock::new(|| {
+    register_gauge_vec!(
+        "usd1_governor_held_value",
+        "USD1 the governor holds from this source chain",
+        &["chain"]
+    )
+    .unwrap_or_else(|e| fail(e))
+});
+
 /// Creates the series this attester can move, at 0.
 pub fn init(state: &crate::state::AppState) {
     SIGNATURES.with_label_values(&["secp256k1"]);
     if state.cosigner.is_some() {
         SIGNATURES.with_label_values(&["ed25519"]);
+    }
+    for chain in state.governor.chains.values() {
+        let label = [chain.name.as_str()];
+        let limit = chain.limits.daily_limit.map_or(0.0, |l| l as f64 / 1e6);
+        GOVERNOR_WINDOW_LIMIT.with_label_values(&label).set(limit);
+        GOVERNOR_WINDOW_USED.with_label_values(&label);
+        GOVERNOR_HELD.with_label_values(&label);
+        GOVERNOR_HELD_VALUE.with_label_values(&label);
     }
     for src in state.names.values() {
         BURN_TO_FINAL.with_label_values(&[src]);

@@ -34,6 +34,8 @@ pub struct AppState {
     pub cosigner: Option<crate::cosign::Cosigner>,
     /// Domain → chain name, for metric labels (a bounded set).
     pub names: BTreeMap<Domain, String>,
+    /// Holds burns over the limits instead of signing them (DESIGN §10).
+    pub governor: crate::governor::Governor,
 }
 
 impl AppState {

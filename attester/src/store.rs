@@ -1,7 +1,21 @@
 //! What the attester signed, in sled: message hash → record, and (domain, source tx) →
 //! message hashes for lookups by transaction. A record is flushed before it can be served.
+//!
+//! The governor's state lives in the same database (DESIGN §10):
+//! - `governor/held`: (source domain, source block, nonce, hash) → [`Hold`], so a chain's
+//!   holds read in burn order; `governor/held_index`: hash → that key;
+//! - `governor/window`: (source domain, stamp, hash) → amount (u128, big-endian): what counts
+//!   toward the chain's rolling window, stamped in source-chain seconds;
+//! - `governor/meta`: source domain → [`GovernorMeta`];
+//! - `governor/dropped`: hash → the [`Hold`] operators dropped (never signed unless released).
+//!
+//! A signature, the hold it releases, its window entry and the chain's meta are written in
+//! one sled transaction ([`Store::commit_signature`]), so a crash never leaves a message
+//! signed and still held, or counted twice.
 
+use crate::governor::logic::HoldKind;
 use serde::{Deserialize, Serialize};
+use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 use usd1_core::{Domain, B256};
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -17,11 +31,74 @@ pub struct SignedMessage {
     pub signed_at_ms: u64,
 }
 
+/// A final message the governor holds (or, with `dropped_at_ms`, that operators dropped).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Hold {
+    pub message: String,
+    pub message_hash: String,
+    pub source_domain: Domain,
+    pub destination_domain: Domain,
+    pub nonce: u64,
+    pub source_tx: String,
+    /// The source transaction is an EVM one (indexed by transaction once signed).
+    pub evm_source_tx: bool,
+    pub source_block: u64,
+    /// USD1 base units burned.
+    pub amount: u128,
+    /// Unix seconds of the burn's block (source-chain time).
+    pub burn_time: u64,
+    pub kind: HoldKind,
+    /// The latest it is held (source-chain seconds): a big transfer's burn time + its delay,
+    /// a window hold's burn time + the window.
+    pub release_at: u64,
+    pub held_at_ms: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dropped_at_ms: Option<u64>,
+}
+
+impl Hold {
+    pub fn hash(&self) -> B256 {
+        self.message_hash.parse().unwrap_or_default()
+    }
+
+    fn key(&self) -> Vec<u8> {
+        let mut k = self.source_domain.0.to_be_bytes().to_vec();
+        k.extend_from_slice(&self.source_block.to_be_bytes());
+        k.extend_from_slice(&self.nonce.to_be_bytes());
+        k.extend_from_slice(self.hash().as_slice());
+        k
+    }
+}
+
+/// Per source chain: the source-chain time of the last window hold released by the window
+/// or its delay (a later burn waits behind it), and the newest burn time seen.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct GovernorMeta {
+    pub last_release: u64,
+    pub latest_burn: u64,
+}
+
+/// What is written with a signature, in its transaction.
+#[derive(Default)]
+pub struct GovernorChange<'a> {
+    /// A window entry (stamp, amount) for the message.
+    pub window: Option<(u64, u128)>,
+    /// The hold (or dropped hold) this signature releases.
+    pub released: Option<&'a Hold>,
+    /// The chain's new meta.
+    pub meta: Option<GovernorMeta>,
+}
+
 #[derive(Clone)]
 pub struct Store {
     pub db: sled::Db,
     signed: sled::Tree,
     by_tx: sled::Tree,
+    held: sled::Tree,
+    held_index: sled::Tree,
+    window: sled::Tree,
+    meta: sled::Tree,
+    dropped: sled::Tree,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -32,11 +109,27 @@ pub enum StoreError {
     Corrupt(#[from] serde_json::Error),
 }
 
+impl From<TransactionError<serde_json::Error>> for StoreError {
+    fn from(e: TransactionError<serde_json::Error>) -> Self {
+        match e {
+            TransactionError::Abort(e) => StoreError::Corrupt(e),
+            TransactionError::Storage(e) => StoreError::Sled(e),
+        }
+    }
+}
+
+type TxResult = Result<(), ConflictableTransactionError<serde_json::Error>>;
+
 impl Store {
     pub fn open(db: sled::Db) -> Result<Self, StoreError> {
         Ok(Self {
             signed: db.open_tree("signed")?,
             by_tx: db.open_tree("by_tx")?,
+            held: db.open_tree("governor/held")?,
+            held_index: db.open_tree("governor/held_index")?,
+            window: db.open_tree("governor/window")?,
+            meta: db.open_tree("governor/meta")?,
+            dropped: db.open_tree("governor/dropped")?,
             db,
         })
     }
@@ -48,21 +141,167 @@ impl Store {
         })
     }
 
-    /// Stores a signed message, and indexes it by its EVM source transaction when it has
-    /// one; the caller flushes.
-    pub fn insert(
+    /// Stores a signed message (indexed by its EVM source transaction when it has one) with
+    /// what the governor records about it, in one transaction; the caller flushes.
+    pub fn commit_signature(
         &self,
         record: &SignedMessage,
         hash: &B256,
         evm_tx: Option<&B256>,
+        change: GovernorChange<'_>,
     ) -> Result<(), StoreError> {
-        self.signed
-            .insert(hash.as_slice(), serde_json::to_vec(record)?)?;
-        if let Some(tx) = evm_tx {
-            self.by_tx
-                .insert(tx_key(record.source_domain, tx, hash), &[])?;
-        }
+        let value = serde_json::to_vec(record)?;
+        let tx_index = evm_tx.map(|tx| tx_key(record.source_domain, tx, hash));
+        let released = change.released.map(Hold::key);
+        let window = change
+            .window
+            .map(|(stamp, amount)| (window_key(record.source_domain, stamp, hash), amount));
+        let meta = change.meta.map(|m| serde_json::to_vec(&m)).transpose()?;
+        let domain = record.source_domain.0.to_be_bytes();
+        usd1_core::durable::serialized(|| {
+            (
+                &self.signed,
+                &self.by_tx,
+                &self.held,
+                &self.held_index,
+                &self.window,
+                &self.meta,
+                &self.dropped,
+            )
+                .transaction(|(signed, by_tx, held, held_index, w, m, dropped)| {
+                    signed.insert(hash.as_slice(), value.as_slice())?;
+                    if let Some(k) = &tx_index {
+                        by_tx.insert(k.as_slice(), &[])?;
+                    }
+                    if let Some(k) = &released {
+                        held.remove(k.as_slice())?;
+                        held_index.remove(hash.as_slice())?;
+                        dropped.remove(hash.as_slice())?;
+                    }
+                    if let Some((k, amount)) = &window {
+                        w.insert(k.as_slice(), &amount.to_be_bytes())?;
+                    }
+                    if let Some(v) = &meta {
+                        m.insert(&domain, v.as_slice())?;
+                    }
+                    TxResult::Ok(())
+                })
+        })?;
         Ok(())
+    }
+
+    /// Holds a final message (with the chain's new meta), in one transaction; the caller
+    /// flushes before its watcher's cursor moves past it.
+    pub fn put_hold(&self, hold: &Hold, meta: GovernorMeta) -> Result<(), StoreError> {
+        let value = serde_json::to_vec(hold)?;
+        let meta = serde_json::to_vec(&meta)?;
+        let key = hold.key();
+        let hash = hold.hash();
+        let domain = hold.source_domain.0.to_be_bytes();
+        usd1_core::durable::serialized(|| {
+            (&self.held, &self.held_index, &self.meta).transaction(|(held, index, m)| {
+                held.insert(key.as_slice(), value.as_slice())?;
+                index.insert(hash.as_slice(), key.as_slice())?;
+                m.insert(&domain, meta.as_slice())?;
+                TxResult::Ok(())
+            })
+        })?;
+        Ok(())
+    }
+
+    /// Moves a hold to the dropped messages (never signed unless released by operators).
+    pub fn drop_hold(&self, hold: &Hold, at_ms: u64) -> Result<(), StoreError> {
+        let mut dropped = hold.clone();
+        dropped.dropped_at_ms = Some(at_ms);
+        let value = serde_json::to_vec(&dropped)?;
+        let key = hold.key();
+        let hash = hold.hash();
+        usd1_core::durable::serialized(|| {
+            (&self.held, &self.held_index, &self.dropped).transaction(|(held, index, d)| {
+                held.remove(key.as_slice())?;
+                index.remove(hash.as_slice())?;
+                d.insert(hash.as_slice(), value.as_slice())?;
+                TxResult::Ok(())
+            })
+        })?;
+        Ok(())
+    }
+
+    pub fn hold(&self, hash: &B256) -> Result<Option<Hold>, StoreError> {
+        let Some(key) = self.held_index.get(hash.as_slice())? else {
+            return Ok(None);
+        };
+        Ok(match self.held.get(key)? {
+            Some(v) => Some(serde_json::from_slice(&v)?),
+            None => None,
+        })
+    }
+
+    /// A source chain's holds in burn order (block, then nonce).
+    pub fn holds(&self, domain: Domain) -> Result<Vec<Hold>, StoreError> {
+        self.held
+            .scan_prefix(domain.0.to_be_bytes())
+            .map(|e| Ok(serde_json::from_slice(&e?.1)?))
+            .collect()
+    }
+
+    /// Every hold, by source chain and burn order.
+    pub fn all_holds(&self) -> Result<Vec<Hold>, StoreError> {
+        self.held
+            .iter()
+            .map(|e| Ok(serde_json::from_slice(&e?.1)?))
+            .collect()
+    }
+
+    pub fn dropped(&self, hash: &B256) -> Result<Option<Hold>, StoreError> {
+        Ok(match self.dropped.get(hash.as_slice())? {
+            Some(v) => Some(serde_json::from_slice(&v)?),
+            None => None,
+        })
+    }
+
+    pub fn all_dropped(&self) -> Result<Vec<Hold>, StoreError> {
+        self.dropped
+            .iter()
+            .map(|e| Ok(serde_json::from_slice(&e?.1)?))
+            .collect()
+    }
+
+    /// A source chain's window entries (stamp, amount) in stamp order.
+    pub fn window(&self, domain: Domain) -> Result<Vec<(u64, u128)>, StoreError> {
+        let mut out = Vec::new();
+        for entry in self.window.scan_prefix(domain.0.to_be_bytes()) {
+            let (k, v) = entry?;
+            let stamp = u64::from_be_bytes(k[4..12].try_into().unwrap_or_default());
+            let amount = u128::from_be_bytes(v.as_ref().try_into().unwrap_or_default());
+            out.push((stamp, amount));
+        }
+        Ok(out)
+    }
+
+    /// Forgets a chain's window entries stamped at or before `through` (out of every window
+    /// the governor can still ask about).
+    pub fn prune_window(&self, domain: Domain, through: u64) -> Result<usize, StoreError> {
+        let start = domain.0.to_be_bytes().to_vec();
+        let mut end = start.clone();
+        end.extend_from_slice(&through.saturating_add(1).to_be_bytes());
+        let mut batch = sled::Batch::default();
+        let mut n = 0;
+        for entry in self.window.range(start..end) {
+            batch.remove(entry?.0);
+            n += 1;
+        }
+        if n > 0 {
+            usd1_core::durable::serialized(|| self.window.apply_batch(batch))?;
+        }
+        Ok(n)
+    }
+
+    pub fn governor_meta(&self, domain: Domain) -> Result<GovernorMeta, StoreError> {
+        Ok(match self.meta.get(domain.0.to_be_bytes())? {
+            Some(v) => serde_json::from_slice(&v)?,
+            None => GovernorMeta::default(),
+        })
     }
 
     pub fn by_tx(&self, domain: Domain, tx: &B256) -> Result<Vec<SignedMessage>, StoreError> {
@@ -82,6 +321,13 @@ impl Store {
     pub fn count(&self) -> usize {
         self.signed.len()
     }
+}
+
+fn window_key(domain: Domain, stamp: u64, hash: &B256) -> Vec<u8> {
+    let mut k = domain.0.to_be_bytes().to_vec();
+    k.extend_from_slice(&stamp.to_be_bytes());
+    k.extend_from_slice(hash.as_slice());
+    k
 }
 
 fn tx_key(domain: Domain, tx: &B256, hash: &B256) -> Vec<u8> {

@@ -1,9 +1,9 @@
-//! One loop per source chain: read what became final, sign each new message once, persist
-//! and flush the signature, then advance the watcher's cursor.
+//! One loop per source chain: read what became final, sign each new message once (or let the
+//! governor hold it), persist and flush, then advance the watcher's cursor.
 
+use crate::governor::{Admitted, Final};
 use crate::metrics;
 use crate::state::{AppState, Unconfirmed};
-use crate::store::SignedMessage;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use usd1_core::{Message, B256};
@@ -88,8 +88,9 @@ pub enum SourceTx {
     Solana(String),
 }
 
-/// Signs a final message once: a message signed before keeps its stored signature. The
-/// record is written here and flushed by the caller before its cursor moves.
+/// Signs a final message once, unless the governor holds it: a message signed (or held, or
+/// dropped) before is left as it is. What is written here is flushed by the caller before its
+/// cursor moves.
 pub fn attest(
     state: &AppState,
     message: &Message,
@@ -102,44 +103,44 @@ pub fn attest(
     let span = tracing::info_span!("attest", message_hash = %hash, source = message.source_domain.0,
         destination = message.destination_domain.0, nonce = message.nonce);
     let _enter = span.enter(); // no await below
-    let (src, dst) = (
-        state.label(message.source_domain),
-        state.label(message.destination_domain),
-    );
+    let src = state.label(message.source_domain);
+    let dst = state.label(message.destination_domain);
     metrics::OBSERVED.with_label_values(&[src, dst]).inc();
-    if state.store.get(hash).map_err(|e| e.to_string())?.is_some() {
-        return Ok(()); // signed before (re-read after a restart): keep the stored signature
-    }
-    let since_burn = (now_ms() / 1000).saturating_sub(block_time);
-    metrics::BURN_TO_FINAL
-        .with_label_values(&[src])
-        .observe(since_burn as f64);
-    let started = Instant::now();
-    let signature = state.key.sign(hash)?;
-    let (source_tx, index) = match source {
-        SourceTx::Evm(tx) => (format!("{tx:#x}"), Some(tx)),
+    let (source_tx, evm_source_tx) = match source {
+        SourceTx::Evm(tx) => (format!("{tx:#x}"), Some(*tx)),
         SourceTx::Solana(sig) => (sig.clone(), None),
     };
-    let record = SignedMessage {
-        message: format!("0x{}", hex::encode(raw)),
-        message_hash: format!("{hash:#x}"),
-        signature: signature.to_hex(),
-        source_domain: message.source_domain,
-        destination_domain: message.destination_domain,
-        nonce: message.nonce,
-        source_tx,
-        source_block: block,
-        signed_at_ms: now_ms(),
-    };
-    state
-        .store
-        .insert(&record, hash, index)
-        .map_err(|e| e.to_string())?;
-    metrics::ATTESTED.with_label_values(&[src, dst]).inc();
-    metrics::SIGNATURES.with_label_values(&["secp256k1"]).inc();
-    metrics::FINAL_TO_ATTESTED
+    let started = Instant::now();
+    let now = now_ms() / 1000;
+    let admitted = state.governor.admit(
+        state,
+        &Final {
+            message,
+            raw,
+            hash,
+            source_tx,
+            evm_source_tx,
+            block,
+            block_time,
+        },
+        now,
+    )?;
+    if admitted == Admitted::Known {
+        return Ok(()); // handled before (re-read after a restart): keep what is stored
+    }
+    metrics::BURN_TO_FINAL
         .with_label_values(&[src])
-        .observe(started.elapsed().as_secs_f64());
-    tracing::info!(block, "attested");
+        .observe(now.saturating_sub(block_time) as f64);
+    match admitted {
+        Admitted::Held { kind, release_at } => {
+            tracing::warn!(block, ?kind, release_at, "held by the governor");
+        }
+        _ => {
+            metrics::FINAL_TO_ATTESTED
+                .with_label_values(&[src])
+                .observe(started.elapsed().as_secs_f64());
+            tracing::info!(block, "attested");
+        }
+    }
     Ok(())
 }

@@ -1,10 +1,12 @@
 //! `usd1 status`, `usd1 balance` and `usd1 audit`.
 
 use crate::context::{unreachable, CliError, Context};
+use crate::transfer::{attester_answer, governor_release, AttesterAnswer};
 use alloy::primitives::{Address, B256, U256};
+use std::path::{Path, PathBuf};
 use usd1_core::audit::{Balance, ForeignChain};
 use usd1_core::{format_amount, parse_amount, Message, USD1_DECIMALS};
-use usd1_evm::audit::{audit as run_audit, AuditedChain};
+use usd1_evm::audit::{audit as run_audit, audit_indexed, AuditIndex, AuditedChain};
 use usd1_evm::bindings::Usd1Token;
 use usd1_solana::audit::SolanaAudit;
 
@@ -33,7 +35,8 @@ pub async fn status(ctx: &Context, id: &str) -> Result<(), CliError> {
             .map_err(|e| CliError::failed(format!("bad relayer answer: {e}")))
     };
     if let Some(m) = get(format!("{relayer}/v1/messages/{id:#x}")).await? {
-        print_message(ctx, &m);
+        let held = governor_hold(ctx, &m).await;
+        print_message(ctx, &m, held);
         return Ok(());
     }
     let mut found = false;
@@ -45,7 +48,8 @@ pub async fn status(ctx: &Context, id: &str) -> Result<(), CliError> {
         .await?
         {
             for m in v["messages"].as_array().into_iter().flatten() {
-                print_message(ctx, m);
+                let held = governor_hold(ctx, m).await;
+                print_message(ctx, m, held);
                 found = true;
             }
         }
@@ -67,11 +71,18 @@ pub async fn status(ctx: &Context, id: &str) -> Result<(), CliError> {
             for m in v["messages"].as_array().into_iter().flatten() {
                 out!("message  {}", m["messageHash"].as_str().unwrap_or("?"));
                 out!("source   {} tx {id:#x}", chain.name);
-                out!(
-                    "status   {} (seen by the attesters; not final on {} yet)",
-                    m["status"].as_str().unwrap_or("?"),
-                    chain.name
-                );
+                let status = m["status"].as_str().unwrap_or("?");
+                match m["releaseAt"].as_u64() {
+                    Some(at) if status == "pending_governor" => out!(
+                        "status   {status}: final on {}, {}",
+                        chain.name,
+                        usd1_config::held_by_governor_text(at)
+                    ),
+                    _ => out!(
+                        "status   {status} (seen by the attesters; not final on {} yet)",
+                        chain.name
+                    ),
+                }
                 found = true;
             }
             if found {
@@ -95,7 +106,29 @@ fn name(ctx: &Context, d: &serde_json::Value) -> String {
     format!("{} ({domain})", known.unwrap_or_else(|| "unknown".into()))
 }
 
-fn print_message(ctx: &Context, m: &serde_json::Value) {
+/// "held by the governor until …" when the relayer still waits for signatures and attesters
+/// answer `pending_governor` (the latest of their release times, to be safe).
+async fn governor_hold(ctx: &Context, m: &serde_json::Value) -> Option<String> {
+    if !matches!(m["status"].as_str(), Some("observed" | "attesting")) {
+        return None;
+    }
+    let hash: B256 = m["messageHash"].as_str()?.parse().ok()?;
+    let mut held = Vec::new();
+    for url in &ctx.config.bridge.attesters {
+        if let AttesterAnswer::Held(at) = attester_answer(ctx, url, &hash).await {
+            held.push(at);
+        }
+    }
+    let n = held.len();
+    let at = governor_release(held, n)?;
+    Some(format!(
+        "{} ({n} of {} attesters hold it)",
+        usd1_config::held_by_governor_text(at),
+        ctx.config.bridge.attesters.len()
+    ))
+}
+
+fn print_message(ctx: &Context, m: &serde_json::Value, held: Option<String>) {
     out!("message  {}", m["messageHash"].as_str().unwrap_or("?"));
     out!(
         "route    {} → {}, nonce {}",
@@ -118,9 +151,19 @@ fn print_message(ctx: &Context, m: &serde_json::Value) {
     if let Some(reason) = m["reason"].as_str() {
         out!("reason   {reason}");
     }
+    if let Some(held) = &held {
+        // The attesters' governors hold it (DESIGN §10): waiting, not stuck.
+        out!("waiting  {held}");
+    }
     if let Some(error) = m["lastError"].as_str() {
-        let refusals = m["refusals"].as_u64().unwrap_or(0);
-        out!("last     {error} (refusals so far: {refusals})");
+        if error.starts_with("held by the governor") {
+            if held.is_none() {
+                out!("waiting  {error}");
+            }
+        } else {
+            let refusals = m["refusals"].as_u64().unwrap_or(0);
+            out!("last     {error} (refusals so far: {refusals})");
+        }
     }
     out!(
         "source   tx {} (block {})",
@@ -186,9 +229,78 @@ pub async fn balance(ctx: &Context, address: Option<String>) -> Result<(), CliEr
     Ok(())
 }
 
+/// `usd1 audit`'s options.
+pub struct AuditOptions {
+    pub issued: Option<String>,
+    /// Forget the index first (it is built again from each chain's start).
+    pub rebuild: bool,
+    /// Read every chain from its start, keeping no index (the full rescan).
+    pub no_index: bool,
+    /// Where the index is kept (default: [`default_index_path`]).
+    pub index: Option<PathBuf>,
+    /// The config file, whose path names the default index.
+    pub config: PathBuf,
+}
+
+/// `$XDG_CACHE_HOME` (else `~/.cache`) `/usd1-bridge/audit-<hash of the config's path>`: one
+/// index per config, outside the work tree.
+pub fn default_index_path(config: &Path) -> Option<PathBuf> {
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|d| !d.is_empty())
+                .map(|h| PathBuf::from(h).join(".cache"))
+        })?;
+    let path = std::fs::canonicalize(config).unwrap_or_else(|_| config.to_path_buf());
+    let hash = alloy::primitives::keccak256(path.to_string_lossy().as_bytes());
+    Some(
+        cache
+            .join("usd1-bridge")
+            .join(format!("audit-{}", alloy::hex::encode(&hash[..8]))),
+    )
+}
+
+/// The audit's local store: (store, EVM index, Solana's tree).
+fn open_index(path: &Path, rebuild: bool) -> Result<(sled::Db, AuditIndex, sled::Tree), CliError> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            CliError::failed(format!(
+                "cannot create {}: {e}\n  (pass --index DIR, or --no-index)",
+                dir.display()
+            ))
+        })?;
+    }
+    let db = sled::open(path).map_err(|e| {
+        CliError::failed(format!(
+            "cannot open the audit index {}: {e}\n  (is another `usd1 audit` running with it? wait, or pass --no-index)",
+            path.display()
+        ))
+    })?;
+    let failed = |e: String| CliError::failed(format!("the audit index {}: {e}", path.display()));
+    let evm = db
+        .open_tree("audit/evm")
+        .map_err(|e| failed(e.to_string()))?;
+    let index = AuditIndex::open(evm).map_err(|e| failed(e.to_string()))?;
+    let solana = db
+        .open_tree("audit/solana")
+        .map_err(|e| failed(e.to_string()))?;
+    if rebuild {
+        index.clear().map_err(|e| failed(e.to_string()))?;
+        let mut b = sled::Batch::default();
+        for key in solana.iter().keys() {
+            b.remove(key.map_err(|e| failed(e.to_string()))?);
+        }
+        usd1_core::durable::serialized(|| solana.apply_batch(b))
+            .map_err(|e| failed(e.to_string()))?;
+    }
+    Ok((db, index, solana))
+}
+
 /// Exit 0 when Σ supply + in flight = issued, 1 on a discrepancy.
-pub async fn audit(ctx: &Context, issued: Option<String>) -> Result<(), CliError> {
-    let issued_text = issued.or_else(|| ctx.config.audit.issued_total.clone()).ok_or_else(|| {
+pub async fn audit(ctx: &Context, options: AuditOptions) -> Result<(), CliError> {
+    let issued_text = options.issued.or_else(|| ctx.config.audit.issued_total.clone()).ok_or_else(|| {
         CliError::usage("no issued total to compare with: pass --issued AMOUNT or set [audit] issued_total in the config")
     })?;
     let issued = parse_amount(&issued_text, USD1_DECIMALS)
@@ -204,18 +316,37 @@ pub async fn audit(ctx: &Context, issued: Option<String>) -> Result<(), CliError
             messenger: c.config.token_messenger,
             start_block: c.config.start_block,
             max_block_range: c.config.max_block_range,
+            finality: c.config.finality,
         });
     }
+    let index = if options.no_index {
+        None
+    } else {
+        let path = match options.index {
+            Some(p) => p,
+            None => default_index_path(&options.config).ok_or_else(|| {
+                CliError::usage("no cache directory for the audit index (neither XDG_CACHE_HOME nor HOME is set): pass --index DIR or --no-index")
+            })?,
+        };
+        Some((open_index(&path, options.rebuild)?, path))
+    };
     let solana = match &ctx.config.solana {
-        Some(sol) => Some(
-            SolanaAudit::from_config(sol, &ctx.config.chains)
-                .map_err(|e| CliError::usage(format!("the [solana] section: {e}")))?,
-        ),
+        Some(sol) => {
+            let s = SolanaAudit::from_config(sol, &ctx.config.chains)
+                .map_err(|e| CliError::usage(format!("the [solana] section: {e}")))?;
+            Some(match &index {
+                Some(((_, _, tree), _)) => s.with_index(tree.clone()),
+                None => s,
+            })
+        }
         None => None,
     };
-    let report = run_audit(&chains, solana.as_ref().map(|s| s as &dyn ForeignChain))
-        .await
-        .map_err(|e| CliError::failed(format!("audit could not read the chains: {e}")))?;
+    let foreign = solana.as_ref().map(|s| s as &dyn ForeignChain);
+    let report = match &index {
+        Some(((_, evm, _), _)) => audit_indexed(&chains, foreign, evm).await,
+        None => run_audit(&chains, foreign).await,
+    }
+    .map_err(|e| CliError::failed(format!("audit could not read the chains: {e}")))?;
     out!("supply audit");
     for s in &report.supplies {
         out!(
@@ -265,6 +396,16 @@ pub async fn audit(ctx: &Context, issued: Option<String>) -> Result<(), CliError
     let accounted = report.accounted();
     out!("  {:<12} {:>20} USD1", "Σ", usd1(accounted));
     out!("  {:<12} {:>20} USD1", "issued", usd1(issued));
+    match &index {
+        Some((_, path)) => out!(
+            "index {} (--rebuild starts it over, --no-index reads everything)",
+            path.display()
+        ),
+        None => out!("no index: every chain read from its start"),
+    }
+    for reads in &report.reads {
+        out!("  {reads}");
+    }
     let (sign, diff) = match report.balance(issued) {
         Balance::Exact => {
             out!("OK: supply over all chains plus in-flight burns equals the issued total");

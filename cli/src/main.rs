@@ -12,6 +12,7 @@ macro_rules! out {
 }
 
 mod context;
+mod governor;
 mod lookup;
 mod progress;
 mod solana;
@@ -81,6 +82,44 @@ enum Command {
         /// The issued total (default: [audit] issued_total from the config).
         #[arg(long)]
         issued: Option<String>,
+        /// Forget the audit's index and build it again from each chain's start_block.
+        #[arg(long, conflicts_with = "no_index")]
+        rebuild: bool,
+        /// Read every chain from its start_block and keep no index (the full rescan).
+        #[arg(long)]
+        no_index: bool,
+        /// Where the index of burns and receipts is kept (default:
+        /// ~/.cache/usd1-bridge/audit-<hash of the config's path>).
+        #[arg(long, env = "USD1_AUDIT_INDEX")]
+        index: Option<PathBuf>,
+    },
+    /// The attesters' governors: limits, windows, held transfers; release or drop a hold.
+    Governor {
+        #[command(subcommand)]
+        action: GovernorAction,
+        /// The attesters' governor admin token (their `governor.admin_token_file`); needed
+        /// by release and drop.
+        #[arg(long, global = true)]
+        token_file: Option<PathBuf>,
+        /// Only this attester (repeatable; default: every attester in [bridge] attesters).
+        #[arg(long = "attester", global = true)]
+        attesters: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum GovernorAction {
+    /// Per source chain: the window's use and limit, the big-transfer threshold, what is held.
+    Status,
+    /// Sign a held (or dropped) message now.
+    Release {
+        /// The message hash (0x + 64 hex digits).
+        hash: String,
+    },
+    /// Never sign a held message (the operators judged it fraudulent).
+    Drop {
+        /// The message hash (0x + 64 hex digits).
+        hash: String,
     },
 }
 
@@ -89,7 +128,7 @@ async fn main() {
     let args = Args::parse();
     usd1_evm::tls::install();
     let result = match Context::load(&args.config) {
-        Ok(ctx) => run(&ctx, args.command).await,
+        Ok(ctx) => run(&ctx, &args.config, args.command).await,
         Err(e) => Err(e),
     };
     if let Err(e) = result {
@@ -98,7 +137,7 @@ async fn main() {
     }
 }
 
-async fn run(ctx: &Context, command: Command) -> Result<(), CliError> {
+async fn run(ctx: &Context, config: &std::path::Path, command: Command) -> Result<(), CliError> {
     match command {
         Command::Transfer {
             from,
@@ -126,6 +165,32 @@ async fn run(ctx: &Context, command: Command) -> Result<(), CliError> {
                 .transpose()?;
             lookup::balance(ctx, address).await
         }
-        Command::Audit { issued } => lookup::audit(ctx, issued).await,
+        Command::Audit {
+            issued,
+            rebuild,
+            no_index,
+            index,
+        } => {
+            let options = lookup::AuditOptions {
+                issued,
+                rebuild,
+                no_index,
+                index,
+                config: config.to_path_buf(),
+            };
+            lookup::audit(ctx, options).await
+        }
+        Command::Governor {
+            action,
+            token_file,
+            attesters,
+        } => {
+            let action = match action {
+                GovernorAction::Status => governor::Action::Status,
+                GovernorAction::Release { hash } => governor::Action::Release(hash),
+                GovernorAction::Drop { hash } => governor::Action::Drop(hash),
+            };
+            governor::governor(ctx, action, token_file.as_deref(), &attesters).await
+        }
     }
 }

@@ -266,9 +266,12 @@ pub(crate) async fn wait_attested(
     }
     loop {
         let mut sigs = Vec::new();
+        let mut held = Vec::new();
         for url in &ctx.config.bridge.attesters {
-            if let Some(sig) = attester_signature(ctx, url, hash).await {
-                sigs.push(sig);
+            match attester_answer(ctx, url, hash).await {
+                AttesterAnswer::Signed(sig) => sigs.push(sig),
+                AttesterAnswer::Held(release_at) => held.push(release_at),
+                AttesterAnswer::Nothing => {}
             }
         }
         let valid = sigs
@@ -278,13 +281,61 @@ pub(crate) async fn wait_attested(
         if valid >= threshold {
             return Ok(sigs);
         }
-        show(format!(
+        let mut line = format!(
             "{valid} of {} attesters signed (threshold {threshold})",
             attesters.len()
-        ));
-        check_deadline(deadline, "the attestations")?;
+        );
+        let mut waiting = "the attestations".to_string();
+        if let Some(at) = governor_release(held.clone(), threshold.saturating_sub(valid)) {
+            let text = usd1_config::held_by_governor_text(at);
+            line = format!("{line}; {text} ({} attesters hold it)", held.len());
+            waiting = format!("the attestations ({text})");
+        }
+        show(line);
+        check_deadline(deadline, &waiting)?;
         tokio::time::sleep(POLL).await;
     }
+}
+
+/// What one attester says about a message.
+pub(crate) enum AttesterAnswer {
+    Signed(Signature65),
+    /// Its governor holds the message until then (Unix seconds).
+    Held(u64),
+    Nothing,
+}
+
+/// The release time that gives `needed` more signatures: the `needed`-th earliest of the
+/// holding attesters' `releaseAt`s (the last one when fewer hold it).
+pub(crate) fn governor_release(mut release_at: Vec<u64>, needed: usize) -> Option<u64> {
+    release_at.sort_unstable();
+    let i = needed.clamp(1, release_at.len().max(1)) - 1;
+    release_at.get(i).copied()
+}
+
+pub(crate) async fn attester_answer(ctx: &Context, url: &str, hash: &B256) -> AttesterAnswer {
+    let answer = async {
+        let v: serde_json::Value = ctx
+            .http
+            .get(format!(
+                "{}/v1/attestations/{hash:#x}",
+                url.trim_end_matches('/')
+            ))
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        if v["status"] == "pending_governor" {
+            return v["releaseAt"].as_u64().map(AttesterAnswer::Held);
+        }
+        let hex = v["attestation"].as_str()?;
+        Signature65::parse(&alloy::hex::decode(hex.trim_start_matches("0x")).ok()?)
+            .ok()
+            .map(AttesterAnswer::Signed)
+    };
+    answer.await.unwrap_or(AttesterAnswer::Nothing)
 }
 
 pub(crate) async fn attester_signature(
@@ -292,20 +343,10 @@ pub(crate) async fn attester_signature(
     url: &str,
     hash: &B256,
 ) -> Option<Signature65> {
-    let v: serde_json::Value = ctx
-        .http
-        .get(format!(
-            "{}/v1/attestations/{hash:#x}",
-            url.trim_end_matches('/')
-        ))
-        .send()
-        .await
-        .ok()?
-        .json()
-        .await
-        .ok()?;
-    let hex = v["attestation"].as_str()?;
-    Signature65::parse(&alloy::hex::decode(hex.trim_start_matches("0x")).ok()?).ok()
+    match attester_answer(ctx, url, hash).await {
+        AttesterAnswer::Signed(sig) => Some(sig),
+        _ => None,
+    }
 }
 
 async fn self_relay(

@@ -45,6 +45,10 @@ pub struct ChainConfig {
     /// Confirmations a delivery needs on this chain (as destination) before it is Confirmed.
     #[serde(default = "default_confirmations")]
     pub delivery_confirmations: u64,
+    /// A block explorer's transaction page, `{tx}` standing for the hash (e.g.
+    /// "https://etherscan.io/tx/{tx}"): the relayer's explorer links there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explorer_tx_url: Option<String>,
 }
 
 fn default_poll_ms() -> u64 {
@@ -77,6 +81,9 @@ impl ChainConfig {
         if self.poll_interval_ms == 0 {
             return Err((field("poll_interval_ms"), "must be greater than 0".into()));
         }
+        if let Some(url) = &self.explorer_tx_url {
+            check_explorer_url(url).map_err(|e| (field("explorer_tx_url"), e))?;
+        }
         if self.max_block_range == 0 {
             return Err((field("max_block_range"), "must be greater than 0".into()));
         }
@@ -91,6 +98,19 @@ impl ChainConfig {
         }
         Ok(())
     }
+}
+
+/// A block explorer URL template: http(s), with `{tx}` where the transaction goes.
+pub(crate) fn check_explorer_url(url: &str) -> Result<(), String> {
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(format!("{url:?} is not an http(s) URL"));
+    }
+    if !url.contains("{tx}") {
+        return Err(format!(
+            "{url:?} has no {{tx}} where the transaction hash goes"
+        ));
+    }
+    Ok(())
 }
 
 pub(crate) fn validate_chains(

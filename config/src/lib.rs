@@ -4,12 +4,17 @@
 //! bad file gives one clear error naming the field.
 
 mod chain;
+mod governor;
 mod keys;
 mod policy;
 mod service;
 mod solana;
 
 pub use chain::{ChainConfig, ChainKind, Finality};
+pub use governor::{
+    held_by_governor_text, parse_limit, utc_datetime, GovernorChainConfig, GovernorConfig,
+    GovernorLimits, DEFAULT_BIG_TRANSFER, DEFAULT_DAILY_LIMIT, DEFAULT_WINDOW_SECS,
+};
 pub use keys::{load_evm_signer, KeyError};
 pub use policy::{parse_word, AllowedMessage, RelayPolicyConfig, RouteMinimum};
 pub use service::{

@@ -46,10 +46,30 @@ pub struct AttesterConfig {
     pub chains: BTreeMap<String, ChainConfig>,
     #[serde(default)]
     pub solana: Option<crate::SolanaConfig>,
+    /// Per source chain: the rolling limit and the big-transfer hold (DESIGN §10). Omitted:
+    /// the defaults govern every source chain.
+    #[serde(default)]
+    pub governor: crate::GovernorConfig,
+}
+
+impl AttesterConfig {
+    /// (name, domain) of every source chain this attester watches, Solana included.
+    pub fn sources(&self) -> Vec<(String, Domain)> {
+        let mut out: Vec<(String, Domain)> = self
+            .chains
+            .iter()
+            .map(|(name, c)| (name.clone(), c.domain))
+            .collect();
+        if let Some(solana) = &self.solana {
+            out.push((solana.name.clone(), solana.domain));
+        }
+        out
+    }
 }
 
 impl Validate for AttesterConfig {
-    const SECTIONS: &'static [&'static str] = &["service", "signer", "chains", "solana"];
+    const SECTIONS: &'static [&'static str] =
+        &["service", "signer", "chains", "solana", "governor"];
     fn validate(&self) -> Result<(), (String, String)> {
         validate_chains(&self.chains)?;
         if let Some(solana) = &self.solana {
@@ -67,6 +87,7 @@ impl Validate for AttesterConfig {
                 ));
             }
         }
+        self.governor.validate(&self.sources())?;
         Ok(())
     }
 }

@@ -42,6 +42,10 @@ pub struct SolanaConfig {
     pub cosign_rate_per_s: u32,
     #[serde(default = "default_poll_ms")]
     pub poll_interval_ms: u64,
+    /// A block explorer's transaction page, `{tx}` standing for the signature (e.g.
+    /// "https://explorer.solana.com/tx/{tx}"): the relayer's explorer links there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explorer_tx_url: Option<String>,
 }
 
 /// A caller of the co-sign route: `name` labels logs and keys its rate limit; the token is
@@ -153,6 +157,10 @@ impl SolanaConfig {
         if self.cosign_rate_per_s == 0 {
             return Err(("solana.cosign_rate_per_s".into(), "must be > 0".into()));
         }
+        if let Some(url) = &self.explorer_tx_url {
+            crate::chain::check_explorer_url(url)
+                .map_err(|e| ("solana.explorer_tx_url".into(), e))?;
+        }
         Ok(())
     }
 
@@ -196,6 +204,7 @@ mod tests {
             cosign_tokens: vec![],
             cosign_rate_per_s: default_cosign_rate(),
             poll_interval_ms: default_poll_ms(),
+            explorer_tx_url: None,
         }
     }
 

@@ -98,12 +98,111 @@ pub enum Balance {
     Shortfall(U256),
 }
 
+/// What one audit read from one chain to find its burns and receipts, and how far its index
+/// (when one is kept) covers: the figures that show an audit costs the new blocks, not the
+/// history (`usd1 audit` prints them; the benchmark and the tests read them).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChainReads {
+    pub chain: String,
+    /// The chain's unit: "block" (EVM) or "slot" (Solana).
+    pub unit: &'static str,
+    /// Whether an index was used (else everything was read from the chain's start).
+    pub indexed: bool,
+    /// How far the index covered before this audit (None: it was empty or started over).
+    pub before: Option<u64>,
+    /// How far it covers now: final heights only.
+    pub through: Option<u64>,
+    /// Heights read into the index by this audit, first..=last.
+    pub added: Option<(u64, u64)>,
+    /// Heights read for burns without being indexed (not final yet, or no index), first..=last.
+    pub unindexed: Option<(u64, u64)>,
+    /// Why the index of this chain started over, when it did.
+    pub rebuilt: Option<String>,
+    /// Log queries made (`eth_getLogs`; Solana: `getSignaturesForAddress` pages).
+    pub log_queries: u64,
+    /// Receipt reads made against this chain as a destination (`usedNonces` calls; Solana:
+    /// claims read).
+    pub receipt_reads: u64,
+    /// Receipts known from the index (no read needed).
+    pub receipts_known: u64,
+}
+
+impl ChainReads {
+    pub fn new(chain: &str, unit: &'static str, indexed: bool) -> Self {
+        Self {
+            chain: chain.to_string(),
+            unit,
+            indexed,
+            ..Default::default()
+        }
+    }
+
+    /// Heights in the `added` range.
+    pub fn added_count(&self) -> u64 {
+        self.added.map_or(0, |(a, b)| b.saturating_sub(a) + 1)
+    }
+}
+
+impl fmt::Display for ChainReads {
+    /// e.g. "ethereum: index through block 130 (was 120: +10 blocks, 1 eth_getLogs); not
+    /// final, read unindexed 131–132; usedNonces: 2 read, 40 known".
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let logs = if self.unit == "slot" {
+            "signature pages"
+        } else {
+            "eth_getLogs"
+        };
+        let receipts = if self.unit == "slot" {
+            "claims"
+        } else {
+            "usedNonces"
+        };
+        write!(f, "{}: ", self.chain)?;
+        if self.indexed {
+            match self.through {
+                Some(t) => write!(f, "index through {} {t}", self.unit)?,
+                None => write!(f, "index empty (nothing final yet)")?,
+            }
+            match self.before {
+                Some(b) => write!(f, " (was {b}: ")?,
+                None => write!(f, " (new: ")?,
+            }
+            write!(
+                f,
+                "+{} {}s, {} {logs})",
+                self.added_count(),
+                self.unit,
+                self.log_queries
+            )?;
+            if let Some(why) = &self.rebuilt {
+                write!(f, " REBUILT: {why}")?;
+            }
+            if let Some((a, b)) = self.unindexed {
+                write!(f, "; not final, read unindexed {a}–{b}")?;
+            }
+        } else {
+            write!(f, "no index")?;
+            if let Some((a, b)) = self.unindexed {
+                write!(f, ", read {}s {a}–{b}", self.unit)?;
+            }
+            write!(f, " ({} {logs})", self.log_queries)?;
+        }
+        write!(
+            f,
+            "; {receipts}: {} read, {} known",
+            self.receipt_reads, self.receipts_known
+        )
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct SupplyAudit {
     pub supplies: Vec<ChainSupply>,
     burns: Vec<AuditedBurn>,
     counted: HashSet<(Domain, u64)>,
     pub outside_bridge: Vec<OutsideBridge>,
+    /// What each chain cost to read (see [`ChainReads`]).
+    pub reads: Vec<ChainReads>,
 }
 
 fn sum(amounts: impl Iterator<Item = U256>) -> U256 {
@@ -246,6 +345,10 @@ pub trait ForeignChain: Send + Sync {
     async fn pin(&self, inbound: &[(Domain, u64)]) -> Result<ForeignPin, ChainError>;
     /// Its burns up to the height `pin` read (bridge burns, and those outside the bridge).
     async fn burns(&self, pinned: &ForeignPin) -> Result<ForeignBurns, ChainError>;
+    /// What the last `pin` and `burns` cost to read, when the chain keeps such figures.
+    fn reads(&self) -> Option<ChainReads> {
+        None
+    }
 }
 
 #[cfg(test)]
@@ -384,6 +487,38 @@ mod tests {
         assert_eq!(routes.len(), 4);
         assert_eq!(a.chain_name(SOL), "solana");
         assert_eq!(a.chain_name(Domain(9)), "domain 9");
+    }
+
+    #[test]
+    fn reads_say_what_was_read() {
+        let mut r = ChainReads::new("ethereum", "block", true);
+        r.before = Some(120);
+        r.through = Some(130);
+        r.added = Some((121, 130));
+        r.unindexed = Some((131, 132));
+        r.log_queries = 1;
+        r.receipt_reads = 2;
+        r.receipts_known = 40;
+        assert_eq!(r.added_count(), 10);
+        assert_eq!(
+            r.to_string(),
+            "ethereum: index through block 130 (was 120: +10 blocks, 1 eth_getLogs); \
+             not final, read unindexed 131–132; usedNonces: 2 read, 40 known"
+        );
+        let mut full = ChainReads::new("base", "block", false);
+        full.unindexed = Some((0, 132));
+        full.log_queries = 1;
+        assert_eq!(
+            full.to_string(),
+            "base: no index, read blocks 0–132 (1 eth_getLogs); usedNonces: 0 read, 0 known"
+        );
+        let mut sol = ChainReads::new("solana", "slot", true);
+        sol.through = Some(900);
+        sol.added = Some((0, 900));
+        sol.log_queries = 2;
+        assert!(sol
+            .to_string()
+            .starts_with("solana: index through slot 900 (new: +901 slots, 2 signature pages)"));
     }
 
     #[test]

@@ -38,6 +38,9 @@ pub enum TxStatus {
         success: bool,
         block: u64,
         confirmations: u64,
+        /// Whether the destination's own finality rule covers its block (the same rule the
+        /// watchers use): before that a reorg can still drop it.
+        is_final: bool,
         fee_paid: u128,
     },
 }

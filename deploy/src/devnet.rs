@@ -52,6 +52,20 @@ pub struct DevnetOptions {
     pub string_errors: bool,
     /// The relayer's relay policy (`Devnet::set_relay_policy` changes it on a running devnet).
     pub relay_policy: usd1_config::RelayPolicyConfig,
+    /// The attesters' governor; None: [`devnet_governor`]. Without its own
+    /// `admin_token_file`, the devnet's ([`Devnet::governor_token_file`]) is used.
+    pub governor: Option<usd1_config::GovernorConfig>,
+}
+
+/// The devnet attesters' governor: every demo and test transfer passes (1,000,000 USD1 per
+/// 24 h and source chain; a transfer of 100,000 USD1 or more waits 24 h, or an operator's
+/// `usd1 governor release`).
+pub fn devnet_governor() -> usd1_config::GovernorConfig {
+    usd1_config::GovernorConfig {
+        daily_limit: "1000000".into(),
+        big_transfer: "100000".into(),
+        ..Default::default()
+    }
 }
 
 impl DevnetOptions {
@@ -68,6 +82,7 @@ impl DevnetOptions {
             solana: false,
             relay_policy: Default::default(),
             string_errors: false,
+            governor: None,
         }
     }
 }
@@ -218,6 +233,7 @@ impl Devnet {
             }
             net.solana = Some(solana);
         }
+        net.write_governor_token()?;
         for i in 0..net.options.attesters {
             let port = match net.options.base_port {
                 Some(p) => p + 100 + i as u16,
@@ -264,6 +280,7 @@ impl Devnet {
                     poll_interval_ms: 250,
                     max_block_range: 500,
                     delivery_confirmations: 1,
+                    explorer_tx_url: None,
                 };
                 (c.name.clone(), cfg)
             })
@@ -337,6 +354,40 @@ impl Devnet {
         self.options.work_dir.join("relayer.toml")
     }
 
+    /// The attesters' governor admin token (`usd1 governor release|drop --token-file`).
+    pub fn governor_token_file(&self) -> PathBuf {
+        self.options
+            .work_dir
+            .join("keys")
+            .join("governor-admin.token")
+    }
+
+    /// A fresh random admin token (64 hex characters), owner-only.
+    fn write_governor_token(&self) -> Result<(), DevnetError> {
+        let path = self.governor_token_file();
+        let token = alloy::hex::encode(PrivateKeySigner::random().to_bytes());
+        std::fs::write(&path, format!("{token}\n")).map_err(setup)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                .map_err(setup)?;
+        }
+        Ok(())
+    }
+
+    fn governor_config(&self) -> usd1_config::GovernorConfig {
+        let mut governor = self
+            .options
+            .governor
+            .clone()
+            .unwrap_or_else(devnet_governor);
+        if governor.admin_token_file.is_none() {
+            governor.admin_token_file = Some(self.governor_token_file());
+        }
+        governor
+    }
+
     fn write_attester_config(&self, i: usize, port: u16) -> Result<(), DevnetError> {
         let config = AttesterConfig {
             service: ServiceConfig {
@@ -356,6 +407,7 @@ impl Devnet {
                 Some(sol) => Some(sol.attester_config(&self.options.work_dir, i)?),
                 None => None,
             },
+            governor: self.governor_config(),
         };
         write_toml(&self.attester_config_path(i), &config)
     }

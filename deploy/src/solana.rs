@@ -268,6 +268,7 @@ impl SolanaNet {
             retired_claim_authorities: self.retired.iter().map(ToString::to_string).collect(),
             cosign_key_file: None,
             poll_interval_ms: 500,
+            explorer_tx_url: None,
         })
     }
 
@@ -307,6 +308,7 @@ impl SolanaNet {
             // Tests ask in quick bursts; the production default is 20.
             cosign_rate_per_s: 50,
             poll_interval_ms: 500,
+            explorer_tx_url: None,
         })
     }
 }

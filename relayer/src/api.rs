@@ -19,10 +19,13 @@ pub struct ApiState {
     pub store: Store,
     pub feeds: FeedStatus,
     pub expected_feeds: usize,
+    /// The transfer explorer's page and routes (`crate::explorer`), when served.
+    pub explorer: Option<std::sync::Arc<crate::explorer::Explorer>>,
 }
 
 pub fn router(state: ApiState) -> Router {
-    Router::new()
+    let explorer = state.explorer.clone();
+    let api = Router::new()
         .route("/v1/attestations/{hash}", get(attestation))
         .route("/v1/messages/{hash}", get(message))
         .route("/v1/messages", get(list))
@@ -30,7 +33,11 @@ pub fn router(state: ApiState) -> Router {
         .route("/healthz", get(usd1_runtime::healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(usd1_runtime::metrics))
-        .with_state(state)
+        .with_state(state);
+    match explorer {
+        Some(x) => api.merge(crate::explorer::router(x)),
+        None => api,
+    }
 }
 
 /// The stored record of a message hash given in a URL, or a 400/404.
@@ -151,17 +158,12 @@ async fn by_tx(
             .map_err(|_| ApiError::bad_request("source domain must be a number"))?,
     );
     let tx = match source_tx(&tx)? {
-        SourceTx::Evm(hash) => hash,
-        SourceTx::Solana => {
-            return Err(ApiError::not_found(
-                "no messages found for that transaction: Solana source transactions are not \
-                 indexed by this relayer; look the message up by its hash (/v1/messages/{messageHash})",
-            ))
-        }
+        SourceTx::Evm(hash) => hash.to_vec(),
+        SourceTx::Solana(signature) => signature,
     };
     let found = s
         .store
-        .by_source_tx(domain, &tx)
+        .by_source_tx_bytes(domain, &tx)
         .map_err(ApiError::internal)?;
     if found.is_empty() {
         return Err(ApiError::not_found(
@@ -175,7 +177,8 @@ async fn by_tx(
 
 enum SourceTx {
     Evm(usd1_core::B256),
-    Solana,
+    /// A Solana signature's 64 bytes.
+    Solana(Vec<u8>),
 }
 
 /// A source transaction as given in a URL: an EVM hash (`0x` and 64 lowercase hex digits)
@@ -185,7 +188,7 @@ fn source_tx(text: &str) -> Result<SourceTx, ApiError> {
         return parse_hash(text, "transaction hash").map(SourceTx::Evm);
     }
     match text.parse::<usd1_solana::solana_sdk::signature::Signature>() {
-        Ok(_) => Ok(SourceTx::Solana),
+        Ok(signature) => Ok(SourceTx::Solana(signature.as_ref().to_vec())),
         Err(_) => Err(ApiError::bad_request(
             "transaction hash must be 0x followed by 64 lowercase hex digits (EVM) or a base58 Solana signature",
         )),
@@ -229,6 +232,7 @@ mod tests {
             store: Store::open(db).unwrap(),
             feeds: Default::default(),
             expected_feeds: 1,
+            explorer: None,
         };
         usd1_runtime::harden(router(state), &usd1_runtime::ServerLimits::default())
     }

@@ -1,8 +1,12 @@
 //! Collects this message's signatures from the configured attesters' APIs, concurrently,
 //! each request with a timeout; an attester that is down or has not signed yet is skipped.
+//! An attester whose governor holds the message answers `pending_governor` with `releaseAt`
+//! (DESIGN §10): kept, so the pipeline can say until when it is held.
 
 use async_trait::async_trait;
 use serde::Deserialize;
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::Duration;
 use usd1_core::{Signature65, B256};
 
@@ -10,17 +14,47 @@ use usd1_core::{Signature65, B256};
 pub trait SignatureSource: Send + Sync {
     /// Every valid-looking signature the attesters currently give for the message.
     async fn collect(&self, message_hash: &B256) -> Vec<Signature65>;
+
+    /// When the message is signed by enough attesters' governors for `needed` more
+    /// signatures (Unix seconds), if attesters answered `pending_governor` at the last
+    /// `collect`: the `needed`-th earliest of their `releaseAt`s.
+    fn governor_release(&self, _message_hash: &B256, _needed: usize) -> Option<u64> {
+        None
+    }
 }
 
 pub struct HttpAttesters {
     client: reqwest::Client,
     urls: Vec<String>,
+    /// Message hash → the `releaseAt`s of the attesters holding it, from the last collect.
+    held: Mutex<HashMap<B256, Vec<u64>>>,
 }
 
+/// The hashes remembered as held at most (a message's entry goes when it is collected with
+/// no hold; this bounds what messages attested meanwhile leave behind).
+const MAX_HELD: usize = 100_000;
+
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct AttestationAnswer {
     status: String,
     attestation: Option<String>,
+    #[serde(default)]
+    release_at: Option<u64>,
+}
+
+enum Answer {
+    Signed(Signature65),
+    /// Held by the attester's governor until then (Unix seconds).
+    Held(u64),
+    Nothing,
+}
+
+/// What to show for a message held by the governors of some attesters.
+pub fn held_until(mut release_at: Vec<u64>, needed: usize) -> Option<u64> {
+    release_at.sort_unstable();
+    let i = needed.clamp(1, release_at.len().max(1)) - 1;
+    release_at.get(i).copied()
 }
 
 impl HttpAttesters {
@@ -35,10 +69,11 @@ impl HttpAttesters {
                 .into_iter()
                 .map(|u| u.trim_end_matches('/').to_string())
                 .collect(),
+            held: Mutex::new(HashMap::new()),
         })
     }
 
-    async fn one(&self, base: &str, hash: &B256) -> Result<Option<Signature65>, String> {
+    async fn one(&self, base: &str, hash: &B256) -> Result<Answer, String> {
         let url = format!("{base}/v1/attestations/{hash:#x}");
         let resp = self
             .client
@@ -47,7 +82,7 @@ impl HttpAttesters {
             .await
             .map_err(|e| e.to_string())?;
         if resp.status() == reqwest::StatusCode::NOT_FOUND {
-            return Ok(None);
+            return Ok(Answer::Nothing);
         }
         let answer: AttestationAnswer = resp
             .error_for_status()
@@ -55,14 +90,19 @@ impl HttpAttesters {
             .json()
             .await
             .map_err(|e| e.to_string())?;
-        match (answer.status.as_str(), answer.attestation) {
-            ("complete", Some(sig)) => {
+        match (
+            answer.status.as_str(),
+            answer.attestation,
+            answer.release_at,
+        ) {
+            ("complete", Some(sig), _) => {
                 let raw = hex::decode(sig.trim_start_matches("0x")).map_err(|e| e.to_string())?;
                 Signature65::parse(&raw)
-                    .map(Some)
+                    .map(Answer::Signed)
                     .map_err(|e| e.to_string())
             }
-            _ => Ok(None),
+            ("pending_governor", _, Some(at)) => Ok(Answer::Held(at)),
+            _ => Ok(Answer::Nothing),
         }
     }
 }
@@ -75,13 +115,47 @@ impl SignatureSource for HttpAttesters {
             .iter()
             .map(|u| async move { (u, self.one(u, message_hash).await) });
         let mut out = Vec::new();
+        let mut held = Vec::new();
         for (url, result) in futures_util::future::join_all(asks).await {
             match result {
-                Ok(Some(sig)) => out.push(sig),
-                Ok(None) => {}
+                Ok(Answer::Signed(sig)) => out.push(sig),
+                Ok(Answer::Held(at)) => held.push(at),
+                Ok(Answer::Nothing) => {}
                 Err(e) => tracing::debug!(attester = %url, error = %e, "attester did not answer"),
             }
         }
+        let mut remembered = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        if held.is_empty() {
+            remembered.remove(message_hash);
+        } else {
+            if remembered.len() >= MAX_HELD {
+                remembered.clear();
+            }
+            remembered.insert(*message_hash, held);
+        }
         out
+    }
+
+    fn governor_release(&self, message_hash: &B256, needed: usize) -> Option<u64> {
+        let remembered = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        held_until(remembered.get(message_hash)?.clone(), needed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn held_until_the_release_that_completes_the_threshold() {
+        assert_eq!(held_until(vec![], 1), None);
+        assert_eq!(held_until(vec![30, 10, 20], 1), Some(10));
+        assert_eq!(held_until(vec![30, 10, 20], 2), Some(20));
+        assert_eq!(
+            held_until(vec![30, 10], 3),
+            Some(30),
+            "fewer holds than needed"
+        );
+        assert_eq!(held_until(vec![30], 0), Some(30));
     }
 }

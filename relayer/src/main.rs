@@ -4,6 +4,7 @@
 
 mod api;
 mod attesters;
+mod explorer;
 mod feed;
 mod metrics;
 mod pipeline;
@@ -63,7 +64,8 @@ async fn run(config: RelayerConfig) -> Result<(), String> {
             (chain.message_transmitter, chain.token),
             r.policy.max_delivery_gas,
             signer.clone(),
-        ));
+        )
+        .with_finality(chain.finality));
         balances.push((name.clone(), dest.clone()));
         targets.insert(
             chain.domain,
@@ -233,6 +235,7 @@ async fn run(config: RelayerConfig) -> Result<(), String> {
             messenger: c.token_messenger,
             start_block: c.start_block,
             max_block_range: c.max_block_range,
+            finality: c.finality,
         })
         .collect();
     // Validated at load: a configured total always parses.
@@ -249,6 +252,7 @@ async fn run(config: RelayerConfig) -> Result<(), String> {
         None => None,
     };
     tokio::spawn(supply::run(
+        store.db().clone(),
         audited,
         solana_audit,
         issued,
@@ -260,10 +264,21 @@ async fn run(config: RelayerConfig) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.service.listen))?;
     tracing::info!(listen = %config.service.listen, submitter = %signer.address(), "usd1-relayer started");
+    let explorer = explorer::Explorer::new(
+        &config,
+        store.clone(),
+        &rpcs,
+        pipeline
+            .targets
+            .iter()
+            .map(|(d, t)| (*d, (t.chain.clone(), t.confirmations)))
+            .collect(),
+    )?;
     let api = api::ApiState {
         store: store.clone(),
         feeds,
         expected_feeds,
+        explorer: Some(Arc::new(explorer)),
     };
     usd1_runtime::serve(
         listener,

@@ -196,11 +196,21 @@ impl Pipeline {
             }
             Err(e) => {
                 r.signatures = signatures.len().min(set.len());
+                // Held by the attesters' governors (DESIGN §10): say until when, not "stuck".
+                let held = self
+                    .signatures
+                    .governor_release(hash, threshold.saturating_sub(r.signatures));
+                let why = held.map_or_else(|| e.to_string(), usd1_config::held_by_governor_text);
                 if r.state == MessageState::Observed {
-                    self.transition(r, MessageState::Attesting, Some(e.to_string()))
+                    self.transition(r, MessageState::Attesting, Some(why.clone()))
                         .await?;
                 }
-                self.retry_later(r, &e.to_string());
+                self.retry_later(r, &why);
+                if let Some(at) = held {
+                    // Ask again when it is due, not a long backoff later.
+                    let due = at.saturating_mul(1000).max(now_ms()) + 500;
+                    r.next_attempt_at_ms = r.next_attempt_at_ms.min(due);
+                }
                 self.store.save(r, None)?;
                 Ok(())
             }
@@ -289,6 +299,7 @@ impl Pipeline {
                 success,
                 block,
                 confirmations,
+                is_final,
                 fee_paid,
             } = status
             {
@@ -324,7 +335,9 @@ impl Pipeline {
                         .transition(r, MessageState::Attested, Some(detail))
                         .await;
                 }
-                if confirmations >= target.confirmations {
+                // Final only under the destination's own finality rule: before that a reorg
+                // can drop the mint, and the transaction is re-sent if it vanishes.
+                if is_final && confirmations >= target.confirmations {
                     metrics::fees(self, message.destination_domain, fee_paid);
                     metrics::minted(self, r);
                     return self
@@ -349,7 +362,8 @@ impl Pipeline {
                         state: "included".into(),
                         tx_hash: Some(tx_hash.clone()),
                         detail: Some(format!(
-                            "minted at height {block}; waiting for the destination's finality"
+                            "minted at height {block} ({confirmations} confirmation{}); waiting for the destination's finality",
+                            if confirmations == 1 { "" } else { "s" }
                         )),
                     });
                 }

@@ -1,6 +1,9 @@
 //! Supply metrics (DESIGN §8, §10): every chain's total supply (Solana's mint included when
 //! `[solana]` is configured), the burns in flight, what was burned outside the bridge, and —
 //! when the issuer's total is configured — the discrepancy, which must stay 0.
+//!
+//! The audit keeps its index in the relayer's store (trees `audit/evm` and `audit/solana`),
+//! so each run reads the blocks since the last one, not the history.
 
 use prometheus::{
     register_gauge, register_gauge_vec, register_int_counter, Gauge, GaugeVec, IntCounter,
@@ -9,7 +12,7 @@ use std::sync::LazyLock;
 use std::time::Duration;
 use usd1_core::audit::{Balance, ForeignChain};
 use usd1_core::{format_amount, U256, USD1_DECIMALS};
-use usd1_evm::audit::{audit, AuditedChain};
+use usd1_evm::audit::{audit, audit_indexed, AuditIndex, AuditedChain};
 use usd1_solana::audit::SolanaAudit;
 
 fn fail(e: prometheus::Error) -> ! {
@@ -58,20 +61,56 @@ fn usd1(amount: U256) -> f64 {
         .unwrap_or(f64::NAN)
 }
 
+/// The last completed audit, for `/v1/supply` (the explorer): when it finished (unix ms), the
+/// report, and the issuer's total if configured.
+#[derive(Clone)]
+pub struct LatestAudit {
+    pub at_ms: u64,
+    pub report: usd1_core::audit::SupplyAudit,
+    pub issued: Option<U256>,
+}
+
+pub static LATEST: std::sync::RwLock<Option<LatestAudit>> = std::sync::RwLock::new(None);
+
+/// The audit's index in the relayer's store, and Solana's tree beside it.
+fn open_index(db: &sled::Db) -> Result<(AuditIndex, sled::Tree), String> {
+    let evm = db.open_tree("audit/evm").map_err(|e| e.to_string())?;
+    let index = AuditIndex::open(evm).map_err(|e| e.to_string())?;
+    let solana = db.open_tree("audit/solana").map_err(|e| e.to_string())?;
+    Ok((index, solana))
+}
+
 /// Audits every `every`; `solana` (from `[solana]`) adds Solana's mint and burns.
 pub async fn run(
+    db: sled::Db,
     chains: Vec<AuditedChain>,
     solana: Option<SolanaAudit>,
     issued: Option<U256>,
     every: Duration,
 ) {
     LazyLock::force(&AUDIT_ERRORS); // exported at 0 from the start
+    let (index, solana) = match open_index(&db) {
+        Ok((index, tree)) => (Some(index), solana.map(|s| s.with_index(tree))),
+        Err(e) => {
+            // Still audited, by reading every chain from its start each time.
+            tracing::error!(error = %e, "supply audit: cannot open its index in the store; auditing without one");
+            (None, solana)
+        }
+    };
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        match audit(&chains, solana.as_ref().map(|s| s as &dyn ForeignChain)).await {
+        let foreign = solana.as_ref().map(|s| s as &dyn ForeignChain);
+        let result = match &index {
+            Some(index) => audit_indexed(&chains, foreign, index).await,
+            None => audit(&chains, foreign).await,
+        };
+        match result {
             Ok(report) => {
+                for r in &report.reads {
+                    tracing::debug!(reads = %r, "supply audit");
+                }
                 for s in &report.supplies {
                     SUPPLY.with_label_values(&[&s.chain]).set(usd1(s.supply));
                 }
@@ -96,6 +135,11 @@ pub async fn run(
                         );
                     }
                 }
+                *LATEST.write().unwrap_or_else(|p| p.into_inner()) = Some(LatestAudit {
+                    at_ms: usd1_runtime::now_ms(),
+                    report,
+                    issued,
+                });
             }
             Err(e) => {
                 AUDIT_ERRORS.inc();

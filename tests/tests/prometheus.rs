@@ -106,6 +106,6 @@ async fn a_real_prometheus_scrapes_every_series_the_dashboard_and_alerts_use() {
         .as_array()
         .map(Vec::len)
         .unwrap_or(0);
-    assert_eq!(loaded, 9, "the alert rules are loaded");
+    assert_eq!(loaded, 10, "the alert rules are loaded");
     d.stop().await;
 }

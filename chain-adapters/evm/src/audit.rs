@@ -9,27 +9,55 @@
 //! its part. The order keeps the pins consistent across chains, given that a message is
 //! minted only after its burn is final on the source:
 //!
-//! 1. every EVM chain's burns are read up to its head, then its height is **pinned** at its
-//!    new head (its supply read there, the few blocks since added): the pins are close in
-//!    time, whatever the history costs to read;
+//! 1. every EVM chain's history is read first (without an index: its burns up to its head;
+//!    with one: the index extended to the chain's final height), then its height is
+//!    **pinned** at its new head (its supply read there) and the blocks above what was read
+//!    are read up to the pin: the pins are close in time, whatever the history costs;
 //! 2. right after, the foreign chain is pinned (Solana: its finalized slot, which is
 //!    older than the moment it is read): it cannot have received a burn made after the EVM
 //!    pins, as that burn was not final yet;
-//! 3. then what no longer moves: `usedNonces` at each EVM pin, and the foreign chain's burns
-//!    up to its pin. A foreign burn after its pin was not final when the foreign chain was
-//!    pinned, which was after the EVM pins: no EVM chain can have received it at its pin.
+//! 3. then what no longer moves: `usedNonces` at each EVM pin (and at final heights), and the
+//!    foreign chain's burns up to its pin. A foreign burn after its pin was not final when the
+//!    foreign chain was pinned, which was after the EVM pins: no EVM chain can have received
+//!    it at its pin.
+//!
+//! **The index** ([`AuditIndex`], sled) makes an audit cost the blocks since the last one,
+//! not the history. Per chain it holds the burns of blocks up to a *final* height (the
+//! chain's `finality` rule, as the watchers apply it) with that block's hash, and the
+//! receipts seen at a final height. Why the figures stay those of a full rescan:
+//! - *burns up to the pin*: the index covers `start_block..=I` and is used only once the
+//!   block at `I` still has the hash it had when indexed (else the chain's index starts over
+//!   from `start_block`, loudly: a reorg deeper than finality). A block hash commits to every
+//!   block below it, so the indexed logs are exactly those of the pinned chain up to `I`;
+//!   `I+1..=pin` is read from the chain after the pins, as the last few blocks were before;
+//! - *received at the pin*: a receipt is remembered only when `usedNonces` was set at the
+//!   destination's indexed (final) height `I_d`, and `usedNonces` is never reset, so it is set
+//!   at the pin too (the pin is at or above `I_d`, on the chain whose `I_d` was just
+//!   checked). Every other burn — in flight, new, or received above `I_d` — is read at the
+//!   pin exactly as before. A chain whose index starts over forgets the receipts on it.
+//!
+//! So the index changes what is read, never what is counted: the reads still come in the
+//! order above, and each burn's fate is its `usedNonces` at the destination's pin.
+
+mod index;
+pub use index::AuditIndex;
 
 use crate::bindings::MessageTransmitter::MessageSent;
 use crate::bindings::{MessageTransmitter, Usd1Token};
 use crate::rpc::EvmRpc;
+use crate::source::{BlockSource, EvmBlockSource};
 use alloy::eips::BlockId;
 use alloy::primitives::{keccak256, Address, B256};
 use alloy::providers::Provider;
 use alloy::rpc::types::Filter;
 use alloy::sol_types::SolEvent;
+use async_trait::async_trait;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use usd1_core::audit::{AuditedBurn, ChainSupply, Fate, ForeignChain, Height, SupplyAudit};
+use usd1_config::Finality;
+use usd1_core::audit::{
+    AuditedBurn, ChainReads, ChainSupply, Fate, ForeignChain, Height, SupplyAudit,
+};
 use usd1_core::traits::ChainError;
 use usd1_core::{Domain, Message, U256};
 
@@ -43,14 +71,39 @@ pub struct AuditedChain {
     pub messenger: Address,
     pub start_block: u64,
     pub max_block_range: u64,
+    /// When a block counts as final: the index covers final blocks only.
+    pub finality: Finality,
 }
 
 /// A burn read from a `MessageSent` log.
-#[derive(Debug, Clone, Copy)]
-struct SentBurn {
-    destination: Domain,
-    nonce: u64,
-    amount: U256,
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SentBurn {
+    pub destination: Domain,
+    pub nonce: u64,
+    pub amount: U256,
+}
+
+/// What the audit reads from an EVM chain (behind a trait so the index is unit-tested against
+/// a scripted chain; [`AuditedChain`] is the real one).
+#[async_trait]
+pub trait AuditSource: Send + Sync {
+    fn name(&self) -> &str;
+    fn domain(&self) -> Domain;
+    fn start_block(&self) -> u64;
+    /// Largest log query, in blocks.
+    fn max_block_range(&self) -> u64;
+    /// What the chain's index depends on (contracts, start block): another value starts it
+    /// over.
+    fn identity(&self) -> B256;
+    async fn head(&self) -> Result<u64, ChainError>;
+    /// The highest final block under the chain's finality rule, given its head.
+    async fn final_height(&self, head: u64) -> Result<u64, ChainError>;
+    async fn block_hash(&self, number: u64) -> Result<Option<B256>, ChainError>;
+    /// The burns the chain's own messenger sent in blocks `from..=to` (one log query).
+    async fn sent(&self, from: u64, to: u64) -> Result<Vec<SentBurn>, ChainError>;
+    async fn total_supply(&self, block: u64) -> Result<U256, ChainError>;
+    /// Whether this chain had received (source, nonce) at `block`.
+    async fn used(&self, block: u64, source: Domain, nonce: u64) -> Result<bool, ChainError>;
 }
 
 /// `usedNonces`' key: keccak256(abi.encodePacked(uint32 sourceDomain, uint64 nonce)).
@@ -61,48 +114,117 @@ pub fn used_nonce_key(source: Domain, nonce: u64) -> B256 {
     keccak256(packed)
 }
 
-/// The whole audit: the EVM chains, and the foreign chain (Solana) when there is one.
+/// The whole audit, every chain read from its start (no index): the EVM chains, and the
+/// foreign chain (Solana) when there is one.
 pub async fn audit(
     chains: &[AuditedChain],
     foreign: Option<&dyn ForeignChain>,
 ) -> Result<SupplyAudit, ChainError> {
-    // 1. Burns up to each head (the history: maybe slow), then the pins (quick).
-    let mut sent: Vec<Vec<SentBurn>> = Vec::with_capacity(chains.len());
-    let mut scanned = Vec::with_capacity(chains.len());
+    audit_with(chains, foreign, None).await
+}
+
+/// The whole audit with `index`: only what is newer than the index is read from the chains.
+pub async fn audit_indexed(
+    chains: &[AuditedChain],
+    foreign: Option<&dyn ForeignChain>,
+    index: &AuditIndex,
+) -> Result<SupplyAudit, ChainError> {
+    audit_with(chains, foreign, Some(index)).await
+}
+
+/// One chain during an audit.
+struct Reading {
+    /// Its burns read so far (the index's, then the blocks above).
+    burns: Vec<SentBurn>,
+    /// The first block not read yet.
+    next: u64,
+    /// The highest block known to exist: the pin is not below it.
+    seen: u64,
+    /// The index's final height, at which receipts are checked before being remembered.
+    receipts_at: Option<u64>,
+    pin: u64,
+    reads: ChainReads,
+}
+
+/// The audit, with or without an index (see the module's doc for the order of the reads).
+pub async fn audit_with<C: AuditSource>(
+    chains: &[C],
+    foreign: Option<&dyn ForeignChain>,
+    index: Option<&AuditIndex>,
+) -> Result<SupplyAudit, ChainError> {
+    // 1. The history (maybe slow): the index extended to the final height, or every burn up
+    // to the head.
+    let mut readings: Vec<Reading> = Vec::with_capacity(chains.len());
     for c in chains {
-        let head = c.rpc.head().await?;
-        sent.push(burns_sent(c, c.start_block, head).await?);
-        scanned.push(head);
+        let mut reads = ChainReads::new(c.name(), "block", index.is_some());
+        let head = c.head().await?;
+        let reading = match index {
+            None => {
+                let burns = scan(c, c.start_block(), head, &mut reads).await?;
+                Reading {
+                    burns,
+                    next: head.saturating_add(1).max(c.start_block()),
+                    seen: head,
+                    receipts_at: None,
+                    pin: 0,
+                    reads,
+                }
+            }
+            Some(ix) => {
+                let final_height = c.final_height(head).await?.min(head);
+                let through = ix.extend(c, final_height, &mut reads).await?;
+                Reading {
+                    burns: ix.burns_of(c.domain())?,
+                    next: through.map_or(c.start_block(), |t| t + 1),
+                    seen: head.max(through.unwrap_or(0)),
+                    receipts_at: through,
+                    pin: 0,
+                    reads,
+                }
+            }
+        };
+        readings.push(reading);
     }
+    // The pins (quick), then the blocks above what was read, up to each pin (a few).
     let mut report = SupplyAudit::default();
-    let mut pins: HashMap<Domain, (u64, &AuditedChain)> = HashMap::new();
+    let mut pins: HashMap<Domain, usize> = HashMap::new();
     for (i, c) in chains.iter().enumerate() {
-        let block = c.rpc.head().await?.max(scanned[i]);
-        let supply = total_supply(c, block).await?;
+        let block = c.head().await?.max(readings[i].seen);
+        let supply = c.total_supply(block).await?;
         report.supplies.push(ChainSupply {
-            chain: c.name.clone(),
-            domain: c.domain,
+            chain: c.name().to_string(),
+            domain: c.domain(),
             height: Height::Block(block),
             supply,
         });
-        pins.insert(c.domain, (block, c));
+        readings[i].pin = block;
+        pins.insert(c.domain(), i);
     }
-    for (i, c) in chains.iter().enumerate() {
-        let (block, _) = pins[&c.domain];
-        if block > scanned[i] {
-            let more = burns_sent(c, scanned[i] + 1, block).await?;
-            sent[i].extend(more);
+    for (c, r) in chains.iter().zip(readings.iter_mut()) {
+        if r.next <= r.pin {
+            let more = scan(c, r.next, r.pin, &mut r.reads).await?;
+            r.burns.extend(more);
         }
+        let first = if index.is_some() {
+            r.next
+        } else {
+            c.start_block()
+        };
+        r.reads.unindexed = (first <= r.pin).then_some((first, r.pin));
     }
 
     // 2. The foreign chain, right after the EVM pins, with the burns toward it. A replaced
     // burn (replaceDepositForBurn) is a second message under the same nonce: one burn.
     let mut seen = HashSet::new();
     let mut pending: Vec<AuditedBurn> = Vec::new();
-    for (c, burns) in chains.iter().zip(&sent) {
-        for b in burns.iter().filter(|b| seen.insert((c.domain, b.nonce))) {
+    for (c, r) in chains.iter().zip(&readings) {
+        for b in r
+            .burns
+            .iter()
+            .filter(|b| seen.insert((c.domain(), b.nonce)))
+        {
             pending.push(AuditedBurn {
-                source: c.domain,
+                source: c.domain(),
                 destination: b.destination,
                 nonce: b.nonce,
                 amount: b.amount,
@@ -137,13 +259,15 @@ pub async fn audit(
     };
 
     // 3. Receipts at the pins, which no longer move.
+    let mut remember = Vec::new();
     for mut b in pending {
         let foreign_bound = foreign_pin
             .as_ref()
             .is_some_and(|(f, _)| f.domain() == b.destination);
         if !foreign_bound {
-            if let Some((block, dest)) = pins.get(&b.destination) {
-                b.fate = fate(used(dest, *block, b.source, b.nonce).await?);
+            if let Some(&d) = pins.get(&b.destination) {
+                let r = &mut readings[d];
+                b.fate = receipt(&chains[d], r, index, b.source, b.nonce, &mut remember).await?;
             }
         }
         report.add_burn(b);
@@ -155,7 +279,10 @@ pub async fn audit(
                 continue;
             }
             let fate = match pins.get(&o.destination) {
-                Some((block, dest)) => fate(used(dest, *block, f.domain(), o.nonce).await?),
+                Some(&d) => {
+                    let r = &mut readings[d];
+                    receipt(&chains[d], r, index, f.domain(), o.nonce, &mut remember).await?
+                }
                 None => Fate::UnknownDestination,
             };
             report.add_burn(AuditedBurn {
@@ -168,6 +295,14 @@ pub async fn audit(
         }
         report.outside_bridge.push(burns.outside);
     }
+    if let Some(ix) = index {
+        ix.remember_received(&remember)?;
+        ix.flush()?;
+    }
+    report.reads = readings.into_iter().map(|r| r.reads).collect();
+    if let Some(reads) = foreign.and_then(|f| f.reads()) {
+        report.reads.push(reads);
+    }
     Ok(report)
 }
 
@@ -179,59 +314,120 @@ fn fate(received: bool) -> Fate {
     }
 }
 
-async fn total_supply(c: &AuditedChain, block: u64) -> Result<U256, ChainError> {
-    let token = c.token;
-    c.rpc
-        .call("eth_call", |p| async move {
-            Usd1Token::new(token, p)
-                .totalSupply()
-                .block(BlockId::number(block))
-                .call()
-                .await
-        })
-        .await
-}
-
-/// Whether `dest` had received (source, nonce) at `block`.
-async fn used(
-    dest: &AuditedChain,
-    block: u64,
+/// What became of (source, nonce) toward `dest` at its pin: known from the index, else read
+/// there — and when it was received, read again at the index's final height, and remembered
+/// if it was received there already (then it is received at every later height).
+async fn receipt<C: AuditSource>(
+    dest: &C,
+    r: &mut Reading,
+    index: Option<&AuditIndex>,
     source: Domain,
     nonce: u64,
-) -> Result<bool, ChainError> {
-    let (key, t) = (used_nonce_key(source, nonce), dest.transmitter);
-    let used = dest
-        .rpc
-        .call("eth_call", |p| async move {
-            MessageTransmitter::new(t, p)
-                .usedNonces(key)
-                .block(BlockId::number(block))
-                .call()
-                .await
-        })
-        .await?;
-    Ok(!used.is_zero())
+    remember: &mut Vec<(Domain, Domain, u64)>,
+) -> Result<Fate, ChainError> {
+    if let Some(ix) = index {
+        if ix.received(dest.domain(), source, nonce)? {
+            r.reads.receipts_known += 1;
+            return Ok(Fate::Received);
+        }
+    }
+    r.reads.receipt_reads += 1;
+    if !dest.used(r.pin, source, nonce).await? {
+        return Ok(Fate::InFlight);
+    }
+    if let (Some(_), Some(at)) = (index, r.receipts_at) {
+        r.reads.receipt_reads += 1;
+        if dest.used(at, source, nonce).await? {
+            remember.push((dest.domain(), source, nonce));
+        }
+    }
+    Ok(Fate::Received)
 }
 
-/// The burns the chain's own messenger sent in blocks `from..=to`.
-async fn burns_sent(c: &AuditedChain, from: u64, to: u64) -> Result<Vec<SentBurn>, ChainError> {
-    let messenger = usd1_core::message::address_to_bytes32(c.messenger);
+/// The burns sent in blocks `from..=to`, in log queries of at most `max_block_range` blocks.
+async fn scan<C: AuditSource>(
+    c: &C,
+    from: u64,
+    to: u64,
+    reads: &mut ChainReads,
+) -> Result<Vec<SentBurn>, ChainError> {
     let mut out = Vec::new();
     let mut start = from;
     while start <= to {
-        let end = to.min(start + c.max_block_range.max(1) - 1);
+        let end = to.min(start.saturating_add(c.max_block_range().max(1) - 1));
+        out.extend(c.sent(start, end).await?);
+        reads.log_queries += 1;
+        if end == u64::MAX {
+            break;
+        }
+        start = end + 1;
+    }
+    Ok(out)
+}
+
+impl AuditedChain {
+    fn blocks(&self) -> EvmBlockSource {
+        EvmBlockSource {
+            rpc: self.rpc.clone(),
+            transmitter: self.transmitter,
+        }
+    }
+}
+
+#[async_trait]
+impl AuditSource for AuditedChain {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn domain(&self) -> Domain {
+        self.domain
+    }
+
+    fn start_block(&self) -> u64 {
+        self.start_block
+    }
+
+    fn max_block_range(&self) -> u64 {
+        self.max_block_range
+    }
+
+    fn identity(&self) -> B256 {
+        let mut id = Vec::with_capacity(4 + 20 + 20 + 8);
+        id.extend_from_slice(&self.domain.0.to_be_bytes());
+        id.extend_from_slice(self.transmitter.as_slice());
+        id.extend_from_slice(self.messenger.as_slice());
+        id.extend_from_slice(&self.start_block.to_be_bytes());
+        keccak256(id)
+    }
+
+    async fn head(&self) -> Result<u64, ChainError> {
+        self.rpc.head().await
+    }
+
+    async fn final_height(&self, head: u64) -> Result<u64, ChainError> {
+        self.blocks().final_height(self.finality, head).await
+    }
+
+    async fn block_hash(&self, number: u64) -> Result<Option<B256>, ChainError> {
+        self.blocks().block_hash(number).await
+    }
+
+    async fn sent(&self, from: u64, to: u64) -> Result<Vec<SentBurn>, ChainError> {
+        let messenger = usd1_core::message::address_to_bytes32(self.messenger);
         let filter = Filter::new()
-            .address(c.transmitter)
+            .address(self.transmitter)
             .event_signature(MessageSent::SIGNATURE_HASH)
-            .from_block(start)
-            .to_block(end);
-        let logs = c
+            .from_block(from)
+            .to_block(to);
+        let logs = self
             .rpc
             .call("eth_getLogs", |p| {
                 let f = filter.clone();
                 async move { p.get_logs(&f).await }
             })
             .await?;
+        let mut out = Vec::new();
         for log in logs {
             let Ok(sent) = log.log_decode::<MessageSent>() else {
                 continue;
@@ -251,10 +447,40 @@ async fn burns_sent(c: &AuditedChain, from: u64, to: u64) -> Result<Vec<SentBurn
                 amount: burn.amount,
             });
         }
-        start = end + 1;
+        Ok(out)
     }
-    Ok(out)
+
+    async fn total_supply(&self, block: u64) -> Result<U256, ChainError> {
+        let token = self.token;
+        self.rpc
+            .call("eth_call", |p| async move {
+                Usd1Token::new(token, p)
+                    .totalSupply()
+                    .block(BlockId::number(block))
+                    .call()
+                    .await
+            })
+            .await
+    }
+
+    async fn used(&self, block: u64, source: Domain, nonce: u64) -> Result<bool, ChainError> {
+        let (key, t) = (used_nonce_key(source, nonce), self.transmitter);
+        let used = self
+            .rpc
+            .call("eth_call", |p| async move {
+                MessageTransmitter::new(t, p)
+                    .usedNonces(key)
+                    .block(BlockId::number(block))
+                    .call()
+                    .await
+            })
+            .await?;
+        Ok(!used.is_zero())
+    }
 }
+
+#[cfg(test)]
+mod index_tests;
 
 #[cfg(test)]
 mod tests {

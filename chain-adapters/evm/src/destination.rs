@@ -8,6 +8,8 @@ use crate::bindings::MessageTransmitter::MessageTransmitterErrors;
 use crate::bindings::TokenMessenger::TokenMessengerErrors;
 use crate::bindings::Usd1Token::Usd1TokenErrors;
 use crate::rpc::EvmRpc;
+use crate::source::{BlockSource, EvmBlockSource};
+use usd1_config::Finality;
 use alloy::eips::Encodable2718;
 use alloy::network::{EthereumWallet, NetworkTransactionBuilder, TransactionBuilder};
 use alloy::primitives::{Address, Bytes, B256};
@@ -32,6 +34,8 @@ pub struct EvmDestination {
     token: Address,
     /// The most gas one delivery may use (relay policy).
     max_gas: u64,
+    /// When a delivery's block counts as final (the chain's rule, as its watchers use).
+    finality: Finality,
     wallet: EthereumWallet,
     from: Address,
     chain_id: OnceCell<u64>,
@@ -53,10 +57,17 @@ impl EvmDestination {
             transmitter,
             token,
             max_gas,
+            finality: Finality::Confirmations { confirmations: 0 },
             wallet: EthereumWallet::from(signer),
             from,
             chain_id: OnceCell::new(),
         }
+    }
+
+    /// Deliveries count as final under `finality` (default: as soon as they are mined).
+    pub fn with_finality(mut self, finality: Finality) -> Self {
+        self.finality = finality;
+        self
     }
 
     pub fn submitter(&self) -> Address {
@@ -333,10 +344,16 @@ impl Destination for EvmDestination {
         };
         let block = receipt.block_number.unwrap_or(0);
         let head = self.rpc.head().await?;
+        let source = EvmBlockSource {
+            rpc: self.rpc.clone(),
+            transmitter: self.transmitter,
+        };
+        let final_height = source.final_height(self.finality, head).await?;
         Ok(TxStatus::Included {
             success: receipt.status(),
             block,
             confirmations: head.saturating_sub(block) + 1,
+            is_final: block <= final_height,
             fee_paid: receipt.gas_used as u128 * receipt.effective_gas_price,
         })
     }

@@ -17,6 +17,13 @@
 //!   apart. Finalized history does not change, so what was read is kept and each audit
 //!   reads only the slots after the last one.
 //!
+//! With an index ([`SolanaAudit::with_index`], a sled tree: the relayer's `audit/solana`, the
+//! CLI's local store) what was established for good — the burns of finalized slots up to the
+//! last one read, the receipts seen at a finalized slot, the retired claims' decisions, and
+//! the newest slot anything was read at (a later pin must not be older) — outlives the
+//! process, each written in one batch with that slot. It belongs to one mint on one cluster
+//! (the genesis hash): another starts it over.
+//!
 //! A claim under the current claim authority counts as received; under a retired one, only
 //! if the transaction that created it minted ([`ClaimRule`] decides; such a claim existed at
 //! S, so its creator is at a slot ≤ S, and the decision never changes).
@@ -41,7 +48,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::str::FromStr;
 use std::sync::Mutex;
 use usd1_core::audit::{
-    ChainSupply, ForeignBurns, ForeignChain, ForeignPin, Height, OutboundBurn, OutsideBridge,
+    ChainReads, ChainSupply, ForeignBurns, ForeignChain, ForeignPin, Height, OutboundBurn,
+    OutsideBridge,
 };
 use usd1_core::traits::ChainError;
 use usd1_core::{Domain, U256};
@@ -133,7 +141,7 @@ fn rpc(method: &'static str) -> impl Fn(solana_rpc_client_api::client_error::Err
 }
 
 /// What earlier audits established for good.
-#[derive(Default)]
+#[derive(Default, Debug, PartialEq)]
 struct Known {
     /// (source, nonce) seen received at a finalized slot ≤ `floor`.
     received: HashSet<(Domain, u64)>,
@@ -158,6 +166,118 @@ pub struct SolanaAudit {
     retired: Vec<Pubkey>,
     evm_domains: HashSet<Domain>,
     known: Mutex<Known>,
+    /// Where `known` is kept across processes, once loaded.
+    index: Option<sled::Tree>,
+    loaded: tokio::sync::OnceCell<()>,
+    /// What the current audit read (for `usd1 audit`'s figures).
+    reads: Mutex<ChainReads>,
+}
+
+/// The index's keys (one tree; each write one batch).
+const IDENTITY_KEY: &[u8] = b"identity";
+const META_KEY: &[u8] = b"meta";
+const BURN: u8 = b'b';
+const RECEIVED: u8 = b'r';
+const RETIRED: u8 = b't';
+
+fn received_key((source, nonce): (Domain, u64)) -> [u8; 13] {
+    let mut k = [RECEIVED; 13];
+    k[1..5].copy_from_slice(&source.0.to_be_bytes());
+    k[5..].copy_from_slice(&nonce.to_be_bytes());
+    k
+}
+
+fn burn_key(nonce: u64) -> [u8; 9] {
+    let mut k = [BURN; 9];
+    k[1..].copy_from_slice(&nonce.to_be_bytes());
+    k
+}
+
+fn retired_key(claim: &Pubkey) -> [u8; 33] {
+    let mut k = [RETIRED; 33];
+    k[1..].copy_from_slice(claim.as_ref());
+    k
+}
+
+impl Known {
+    /// The scalars, stored as JSON under `meta` (the outside amount in decimal base units).
+    fn meta(&self) -> serde_json::Value {
+        serde_json::json!({
+            "scanned_through": self.scanned_through,
+            "floor": self.floor,
+            "outside_count": self.outside.0,
+            "outside_amount": self.outside.1.to_string(),
+        })
+    }
+
+    /// Reads what `tree` holds (written by `save`).
+    fn load(tree: &sled::Tree) -> Result<Self, SolanaError> {
+        let bad = |what: &str| SolanaError::Invalid(format!("the Solana audit index: {what}"));
+        let mut known = Known::default();
+        if let Some(v) = tree.get(META_KEY).map_err(index_error)? {
+            let meta: serde_json::Value =
+                serde_json::from_slice(&v).map_err(|e| bad(&e.to_string()))?;
+            known.scanned_through = meta["scanned_through"].as_u64();
+            known.floor = meta["floor"].as_u64().ok_or_else(|| bad("no floor"))?;
+            known.outside = (
+                meta["outside_count"]
+                    .as_u64()
+                    .ok_or_else(|| bad("no outside count"))? as usize,
+                meta["outside_amount"]
+                    .as_str()
+                    .and_then(|a| a.parse().ok())
+                    .ok_or_else(|| bad("no outside amount"))?,
+            );
+        }
+        for entry in tree.scan_prefix([BURN]) {
+            let (k, v) = entry.map_err(index_error)?;
+            let (Some(nonce), Some(destination), Some(amount)) = (
+                k.get(1..9).and_then(|b| b.try_into().ok()),
+                v.get(..4).and_then(|b| b.try_into().ok()),
+                v.get(4..36),
+            ) else {
+                return Err(bad("a malformed burn"));
+            };
+            known.bridge.push(OutboundBurn {
+                destination: Domain(u32::from_be_bytes(destination)),
+                nonce: u64::from_be_bytes(nonce),
+                amount: U256::from_be_slice(amount),
+            });
+        }
+        for key in tree.scan_prefix([RECEIVED]).keys() {
+            let k = key.map_err(index_error)?;
+            let (Some(source), Some(nonce)) = (
+                k.get(1..5).and_then(|b| b.try_into().ok()),
+                k.get(5..13).and_then(|b| b.try_into().ok()),
+            ) else {
+                return Err(bad("a malformed receipt"));
+            };
+            known.received.insert((
+                Domain(u32::from_be_bytes(source)),
+                u64::from_be_bytes(nonce),
+            ));
+        }
+        for entry in tree.scan_prefix([RETIRED]) {
+            let (k, v) = entry.map_err(index_error)?;
+            let claim = k
+                .get(1..33)
+                .and_then(|b| Pubkey::try_from(b).ok())
+                .ok_or_else(|| bad("a malformed retired claim"))?;
+            known.retired.insert(claim, v.first() == Some(&1));
+        }
+        Ok(known)
+    }
+}
+
+fn index_error(e: sled::Error) -> SolanaError {
+    SolanaError::Invalid(format!("the Solana audit index: {e}"))
+}
+
+/// What changed in `Known` since the last save.
+#[derive(Default)]
+struct Changes {
+    received: Vec<(Domain, u64)>,
+    bridge: Vec<OutboundBurn>,
 }
 
 /// One burn's claim accounts at the pin.
@@ -189,7 +309,85 @@ impl SolanaAudit {
             retired,
             evm_domains,
             known: Mutex::new(Known::default()),
+            index: None,
+            loaded: tokio::sync::OnceCell::new(),
+            reads: Mutex::new(ChainReads::default()),
         }
+    }
+
+    /// Keeps what is established for good in `tree` (see the module's doc), so that a new
+    /// process reads only the slots after the last one read.
+    pub fn with_index(mut self, tree: sled::Tree) -> Self {
+        self.index = Some(tree);
+        self
+    }
+
+    /// Loads the index once per process: its burns, receipts and slots, if it belongs to this
+    /// mint on this cluster; else it starts over.
+    async fn load(&self) -> Result<(), SolanaError> {
+        let Some(tree) = &self.index else {
+            return Ok(());
+        };
+        self.loaded
+            .get_or_try_init(|| async {
+                let genesis = self
+                    .rpc
+                    .client()
+                    .get_genesis_hash()
+                    .await
+                    .map_err(rpc("getGenesisHash"))?;
+                let identity = format!("{}@{genesis}", self.mint);
+                let stored = tree.get(IDENTITY_KEY).map_err(index_error)?;
+                if stored.as_deref() == Some(identity.as_bytes()) {
+                    *self.known() = Known::load(tree)?;
+                    return Ok(());
+                }
+                if stored.is_some() {
+                    tracing::warn!(%identity, "solana audit index: another mint or cluster; starting it over");
+                }
+                let mut b = sled::Batch::default();
+                for key in tree.iter().keys() {
+                    b.remove(key.map_err(index_error)?);
+                }
+                b.insert(IDENTITY_KEY, identity.as_bytes());
+                usd1_core::durable::serialized(|| tree.apply_batch(b)).map_err(index_error)?;
+                *self.known() = Known::default();
+                Ok(())
+            })
+            .await
+            .map(|_| ())
+    }
+
+    /// Writes `changes`, the retired claims' decisions and the slots, in one batch.
+    fn save(&self, changes: Changes) -> Result<(), SolanaError> {
+        let Some(tree) = &self.index else {
+            return Ok(());
+        };
+        let mut b = sled::Batch::default();
+        {
+            let known = self.known();
+            for r in &changes.received {
+                b.insert(&received_key(*r), &[]);
+            }
+            for burn in &changes.bridge {
+                let mut v = Vec::with_capacity(36);
+                v.extend_from_slice(&burn.destination.0.to_be_bytes());
+                v.extend_from_slice(&burn.amount.to_be_bytes::<32>());
+                b.insert(&burn_key(burn.nonce), v);
+            }
+            for (claim, minted) in &known.retired {
+                b.insert(retired_key(claim).to_vec(), vec![u8::from(*minted)]);
+            }
+            let meta = serde_json::to_vec(&known.meta())
+                .map_err(|e| SolanaError::Invalid(e.to_string()))?;
+            b.insert(META_KEY, meta);
+        }
+        usd1_core::durable::serialized(|| tree.apply_batch(b)).map_err(index_error)
+    }
+
+    /// The figures of the current audit.
+    fn note(&self, f: impl FnOnce(&mut ChainReads)) {
+        f(&mut self.reads.lock().unwrap_or_else(|p| p.into_inner()));
     }
 
     /// From the `[solana]` section; the EVM chains are the bridge burns' destinations.
@@ -227,6 +425,18 @@ impl SolanaAudit {
         &self,
         inbound: &[(Domain, u64)],
     ) -> Result<(u64, u64, Vec<bool>), SolanaError> {
+        self.load().await?;
+        let mut reads = ChainReads::new(&self.name, "slot", self.index.is_some());
+        {
+            let known = self.known();
+            reads.before = known.scanned_through;
+            let mut seen = HashSet::new();
+            reads.receipts_known = inbound
+                .iter()
+                .filter(|b| known.received.contains(b) && seen.insert(**b))
+                .count() as u64;
+        }
+        *self.reads.lock().unwrap_or_else(|p| p.into_inner()) = reads;
         let per_burn = 1 + self.retired.len();
         let burns_per_call = (MAX_ACCOUNTS - 1) / per_burn;
         if burns_per_call == 0 {
@@ -245,6 +455,7 @@ impl SolanaAudit {
                     .filter(|b| !known.received.contains(b) && seen.insert(*b))
                     .collect()
             };
+            self.note(|r| r.receipt_reads += open.len() as u64);
             // Every call reads the mint too: one context slot per call, and the supply at it.
             let mut slots = Vec::new();
             let mut supply = 0;
@@ -290,12 +501,17 @@ impl SolanaAudit {
             }
             // Whatever was received at one of those slots is received for good.
             let newest = slots.iter().copied().max().unwrap_or(0);
+            let mut changes = Changes::default();
             for (burn, state) in &states {
                 if self.counts(*burn, state).await? {
                     let mut known = self.known();
                     known.received.insert(*burn);
                     known.floor = known.floor.max(newest);
+                    changes.received.push(*burn);
                 }
+            }
+            if !changes.received.is_empty() {
+                self.save(changes)?;
             }
             let floor = self.known().floor;
             match one_slot(&slots) {
@@ -390,6 +606,10 @@ impl SolanaAudit {
                             "the pin (slot {slot}) is older than burns already read (to slot {through})"
                         )));
                     }
+                    let through = known.scanned_through;
+                    drop(known);
+                    self.note(|r| r.through = through);
+                    let known = self.known();
                     return Ok((known.bridge.clone(), known.outside));
                 }
                 through => through,
@@ -410,6 +630,7 @@ impl SolanaAudit {
                 .get_signatures_for_address_with_config(&self.mint, config)
                 .await
                 .map_err(rpc("getSignaturesForAddress"))?;
+            self.note(|r| r.log_queries += 1);
             let full = page.len() == PAGE;
             before = page
                 .last()
@@ -468,12 +689,28 @@ impl SolanaAudit {
                 }
             }
         }
-        let mut known = self.known();
-        known.bridge.extend(bridge);
-        known.outside.0 += outside.0;
-        known.outside.1 += outside.1;
-        known.scanned_through = Some(slot);
-        known.floor = known.floor.max(slot);
+        {
+            let mut known = self.known();
+            known.bridge.extend(bridge.iter().copied());
+            known.outside.0 += outside.0;
+            known.outside.1 += outside.1;
+            known.scanned_through = Some(slot);
+            known.floor = known.floor.max(slot);
+        }
+        self.save(Changes {
+            received: vec![],
+            bridge,
+        })?;
+        let first = after.map_or(0, |a| a + 1);
+        self.note(|r| {
+            r.through = Some(slot);
+            if r.indexed {
+                r.added = Some((first, slot));
+            } else {
+                r.unindexed = Some((first, slot));
+            }
+        });
+        let known = self.known();
         Ok((known.bridge.clone(), known.outside))
     }
 
@@ -517,6 +754,10 @@ impl ForeignChain for SolanaAudit {
             },
             received,
         })
+    }
+
+    fn reads(&self) -> Option<ChainReads> {
+        Some(self.reads.lock().unwrap_or_else(|p| p.into_inner()).clone())
     }
 
     async fn burns(&self, pinned: &ForeignPin) -> Result<ForeignBurns, ChainError> {
@@ -716,6 +957,56 @@ mod tests {
             executable: false,
             rent_epoch: 0,
         })
+    }
+
+    #[test]
+    fn what_is_established_for_good_outlives_the_process() {
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        let tree = db.open_tree("audit/solana").unwrap();
+        let audit = SolanaAudit::new(
+            "solana".into(),
+            Domain::SOLANA,
+            "http://127.0.0.1:9",
+            Pubkey::new_unique(),
+            Pubkey::new_unique(),
+            Pubkey::new_unique(),
+            vec![],
+            evm(&[0]),
+        )
+        .with_index(tree.clone());
+        let burn = |nonce, amount: u64| OutboundBurn {
+            destination: Domain(0),
+            nonce,
+            amount: U256::from(amount),
+        };
+        let retired_claim = Pubkey::new_unique();
+        {
+            let mut known = audit.known();
+            known.received.insert((Domain(6), 9));
+            known.retired.insert(retired_claim, true);
+            known.floor = 120;
+        }
+        audit
+            .save(Changes {
+                received: vec![(Domain(6), 9)],
+                bridge: vec![],
+            })
+            .unwrap();
+        {
+            let mut known = audit.known();
+            known.bridge = vec![burn(100 << 20, 5), burn((110 << 20) | 3, 7)];
+            known.outside = (2, U256::from(11u64));
+            known.scanned_through = Some(120);
+        }
+        let bridge = audit.known().bridge.clone();
+        audit
+            .save(Changes {
+                received: vec![],
+                bridge,
+            })
+            .unwrap();
+        assert_eq!(Known::load(&tree).unwrap(), *audit.known());
+        assert_eq!(Known::load(&tree).unwrap().floor, 120);
     }
 
     #[tokio::test]

@@ -346,6 +346,7 @@ impl Destination for SolanaDestination {
                 block: o.slot,
                 // `confirmed` counts 1; `finalized` counts as many as anyone asks for.
                 confirmations: if o.finalized { u64::MAX } else { 1 },
+                is_final: o.finalized,
                 fee_paid: 0,
             }),
             None => match valid_until {

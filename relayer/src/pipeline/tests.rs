@@ -125,6 +125,7 @@ impl Destination for FakeChain {
                 success: *success,
                 block: 1,
                 confirmations: *confirmations,
+                is_final: true,
                 fee_paid: 1,
             },
             None => TxStatus::Unknown,

@@ -1,0 +1,341 @@
+//! The governor with a real sled store and the HTTP routes, driven with a fake clock.
+
+use super::*;
+use crate::state::AppState;
+use crate::store::Store;
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use std::sync::{Arc, RwLock};
+use tower::ServiceExt;
+use usd1_core::BurnBody;
+
+const MESSENGER: B256 = B256::repeat_byte(0x11);
+const TOKEN: &str = "governor-admin-token-for-the-unit-tests-0123456789";
+const USD1: u128 = 1_000_000;
+
+fn limits(daily: Option<u128>, big: Option<u128>) -> Limits {
+    Limits {
+        daily_limit: daily.map(|d| d * USD1),
+        big_transfer: big.map(|b| b * USD1),
+        window_secs: 15,
+        big_delay_secs: 8,
+    }
+}
+
+fn app_state(db: sled::Db, limits: Limits, token: Option<&str>) -> Arc<AppState> {
+    let mut chains = BTreeMap::new();
+    chains.insert(
+        Domain(0),
+        ChainGovernor {
+            name: "ethereum".into(),
+            limits,
+            messenger: MESSENGER,
+        },
+    );
+    let names = [
+        (Domain(0), "ethereum".to_string()),
+        (Domain(6), "base".to_string()),
+    ]
+    .into_iter()
+    .collect();
+    let key = alloy::signers::local::PrivateKeySigner::from_bytes(&B256::repeat_byte(7)).unwrap();
+    Arc::new(AppState {
+        store: Store::open(db).unwrap(),
+        key: crate::signer::EvmAttesterKey(key),
+        unconfirmed: RwLock::new(Default::default()),
+        chains: RwLock::new(Default::default()),
+        cosigner: None,
+        names,
+        governor: Governor::new(chains, token.map(String::from)),
+    })
+}
+
+fn temporary() -> sled::Db {
+    sled::Config::new().temporary(true).open().unwrap()
+}
+
+fn message(nonce: u64, units: u128, sender: B256) -> Message {
+    Message {
+        version: 0,
+        source_domain: Domain(0),
+        destination_domain: Domain(6),
+        nonce,
+        sender,
+        recipient: B256::repeat_byte(0x22),
+        destination_caller: B256::ZERO,
+        body: BurnBody {
+            version: 0,
+            burn_token: B256::repeat_byte(0x33),
+            mint_recipient: B256::repeat_byte(0x44),
+            amount: U256::from(units),
+            message_sender: B256::repeat_byte(0x55),
+        }
+        .encode(),
+    }
+}
+
+fn tx(nonce: u64) -> B256 {
+    B256::with_last_byte(nonce as u8)
+}
+
+/// A watcher reads burn `nonce` (USD1 `amount`) of block time `t` as final at `now`.
+fn read(s: &AppState, nonce: u64, t: u64, amount: u128, now: u64) -> (B256, Admitted) {
+    read_message(s, &message(nonce, amount * USD1, MESSENGER), t, now)
+}
+
+fn read_message(s: &AppState, m: &Message, t: u64, now: u64) -> (B256, Admitted) {
+    let raw = m.encode();
+    let hash = m.hash();
+    let admitted = s
+        .governor
+        .admit(
+            s,
+            &Final {
+                message: m,
+                raw: &raw,
+                hash: &hash,
+                source_tx: format!("{:#x}", tx(m.nonce)),
+                evm_source_tx: Some(tx(m.nonce)),
+                block: m.nonce,
+                block_time: t,
+            },
+            now,
+        )
+        .unwrap();
+    s.store.db.flush().unwrap();
+    (hash, admitted)
+}
+
+async fn call(
+    s: &Arc<AppState>,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+) -> (StatusCode, Value) {
+    let mut request = Request::builder().method(method).uri(uri);
+    if let Some(t) = token {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    let response = crate::api::router(s.clone())
+        .oneshot(request.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    (status, serde_json::from_slice(&body).unwrap())
+}
+
+async fn answer(s: &Arc<AppState>, hash: &B256) -> Value {
+    call(s, "GET", &format!("/v1/attestations/{hash:#x}"), None)
+        .await
+        .1
+}
+
+#[tokio::test]
+async fn a_big_transfer_is_held_then_signed_once_after_its_delay() {
+    let s = app_state(temporary(), limits(Some(100), Some(50)), None);
+    let (big, admitted) = read(&s, 1, 1000, 50, 1002);
+    assert_eq!(
+        admitted,
+        Admitted::Held {
+            kind: HoldKind::BigTransfer,
+            release_at: 1008
+        }
+    );
+    assert_eq!(
+        answer(&s, &big).await,
+        json!({ "status": "pending_governor", "attestation": null, "releaseAt": 1008, "reason": "big_transfer" })
+    );
+    let (small, admitted) = read(&s, 2, 1001, 49, 1003);
+    assert_eq!(admitted, Admitted::Signed, "below the threshold");
+    assert_eq!(answer(&s, &small).await["status"], "complete");
+    // By transaction too.
+    let (_, by_tx) = call(&s, "GET", &format!("/v1/messages/0/{:#x}", tx(1)), None).await;
+    assert_eq!(by_tx["messages"][0]["status"], "pending_governor");
+    assert_eq!(by_tx["messages"][0]["messageHash"], format!("{big:#x}"));
+
+    assert_eq!(s.governor.tick(&s, 1007).unwrap(), 0);
+    assert_eq!(s.governor.tick(&s, 1008).unwrap(), 1);
+    assert_eq!(answer(&s, &big).await["status"], "complete");
+    assert_eq!(
+        s.store.window(Domain(0)).unwrap(),
+        vec![(1001, 49 * USD1)],
+        "a released big transfer is not counted"
+    );
+    // Read again (a restart before the cursor moved): nothing changes.
+    assert_eq!(read(&s, 1, 1000, 50, 1010).1, Admitted::Known);
+    assert_eq!(s.governor.tick(&s, 1010).unwrap(), 0);
+}
+
+#[tokio::test]
+async fn a_run_over_the_window_is_partly_held_and_released_in_burn_order() {
+    let s = app_state(temporary(), limits(Some(10), None), None);
+    assert_eq!(read(&s, 1, 100, 4, 102).1, Admitted::Signed);
+    assert_eq!(read(&s, 2, 101, 4, 103).1, Admitted::Signed);
+    let (third, held) = read(&s, 3, 102, 4, 104);
+    assert!(matches!(
+        held,
+        Admitted::Held {
+            kind: HoldKind::Window,
+            ..
+        }
+    ));
+    let (fourth, held) = read(&s, 4, 103, 1, 105);
+    assert!(matches!(held, Admitted::Held { .. }), "behind the queue");
+    // The plan: burn 1 leaves the window at 115, room for both.
+    assert_eq!(answer(&s, &third).await["releaseAt"], 115);
+    assert_eq!(answer(&s, &fourth).await["releaseAt"], 115);
+    let (_, status) = call(&s, "GET", "/v1/governor", None).await;
+    assert_eq!(status["chains"][0]["held"], 2);
+    assert_eq!(status["chains"][0]["heldValue"], "5");
+    assert_eq!(status["held"][0]["messageHash"], format!("{third:#x}"));
+    assert_eq!(s.governor.tick(&s, 114).unwrap(), 0);
+    assert_eq!(s.governor.tick(&s, 115).unwrap(), 2);
+    assert_eq!(answer(&s, &fourth).await["status"], "complete");
+    let window = s.store.window(Domain(0)).unwrap();
+    assert_eq!(
+        window.iter().filter(|(t, _)| *t == 115).count(),
+        2,
+        "{window:?}"
+    );
+}
+
+#[tokio::test]
+async fn messages_that_are_not_bridge_burns_are_not_governed() {
+    let s = app_state(temporary(), limits(Some(10), Some(5)), None);
+    let anyone = message(1, 1_000 * USD1, B256::repeat_byte(0x99));
+    assert_eq!(read_message(&s, &anyone, 100, 100).1, Admitted::Signed);
+    assert!(s.store.window(Domain(0)).unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn holds_and_the_window_survive_a_restart_and_nothing_is_counted_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let (held, last) = {
+        let s = app_state(sled::open(&path).unwrap(), limits(Some(10), Some(8)), None);
+        read(&s, 1, 100, 6, 101);
+        let (big, _) = read(&s, 2, 101, 9, 102);
+        let (held, _) = read(&s, 3, 102, 5, 103);
+        (held, big)
+    };
+    // A restart: everything is read from the store again.
+    let s = app_state(sled::open(&path).unwrap(), limits(Some(10), Some(8)), None);
+    assert_eq!(answer(&s, &held).await["releaseAt"], 115);
+    assert_eq!(answer(&s, &last).await["releaseAt"], 109);
+    // Read again by a watcher whose cursor had not moved: still held, not counted.
+    assert_eq!(read(&s, 3, 102, 5, 104).1, Admitted::Known);
+    assert_eq!(s.governor.tick(&s, 109).unwrap(), 1);
+    assert_eq!(s.governor.tick(&s, 115).unwrap(), 1);
+    assert_eq!(
+        s.store.window(Domain(0)).unwrap(),
+        vec![(100, 6 * USD1), (115, 5 * USD1)]
+    );
+    assert_eq!(s.governor.tick(&s, 200).unwrap(), 0);
+    assert_eq!(s.store.count(), 3);
+}
+
+#[tokio::test]
+async fn operators_release_and_drop_with_their_token_only() {
+    let s = app_state(temporary(), limits(Some(100), Some(10)), Some(TOKEN));
+    let (a, _) = read(&s, 1, 100, 20, 100);
+    let (b, _) = read(&s, 2, 100, 30, 100);
+    let release = format!("/v1/governor/release/{a:#x}");
+    for token in [None, Some("wrong"), Some(&TOKEN[1..])] {
+        let (status, body) = call(&s, "POST", &release, token).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{token:?}: {body}");
+        assert!(body["error"].is_string());
+    }
+    assert_eq!(answer(&s, &a).await["status"], "pending_governor");
+    let (status, body) = call(&s, "POST", &release, Some(TOKEN)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        (body["status"].clone(), body["released"].clone()),
+        (json!("complete"), json!(true))
+    );
+    assert_eq!(answer(&s, &a).await["attestation"], body["attestation"]);
+    let (_, again) = call(&s, "POST", &release, Some(TOKEN)).await;
+    assert_eq!(again["released"], false);
+    assert!(
+        s.store.window(Domain(0)).unwrap().is_empty(),
+        "a manual release is not counted"
+    );
+
+    let drop = format!("/v1/governor/drop/{b:#x}");
+    assert_eq!(
+        call(&s, "POST", &drop, None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let (status, body) = call(&s, "POST", &drop, Some(TOKEN)).await;
+    assert_eq!(
+        (status, body["dropped"].clone()),
+        (StatusCode::OK, json!(true))
+    );
+    assert_eq!(
+        answer(&s, &b).await,
+        json!({ "status": "dropped_by_governor", "attestation": null })
+    );
+    assert_eq!(
+        s.governor.tick(&s, 10_000).unwrap(),
+        0,
+        "never signed by time"
+    );
+    assert_eq!(
+        read(&s, 2, 100, 30, 10_001).1,
+        Admitted::Known,
+        "nor when read again"
+    );
+    let (_, status_body) = call(&s, "GET", "/v1/governor", None).await;
+    assert_eq!(status_body["dropped"][0]["messageHash"], format!("{b:#x}"));
+    // Signed already: too late to drop.
+    let (status, _) = call(
+        &s,
+        "POST",
+        &format!("/v1/governor/drop/{a:#x}"),
+        Some(TOKEN),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    // Unknown.
+    let unknown = format!("/v1/governor/release/0x{}", "ab".repeat(32));
+    assert_eq!(
+        call(&s, "POST", &unknown, Some(TOKEN)).await.0,
+        StatusCode::NOT_FOUND
+    );
+    // A dropped message can still be released by an explicit decision.
+    let (status, body) = call(
+        &s,
+        "POST",
+        &format!("/v1/governor/release/{b:#x}"),
+        Some(TOKEN),
+    )
+    .await;
+    assert_eq!(
+        (status, body["released"].clone()),
+        (StatusCode::OK, json!(true))
+    );
+    assert_eq!(answer(&s, &b).await["status"], "complete");
+}
+
+#[tokio::test]
+async fn without_an_admin_token_the_routes_answer_403() {
+    let s = app_state(temporary(), limits(Some(100), Some(10)), None);
+    let (a, _) = read(&s, 1, 100, 20, 100);
+    for route in ["release", "drop"] {
+        let (status, body) = call(
+            &s,
+            "POST",
+            &format!("/v1/governor/{route}/{a:#x}"),
+            Some(TOKEN),
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+        assert!(body["error"].as_str().unwrap().contains("admin_token_file"));
+    }
+    assert_eq!(
+        call(&s, "GET", "/v1/governor", None).await.0,
+        StatusCode::OK
+    );
+}
