@@ -53,7 +53,8 @@ pub struct Batch {
     /// Set when a reorg made the watcher rewind: the first height read again.
     pub rewound_to: Option<u64>,
     next: u64,
-    hashes: BTreeMap<u64, B256>,
+    /// Height → (block hash, how many messages were read from that block).
+    hashes: BTreeMap<u64, (B256, u32)>,
 }
 
 pub struct Watcher<S> {
@@ -142,12 +143,16 @@ impl<S: BlockSource> Watcher<S> {
                 return Err(WatchError::Moved(self.chain.clone()));
             }
             for log in logs {
-                batch.hashes.insert(log.block_number, log.block_hash);
+                let entry = batch
+                    .hashes
+                    .entry(log.block_number)
+                    .or_insert((log.block_hash, 0));
                 if let Some(m) = self.to_message(log) {
+                    entry.1 += 1;
                     batch.final_messages.push(m);
                 }
             }
-            batch.hashes.insert(to, after);
+            batch.hashes.entry(to).or_insert((after, 0));
             next = to + 1;
             chunks += 1;
         }
@@ -184,8 +189,10 @@ impl<S: BlockSource> Watcher<S> {
             }
         }
         let mut b = sled::Batch::default();
-        for (height, hash) in &batch.hashes {
-            b.insert(&hash_key(*height), hash.as_slice());
+        for (height, (hash, messages)) in &batch.hashes {
+            let mut value = hash.to_vec();
+            value.extend_from_slice(&messages.to_be_bytes());
+            b.insert(&hash_key(*height), value);
         }
         b.insert(NEXT_KEY, &batch.next.to_be_bytes());
         usd1_core::durable::serialized(|| self.tree.apply_batch(b))?;
@@ -198,35 +205,40 @@ impl<S: BlockSource> Watcher<S> {
     /// from again if the newest no longer matches.
     async fn check_reorg(&self) -> Result<Option<u64>, WatchError> {
         let mut first = true;
-        let mut orphaned_blocks = 0u64;
+        let (mut orphaned_blocks, mut orphaned_messages) = (0u64, 0u64);
         for entry in self.tree.range(hash_key(0)..hash_key(u64::MAX)).rev() {
             let (k, v) = entry?;
             let height = height_of(&k);
-            let stored = B256::from_slice(&v);
+            let (stored, messages) = stored_block(&v);
             if self.source.block_hash(height).await? == Some(stored) {
                 if first {
                     return Ok(None);
                 }
-                self.count_reorg(height + 1, orphaned_blocks);
+                self.count_reorg(height + 1, orphaned_blocks, orphaned_messages);
                 return Ok(Some(height + 1));
             }
             first = false;
             orphaned_blocks += 1;
+            orphaned_messages += u64::from(messages);
         }
         if first {
             return Ok(None);
         }
         // Nothing stored is on the chain any more: read everything again.
-        self.count_reorg(self.start_block, orphaned_blocks);
+        self.count_reorg(self.start_block, orphaned_blocks, orphaned_messages);
         Ok(Some(self.start_block))
     }
 
-    fn count_reorg(&self, from: u64, blocks: u64) {
-        tracing::error!(chain = %self.chain, from, stored_blocks_orphaned = blocks, "reorg below the final height: rewinding");
+    /// A reorg below the cursor, which only ever reaches the final height: what was read
+    /// as final is gone. `usd1_orphaned_burns_total` counts the messages read from the
+    /// orphaned blocks (not the blocks).
+    fn count_reorg(&self, from: u64, blocks: u64, messages: u64) {
+        tracing::error!(chain = %self.chain, from, orphaned_blocks = blocks, orphaned_messages = messages,
+            "reorg below the final height: rewinding");
         metrics::REORGS.with_label_values(&[&self.chain]).inc();
         metrics::ORPHANED
             .with_label_values(&[&self.chain])
-            .inc_by(blocks);
+            .inc_by(messages);
     }
 
     fn to_message(&self, log: SentLog) -> Option<ObservedMessage> {
@@ -280,6 +292,17 @@ fn hash_key(height: u64) -> [u8; 9] {
     k[0] = HASH_PREFIX;
     k[1..].copy_from_slice(&height.to_be_bytes());
     k
+}
+
+/// A stored block: its hash, then (since messages were counted) a 4-byte message count.
+fn stored_block(value: &[u8]) -> (B256, u32) {
+    let hash = value.get(..32).map(B256::from_slice).unwrap_or_default();
+    let messages = value
+        .get(32..36)
+        .and_then(|b| b.try_into().ok())
+        .map(u32::from_be_bytes)
+        .unwrap_or(0);
+    (hash, messages)
 }
 
 fn height_of(key: &[u8]) -> u64 {

@@ -13,6 +13,9 @@
   // Each route change starts a new generation; polls of older ones stop.
   let generation = 0;
   let config = null;
+  // Whether the view changed inside the page (then focus moves to its title, for screen
+  // readers); not on the first load, where focus stays at the top of the page.
+  let navigated = false;
 
   function h(tag, attrs, ...children) {
     const el = document.createElement(tag);
@@ -144,7 +147,7 @@
 
   function focusTitle() {
     const t = document.getElementById('view-title');
-    if (t && document.activeElement !== input) t.focus({ preventScroll: true });
+    if (t && navigated && document.activeElement !== input) t.focus({ preventScroll: true });
   }
 
   // ---- routes -------------------------------------------------------------------------
@@ -171,7 +174,7 @@
     const target = `#/search/${encodeURIComponent(q)}`;
     if (location.hash === target) route(); else location.hash = target;
   });
-  window.addEventListener('hashchange', route);
+  window.addEventListener('hashchange', () => { navigated = true; route(); });
 
   // ---- home and search ----------------------------------------------------------------
 

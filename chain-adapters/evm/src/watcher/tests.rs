@@ -255,3 +255,43 @@ async fn messages_from_another_domain_are_rejected() {
     chain.burn(1);
     assert!(w.poll().await.unwrap().final_messages.is_empty());
 }
+
+#[tokio::test]
+async fn orphaned_burns_are_counted_by_message_not_by_block() {
+    let chain = FakeChain::new(2);
+    let tree = tree();
+    let w = Watcher::new(
+        &chain,
+        tree.clone(),
+        "orphans",
+        Domain(0),
+        Finality::Confirmations { confirmations: 3 },
+        4,
+        0,
+        true,
+    );
+    let orphaned = || metrics::ORPHANED.with_label_values(&["orphans"]).get();
+    let reorgs = || metrics::REORGS.with_label_values(&["orphans"]).get();
+
+    // A deep reorg that orphans blocks holding no message: a reorg, no orphaned burn.
+    chain.mine(10);
+    poll_commit(&w).await;
+    chain.reorg_from(5, 1);
+    chain.mine(10);
+    poll_commit(&w).await;
+    assert_eq!((reorgs(), orphaned()), (1, 0));
+
+    // Two burns in one block and one in the next, all final, then orphaned: three.
+    let h = chain.blocks.lock().unwrap().len() as u64;
+    chain.burn(1);
+    chain.burn(2);
+    chain.mine(1);
+    chain.burn(3);
+    chain.mine(10);
+    let b = poll_commit(&w).await;
+    assert_eq!(b.final_messages.len(), 3);
+    chain.reorg_from(h - 1, 1);
+    chain.mine(10);
+    poll_commit(&w).await;
+    assert_eq!((reorgs(), orphaned()), (2, 3));
+}
