@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sourced by devnet.sh and test.sh: installs what the repo needs on a fresh machine, into the
-# repo (npm packages: anvil, forge, solc-js, OpenZeppelin — pinned in package-lock.json) and
+# repo (npm packages: anvil, forge, solc-js, OpenZeppelin, playwright-core — pinned in
+# package-lock.json; Debian's prometheus and chromium when root) and
 # points cargo at a persistent target dir so later runs on the same machine are incremental.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -31,11 +32,23 @@ if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2
   fi
 fi
 
+# Chromium (Debian package): the explorer's browser tests drive it with playwright-core
+# (tests/browser/), which never downloads a browser of its own.
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing Debian's chromium (the explorer's browser tests)" >&2
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+  else
+    echo "setup: chromium is not installed and this user cannot apt-get it: run 'sudo apt-get install chromium'" >&2
+  fi
+fi
+
 # npm ci only when the lockfile changed since the last install.
 stamp="$repo/node_modules/.usd1-lock-sha"
 want="$(sha256sum "$repo/package-lock.json" | cut -d' ' -f1)"
 if [ ! -x "$repo/node_modules/.bin/anvil" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  echo "setup: installing pinned npm tools (anvil, forge, solc-js, OpenZeppelin) into node_modules/" >&2
+  echo "setup: installing pinned npm tools (anvil, forge, solc-js, OpenZeppelin, playwright-core) into node_modules/" >&2
   (cd "$repo" && npm ci --no-audit --no-fund --loglevel=error)
   echo "$want" > "$stamp"
 fi

@@ -144,18 +144,13 @@ impl ChainReads {
 }
 
 impl fmt::Display for ChainReads {
-    /// e.g. "ethereum: index through block 130 (was 120: +10 blocks, 1 eth_getLogs); not
-    /// final, read unindexed 131–132; usedNonces: 2 read, 40 known".
+    /// e.g. "ethereum: index through block 130 (was 120: +10 blocks); read unindexed
+    /// 131–132 (not final); 2 eth_getLogs; usedNonces: 2 read, 40 known".
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let logs = if self.unit == "slot" {
-            "signature pages"
+        let (logs, receipts) = if self.unit == "slot" {
+            ("signature pages", "claims")
         } else {
-            "eth_getLogs"
-        };
-        let receipts = if self.unit == "slot" {
-            "claims"
-        } else {
-            "usedNonces"
+            ("eth_getLogs", "usedNonces")
         };
         write!(f, "{}: ", self.chain)?;
         if self.indexed {
@@ -167,30 +162,23 @@ impl fmt::Display for ChainReads {
                 Some(b) => write!(f, " (was {b}: ")?,
                 None => write!(f, " (new: ")?,
             }
-            write!(
-                f,
-                "+{} {}s, {} {logs})",
-                self.added_count(),
-                self.unit,
-                self.log_queries
-            )?;
+            write!(f, "+{} {}s)", self.added_count(), self.unit)?;
             if let Some(why) = &self.rebuilt {
                 write!(f, " REBUILT: {why}")?;
             }
             if let Some((a, b)) = self.unindexed {
-                write!(f, "; not final, read unindexed {a}–{b}")?;
+                write!(f, "; read unindexed {a}–{b} (not final)")?;
             }
         } else {
             write!(f, "no index")?;
-            if let Some((a, b)) = self.unindexed {
+            if let Some((a, b)) = self.unindexed.or(self.added) {
                 write!(f, ", read {}s {a}–{b}", self.unit)?;
             }
-            write!(f, " ({} {logs})", self.log_queries)?;
         }
         write!(
             f,
-            "; {receipts}: {} read, {} known",
-            self.receipt_reads, self.receipts_known
+            "; {} {logs}; {receipts}: {} read, {} known",
+            self.log_queries, self.receipt_reads, self.receipts_known
         )
     }
 }
@@ -502,15 +490,15 @@ mod tests {
         assert_eq!(r.added_count(), 10);
         assert_eq!(
             r.to_string(),
-            "ethereum: index through block 130 (was 120: +10 blocks, 1 eth_getLogs); \
-             not final, read unindexed 131–132; usedNonces: 2 read, 40 known"
+            "ethereum: index through block 130 (was 120: +10 blocks); \
+             read unindexed 131–132 (not final); 1 eth_getLogs; usedNonces: 2 read, 40 known"
         );
         let mut full = ChainReads::new("base", "block", false);
         full.unindexed = Some((0, 132));
         full.log_queries = 1;
         assert_eq!(
             full.to_string(),
-            "base: no index, read blocks 0–132 (1 eth_getLogs); usedNonces: 0 read, 0 known"
+            "base: no index, read blocks 0–132; 1 eth_getLogs; usedNonces: 0 read, 0 known"
         );
         let mut sol = ChainReads::new("solana", "slot", true);
         sol.through = Some(900);
@@ -518,7 +506,7 @@ mod tests {
         sol.log_queries = 2;
         assert!(sol
             .to_string()
-            .starts_with("solana: index through slot 900 (new: +901 slots, 2 signature pages)"));
+            .starts_with("solana: index through slot 900 (new: +901 slots); 2 signature pages;"));
     }
 
     #[test]

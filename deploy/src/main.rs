@@ -219,6 +219,10 @@ fn print_endpoints(d: &Devnet) {
         );
     }
     println!("  relayer     {}  (/v1/messages, /metrics)", d.relayer_url);
+    println!(
+        "  explorer    {}/explorer/  (find a transfer by tx hash, message hash or address; supply)",
+        d.relayer_url
+    );
     if let Some(sol) = &d.solana {
         println!(
             "  solana      domain 5  rpc {}  mint {}  multisig {} (2 of {} attesters)",

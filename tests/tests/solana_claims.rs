@@ -2,7 +2,8 @@
 //! with the real attesters and relayer:
 //! - a Solana-bound burn replaced twice (`replaceDepositForBurn`, new recipients) while the
 //!   relayer runs is minted exactly once — original and replacements share one claim — and
-//!   the two others end `delivered`; supply over the three chains is conserved;
+//!   the two others end `delivered`; supply over the three chains is conserved and
+//!   `usd1 audit` (which counts Solana) is exact;
 //! - after the claim authority is retired, a bare claim under it (no mint: what a leaked key
 //!   can make) does not block the message, while a claim under it whose transaction minted
 //!   still prevents a second mint of that (source, nonce).
@@ -146,6 +147,8 @@ async fn a_solana_bound_burn_replaced_twice_is_minted_once() {
     let sol = d.solana.as_ref().unwrap();
     assert!(claimed(&d, &sol.claim_authority.pubkey(), &burns[0].message).await);
     assert_eq!(three_chain_supply(&d).await, before, "supply conserved");
+    let audit = usd1(&d, &["audit"]);
+    assert!(audit.status.success(), "usd1 audit: {}", text(&audit));
     d.stop().await;
 }
 
@@ -237,5 +240,7 @@ async fn claims_under_a_retired_authority_count_only_if_their_transaction_minted
     assert!(!claimed(&d, &current, &minted.message).await);
     assert_eq!(solana_balance(&d, &minted_wallet).await, 3_000_000);
     assert_eq!(three_chain_supply(&d).await, before, "supply conserved");
+    let audit = usd1(&d, &["audit"]);
+    assert!(audit.status.success(), "usd1 audit: {}", text(&audit));
     d.stop().await;
 }
