@@ -19,7 +19,7 @@
 
 use crate::state::AppState;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
@@ -31,6 +31,7 @@ use tracing::Instrument;
 use usd1_config::{AttesterConfig, SolanaConfig};
 use usd1_core::message::address_to_bytes32;
 use usd1_core::{Domain, Message, B256};
+use usd1_runtime::auth::constant_time_eq;
 use usd1_runtime::extract::Json as JsonBody;
 use usd1_runtime::{now_ms, parse_hash, ApiError};
 use usd1_solana::mint_tx::{check_canonical_bytes, MintParams, MintTxError};
@@ -266,17 +267,7 @@ fn authorize<'a>(
             "co-signing disabled: no cosign_tokens configured on this attester".into(),
         ));
     }
-    let unauthorized = |why: &str| ApiError(StatusCode::UNAUTHORIZED, why.into());
-    let value = headers.get(header::AUTHORIZATION).ok_or_else(|| {
-        unauthorized("co-signing needs a credential: Authorization: Bearer <token>")
-    })?;
-    let presented = value
-        .to_str()
-        .ok()
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim())
-        .ok_or_else(|| unauthorized("the Authorization header must be: Bearer <token>"))?;
+    let presented = usd1_runtime::auth::bearer_token(headers, "co-signing")?;
     let mut found = None;
     for (name, token) in callers {
         if constant_time_eq(token.as_bytes(), presented.as_bytes()) && found.is_none() {
@@ -285,17 +276,8 @@ fn authorize<'a>(
     }
     found.ok_or_else(|| {
         tracing::warn!("co-sign request with an unknown token");
-        unauthorized("unknown co-sign token")
+        ApiError(StatusCode::UNAUTHORIZED, "unknown co-sign token".into())
     })
-}
-
-/// Equality whose time depends only on the lengths (tokens are not secret in length).
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
-    std::hint::black_box(diff) == 0
 }
 
 /// A token bucket per caller: `rate` requests per second, bursts of twice that.

@@ -194,6 +194,8 @@ impl Governor {
             return Ok(Admitted::Known);
         }
         let domain = f.message.source_domain;
+        // A block without a time (an RPC that does not know it) never counts as old.
+        let burn_time = if f.block_time == 0 { now } else { f.block_time };
         let mut candidate = Hold {
             message: format!("0x{}", hex::encode(f.raw)),
             message_hash: format!("{:#x}", f.hash),
@@ -204,7 +206,7 @@ impl Governor {
             evm_source_tx: f.evm_source_tx.is_some(),
             source_block: f.block,
             amount: 0,
-            burn_time: f.block_time,
+            burn_time,
             kind: HoldKind::Window,
             release_at: 0,
             held_at_ms: now_ms(),
@@ -219,9 +221,9 @@ impl Governor {
         };
         candidate.amount = amount;
         // Releases due by this burn's time happen first: the queue as it stood then.
-        self.release_due(state, domain, chain, now.max(f.block_time))?;
+        self.release_due(state, domain, chain, now.max(burn_time))?;
         let mut meta = store.governor_meta(domain).map_err(e)?;
-        meta.latest_burn = meta.latest_burn.max(f.block_time);
+        meta.latest_burn = meta.latest_burn.max(burn_time);
         let queued = store
             .holds(domain)
             .map_err(e)?
@@ -233,12 +235,12 @@ impl Governor {
             &window,
             queued,
             meta.last_release,
-            f.block_time,
+            burn_time,
             amount,
         ) {
             Decision::Sign => {
                 let change = GovernorChange {
-                    window: Some((f.block_time, amount)),
+                    window: Some((burn_time, amount)),
                     released: None,
                     meta: Some(meta),
                 };

@@ -288,7 +288,11 @@ pub(crate) async fn wait_attested(
         let mut waiting = "the attestations".to_string();
         if let Some(at) = governor_release(held.clone(), threshold.saturating_sub(valid)) {
             let text = usd1_config::held_by_governor_text(at);
-            line = format!("{line}; {text} ({} attesters hold it)", held.len());
+            line = format!(
+                "{line}; {text} ({} of {} attesters hold it)",
+                held.len(),
+                ctx.config.bridge.attesters.len()
+            );
             waiting = format!("the attestations ({text})");
         }
         show(line);

@@ -134,3 +134,18 @@ pub(crate) fn validate_chains(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::check_explorer_url;
+
+    #[test]
+    fn explorer_urls_are_http_with_a_tx_placeholder() {
+        assert!(check_explorer_url("https://etherscan.io/tx/{tx}").is_ok());
+        assert!(check_explorer_url("http://127.0.0.1:4000/tx/{tx}?cluster=custom").is_ok());
+        let e = check_explorer_url("https://etherscan.io/tx/").unwrap_err();
+        assert!(e.contains("{tx}"), "{e}");
+        let e = check_explorer_url("javascript:alert(1)//{tx}").unwrap_err();
+        assert!(e.contains("not an http(s) URL"), "{e}");
+    }
+}

@@ -357,6 +357,62 @@ mod tests {
         assert_eq!(g.read_admin_token().unwrap(), Some("k".repeat(40)));
     }
 
+    /// An attester config file with `governor` appended, parsed and validated (no `USD1_`
+    /// overrides: other tests set some).
+    fn attester(governor: &str) -> Result<crate::AttesterConfig, String> {
+        use crate::Validate;
+        use figment::providers::{Format, Toml};
+        let text = format!(
+            r#"
+[service]
+listen = "127.0.0.1:7001"
+db_path = "/tmp/a1"
+
+[signer]
+key_file = "/tmp/k"
+
+[chains.ethereum]
+domain = 0
+kind = "evm"
+rpc_urls = ["http://127.0.0.1:8545"]
+finality = "finalized"
+message_transmitter = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+token_messenger = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"
+token = "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0"
+{governor}"#
+        );
+        let c: crate::AttesterConfig = figment::Figment::new()
+            .merge(Toml::string(&text))
+            .extract()
+            .map_err(|e| e.to_string())?;
+        c.validate()
+            .map_err(|(field, why)| format!("{field}: {why}"))?;
+        Ok(c)
+    }
+
+    #[test]
+    fn the_section_in_a_file() {
+        let c = attester("").unwrap();
+        assert_eq!(
+            c.governor,
+            GovernorConfig::default(),
+            "omitted: the defaults"
+        );
+        let c = attester(
+            "[governor]\nwindow_secs = 60\nadmin_token_file = \"/etc/t\"\n[governor.chains.0]\nbig_transfer = \"off\"\n",
+        )
+        .unwrap();
+        let l = c.governor.limits("ethereum", Domain(0)).unwrap();
+        assert_eq!((l.big_transfer, l.window_secs), (None, 60));
+        let err = attester("[governor.chains.ethereum]\ndaily_limit = \"1,000\"\n").unwrap_err();
+        assert!(
+            err.starts_with("governor.chains.ethereum.daily_limit: "),
+            "{err}"
+        );
+        let err = attester("[governor]\nlimit = \"1\"\n").unwrap_err();
+        assert!(err.contains("limit"), "unknown fields are refused: {err}");
+    }
+
     #[test]
     fn utc_datetimes() {
         assert_eq!(utc_datetime(0), "1970-01-01 00:00:00 UTC");

@@ -69,6 +69,9 @@ struct SolanaSide {
     explorer_tx_url: Option<String>,
 }
 
+/// A destination's attester set as read at some time: (read at ms, attesters, threshold).
+type CachedSet = (u64, Vec<Address>, usize);
+
 /// A destination as the pipeline uses it, and the confirmations a delivery there needs.
 pub type Destinations = HashMap<Domain, (Arc<dyn Destination>, u64)>;
 
@@ -82,7 +85,7 @@ pub struct Explorer {
     /// Per chain: (read at ms, seconds per block).
     block_times: Mutex<HashMap<Domain, (u64, f64)>>,
     /// Per destination: (read at ms, attesters, threshold).
-    sets: Mutex<HashMap<Domain, (u64, Vec<Address>, usize)>>,
+    sets: Mutex<HashMap<Domain, CachedSet>>,
     /// Attester signing addresses learned from their answers → index in `attesters`.
     signers: Mutex<HashMap<Address, usize>>,
 }
@@ -255,7 +258,10 @@ impl Explorer {
 
 pub fn router(x: Arc<Explorer>) -> Router {
     Router::new()
-        .route("/explorer", get(|| async { axum::response::Redirect::permanent("explorer/") }))
+        .route(
+            "/explorer",
+            get(|| async { axum::response::Redirect::permanent("explorer/") }),
+        )
         .route("/explorer/", get(index))
         .route("/explorer/app.js", get(app_js))
         .route("/explorer/style.css", get(style_css))
@@ -484,7 +490,10 @@ impl Explorer {
         if let Some(found) = on_chain {
             return Ok(self.evm_tx_answer(h, found).await);
         }
-        if attesters.iter().any(|a| a.status != "unseen" && a.status != "unreachable") {
+        if attesters
+            .iter()
+            .any(|a| a.status != "unseen" && a.status != "unreachable")
+        {
             return Ok(json!({
                 "status": "pending",
                 "kind": "message",
@@ -504,11 +513,9 @@ impl Explorer {
     /// Looks for an EVM transaction on every configured EVM chain.
     async fn find_evm_tx(&self, h: B256) -> Option<OnChain> {
         let looks = self.evm.iter().enumerate().map(|(i, c)| async move {
-            let receipt = c
-                .rpc
-                .call("eth_getTransactionReceipt", |p| async move {
-                    p.get_transaction_receipt(h).await
-                });
+            let receipt = c.rpc.call("eth_getTransactionReceipt", |p| async move {
+                p.get_transaction_receipt(h).await
+            });
             match tokio::time::timeout(LOOK_TIMEOUT, receipt).await {
                 Ok(Ok(Some(r))) => {
                     let messages = r
@@ -529,11 +536,9 @@ impl Explorer {
                 Ok(Ok(None)) => {}
                 _ => return None,
             }
-            let tx = c
-                .rpc
-                .call("eth_getTransactionByHash", |p| async move {
-                    p.get_transaction_by_hash(h).await
-                });
+            let tx = c.rpc.call("eth_getTransactionByHash", |p| async move {
+                p.get_transaction_by_hash(h).await
+            });
             match tokio::time::timeout(LOOK_TIMEOUT, tx).await {
                 Ok(Ok(Some(_))) => Some(OnChain::Mempool { chain: i }),
                 _ => None,
@@ -814,11 +819,14 @@ impl Explorer {
     /// Seconds until a Solana slot is finalized, estimated from the finalized slot.
     async fn solana_eta(&self, slot: u64) -> Option<f64> {
         let s = self.solana.as_ref()?;
-        let finalized = tokio::time::timeout(LOOK_TIMEOUT, self.solana_rpc(s, "getSlot", json!([{ "commitment": "finalized" }])))
-            .await
-            .ok()
-            .flatten()
-            .and_then(|v| v.as_u64());
+        let finalized = tokio::time::timeout(
+            LOOK_TIMEOUT,
+            self.solana_rpc(s, "getSlot", json!([{ "commitment": "finalized" }])),
+        )
+        .await
+        .ok()
+        .flatten()
+        .and_then(|v| v.as_u64());
         let poll = s.poll_ms as f64 / 1000.0;
         Some(match finalized {
             Some(f) if f >= slot => poll,
@@ -845,12 +853,25 @@ impl Explorer {
 
     /// Every configured attester's answer for a message hash, asked concurrently.
     async fn attester_answers(&self, h: &B256) -> Vec<AttesterAnswer> {
-        let asks = self.attesters.iter().enumerate().map(|(index, url)| async move {
-            let url = format!("{url}/v1/attestations/{h:#x}");
-            let answer = match self.http.get(&url).send().await {
-                Ok(r) if r.status() == reqwest::StatusCode::NOT_FOUND => None,
-                Ok(r) => match r.json::<Value>().await {
-                    Ok(v) => Some(v),
+        let asks = self
+            .attesters
+            .iter()
+            .enumerate()
+            .map(|(index, url)| async move {
+                let url = format!("{url}/v1/attestations/{h:#x}");
+                let answer = match self.http.get(&url).send().await {
+                    Ok(r) if r.status() == reqwest::StatusCode::NOT_FOUND => None,
+                    Ok(r) => match r.json::<Value>().await {
+                        Ok(v) => Some(v),
+                        Err(_) => {
+                            return AttesterAnswer {
+                                index,
+                                status: "unreachable".into(),
+                                signer: None,
+                                release_at: None,
+                            }
+                        }
+                    },
                     Err(_) => {
                         return AttesterAnswer {
                             index,
@@ -859,41 +880,32 @@ impl Explorer {
                             release_at: None,
                         }
                     }
-                },
-                Err(_) => {
+                };
+                let Some(v) = answer else {
                     return AttesterAnswer {
                         index,
-                        status: "unreachable".into(),
+                        status: "unseen".into(),
                         signer: None,
                         release_at: None,
-                    }
-                }
-            };
-            let Some(v) = answer else {
-                return AttesterAnswer {
-                    index,
-                    status: "unseen".into(),
-                    signer: None,
-                    release_at: None,
+                    };
                 };
-            };
-            let signer = v["attestation"]
-                .as_str()
-                .and_then(|a| alloy::hex::decode(a.trim_start_matches("0x")).ok())
-                .and_then(|raw| Signature65::parse(&raw).ok())
-                .and_then(|s| s.recover(h).ok());
-            let status = match v["status"].as_str() {
-                Some("complete") if signer.is_some() => "signed",
-                Some(other) => other,
-                None => "unseen",
-            };
-            AttesterAnswer {
-                index,
-                status: status.to_string(),
-                signer,
-                release_at: v["releaseAt"].as_u64(),
-            }
-        });
+                let signer = v["attestation"]
+                    .as_str()
+                    .and_then(|a| alloy::hex::decode(a.trim_start_matches("0x")).ok())
+                    .and_then(|raw| Signature65::parse(&raw).ok())
+                    .and_then(|s| s.recover(h).ok());
+                let status = match v["status"].as_str() {
+                    Some("complete") if signer.is_some() => "signed",
+                    Some(other) => other,
+                    None => "unseen",
+                };
+                AttesterAnswer {
+                    index,
+                    status: status.to_string(),
+                    signer,
+                    release_at: v["releaseAt"].as_u64(),
+                }
+            });
         let answers = futures_util::future::join_all(asks).await;
         let mut known = self.signers.lock().unwrap_or_else(|p| p.into_inner());
         for a in &answers {
@@ -906,12 +918,7 @@ impl Explorer {
 
     /// The destination's attesters and threshold (cached), where this relayer delivers there.
     async fn attester_set(&self, d: Domain) -> Option<(Vec<Address>, usize)> {
-        if let Some((at, set, t)) = self
-            .sets
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&d)
-        {
+        if let Some((at, set, t)) = self.sets.lock().unwrap_or_else(|p| p.into_inner()).get(&d) {
             if now_ms().saturating_sub(*at) < CACHE_MS {
                 return Some((set.clone(), *t));
             }
@@ -926,6 +933,13 @@ impl Explorer {
             .unwrap_or_else(|p| p.into_inner())
             .insert(d, (now_ms(), set.clone(), t));
         Some((set, t))
+    }
+
+    fn knows_signer(&self, a: &Address) -> bool {
+        self.signers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(a)
     }
 
     fn attester_label(&self, a: &Address) -> String {
@@ -1019,13 +1033,7 @@ impl Explorer {
         let waiting: Vec<String> = answers
             .iter()
             .filter(|a| a.status != "signed")
-            .map(|a| {
-                format!(
-                    "attester {}: {}",
-                    a.index + 1,
-                    a.status.replace('_', " ")
-                )
-            })
+            .map(|a| format!("attester {}: {}", a.index + 1, a.status.replace('_', " ")))
             .collect();
         let mut text = format!(
             "{} of {n} attesters signed{}",
@@ -1083,7 +1091,10 @@ impl Explorer {
                                     fin["status"] =
                                         json!(if f.is_final { "done" } else { "active" });
                                     fin["detail"] = json!(if f.is_final {
-                                        format!("{}; the relayer picks it up on its next poll", f.text)
+                                        format!(
+                                            "{}; the relayer picks it up on its next poll",
+                                            f.text
+                                        )
                                     } else {
                                         f.text
                                     });
@@ -1108,9 +1119,8 @@ impl Explorer {
                         burned["txs"] = json!([self.tx(d, tx)]);
                         if o.finalized {
                             fin["status"] = json!("done");
-                            fin["detail"] = json!(
-                                "finalized; the relayer picks it up on its next poll"
-                            );
+                            fin["detail"] =
+                                json!("finalized; the relayer picks it up on its next poll");
                         } else {
                             let eta = self.solana_eta(o.slot).await;
                             fin["status"] = json!("active");
@@ -1166,9 +1176,24 @@ impl Explorer {
             burned,
             fin,
             attested,
-            stage("submitted", format!("Submitted to {dest_name}"), "waiting", String::new()),
-            stage("minted", format!("Minted on {dest_name}"), "waiting", String::new()),
-            stage("final", format!("Final on {dest_name}"), "waiting", String::new()),
+            stage(
+                "submitted",
+                format!("Submitted to {dest_name}"),
+                "waiting",
+                String::new(),
+            ),
+            stage(
+                "minted",
+                format!("Minted on {dest_name}"),
+                "waiting",
+                String::new(),
+            ),
+            stage(
+                "final",
+                format!("Final on {dest_name}"),
+                "waiting",
+                String::new(),
+            ),
         ];
         let body = message.as_ref().and_then(|m| m.burn_body().ok());
         json!({
@@ -1231,13 +1256,17 @@ impl Explorer {
         // Attested: which signatures the stored attestation carries, or the attesters' word.
         let mut attested = stage("attested", "Attested".into(), "waiting", String::new());
         if let Some(a) = &r.attestation {
-            let signers: Vec<String> = alloy::hex::decode(a.trim_start_matches("0x"))
+            let signers: Vec<Address> = alloy::hex::decode(a.trim_start_matches("0x"))
                 .unwrap_or_default()
                 .chunks(65)
                 .filter_map(|c| Signature65::parse(c).ok())
                 .filter_map(|s| s.recover(h).ok())
-                .map(|s| self.attester_label(&s))
                 .collect();
+            // Which configured attester each signer is: learnt from their answers.
+            if signers.iter().any(|s| !self.knows_signer(s)) {
+                self.attester_answers(h).await;
+            }
+            let signers: Vec<String> = signers.iter().map(|s| self.attester_label(s)).collect();
             let n = match &set {
                 Some((s, _)) if !s.is_empty() => s.len(),
                 _ => self.attesters.len(),
@@ -1277,12 +1306,10 @@ impl Explorer {
         let live = match state {
             MessageState::Submitted { tx_hash } | MessageState::Confirmed { tx_hash } => {
                 match self.destinations.get(&dst) {
-                    Some((d, _)) => {
-                        tokio::time::timeout(LOOK_TIMEOUT, d.tx_status(tx_hash, None))
-                            .await
-                            .ok()
-                            .and_then(Result::ok)
-                    }
+                    Some((d, _)) => tokio::time::timeout(LOOK_TIMEOUT, d.tx_status(tx_hash, None))
+                        .await
+                        .ok()
+                        .and_then(Result::ok),
                     None => None,
                 }
             }
@@ -1308,7 +1335,9 @@ impl Explorer {
                 .collect::<Vec<_>>());
             let mut detail = match r.sent_txs.len() {
                 1 => "one transaction".to_string(),
-                n => format!("{n} transactions (each replacing the one before, same account nonce)"),
+                n => {
+                    format!("{n} transactions (each replacing the one before, same account nonce)")
+                }
             };
             if let Some(TxStatus::Included { fee_paid, .. }) = &live {
                 detail.push_str(&format!("; fee {}", fee(*fee_paid)));
@@ -1324,8 +1353,18 @@ impl Explorer {
         }
 
         // Minted (landed), then final on the destination.
-        let mut minted = stage("minted", format!("Minted on {dest_name}"), "waiting", String::new());
-        let mut final_ = stage("final", format!("Final on {dest_name}"), "waiting", String::new());
+        let mut minted = stage(
+            "minted",
+            format!("Minted on {dest_name}"),
+            "waiting",
+            String::new(),
+        );
+        let mut final_ = stage(
+            "final",
+            format!("Final on {dest_name}"),
+            "waiting",
+            String::new(),
+        );
         let confirmations_needed = self.destinations.get(&dst).map(|(_, n)| *n);
         let included = match &live {
             Some(TxStatus::Included {
@@ -1338,7 +1377,10 @@ impl Explorer {
         };
         let landed = has_history("included")
             || included.is_some()
-            || matches!(state, MessageState::Confirmed { .. } | MessageState::Delivered);
+            || matches!(
+                state,
+                MessageState::Confirmed { .. } | MessageState::Delivered
+            );
         if landed {
             minted["status"] = json!("done");
             minted["atMs"] = json!(first_at("included")
@@ -1373,13 +1415,11 @@ impl Explorer {
         match state {
             MessageState::Confirmed { .. } => {
                 final_["status"] = json!("done");
-                final_["detail"] = json!(format!(
-                    "final under {}{}",
-                    self.finality_text(dst),
-                    included
-                        .map(|(_, k)| format!("; {k} confirmations"))
-                        .unwrap_or_default()
-                ));
+                final_["detail"] = json!(match included {
+                    Some((_, k)) if !self.is_solana(dst) =>
+                        format!("{k} confirmations (final at {})", self.finality_text(dst)),
+                    _ => format!("final under {}", self.finality_text(dst)),
+                });
                 final_["atMs"] = json!(first_at("confirmed"));
             }
             MessageState::Delivered => {
@@ -1417,7 +1457,10 @@ impl Explorer {
                 s["status"] = json!(kind);
                 s["detail"] = json!(reason);
             }
-            for s in stages.iter_mut().filter(|s| s["status"] == "waiting" || s["status"] == "active") {
+            for s in stages
+                .iter_mut()
+                .filter(|s| s["status"] == "waiting" || s["status"] == "active")
+            {
                 s["status"] = json!("not_reached");
             }
         }
@@ -1517,8 +1560,8 @@ async fn proof(
     }
     if let Some(s) = x.solana.as_ref().filter(|s| s.domain == dst) {
         let mut claims = Vec::new();
-        for (authority, current) in std::iter::once((s.claim_authority, true))
-            .chain(s.retired.iter().map(|k| (*k, false)))
+        for (authority, current) in
+            std::iter::once((s.claim_authority, true)).chain(s.retired.iter().map(|k| (*k, false)))
         {
             let Ok(addr) = usd1_solana::claim::claim_address(&authority, m.source_domain, m.nonce)
             else {
@@ -1603,8 +1646,7 @@ async fn recent(
     let mut last_key = None;
     for item in x.store.recent(before.as_deref()) {
         let (key, r) = item.map_err(ApiError::internal)?;
-        if q
-            .state
+        if q.state
             .as_deref()
             .is_some_and(|s| !s.is_empty() && s != r.state.name())
             || q.source.is_some_and(|d| Domain(d) != r.source_domain)
@@ -1671,7 +1713,9 @@ async fn supply() -> Json<Value> {
     let (discrepancy, balanced) = match l.issued.map(|i| r.balance(i)) {
         Some(usd1_core::audit::Balance::Exact) => (Some("0".to_string()), Some(true)),
         Some(usd1_core::audit::Balance::Excess(d)) => (Some(usd1(d)), Some(false)),
-        Some(usd1_core::audit::Balance::Shortfall(d)) => (Some(format!("-{}", usd1(d))), Some(false)),
+        Some(usd1_core::audit::Balance::Shortfall(d)) => {
+            (Some(format!("-{}", usd1(d))), Some(false))
+        }
         None => (None, None),
     };
     shown(json!({
@@ -1717,10 +1761,10 @@ async fn governor(State(x): State<Arc<Explorer>>) -> Json<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::source_tx_bytes;
     use axum::body::Body;
     use axum::http::{Request, StatusCode};
     use tower::ServiceExt;
-    use crate::store::source_tx_bytes;
     use usd1_core::HistoryEntry;
 
     fn store() -> Store {
@@ -1760,7 +1804,14 @@ mod tests {
     }
 
     /// A burn from `sender` to `recipient` with this nonce, observed at `at_ms`.
-    fn record(nonce: u64, amount: u64, sender: B256, recipient: B256, at_ms: u64, tx: &str) -> MessageRecord {
+    fn record(
+        nonce: u64,
+        amount: u64,
+        sender: B256,
+        recipient: B256,
+        at_ms: u64,
+        tx: &str,
+    ) -> MessageRecord {
         let body = usd1_core::BurnBody {
             version: 0,
             burn_token: B256::repeat_byte(1),
@@ -1784,6 +1835,21 @@ mod tests {
     }
 
     #[test]
+    fn answers_show_no_rpc_urls_but_keep_block_explorer_links() {
+        let Json(v) = shown(json!({
+            "lastError": "error sending request for url (https://rpc.example/v3/KEY)",
+            "sourceTx": { "hash": "0x01", "url": "https://etherscan.io/tx/0x01" },
+            "claims": [{ "explorerUrl": "https://explorer.solana.com/address/x" }],
+        }));
+        assert_eq!(v["lastError"], "error sending request for url (<url>)");
+        assert_eq!(v["sourceTx"]["url"], "https://etherscan.io/tx/0x01");
+        assert_eq!(
+            v["claims"][0]["explorerUrl"],
+            "https://explorer.solana.com/address/x"
+        );
+    }
+
+    #[test]
     fn utc_dates() {
         assert_eq!(utc(0), "1970-01-01 00:00:00");
         assert_eq!(utc(951_782_400), "2000-02-29 00:00:00");
@@ -1794,13 +1860,19 @@ mod tests {
     fn search_input_is_classified() {
         let h = "ab".repeat(32);
         assert!(matches!(classify(&format!("0x{h}")), Input::Hash(_)));
-        assert!(matches!(classify(&format!(" 0x{} ", h.to_uppercase())), Input::Hash(_)));
+        assert!(matches!(
+            classify(&format!(" 0x{} ", h.to_uppercase())),
+            Input::Hash(_)
+        ));
         assert!(matches!(
             classify("0x90F79bf6EB2c4f870365E785982E1f101E93b906"),
             Input::EvmAddress(_)
         ));
         let sig = Signature::from([7u8; 64]).to_string();
-        assert_eq!(classify(&sig), Input::SolanaSignature(Signature::from([7u8; 64])));
+        assert_eq!(
+            classify(&sig),
+            Input::SolanaSignature(Signature::from([7u8; 64]))
+        );
         let key = Pubkey::new_from_array([9u8; 32]);
         assert_eq!(classify(&key.to_string()), Input::SolanaKey(key));
         for bad in ["", "0x12", "hello world", "0xzz"] {
@@ -1817,7 +1889,10 @@ mod tests {
         assert_eq!(status, StatusCode::OK);
         assert!(ct.starts_with("text/html"), "{ct}");
         assert!(html.contains("app.js") && html.contains("style.css"));
-        assert!(!html.contains("http://") && !html.contains("https://"), "nothing from elsewhere");
+        assert!(
+            !html.contains("http://") && !html.contains("https://"),
+            "nothing from elsewhere"
+        );
         for (path, want) in [
             ("/explorer/app.js", "text/javascript"),
             ("/explorer/style.css", "text/css"),
@@ -1826,7 +1901,10 @@ mod tests {
             let (status, ct, body) = get(&app, path).await;
             assert_eq!(status, StatusCode::OK, "{path}");
             assert!(ct.starts_with(want), "{path}: {ct}");
-            assert!(!body.contains("https://"), "{path} loads nothing from the internet");
+            assert!(
+                !body.contains("https://"),
+                "{path} loads nothing from the internet"
+            );
         }
     }
 
@@ -1837,12 +1915,20 @@ mod tests {
         let other = Address::repeat_byte(0xbb).into_word();
         let tx = format!("0x{}", "cd".repeat(32));
         let a = record(1, 1_500_000, user, other, 1000, &tx);
-        let b = record(2, 2_000_000, other, other, 2000, &format!("0x{}", "ef".repeat(32)));
+        let b = record(
+            2,
+            2_000_000,
+            other,
+            other,
+            2000,
+            &format!("0x{}", "ef".repeat(32)),
+        );
         s.observe(&a, Some(&tx.parse().unwrap())).unwrap();
         s.observe(&b, None).unwrap();
         let app = app(s);
 
-        let (status, v) = get_json(&app, &format!("/v1/explorer/search?q={}", a.message_hash)).await;
+        let (status, v) =
+            get_json(&app, &format!("/v1/explorer/search?q={}", a.message_hash)).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(v["status"], "found");
         assert_eq!(v["kind"], "message");
@@ -1873,7 +1959,11 @@ mod tests {
             .iter()
             .map(|m| m["messageHash"].as_str().unwrap())
             .collect();
-        assert_eq!(found, [b.message_hash.as_str(), a.message_hash.as_str()], "newest first");
+        assert_eq!(
+            found,
+            [b.message_hash.as_str(), a.message_hash.as_str()],
+            "newest first"
+        );
 
         let unknown = format!("0x{}", "01".repeat(32));
         let (status, v) = get_json(&app, &format!("/v1/explorer/search?q={unknown}")).await;
@@ -1888,7 +1978,14 @@ mod tests {
     async fn solana_source_signatures_are_indexed() {
         let s = store();
         let sig = Signature::from([5u8; 64]).to_string();
-        let mut r = record(3, 1_000_000, B256::repeat_byte(4), B256::repeat_byte(4), 10, &sig);
+        let mut r = record(
+            3,
+            1_000_000,
+            B256::repeat_byte(4),
+            B256::repeat_byte(4),
+            10,
+            &sig,
+        );
         r.source_domain = Domain::SOLANA;
         s.observe(&r, None).unwrap();
         let bytes = source_tx_bytes(&sig).unwrap();
@@ -1900,25 +1997,74 @@ mod tests {
         assert!(s.by_source_tx_bytes(Domain(0), &bytes).unwrap().is_empty());
     }
 
+    #[test]
+    fn a_store_from_before_the_indexes_is_indexed_at_open() {
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        let sig = Signature::from([6u8; 64]).to_string();
+        let mut r = record(
+            9,
+            1_000_000,
+            B256::repeat_byte(4),
+            B256::repeat_byte(5),
+            10,
+            &sig,
+        );
+        r.source_domain = Domain::SOLANA;
+        // As an older relayer wrote it: the record and the active set only.
+        let key = r.message_hash.parse::<B256>().unwrap();
+        db.open_tree("messages")
+            .unwrap()
+            .insert(key.as_slice(), serde_json::to_vec(&r).unwrap())
+            .unwrap();
+        let s = Store::open(db).unwrap();
+        assert_eq!(s.by_nonce(Domain::SOLANA, 9).unwrap().len(), 1);
+        assert_eq!(s.by_address(&B256::repeat_byte(5), 10).unwrap().len(), 1);
+        let bytes = source_tx_bytes(&sig).unwrap();
+        assert_eq!(
+            s.by_source_tx_bytes(Domain::SOLANA, &bytes).unwrap().len(),
+            1
+        );
+        assert_eq!(s.recent(None).count(), 1);
+    }
+
     #[tokio::test]
     async fn recent_is_newest_first_filtered_and_paginated() {
         let s = store();
         let mut hashes = Vec::new();
         for i in 0..5u64 {
-            let mut r = record(10 + i, 1_000_000, B256::repeat_byte(1), B256::repeat_byte(1), 100 + i, "0x00");
+            let mut r = record(
+                10 + i,
+                1_000_000,
+                B256::repeat_byte(1),
+                B256::repeat_byte(1),
+                100 + i,
+                "0x00",
+            );
             if i % 2 == 1 {
-                r.state = MessageState::Skipped { reason: "below the minimum".into() };
+                r.state = MessageState::Skipped {
+                    reason: "below the minimum".into(),
+                };
             }
             s.observe(&r, None).unwrap();
             hashes.push(r.message_hash.clone());
         }
         let app = app(s);
         let (_, v) = get_json(&app, "/v1/explorer/recent?limit=2").await;
-        let page: Vec<&str> = v["transfers"].as_array().unwrap().iter().map(|t| t["messageHash"].as_str().unwrap()).collect();
+        let page: Vec<&str> = v["transfers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["messageHash"].as_str().unwrap())
+            .collect();
         assert_eq!(page, [hashes[4].as_str(), hashes[3].as_str()]);
         let next = v["next"].as_str().unwrap().to_string();
         let (_, v) = get_json(&app, &format!("/v1/explorer/recent?limit=2&before={next}")).await;
-        let page: Vec<&str> = v["transfers"].as_array().unwrap().iter().map(|t| t["messageHash"].as_str().unwrap()).collect();
+        let page: Vec<&str> = v["transfers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["messageHash"].as_str().unwrap())
+            .collect();
         assert_eq!(page, [hashes[2].as_str(), hashes[1].as_str()]);
         let (_, v) = get_json(&app, "/v1/explorer/recent?state=skipped").await;
         assert_eq!(v["transfers"].as_array().unwrap().len(), 2);
@@ -1934,12 +2080,35 @@ mod tests {
     #[tokio::test]
     async fn a_transfer_shows_its_timeline_replacements_and_reason() {
         let s = store();
-        let mut a = record(42, 3_000_000, B256::repeat_byte(1), B256::repeat_byte(1), 10, "0x00");
+        let mut a = record(
+            42,
+            3_000_000,
+            B256::repeat_byte(1),
+            B256::repeat_byte(1),
+            10,
+            "0x00",
+        );
         a.attestation = None;
-        a.state = MessageState::Failed { reason: "the destination refused it".into() };
-        a.history.push(HistoryEntry { at_ms: 11, state: "failed".into(), tx_hash: None, detail: None });
-        let mut b = record(42, 3_000_000, B256::repeat_byte(1), B256::repeat_byte(2), 20, "0x00");
-        b.state = MessageState::Confirmed { tx_hash: format!("0x{}", "77".repeat(32)) };
+        a.state = MessageState::Failed {
+            reason: "the destination refused it".into(),
+        };
+        a.history.push(HistoryEntry {
+            at_ms: 11,
+            state: "failed".into(),
+            tx_hash: None,
+            detail: None,
+        });
+        let mut b = record(
+            42,
+            3_000_000,
+            B256::repeat_byte(1),
+            B256::repeat_byte(2),
+            20,
+            "0x00",
+        );
+        b.state = MessageState::Confirmed {
+            tx_hash: format!("0x{}", "77".repeat(32)),
+        };
         b.sent_txs = vec![format!("0x{}", "77".repeat(32))];
         s.observe(&a, None).unwrap();
         s.observe(&b, None).unwrap();
@@ -1949,10 +2118,28 @@ mod tests {
         assert_eq!(v["status"], "found");
         assert_eq!(t["amount"], "3");
         assert_eq!(t["outcome"]["kind"], "failed");
-        let statuses: Vec<&str> = t["stages"].as_array().unwrap().iter().map(|s| s["status"].as_str().unwrap()).collect();
-        assert_eq!(statuses, ["done", "done", "failed", "not_reached", "not_reached", "not_reached"]);
+        let statuses: Vec<&str> = t["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["status"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            statuses,
+            [
+                "done",
+                "done",
+                "failed",
+                "not_reached",
+                "not_reached",
+                "not_reached"
+            ]
+        );
         assert_eq!(t["stages"][2]["detail"], "the destination refused it");
-        assert_eq!(t["replacements"][0]["messageHash"], b.message_hash, "same (source, nonce)");
+        assert_eq!(
+            t["replacements"][0]["messageHash"], b.message_hash,
+            "same (source, nonce)"
+        );
 
         let (_, v) = get_json(&app, &format!("/v1/explorer/transfers/{}", b.message_hash)).await;
         let t = &v["transfer"];
@@ -1962,7 +2149,11 @@ mod tests {
         assert_eq!(t["stages"][5]["status"], "done", "final");
 
         // Unknown to the relayer and (here) to every attester: not found, as JSON 200.
-        let (status, v) = get_json(&app, &format!("/v1/explorer/transfers/0x{}", "02".repeat(32))).await;
+        let (status, v) = get_json(
+            &app,
+            &format!("/v1/explorer/transfers/0x{}", "02".repeat(32)),
+        )
+        .await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(v["status"], "not_found");
         let (status, _) = get_json(&app, "/v1/explorer/transfers/nothex").await;

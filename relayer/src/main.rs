@@ -58,14 +58,16 @@ async fn run(config: RelayerConfig) -> Result<(), String> {
         if !serves(&r.destinations, chain.domain) {
             continue;
         }
-        let dest = Arc::new(EvmDestination::new(
-            rpc,
-            chain.domain,
-            (chain.message_transmitter, chain.token),
-            r.policy.max_delivery_gas,
-            signer.clone(),
-        )
-        .with_finality(chain.finality));
+        let dest = Arc::new(
+            EvmDestination::new(
+                rpc,
+                chain.domain,
+                (chain.message_transmitter, chain.token),
+                r.policy.max_delivery_gas,
+                signer.clone(),
+            )
+            .with_finality(chain.finality),
+        );
         balances.push((name.clone(), dest.clone()));
         targets.insert(
             chain.domain,

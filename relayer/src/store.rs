@@ -75,9 +75,7 @@ fn index_keys(record: &MessageRecord, key: &[u8], evm_tx: Option<&B256>) -> Inde
     nonce.extend_from_slice(&record.nonce.to_be_bytes());
     nonce.extend_from_slice(key);
     let mut addresses = Vec::new();
-    if let Ok(body) = usd1_core::Message::decode_hex(&record.message)
-        .and_then(|m| m.burn_body())
-    {
+    if let Ok(body) = usd1_core::Message::decode_hex(&record.message).and_then(|m| m.burn_body()) {
         for word in [body.message_sender, body.mint_recipient] {
             let mut k = word.to_vec();
             k.extend_from_slice(key);

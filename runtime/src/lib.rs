@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use std::path::Path;
 use usd1_config::{LogFormat, Validate};
 
+pub mod auth;
 pub mod extract;
 mod redact;
 mod serve;

@@ -104,16 +104,16 @@ fn figures(out: &str) -> Vec<String> {
         .collect()
 }
 
-struct Audit<'a> {
-    d: &'a Devnet,
+/// `usd1 audit` with its index in the test's directory; it must pass.
+struct Audit {
     index: PathBuf,
 }
 
-impl Audit<'_> {
-    fn run(&self, extra: &[&str]) -> String {
+impl Audit {
+    fn run(&self, d: &Devnet, extra: &[&str]) -> String {
         let mut args = vec!["audit", "--index", self.index.to_str().unwrap()];
         args.extend_from_slice(extra);
-        let out = usd1(self.d, &args);
+        let out = usd1(d, &args);
         let shown = text(&out);
         println!("$ usd1 {}\n{shown}", args.join(" "));
         assert!(out.status.success(), "{shown}");
@@ -127,9 +127,16 @@ async fn each_burn_in_flight_is_counted_once_and_a_second_audit_reads_only_new_b
     let mut d = devnet("audit-index", |o| o.solana = true).await;
     d.kill_relayer().await;
     let audit = Audit {
-        d: &d,
         index: d.options.work_dir.join("audit-index"),
     };
+
+    // Solana's mint is read at `finalized`: wait for it without touching the index.
+    eventually(
+        Duration::from_secs(90),
+        "the Solana mint to be finalized",
+        || async { usd1(&d, &["audit", "--no-index"]).status.success() },
+    )
+    .await;
 
     // solana → ethereum, 4.4 USD1: the audit sees it once finalized.
     let sol = d.solana.as_ref().unwrap();
@@ -176,7 +183,7 @@ async fn each_burn_in_flight_is_counted_once_and_a_second_audit_reads_only_new_b
     assert!(eth_to_sol > eth_to_base);
 
     // The first audit builds the index: final blocks only, the burns are read unindexed.
-    let cold = audit.run(&[]);
+    let cold = audit.run(&d, &[]);
     let (eth_through, was) = through(&cold, "ethereum");
     assert_eq!(was, None, "a new index");
     assert!(cold.contains("ethereum: index through block") && cold.contains("(new: +"));
@@ -187,7 +194,7 @@ async fn each_burn_in_flight_is_counted_once_and_a_second_audit_reads_only_new_b
     // Once the Solana burn is final, all four are in flight, each counted once.
     let deadline = std::time::Instant::now() + Duration::from_secs(90);
     let tail = loop {
-        let out = audit.run(&[]);
+        let out = audit.run(&d, &[]);
         if out.contains("solana → ethereum") {
             break out;
         }
@@ -222,7 +229,7 @@ async fn each_burn_in_flight_is_counted_once_and_a_second_audit_reads_only_new_b
     for c in &d.chains {
         mine(&c.admin, 3).await;
     }
-    let extended = audit.run(&[]);
+    let extended = audit.run(&d, &[]);
     for (chain, before) in [("ethereum", eth_through), ("base", base_through)] {
         let line = reads_line(&extended, chain);
         assert!(
@@ -244,13 +251,13 @@ async fn each_burn_in_flight_is_counted_once_and_a_second_audit_reads_only_new_b
     );
 
     // Without the index (the full rescan) and with it rebuilt: the same figures.
-    let full = audit.run(&["--no-index"]);
+    let full = audit.run(&d, &["--no-index"]);
     assert!(
         full.contains("no index: every chain read from its start"),
         "{full}"
     );
     assert_eq!(figures(&full), figures(&tail));
-    let rebuilt = audit.run(&["--rebuild"]);
+    let rebuilt = audit.run(&d, &["--rebuild"]);
     assert_eq!(through(&rebuilt, "ethereum").1, None, "{rebuilt}");
     assert_eq!(figures(&rebuilt), figures(&tail));
 

@@ -31,20 +31,32 @@ async fn explorer_follows_transfers_live_in_a_browser() {
         std::path::Path::new(&chromium).exists(),
         "{chromium} is missing: deploy/setup.sh installs Debian's chromium (apt-get install chromium)"
     );
-    let d = devnet("explorer", |o| o.solana = true).await;
+    // 4 confirmations (1 s blocks) on every chain: the page shows "k of 4 confirmations", and
+    // a transfer takes long enough (~10 s) to be watched from its burn on a busy machine.
+    let d = devnet("explorer", |o| {
+        o.solana = true;
+        o.confirmations = 4;
+    })
+    .await;
     let dir = work_dir("explorer-browser");
     std::fs::create_dir_all(&dir).unwrap();
     let input = dir.join("input.json");
+    let ready = dir.join("ready");
     let explorer = format!("{}/explorer/", d.relayer_url);
     println!("explorer at {explorer}; screenshots in {}", dir.display());
 
     // The browser first: it waits for the burns and then searches for them at once.
     let started = Instant::now();
     let node = tokio::process::Command::new("node")
-        .args(["--test", "--test-reporter=spec", "tests/browser/explorer.test.mjs"])
+        .args([
+            "--test",
+            "--test-reporter=spec",
+            "tests/browser/explorer.test.mjs",
+        ])
         .current_dir(&root)
         .env("EXPLORER_URL", &explorer)
         .env("EXPLORER_INPUT", &input)
+        .env("EXPLORER_READY", &ready)
         .env("EXPLORER_SCREENSHOTS", &dir)
         .env("CHROMIUM", &chromium)
         .stdout(Stdio::piped())
@@ -52,6 +64,28 @@ async fn explorer_follows_transfers_live_in_a_browser() {
         .kill_on_drop(true)
         .spawn()
         .expect("node is installed");
+
+    let mut node = node;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !ready.exists() {
+        if let Ok(Some(status)) = node.try_wait() {
+            let out = node.wait_with_output().await.unwrap();
+            panic!(
+                "the browser test stopped before it was ready ({status}):\n{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the browser did not open the explorer within 2 minutes"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    println!(
+        "browser ready after {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
 
     // The slower Solana-bound burn first, so the EVM page opens right after its own burn.
     let a = d.chain("ethereum");
@@ -66,9 +100,15 @@ async fn explorer_follows_transfers_live_in_a_browser() {
         )
         .await
         .unwrap();
-    println!("burned toward solana after {:.1}s", started.elapsed().as_secs_f64());
+    println!(
+        "burned toward solana after {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
     let to_base = burn(&d, "ethereum", "base", 12_500_000).await;
-    println!("burned toward base after {:.1}s", started.elapsed().as_secs_f64());
+    println!(
+        "burned toward base after {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
     let unknown = format!(
         "{:#x}",
         alloy::primitives::keccak256(format!("not a transfer {:?}", Instant::now()))
@@ -102,8 +142,8 @@ async fn explorer_follows_transfers_live_in_a_browser() {
         d.log_dir().display()
     );
     assert!(
-        report.contains("# fail 0"),
-        "node's test runner reports no failure:\n{report}"
+        report.contains("ℹ fail 0") && report.contains("ℹ pass 7"),
+        "node's test runner: all 7 browser tests passed:\n{report}"
     );
 
     // A Solana source transaction, found by its signature: pending until finalized, then the
@@ -138,6 +178,10 @@ async fn explorer_follows_transfers_live_in_a_browser() {
     let by_tx = reqwest::get(format!("{}/v1/transactions/5/{signature}", d.relayer_url))
         .await
         .unwrap();
-    assert_eq!(by_tx.status(), 200, "/v1/transactions finds a Solana source");
+    assert_eq!(
+        by_tx.status(),
+        200,
+        "/v1/transactions finds a Solana source"
+    );
     d.stop().await;
 }

@@ -1,14 +1,15 @@
-//! The attesters' governor (DESIGN §10) on a devnet with a 15 s window of 10 USD1 per source
+//! The attesters' governor (DESIGN §10) on a devnet with a 24 s window of 10 USD1 per source
 //! chain and a big-transfer threshold of 5 USD1:
 //! 1. a burn over the threshold is held by every attester (`pending_governor`, the same
 //!    `releaseAt`), the relayer says "held by the governor until …", and it is minted after
-//!    the (8 s) delay;
+//!    the (15 s) delay;
 //! 2. a run of burns over the window is partly held and released as the window slides, at
 //!    the time every attester planned;
 //! 3. an attester killed (SIGKILL) during a hold still holds it after its restart, releases
-//!    it at the same time and counts it once;
+//!    it at the same time and counts it once (a window hold; and a big one, released by hand);
 //! 4. operators release a hold with their token only (401 without it or with another one),
-//!    and a dropped message is never signed; `usd1 status` and `usd1 governor status` show it.
+//!    and a dropped message is never signed; `usd1 status`, `usd1 transfer` and
+//!    `usd1 governor status` show holds.
 
 use alloy::primitives::B256;
 use alloy::providers::Provider;
@@ -19,9 +20,11 @@ use usd1_e2e::*;
 
 const USD1: u64 = 1_000_000;
 
+const WINDOW: u64 = 24;
+
 fn governor(big_transfer_delay_secs: u64) -> GovernorConfig {
     GovernorConfig {
-        window_secs: 15,
+        window_secs: WINDOW,
         big_transfer_delay_secs,
         daily_limit: "10".into(),
         big_transfer: "5".into(),
@@ -126,7 +129,7 @@ fn chain_status<'a>(status: &'a serde_json::Value, chain: &str) -> &'a serde_jso
 
 #[tokio::test(flavor = "multi_thread")]
 async fn big_transfers_and_runs_over_the_window_are_held_then_released_across_a_restart() {
-    let mut d = devnet("governor", |o| o.governor = Some(governor(8))).await;
+    let mut d = devnet("governor", |o| o.governor = Some(governor(15))).await;
 
     // A run over the window on ethereum: 4 + 4 fit the 10 USD1; the third 4 does not.
     let mut run = Vec::new();
@@ -139,7 +142,7 @@ async fn big_transfers_and_runs_over_the_window_are_held_then_released_across_a_
     let third = held_by_all(&d, &run[2].message_hash).await;
     assert_eq!(
         third,
-        times[0] + 15,
+        times[0] + WINDOW,
         "released when the first burn leaves the window (burns at {times:?})"
     );
     for b in &run[..2] {
@@ -148,6 +151,11 @@ async fn big_transfers_and_runs_over_the_window_are_held_then_released_across_a_
     // Kill -9 an attester during the hold: restarted, it still holds it, with the same plan.
     d.stop_attester(1).await;
     d.start_attester(1).await.unwrap();
+    let checked_at = now_secs();
+    assert!(
+        checked_at + 1 < third,
+        "the restart outlasted the hold; a slow machine?"
+    );
     let (_, after) = attester_answer(&d.attester_urls[1], &run[2].message_hash).await;
     assert_eq!(after["status"], "pending_governor", "{after}");
     assert_eq!(after["releaseAt"], third);
@@ -156,7 +164,7 @@ async fn big_transfers_and_runs_over_the_window_are_held_then_released_across_a_
     let big = burn(&d, "base", "ethereum", 6 * USD1).await;
     let big_time = block_time(&d, "base", big.tx_hash).await;
     let big_release = held_by_all(&d, &big.message_hash).await;
-    assert_eq!(big_release, big_time + 8, "a big transfer waits its delay");
+    assert_eq!(big_release, big_time + 15, "a big transfer waits its delay");
     // The relayer says why it waits, and does not give up.
     let relayer = d.relayer_url.clone();
     let hash = big.message_hash;
@@ -188,14 +196,14 @@ async fn big_transfers_and_runs_over_the_window_are_held_then_released_across_a_
         alloy::primitives::U256::from(12 * USD1)
     );
 
-    // Each attester counted each signed burn once: 4 at t1, t2 and at the release (t1 + 15),
-    // a released big transfer not at all.
+    // Each attester counted each signed burn once: 4 at t1, t2 and at the release (t1 + the
+    // window), a released big transfer not at all.
     for url in &d.attester_urls {
         let status = governor_status(url).await;
         let now = status["now"].as_u64().unwrap();
         let expected = [times[0], times[1], third]
             .iter()
-            .filter(|t| **t + 15 > now && **t <= now)
+            .filter(|t| **t + WINDOW > now && **t <= now)
             .count()
             * 4;
         let eth = chain_status(&status, "ethereum");
@@ -218,11 +226,21 @@ async fn big_transfers_and_runs_over_the_window_are_held_then_released_across_a_
 
 #[tokio::test(flavor = "multi_thread")]
 async fn operators_release_and_drop_holds_with_their_token_only() {
-    let d = devnet("governor-admin", |o| o.governor = Some(governor(3600))).await;
+    let mut d = devnet("governor-admin", |o| o.governor = Some(governor(3600))).await;
     let released = burn(&d, "ethereum", "base", 6 * USD1).await;
     let dropped = burn(&d, "ethereum", "base", 7 * USD1).await;
     let release_at = held_by_all(&d, &released.message_hash).await;
     assert!(release_at > now_secs() + 3000, "held for the hour");
+    held_by_all(&d, &dropped.message_hash).await;
+    // Kill -9 an attester during the hold: restarted, it still holds both.
+    d.stop_attester(2).await;
+    d.start_attester(2).await.unwrap();
+    let (_, after) = attester_answer(&d.attester_urls[2], &released.message_hash).await;
+    assert_eq!(
+        (after["status"].clone(), after["releaseAt"].clone()),
+        ("pending_governor".into(), release_at.into()),
+        "{after}"
+    );
     held_by_all(&d, &dropped.message_hash).await;
 
     // `usd1 status` asks the attesters: held, not stuck.
@@ -326,5 +344,29 @@ async fn operators_release_and_drop_holds_with_their_token_only() {
     let governed = governor_status(&d.attester_urls[0]).await;
     assert_eq!(governed["dropped"][0]["messageHash"], dropped_hash);
     assert_eq!(chain_status(&governed, "ethereum")["held"], 0);
+
+    // `usd1 transfer` says why it waits, and so does its timeout.
+    let out = usd1(
+        &d,
+        &[
+            "transfer",
+            "--from",
+            "ethereum",
+            "--to",
+            "base",
+            "--amount",
+            "8",
+            "--recipient",
+            &recipient().to_string(),
+            "--timeout",
+            "12",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("held by the governor until"),
+        "{}",
+        text(&out)
+    );
     d.stop().await;
 }

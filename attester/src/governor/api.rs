@@ -7,9 +7,10 @@
 use super::AdminOutcome;
 use crate::state::AppState;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use serde_json::{json, Value};
 use std::sync::Arc;
+use usd1_runtime::auth::constant_time_eq;
 use usd1_runtime::extract::{Json, Path};
 use usd1_runtime::{now_ms, parse_hash, ApiError};
 
@@ -72,30 +73,14 @@ fn authorize(expected: Option<&str>, headers: &HeaderMap) -> Result<(), ApiError
             "governor administration disabled: no governor.admin_token_file configured on this attester".into(),
         ));
     };
-    let unauthorized = |why: &str| ApiError(StatusCode::UNAUTHORIZED, why.into());
-    let value = headers.get(header::AUTHORIZATION).ok_or_else(|| {
-        unauthorized("governor administration needs a credential: Authorization: Bearer <token>")
-    })?;
-    let presented = value
-        .to_str()
-        .ok()
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim())
-        .ok_or_else(|| unauthorized("the Authorization header must be: Bearer <token>"))?;
+    let presented = usd1_runtime::auth::bearer_token(headers, "governor administration")?;
     if constant_time_eq(expected.as_bytes(), presented.as_bytes()) {
         Ok(())
     } else {
         tracing::warn!("governor admin request with a wrong token");
-        Err(unauthorized("wrong governor admin token"))
+        Err(ApiError(
+            StatusCode::UNAUTHORIZED,
+            "wrong governor admin token".into(),
+        ))
     }
-}
-
-/// Equality whose time depends only on the lengths (a token's length is not its secret).
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
-    std::hint::black_box(diff) == 0
 }

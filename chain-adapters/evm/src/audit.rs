@@ -30,11 +30,15 @@
 //!   from `start_block`, loudly: a reorg deeper than finality). A block hash commits to every
 //!   block below it, so the indexed logs are exactly those of the pinned chain up to `I`;
 //!   `I+1..=pin` is read from the chain after the pins, as the last few blocks were before;
-//! - *received at the pin*: a receipt is remembered only when `usedNonces` was set at the
-//!   destination's indexed (final) height `I_d`, and `usedNonces` is never reset, so it is set
-//!   at the pin too (the pin is at or above `I_d`, on the chain whose `I_d` was just
-//!   checked). Every other burn — in flight, new, or received above `I_d` — is read at the
-//!   pin exactly as before. A chain whose index starts over forgets the receipts on it.
+//! - *received at the pin*: a receipt is remembered once `usedNonces` was set at a pinned
+//!   block P, with P's hash. `usedNonces` is never reset, so it is set at every block after
+//!   P on P's chain: a later audit counts the receipt without reading it as long as the block
+//!   at P still has that hash and its pin is at or above P (one hash read per chain, at the
+//!   newest such P, vouches for the older ones: they are its ancestors), and keeps it for
+//!   good once P is at or below the index's final height. If the hash no longer matches (a
+//!   reorg), those not final are dropped and read again. Every other burn — in flight, or
+//!   new — is read at the pin exactly as before. A chain whose index starts over forgets the
+//!   receipts on it.
 //!
 //! So the index changes what is read, never what is counted: the reads still come in the
 //! order above, and each burn's fate is its `usedNonces` at the destination's pin.
@@ -140,9 +144,15 @@ struct Reading {
     next: u64,
     /// The highest block known to exist: the pin is not below it.
     seen: u64,
-    /// The index's final height, at which receipts are checked before being remembered.
+    /// The index's final height: receipts seen at or below it are kept for good.
     receipts_at: Option<u64>,
     pin: u64,
+    /// The pin's block hash (with an index), stored with the receipts read there.
+    pin_hash: Option<B256>,
+    /// Receipts seen at an earlier pin not final yet, that still count (see the module doc).
+    pending: HashSet<(Domain, u64)>,
+    /// Receipts read at this pin, to remember.
+    seen_received: Vec<(Domain, u64)>,
     reads: ChainReads,
 }
 
@@ -167,6 +177,9 @@ pub async fn audit_with<C: AuditSource>(
                     seen: head,
                     receipts_at: None,
                     pin: 0,
+                    pin_hash: None,
+                    pending: HashSet::new(),
+                    seen_received: Vec::new(),
                     reads,
                 }
             }
@@ -179,6 +192,9 @@ pub async fn audit_with<C: AuditSource>(
                     seen: head.max(through.unwrap_or(0)),
                     receipts_at: through,
                     pin: 0,
+                    pin_hash: None,
+                    pending: HashSet::new(),
+                    seen_received: Vec::new(),
                     reads,
                 }
             }
@@ -198,6 +214,9 @@ pub async fn audit_with<C: AuditSource>(
             supply,
         });
         readings[i].pin = block;
+        if index.is_some() {
+            readings[i].pin_hash = c.block_hash(block).await?;
+        }
         pins.insert(c.domain(), i);
     }
     for (c, r) in chains.iter().zip(readings.iter_mut()) {
@@ -259,7 +278,11 @@ pub async fn audit_with<C: AuditSource>(
     };
 
     // 3. Receipts at the pins, which no longer move.
-    let mut remember = Vec::new();
+    if let Some(ix) = index {
+        for (c, r) in chains.iter().zip(readings.iter_mut()) {
+            r.pending = ix.pending_receipts(c, r.receipts_at, r.pin).await?;
+        }
+    }
     for mut b in pending {
         let foreign_bound = foreign_pin
             .as_ref()
@@ -267,7 +290,7 @@ pub async fn audit_with<C: AuditSource>(
         if !foreign_bound {
             if let Some(&d) = pins.get(&b.destination) {
                 let r = &mut readings[d];
-                b.fate = receipt(&chains[d], r, index, b.source, b.nonce, &mut remember).await?;
+                b.fate = receipt(&chains[d], r, index, b.source, b.nonce).await?;
             }
         }
         report.add_burn(b);
@@ -281,7 +304,7 @@ pub async fn audit_with<C: AuditSource>(
             let fate = match pins.get(&o.destination) {
                 Some(&d) => {
                     let r = &mut readings[d];
-                    receipt(&chains[d], r, index, f.domain(), o.nonce, &mut remember).await?
+                    receipt(&chains[d], r, index, f.domain(), o.nonce).await?
                 }
                 None => Fate::UnknownDestination,
             };
@@ -296,7 +319,15 @@ pub async fn audit_with<C: AuditSource>(
         report.outside_bridge.push(burns.outside);
     }
     if let Some(ix) = index {
-        ix.remember_received(&remember)?;
+        for (c, r) in chains.iter().zip(&readings) {
+            let Some(hash) = r.pin_hash.filter(|_| !r.seen_received.is_empty()) else {
+                continue;
+            };
+            // Remembered with the pin's hash only if the pin did not move under the reads.
+            if c.block_hash(r.pin).await? == Some(hash) {
+                ix.remember_receipts(c.domain(), r.pin, hash, r.receipts_at, &r.seen_received)?;
+            }
+        }
         ix.flush()?;
     }
     report.reads = readings.into_iter().map(|r| r.reads).collect();
@@ -314,19 +345,18 @@ fn fate(received: bool) -> Fate {
     }
 }
 
-/// What became of (source, nonce) toward `dest` at its pin: known from the index, else read
-/// there — and when it was received, read again at the index's final height, and remembered
-/// if it was received there already (then it is received at every later height).
+/// What became of (source, nonce) toward `dest` at its pin: known from the index (for good,
+/// or seen at an earlier pin still on the chain), else read there (and remembered when
+/// received).
 async fn receipt<C: AuditSource>(
     dest: &C,
     r: &mut Reading,
     index: Option<&AuditIndex>,
     source: Domain,
     nonce: u64,
-    remember: &mut Vec<(Domain, Domain, u64)>,
 ) -> Result<Fate, ChainError> {
     if let Some(ix) = index {
-        if ix.received(dest.domain(), source, nonce)? {
+        if r.pending.contains(&(source, nonce)) || ix.received(dest.domain(), source, nonce)? {
             r.reads.receipts_known += 1;
             return Ok(Fate::Received);
         }
@@ -335,11 +365,8 @@ async fn receipt<C: AuditSource>(
     if !dest.used(r.pin, source, nonce).await? {
         return Ok(Fate::InFlight);
     }
-    if let (Some(_), Some(at)) = (index, r.receipts_at) {
-        r.reads.receipt_reads += 1;
-        if dest.used(at, source, nonce).await? {
-            remember.push((dest.domain(), source, nonce));
-        }
+    if index.is_some() {
+        r.seen_received.push((source, nonce));
     }
     Ok(Fate::Received)
 }

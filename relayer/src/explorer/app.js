@@ -291,6 +291,7 @@
 
   function transferFacts(t) {
     const rows = [
+      ['Amount', t.amount ? usd1(t.amount) : null],
       ['State', stateText(t.state)],
       ['Route', t.sourceChain && t.destinationChain ? `${t.sourceChain} → ${t.destinationChain}` : null],
       ['From', t.sender ? h('code', { class: 'mono' }, t.sender) : null],
@@ -301,7 +302,6 @@
     ].filter(([, v]) => v !== null && v !== undefined);
     return h('div', {},
       h('h2', { id: 'facts-h', class: 'visually-hidden' }, 'Summary'),
-      t.amount ? h('p', { class: 'amount' }, usd1(t.amount)) : null,
       h('dl', { class: 'facts' }, rows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])));
   }
 
@@ -312,7 +312,7 @@
       return h('li', { class: `stage s-${s.status}`, 'data-stage': s.id, 'data-status': s.status },
         h('span', { class: 'mark', 'aria-hidden': 'true' }, mark),
         h('div', {},
-          h('h3', {}, s.label, h('span', { class: 'badge' }, word)),
+          h('h3', {}, s.label, ' ', h('span', { class: 'badge' }, word)),
           s.detail ? h('p', {}, s.detail) : null,
           eta ? h('p', { class: 'eta' }, eta) : null,
           (s.txs || []).length ? h('ul', { class: 'txs' }, s.txs.map((tx) => h('li', {}, tx.filler ? 'nonce filler ' : null, txLink(tx)))) : null,
@@ -370,6 +370,7 @@
 
   async function showRecent(gen, params) {
     view.append(heading('Recent transfers'));
+    focusTitle();
     let cfg;
     try { cfg = await loadConfig(); } catch (e) { view.append(notice('bad', 'Could not reach the relayer', h('p', {}, e.message))); return; }
     if (gen !== generation) return;
@@ -420,6 +421,7 @@
   function showSupply(gen) {
     view.append(heading('Supply'),
       h('p', {}, 'Every chain\'s USD1 supply, read at one pinned height each, plus what is burned and not minted yet (in flight), must add up to what the issuer issued.'));
+    focusTitle();
     const box = h('div', { 'aria-live': 'polite' });
     const gov = h('div', {});
     view.append(box, gov);
@@ -467,7 +469,27 @@
   // The attesters' governors, shown only when they have one (GET /v1/governor).
   function governorView(g) {
     if (!g.available) return [];
-    return [h('h2', {}, 'Governor windows'), ...g.attesters.map((a) => h('section', {}, h('h3', {}, a.attester), jsonView(a.governor)))];
+    return [
+      h('h2', {}, 'Governor windows'),
+      h('p', { class: 'muted' }, 'Each attester limits what it signs per source chain in a rolling window; a burn past the limit, or a big one, is held until there is room or its delay has passed.'),
+      ...g.attesters.map((a) => h('section', {}, h('h3', {}, a.attester),
+        a.governor && Array.isArray(a.governor.chains) ? governorTable(a.governor) : jsonView(a.governor))),
+    ];
+  }
+
+  function governorTable(gv) {
+    const span = (s) => (typeof s === 'number' && s % 3600 === 0 ? `${s / 3600} h` : `${s} s`);
+    const rows = gv.chains.map((c) => h('tr', {},
+      h('td', { 'data-label': 'Source chain' }, c.chain),
+      h('td', { 'data-label': 'Used in window', class: 'num' }, `${usd1(c.windowUsed)} of ${usd1(c.dailyLimit)} (${span(c.windowSecs)})`),
+      h('td', { 'data-label': 'Room left', class: 'num' }, usd1(c.windowRemaining)),
+      h('td', { 'data-label': 'Held', class: 'num' }, `${c.held} (${usd1(c.heldValue)})`),
+      h('td', { 'data-label': 'Big transfers', class: 'num' }, `from ${usd1(c.bigTransfer)}, held ${span(c.bigTransferDelaySecs)}`)));
+    return h('div', {},
+      h('div', { class: 'table-wrap' }, h('table', { class: 'stack' },
+        h('thead', {}, h('tr', {}, ['Source chain', 'Used in window', 'Room left', 'Held', 'Big transfers'].map((c, i) => h('th', { scope: 'col', class: i ? 'num' : null }, c)))),
+        h('tbody', {}, rows))),
+      (gv.held || []).length ? [h('h4', {}, 'Held messages'), jsonView(gv.held)] : h('p', {}, 'Nothing held.'));
   }
 
   // Generic rendering of a JSON answer: arrays of objects as tables, objects as lists.

@@ -8,7 +8,11 @@
 //! - `b` ‖ source domain ‖ nonce → destination (4) ‖ amount (32): one entry per (source,
 //!   nonce), the first message seen (a replacement is the same burn);
 //! - `r` ‖ destination ‖ source ‖ nonce → (): received at a final height of the destination.
-//!   Claims are never closed and `usedNonces` never reset, so this stays true.
+//!   Claims are never closed and `usedNonces` never reset, so this stays true;
+//! - `t` ‖ destination ‖ source ‖ nonce → pinned block (8): received at that pinned block,
+//!   not final yet; `p` ‖ destination → the newest such block (8) ‖ its hash (32). They count
+//!   while that block is still the chain's (it is an ancestor-or-self of every pin after it),
+//!   and become `r` once their block is final; a reorg drops them (they are read again).
 
 use super::{scan, AuditSource, SentBurn};
 use alloy::primitives::B256;
@@ -24,6 +28,8 @@ const VERSION_KEY: &[u8] = b"version";
 const CURSOR: u8 = b'c';
 const BURN: u8 = b'b';
 const RECEIVED: u8 = b'r';
+const PENDING: u8 = b't';
+const PENDING_PIN: u8 = b'p';
 /// Log queries per commit while a long history is indexed (progress survives a crash).
 const QUERIES_PER_COMMIT: u64 = 64;
 
@@ -101,6 +107,20 @@ fn received_key(destination: Domain, source: Domain, nonce: u64) -> [u8; 17] {
     k
 }
 
+fn pending_key(destination: Domain, source: Domain, nonce: u64) -> [u8; 17] {
+    let mut k = received_key(destination, source, nonce);
+    k[0] = PENDING;
+    k
+}
+
+/// (source, nonce) of a `r` or `t` key.
+fn receipt_of(key: &[u8]) -> Option<(Domain, u64)> {
+    Some((
+        Domain(u32::from_be_bytes(key.get(5..9)?.try_into().ok()?)),
+        u64::from_be_bytes(key.get(9..17)?.try_into().ok()?),
+    ))
+}
+
 fn prefix(kind: u8, domain: Domain) -> [u8; 5] {
     let mut k = [kind; 5];
     k[1..].copy_from_slice(&domain.0.to_be_bytes());
@@ -160,7 +180,8 @@ impl AuditIndex {
     fn reset(&self, domain: Domain) -> Result<(), ChainError> {
         let mut b = sled::Batch::default();
         b.remove(&cursor_key(domain));
-        for kind in [BURN, RECEIVED] {
+        b.remove(&prefix(PENDING_PIN, domain));
+        for kind in [BURN, RECEIVED, PENDING] {
             for key in self.tree.scan_prefix(prefix(kind, domain)).keys() {
                 b.remove(key.map_err(store)?);
             }
@@ -227,17 +248,110 @@ impl AuditIndex {
             .map_err(store)
     }
 
-    /// Remembers (destination, source, nonce) as received at a final height.
-    pub(crate) fn remember_received(
+    /// The newest pinned block that receipts not final yet were seen at, with its hash.
+    fn pending_pin(&self, destination: Domain) -> Result<Option<(u64, B256)>, ChainError> {
+        let v = self
+            .tree
+            .get(prefix(PENDING_PIN, destination))
+            .map_err(store)?;
+        Ok(v.filter(|v| v.len() == 40).map(|v| {
+            (
+                u64::from_be_bytes(v[..8].try_into().unwrap_or([0; 8])),
+                B256::from_slice(&v[8..40]),
+            )
+        }))
+    }
+
+    /// The receipts on `c` seen at a pinned block not final then, that still count at `pin`:
+    /// those whose block is still the chain's (checked once, at the newest such block) and at
+    /// or below `pin`. Those now at or below `final_height` are remembered for good; after a
+    /// reorg they are all dropped (the audit reads them again).
+    pub(crate) async fn pending_receipts<C: AuditSource>(
         &self,
-        receipts: &[(Domain, Domain, u64)],
+        c: &C,
+        final_height: Option<u64>,
+        pin: u64,
+    ) -> Result<HashSet<(Domain, u64)>, ChainError> {
+        let d = c.domain();
+        let Some((newest, hash)) = self.pending_pin(d)? else {
+            return Ok(HashSet::new());
+        };
+        if newest > pin {
+            // The chain reads lower than when they were seen (another RPC node?): not usable
+            // at this pin, still true on the chain they were seen on.
+            return Ok(HashSet::new());
+        }
+        let mut b = sled::Batch::default();
+        let mut out = HashSet::new();
+        if c.block_hash(newest).await? != Some(hash) {
+            tracing::warn!(
+                chain = c.name(),
+                block = newest,
+                "supply audit index: receipts seen at a block since reorged away; reading them again"
+            );
+            for key in self.tree.scan_prefix(prefix(PENDING, d)).keys() {
+                b.remove(key.map_err(store)?);
+            }
+            b.remove(&prefix(PENDING_PIN, d));
+        } else {
+            for entry in self.tree.scan_prefix(prefix(PENDING, d)) {
+                let (k, v) = entry.map_err(store)?;
+                let (Some((source, nonce)), Some(at)) = (
+                    receipt_of(&k),
+                    v.get(..8)
+                        .and_then(|b| b.try_into().ok())
+                        .map(u64::from_be_bytes),
+                ) else {
+                    b.remove(k);
+                    continue;
+                };
+                if final_height.is_some_and(|f| at <= f) {
+                    b.insert(&received_key(d, source, nonce), &[]);
+                    b.remove(k);
+                } else {
+                    out.insert((source, nonce));
+                }
+            }
+            if out.is_empty() {
+                b.remove(&prefix(PENDING_PIN, d));
+            }
+        }
+        serialized(|| self.tree.apply_batch(b)).map_err(store)?;
+        Ok(out)
+    }
+
+    /// Remembers receipts read at `pin` (whose hash is `hash`): for good if `pin` is final,
+    /// else until their block is final (see [`Self::pending_receipts`]).
+    pub(crate) fn remember_receipts(
+        &self,
+        destination: Domain,
+        pin: u64,
+        hash: B256,
+        final_height: Option<u64>,
+        receipts: &[(Domain, u64)],
     ) -> Result<(), ChainError> {
         if receipts.is_empty() {
             return Ok(());
         }
         let mut b = sled::Batch::default();
-        for &(destination, source, nonce) in receipts {
-            b.insert(&received_key(destination, source, nonce), &[]);
+        if final_height.is_some_and(|f| pin <= f) {
+            for &(source, nonce) in receipts {
+                b.insert(&received_key(destination, source, nonce), &[]);
+            }
+        } else {
+            if self
+                .pending_pin(destination)?
+                .is_some_and(|(newest, _)| newest > pin)
+            {
+                return Ok(()); // read lower than before: read again next time
+            }
+            // The older ones were checked on this chain in this audit: `pin` vouches for them.
+            for &(source, nonce) in receipts {
+                b.insert(&pending_key(destination, source, nonce), &pin.to_be_bytes());
+            }
+            let mut v = pin.to_be_bytes().to_vec();
+            v.extend_from_slice(hash.as_slice());
+            b.insert(&prefix(PENDING_PIN, destination), v);
         }
         serialized(|| self.tree.apply_batch(b)).map_err(store)
     }
