@@ -17,33 +17,40 @@ async fn a_mint_dropped_by_a_destination_reorg_is_sent_again() {
 
     // Reorganise base as soon as the mint is in a block, while it is not final yet.
     let reorged = std::sync::Mutex::new(false);
-    eventually(TRANSFER_TIMEOUT, "the mint to land, then a reorg under it", || async {
-        let v = client::relayer_status(&d.relayer_url, &b.message_hash)
-            .await
-            .unwrap_or_default();
-        let Some(tx) = v["destinationTxs"].as_array().and_then(|t| t.last().cloned()) else {
-            return false;
-        };
-        let hash = tx.as_str().unwrap().parse().unwrap();
-        let Ok(Some(receipt)) = base.admin.get_transaction_receipt(hash).await else {
-            return false;
-        };
-        let head = base.admin.get_block_number().await.unwrap();
-        let block = receipt.block_number.unwrap();
-        assert!(
-            head < block + 2,
-            "the test was too slow: the mint is already final (block {block}, head {head})"
-        );
-        base.admin
-            .raw_request::<_, serde_json::Value>(
-                "anvil_reorg".into(),
-                (head - block + 1, Vec::<serde_json::Value>::new()),
-            )
-            .await
-            .unwrap();
-        *reorged.lock().unwrap() = true;
-        true
-    })
+    eventually(
+        TRANSFER_TIMEOUT,
+        "the mint to land, then a reorg under it",
+        || async {
+            let v = client::relayer_status(&d.relayer_url, &b.message_hash)
+                .await
+                .unwrap_or_default();
+            let Some(tx) = v["destinationTxs"]
+                .as_array()
+                .and_then(|t| t.last().cloned())
+            else {
+                return false;
+            };
+            let hash = tx.as_str().unwrap().parse().unwrap();
+            let Ok(Some(receipt)) = base.admin.get_transaction_receipt(hash).await else {
+                return false;
+            };
+            let head = base.admin.get_block_number().await.unwrap();
+            let block = receipt.block_number.unwrap();
+            assert!(
+                head < block + 2,
+                "the test was too slow: the mint is already final (block {block}, head {head})"
+            );
+            base.admin
+                .raw_request::<_, serde_json::Value>(
+                    "anvil_reorg".into(),
+                    (head - block + 1, Vec::<serde_json::Value>::new()),
+                )
+                .await
+                .unwrap();
+            *reorged.lock().unwrap() = true;
+            true
+        },
+    )
     .await;
     assert!(*reorged.lock().unwrap());
     assert_eq!(
