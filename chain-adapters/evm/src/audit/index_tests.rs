@@ -295,34 +295,62 @@ async fn a_second_audit_reads_only_the_new_blocks() {
 }
 
 #[tokio::test]
-async fn a_receipt_is_remembered_only_once_final_and_then_never_read_again() {
+async fn a_receipt_is_read_once_and_kept_for_good_once_its_block_is_final() {
     let a = FakeChain::new("a", A, 10);
     let b = FakeChain::new("b", B, 10);
     a.burn(B, 1, 5);
     a.mine(3);
-    b.mint(A, 1, 5); // at b's head: not final
+    b.mint(A, 1, 5); // at b's head, block 10: not final
     let chains = [a, b];
     let ix = index();
     let r = audit_both(&chains, &ix).await;
     assert_eq!(r.in_flight(), U256::ZERO, "received at the pin");
-    let used = chains[1].take_calls().used;
-    assert_eq!(used.len(), 2, "at the pin, then at the final height");
-    assert!(!ix.received(B, A, 1).unwrap(), "not final on b yet");
+    assert_eq!(chains[1].take_calls().used, vec![(10, A, 1)]);
+    assert!(!ix.received(B, A, 1).unwrap(), "block 10 is not final yet");
 
+    // Block 10 is still b's: the receipt counts without a read, until it is final.
     chains[1].mine(1);
-    audit_both(&chains, &ix).await;
-    assert_eq!(chains[1].take_calls().used.len(), 2);
+    let r = audit_both(&chains, &ix).await;
+    assert!(chains[1].take_calls().used.is_empty());
+    assert_eq!(r.reads[1].receipts_known, 1);
     assert!(!ix.received(B, A, 1).unwrap(), "1 confirmation of 2");
 
     chains[1].mine(1);
     audit_both(&chains, &ix).await;
-    assert_eq!(chains[1].take_calls().used.len(), 2);
-    assert!(ix.received(B, A, 1).unwrap(), "final now");
+    assert!(chains[1].take_calls().used.is_empty());
+    assert!(ix.received(B, A, 1).unwrap(), "final now: kept for good");
 
     let r = audit_both(&chains, &ix).await;
     assert!(chains[1].take_calls().used.is_empty(), "known: not read");
     assert_eq!(r.reads[1].receipts_known, 1);
     assert_eq!(r.in_flight(), U256::ZERO);
+}
+
+#[tokio::test]
+async fn a_receipt_seen_in_a_block_reorged_away_is_read_again() {
+    let a = FakeChain::new("a", A, 10);
+    let b = FakeChain::new("b", B, 10);
+    a.burn(B, 1, 5);
+    a.mine(3);
+    b.mine(1);
+    b.mint(A, 1, 5); // block 11, the head
+    let chains = [a, b];
+    let ix = index();
+    let r = audit_both(&chains, &ix).await;
+    assert_eq!(r.in_flight(), U256::ZERO);
+    // Blocks 11.. of b replaced (above its final height, 9): the mint is gone.
+    chains[1].reorg_from(11, 2);
+    let r = audit_both(&chains, &ix).await;
+    assert_eq!(r.in_flight(), U256::from(5u64), "in flight again");
+    assert!(r.reads[1].rebuilt.is_none(), "the index itself was final");
+    assert_eq!(chains[1].take_calls().used, vec![(12, A, 1)], "read again");
+    // Minted again on the new fork: read once more, then kept.
+    chains[1].mint(A, 1, 5);
+    let r = audit_both(&chains, &ix).await;
+    assert_eq!(r.in_flight(), U256::ZERO);
+    chains[1].mine(3);
+    audit_both(&chains, &ix).await;
+    assert!(ix.received(B, A, 1).unwrap());
 }
 
 #[tokio::test]
@@ -382,6 +410,7 @@ async fn a_reorg_deeper_than_finality_starts_the_chain_over() {
     let chains = [a, b];
     let ix = index();
     audit_both(&chains, &ix).await;
+    chains[1].mine(2);
     audit_both(&chains, &ix).await;
     assert!(ix.received(B, A, 1).unwrap());
     // a loses blocks 4.. (burn 2 with them) and b blocks 2.. (the mint with them).
@@ -537,7 +566,7 @@ async fn receipts_of_foreign_burns_are_remembered_on_the_destination_too() {
     assert_eq!(r.accounted(), issued);
     assert_eq!(
         chains[0].take_calls().used,
-        vec![(6, Domain::SOLANA, 6 << 20)],
+        vec![(8, Domain::SOLANA, 6 << 20)],
         "only the burn in flight is read"
     );
     assert_eq!(r.routes()[&(Domain::SOLANA, B)].in_flight_count, 1);
