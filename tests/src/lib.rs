@@ -163,6 +163,8 @@ pub fn usd1(d: &Devnet, args: &[&str]) -> std::process::Output {
         .arg("--config")
         .arg(d.cli_config_path())
         .args(args)
+        // The audit's index stays in the test's directory, not in the user's cache.
+        .env("USD1_AUDIT_INDEX", d.options.work_dir.join("audit-index"))
         .output()
         .expect("usd1 built (cargo build --bins)")
 }

@@ -46,7 +46,8 @@ async fn burn_in_one_block(
 ) -> u64 {
     let c = d.chain(from);
     let p = user(d).provider(&c.rpc_url).unwrap();
-    Usd1Token::new(c.deployment.token, p.clone())
+    // Mined in the same block as the burn (sent first, same sender: nonce order).
+    let _approve = Usd1Token::new(c.deployment.token, p.clone())
         .approve(c.deployment.messenger, U256::MAX)
         .gas(100_000)
         .send()

@@ -16,15 +16,16 @@
 //! 2. right after, the foreign chain is pinned (Solana: its finalized slot, which is
 //!    older than the moment it is read): it cannot have received a burn made after the EVM
 //!    pins, as that burn was not final yet;
-//! 3. then what no longer moves: `usedNonces` at each EVM pin (and at final heights), and the
-//!    foreign chain's burns up to its pin. A foreign burn after its pin was not final when the
+//! 3. then what no longer moves: `usedNonces` at each EVM pin (for the burns whose receipt the
+//!    index does not hold), and the foreign chain's burns up to its pin. A foreign burn after its pin was not final when the
 //!    foreign chain was pinned, which was after the EVM pins: no EVM chain can have received
 //!    it at its pin.
 //!
 //! **The index** ([`AuditIndex`], sled) makes an audit cost the blocks since the last one,
 //! not the history. Per chain it holds the burns of blocks up to a *final* height (the
 //! chain's `finality` rule, as the watchers apply it) with that block's hash, and the
-//! receipts seen at a final height. Why the figures stay those of a full rescan:
+//! receipts seen on it, with the pinned block they were read at. Why the figures stay those
+//! of a full rescan:
 //! - *burns up to the pin*: the index covers `start_block..=I` and is used only once the
 //!   block at `I` still has the hash it had when indexed (else the chain's index starts over
 //!   from `start_block`, loudly: a reorg deeper than finality). A block hash commits to every
@@ -214,12 +215,13 @@ pub async fn audit_with<C: AuditSource>(
             supply,
         });
         readings[i].pin = block;
-        if index.is_some() {
-            readings[i].pin_hash = c.block_hash(block).await?;
-        }
         pins.insert(c.domain(), i);
     }
     for (c, r) in chains.iter().zip(readings.iter_mut()) {
+        if index.is_some() {
+            // What the receipts read at the pin will be stored with (checked again after).
+            r.pin_hash = c.block_hash(r.pin).await?;
+        }
         if r.next <= r.pin {
             let more = scan(c, r.next, r.pin, &mut r.reads).await?;
             r.burns.extend(more);

@@ -558,11 +558,12 @@ async fn receipts_of_foreign_burns_are_remembered_on_the_destination_too() {
         .unwrap();
     assert_eq!(r.accounted(), issued);
     assert_eq!(r.in_flight(), U256::from(4u64));
-    assert!(ix.received(B, Domain::SOLANA, 5 << 20).unwrap());
+    chains[0].mine(2);
     chains[0].take_calls();
     let r = audit_with(&chains, Some(&foreign), Some(&ix))
         .await
         .unwrap();
+    assert!(ix.received(B, Domain::SOLANA, 5 << 20).unwrap());
     assert_eq!(r.accounted(), issued);
     assert_eq!(
         chains[0].take_calls().used,
