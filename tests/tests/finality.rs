@@ -120,7 +120,26 @@ async fn a_burn_is_attested_only_once_final() {
         )
         .await;
     }
-    wait_confirmed(&d, &burn.message_hash).await;
+    // The mint is final only under base's own rule (3 confirmations here, and no block is
+    // mined here but by us): blocks must follow it before the relayer says `confirmed`.
+    let base = d.chain("base");
+    let relayer = d.relayer_url.clone();
+    eventually(TRANSFER_TIMEOUT, "the mint to be final on base", || async {
+        let status = client::relayer_status(&relayer, &burn.message_hash)
+            .await
+            .unwrap_or_default();
+        if status["status"] == "confirmed" {
+            return true;
+        }
+        if status["status"] == "submitted" {
+            base.admin
+                .raw_request::<_, serde_json::Value>("anvil_mine".into(), (1,))
+                .await
+                .unwrap();
+        }
+        false
+    })
+    .await;
     assert_eq!(
         balance(&d, "base", recipient()).await,
         U256::from(4_000_000u64)
