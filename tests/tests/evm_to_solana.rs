@@ -84,6 +84,10 @@ async fn evm_to_solana_completes_with_one_attester_down() {
             .map(|e| e["state"].as_str().unwrap())
             .collect();
         assert!(history.contains(&"submitted"), "{history:?}");
+        // The mint is recorded when it lands at `confirmed`, before `finalized`.
+        let landed = history.iter().position(|s| *s == "included");
+        let done = history.iter().position(|s| *s == "confirmed");
+        assert!(landed.is_some() && landed < done, "{history:?}");
     }
     wait_solana_balance(&d, &wallet, 14_750_000).await;
     assert_eq!(
