@@ -107,6 +107,41 @@ pub async fn wait_confirmed(d: &Devnet, hash: &B256) -> serde_json::Value {
     }
 }
 
+/// The devnet relayer's submitter account on every chain (it is given anvil key 1).
+pub fn relayer_submitter() -> Address {
+    usd1_deploy::devnet::ANVIL_KEYS[1]
+        .parse::<alloy::signers::local::PrivateKeySigner>()
+        .unwrap()
+        .address()
+}
+
+/// The relayer's aggregated attestation of `hash` (the threshold signatures, sorted), once it
+/// has one: what a user needs to deliver, or to `replaceDepositForBurn`.
+pub async fn relayer_attestation(d: &Devnet, hash: &B256) -> Vec<u8> {
+    let url = format!("{}/v1/attestations/{hash:#x}", d.relayer_url);
+    let found = std::sync::Mutex::new(Vec::new());
+    eventually(
+        TRANSFER_TIMEOUT,
+        "the relayer's aggregated attestation",
+        || async {
+            let Ok(resp) = reqwest::get(&url).await else {
+                return false;
+            };
+            let v: serde_json::Value = resp.json().await.unwrap_or_default();
+            match v["attestation"].as_str() {
+                Some(a) if v["status"] == "complete" => {
+                    *found.lock().unwrap() =
+                        alloy::hex::decode(a.trim_start_matches("0x")).unwrap();
+                    true
+                }
+                _ => false,
+            }
+        },
+    )
+    .await;
+    found.into_inner().unwrap()
+}
+
 /// The relayer's listing of messages in `status`.
 pub async fn list(d: &Devnet, status: &str) -> Vec<serde_json::Value> {
     let url = format!("{}/v1/messages?status={status}&limit=1000", d.relayer_url);

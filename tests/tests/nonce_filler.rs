@@ -4,29 +4,27 @@
 //! `receiveMessage`, records `delivered`, and later deliveries are not held up behind it.
 
 use alloy::consensus::Transaction as _;
-use alloy::primitives::{Address, U256};
+use alloy::primitives::U256;
 use alloy::providers::Provider;
-use alloy::signers::local::PrivateKeySigner;
-use usd1_deploy::devnet::ANVIL_KEYS;
 use usd1_e2e::*;
 use usd1_evm::bindings::MessageTransmitter;
-
-fn submitter() -> Address {
-    ANVIL_KEYS[1].parse::<PrivateKeySigner>().unwrap().address()
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_delivery_that_cannot_be_mined_is_replaced_by_a_self_transfer_once_delivered_elsewhere() {
     let d = devnet("nonce-filler", |_| {}).await;
     let base = d.chain("base");
-    let funds = base.admin.get_balance(submitter()).await.unwrap();
+    let funds = base.admin.get_balance(relayer_submitter()).await.unwrap();
     let set_balance = |wei: U256| async move {
         base.admin
-            .raw_request::<_, ()>("anvil_setBalance".into(), (submitter(), wei))
+            .raw_request::<_, ()>("anvil_setBalance".into(), (relayer_submitter(), wei))
             .await
             .unwrap()
     };
-    let nonce = base.admin.get_transaction_count(submitter()).await.unwrap();
+    let nonce = base
+        .admin
+        .get_transaction_count(relayer_submitter())
+        .await
+        .unwrap();
 
     // The relayer's account is empty: its delivery is signed and stored, but no node takes it.
     set_balance(U256::ZERO).await;
@@ -41,7 +39,7 @@ async fn a_delivery_that_cannot_be_mined_is_replaced_by_a_self_transfer_once_del
     .unwrap_or_else(|e| panic!("{e}; logs in {}", d.log_dir().display()));
 
     // The user delivers it with the relayer's own aggregated attestation.
-    let attestation = eventually_attestation(&d, &burn.message_hash).await;
+    let attestation = relayer_attestation(&d, &burn.message_hash).await;
     let u = user(&d);
     let receipt = MessageTransmitter::new(
         base.deployment.transmitter,
@@ -78,13 +76,13 @@ async fn a_delivery_that_cannot_be_mined_is_replaced_by_a_self_transfer_once_del
     );
     let filler = base
         .admin
-        .get_transaction_by_sender_nonce(submitter(), nonce)
+        .get_transaction_by_sender_nonce(relayer_submitter(), nonce)
         .await
         .unwrap()
         .expect("the nonce was used");
     assert_eq!(
         filler.to(),
-        Some(submitter()),
+        Some(relayer_submitter()),
         "a self-transfer, not a delivery"
     );
     assert_eq!(filler.value(), U256::ZERO);
@@ -98,27 +96,4 @@ async fn a_delivery_that_cannot_be_mined_is_replaced_by_a_self_transfer_once_del
         "each minted once"
     );
     d.stop().await;
-}
-
-async fn eventually_attestation(
-    d: &usd1_deploy::Devnet,
-    hash: &alloy::primitives::B256,
-) -> Vec<u8> {
-    let url = format!("{}/v1/attestations/{hash:#x}", d.relayer_url);
-    let found = std::sync::Mutex::new(Vec::new());
-    eventually(TRANSFER_TIMEOUT, "the aggregated attestation", || async {
-        let v: serde_json::Value = match reqwest::get(&url).await {
-            Ok(r) => r.json().await.unwrap_or_default(),
-            Err(_) => return false,
-        };
-        match v["attestation"].as_str() {
-            Some(a) if v["status"] == "complete" => {
-                *found.lock().unwrap() = alloy::hex::decode(a.trim_start_matches("0x")).unwrap();
-                true
-            }
-            _ => false,
-        }
-    })
-    .await;
-    found.into_inner().unwrap()
 }

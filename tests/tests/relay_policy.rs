@@ -10,24 +10,17 @@
 
 use alloy::primitives::{Address, B256, U256};
 use alloy::providers::Provider;
-use alloy::signers::local::PrivateKeySigner;
 use std::time::Duration;
 use usd1_config::{AllowedMessage, RelayPolicyConfig};
 use usd1_core::message::address_to_bytes32;
-use usd1_deploy::devnet::ANVIL_KEYS;
 use usd1_deploy::fixtures::{self, recipient_mode, TEST_RECIPIENT_REFUSAL};
 use usd1_deploy::Devnet;
 use usd1_e2e::*;
 
-/// The relayer's submitter on every chain (the devnet gives it anvil key 1).
-fn submitter() -> Address {
-    ANVIL_KEYS[1].parse::<PrivateKeySigner>().unwrap().address()
-}
-
 async fn sent_by_relayer(d: &Devnet) -> u64 {
     d.chain("base")
         .admin
-        .get_transaction_count(submitter())
+        .get_transaction_count(relayer_submitter())
         .await
         .unwrap()
 }

@@ -48,30 +48,9 @@ async fn burn_to(d: &Devnet, wallet: &Pubkey, amount: u64) -> client::Burn {
         .unwrap()
 }
 
-/// The full attestation the relayer assembled for `hash` (what replaceDepositForBurn needs).
-async fn attestation(d: &Devnet, hash: &B256) -> Vec<u8> {
-    let url = format!("{}/v1/attestations/{hash:#x}", d.relayer_url);
-    let found = std::sync::Mutex::new(Vec::new());
-    eventually(T, "the relayer's aggregated attestation", || async {
-        let Ok(resp) = reqwest::get(&url).await else {
-            return false;
-        };
-        let v: serde_json::Value = resp.json().await.unwrap_or_default();
-        match v["attestation"].as_str() {
-            Some(a) if v["status"] == "complete" => {
-                *found.lock().unwrap() = hex::decode(a.trim_start_matches("0x")).unwrap();
-                true
-            }
-            _ => false,
-        }
-    })
-    .await;
-    found.into_inner().unwrap()
-}
-
 async fn replace(d: &Devnet, original: &client::Burn, wallet: &Pubkey) -> client::Burn {
     let a = d.chain("ethereum");
-    let att = attestation(d, &original.message_hash).await;
+    let att = relayer_attestation(d, &original.message_hash).await;
     let replaced = user(d)
         .replace_burn(
             &a.rpc_url,
@@ -199,7 +178,7 @@ async fn claims_under_a_retired_authority_count_only_if_their_transaction_minted
         ends_in(&d, &minted.message_hash, &["confirmed"]).await,
         "confirmed"
     );
-    let attested = attestation(&d, &minted.message_hash).await;
+    let attested = relayer_attestation(&d, &minted.message_hash).await;
 
     // 2. With the relayer stopped, the leaked key makes a bare claim for the next burn.
     d.kill_relayer().await;
