@@ -39,6 +39,9 @@ pub struct EvmDestination {
     wallet: EthereumWallet,
     from: Address,
     chain_id: OnceCell<u64>,
+    /// The dry run's gas estimate of a delivery, taken by the signing that follows it in the
+    /// same step, so a delivery asks `eth_estimateGas` once, not twice.
+    estimates: std::sync::Mutex<std::collections::HashMap<B256, u64>>,
 }
 
 impl EvmDestination {
@@ -61,6 +64,7 @@ impl EvmDestination {
             wallet: EthereumWallet::from(signer),
             from,
             chain_id: OnceCell::new(),
+            estimates: Default::default(),
         }
     }
 
@@ -161,6 +165,17 @@ impl EvmDestination {
     }
 }
 
+/// Dry-run estimates kept for the signing that follows (a bound, not a cache size that matters).
+const MAX_KEPT_ESTIMATES: usize = 1024;
+
+/// The key of a delivery's estimate: its calldata's two parts.
+fn delivery_key(message: &[u8], attestation: &[u8]) -> B256 {
+    let mut hasher = alloy::primitives::Keccak256::new();
+    hasher.update(message);
+    hasher.update(attestation);
+    hasher.finalize()
+}
+
 /// A revert's reason for people: our contracts' custom errors by name, `Error(string)` (as
 /// Circle's contracts revert) as its text, `Panic(uint256)` by code, anything else as hex.
 /// Only for display: what a refusal means is read from chain state (DESIGN §6).
@@ -224,6 +239,13 @@ impl Destination for EvmDestination {
             };
         }
         let gas = self.estimate(message, attestation).await?;
+        {
+            let mut estimates = self.estimates.lock().unwrap_or_else(|p| p.into_inner());
+            if estimates.len() >= MAX_KEPT_ESTIMATES {
+                estimates.clear(); // dry runs never followed by a signing
+            }
+            estimates.insert(delivery_key(message, attestation), gas);
+        }
         if gas > self.max_gas {
             return Ok(DryRun::TooCostly {
                 reason: format!(
@@ -274,7 +296,16 @@ impl Destination for EvmDestination {
             .with_to(self.transmitter)
             .with_input(input);
         // Never more than the cap, whatever the estimate says: the relayer's funds are at stake.
-        let gas = match self.estimate(message, attestation).await {
+        let dry_run = self
+            .estimates
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&delivery_key(message, attestation));
+        let estimate = match dry_run {
+            Some(g) => Ok(g),
+            None => self.estimate(message, attestation).await,
+        };
+        let gas = match estimate {
             Ok(g) => g.saturating_mul(13) / 10,
             Err(_) => FALLBACK_GAS,
         }
