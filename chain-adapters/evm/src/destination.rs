@@ -257,25 +257,29 @@ impl Destination for EvmDestination {
         Ok(DryRun::Succeeds)
     }
 
-    /// The transmitter's `paused()` and the token's (a contract without one is not paused).
+    /// The transmitter's `paused()` and the token's. A contract without one (the call
+    /// reverts or returns nothing) is not paused; an RPC failure is an error, never "not
+    /// paused": that answer would count a refusal the chain did not make.
     async fn is_paused(&self) -> Result<bool, ChainError> {
         let (t, token) = (self.transmitter, self.token);
         let transmitter = self
             .rpc
             .call("eth_call", |p| async move {
-                MessageTransmitter::new(t, p).paused().call().await
+                paused_or_absent(MessageTransmitter::new(t, p).paused().call().await)
             })
-            .await;
+            .await?;
         let token = self
             .rpc
             .call("eth_call", |p| async move {
-                crate::bindings::Usd1Token::new(token, p)
-                    .paused()
-                    .call()
-                    .await
+                paused_or_absent(
+                    crate::bindings::Usd1Token::new(token, p)
+                        .paused()
+                        .call()
+                        .await,
+                )
             })
-            .await;
-        Ok(transmitter.unwrap_or(false) || token.unwrap_or(false))
+            .await?;
+        Ok(transmitter || token)
     }
 
     async fn sign_delivery(
@@ -423,5 +427,46 @@ impl Destination for EvmDestination {
                 p.get_transaction_count(from).pending().await
             })
             .await
+    }
+}
+
+/// `paused()` as the chain answered it: a revert or an empty answer means the contract has
+/// no such function (not pausable); a transport failure stays an error.
+fn paused_or_absent(
+    answer: Result<bool, alloy::contract::Error>,
+) -> Result<bool, alloy::contract::Error> {
+    match answer {
+        Ok(paused) => Ok(paused),
+        Err(e)
+            if e.as_revert_data().is_some()
+                || matches!(e, alloy::contract::Error::ZeroData(..)) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::paused_or_absent;
+    use alloy::contract::Error;
+    use alloy::transports::{RpcError, TransportErrorKind};
+
+    #[test]
+    fn an_rpc_failure_is_an_error_not_an_unpaused_contract() {
+        let down = Error::TransportError(TransportErrorKind::custom_str("connection reset"));
+        assert!(paused_or_absent(Err(down)).is_err());
+
+        // What a node answers for a call to a function the contract lacks.
+        let payload = serde_json::json!({"code": 3, "message": "execution reverted", "data": "0x"});
+        let reverted = Error::TransportError(RpcError::ErrorResp(
+            serde_json::from_value(payload).unwrap(),
+        ));
+        assert!(
+            !paused_or_absent(Err(reverted)).unwrap(),
+            "no paused(): not pausable"
+        );
+        assert!(paused_or_absent(Ok(true)).unwrap());
     }
 }
