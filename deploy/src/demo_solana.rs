@@ -74,6 +74,17 @@ pub async fn evm_to_solana(d: &Devnet, amount: U256) -> Result<(B256, B256), Str
 /// The Solana user burns with the bridge memo toward `recipient` on ethereum; returns the
 /// transaction signature.
 pub async fn solana_to_evm(d: &Devnet, recipient: Address, amount: u64) -> Result<String, String> {
+    solana_burn_to(d, d.chain("ethereum").domain, recipient, amount).await
+}
+
+/// The Solana user burns with the bridge memo toward `recipient` on the EVM chain of
+/// `destination`; returns the transaction signature.
+pub async fn solana_burn_to(
+    d: &Devnet,
+    destination: Domain,
+    recipient: Address,
+    amount: u64,
+) -> Result<String, String> {
     let sol = d.solana.as_ref().ok_or("no Solana side")?;
     let rpc = SolanaRpc::new(&sol.validator.rpc_url);
     let holder = &sol.user;
@@ -89,7 +100,7 @@ pub async fn solana_to_evm(d: &Devnet, recipient: Address, amount: u64) -> Resul
     )
     .map_err(|e| e.to_string())?;
     let memo = usd1_solana::memo::BurnMemo {
-        destination_domain: d.chain("ethereum").domain,
+        destination_domain: destination,
         mint_recipient: recipient.into_word(),
         destination_caller: B256::ZERO,
     };

@@ -55,6 +55,22 @@ pub struct DevnetOptions {
     /// The attesters' governor; None: [`devnet_governor`]. Without its own
     /// `admin_token_file`, the devnet's ([`Devnet::governor_token_file`]) is used.
     pub governor: Option<usd1_config::GovernorConfig>,
+    /// What the attesters and the relayer are given as a chain's RPC URLs; None: the node's.
+    pub service_rpc: Option<ServiceRpc>,
+}
+
+/// Maps (chain name, the node's RPC URL) to the URLs the services' configs list, e.g. a
+/// fault-injecting proxy and a healthy one (`usd1-chaos`). The CLI config keeps the node's.
+#[derive(Clone)]
+pub struct ServiceRpc(pub std::sync::Arc<RpcUrlMap>);
+
+/// (chain name, the node's URL) → the URLs a service is given.
+pub type RpcUrlMap = dyn Fn(&str, &str) -> Vec<String> + Send + Sync;
+
+impl std::fmt::Debug for ServiceRpc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ServiceRpc(..)")
+    }
 }
 
 /// The devnet attesters' governor: every demo and test transfer passes (1,000,000 USD1 per
@@ -83,6 +99,7 @@ impl DevnetOptions {
             relay_policy: Default::default(),
             string_errors: false,
             governor: None,
+            service_rpc: None,
         }
     }
 }
@@ -262,7 +279,24 @@ impl Devnet {
             .unwrap_or_else(|| panic!("no chain named {name}"))
     }
 
+    /// The chains as the services see them (through [`DevnetOptions::service_rpc`]).
     fn chain_configs(&self) -> BTreeMap<String, ChainConfig> {
+        let mut chains = self.cli_chain_configs();
+        for (name, cfg) in chains.iter_mut() {
+            cfg.rpc_urls = self.service_urls(name, &cfg.rpc_urls[0]);
+        }
+        chains
+    }
+
+    fn service_urls(&self, chain: &str, node_url: &str) -> Vec<String> {
+        match &self.options.service_rpc {
+            Some(map) => (map.0)(chain, node_url),
+            None => vec![node_url.to_string()],
+        }
+    }
+
+    /// The chains with their nodes' own RPC URLs.
+    fn cli_chain_configs(&self) -> BTreeMap<String, ChainConfig> {
         self.chains
             .iter()
             .map(|c| {
@@ -339,7 +373,7 @@ impl Devnet {
                 issued_total: Some(self.issued_total()),
                 interval_ms: 30_000,
             },
-            chains: self.chain_configs(),
+            chains: self.cli_chain_configs(),
         };
         write_toml(&self.cli_config_path(), &config)
     }
@@ -404,7 +438,11 @@ impl Devnet {
             },
             chains: self.chain_configs(),
             solana: match &self.solana {
-                Some(sol) => Some(sol.attester_config(&self.options.work_dir, i)?),
+                Some(sol) => {
+                    let mut cfg = sol.attester_config(&self.options.work_dir, i)?;
+                    cfg.rpc_urls = self.service_urls(&cfg.name, &cfg.rpc_urls[0]);
+                    Some(cfg)
+                }
                 None => None,
             },
             governor: self.governor_config(),
@@ -452,14 +490,16 @@ impl Devnet {
             chains: self.chain_configs(),
             solana: match &self.solana {
                 // The devnet's relayer has its own co-sign token; extra ones share the operator's.
-                Some(sol) => Some(sol.relayer_config(
-                    &self.options.work_dir,
-                    if name == "relayer" {
+                Some(sol) => {
+                    let caller = if name == "relayer" {
                         crate::solana::RELAYER_CALLER
                     } else {
                         crate::solana::OPERATOR_CALLER
-                    },
-                )?),
+                    };
+                    let mut cfg = sol.relayer_config(&self.options.work_dir, caller)?;
+                    cfg.rpc_urls = self.service_urls(&cfg.name, &cfg.rpc_urls[0]);
+                    Some(cfg)
+                }
                 None => None,
             },
         };

@@ -223,20 +223,24 @@ impl Destination for EvmDestination {
         message: &[u8],
         attestation: &[u8],
     ) -> Result<DryRun, ChainError> {
-        let c = MessageTransmitter::new(self.transmitter, self.rpc.provider());
-        let call = c
-            .receiveMessage(
-                Bytes::copy_from_slice(message),
-                Bytes::copy_from_slice(attestation),
-            )
-            .from(self.from);
-        if let Err(e) = call.call().await {
-            return match e.as_revert_data() {
-                Some(data) => Ok(DryRun::Reverts {
-                    reason: revert_reason(&data),
-                }),
-                None => Err(ChainError::rpc("eth_call", e)),
-            };
+        let (t, from) = (self.transmitter, self.from);
+        let answer = self
+            .rpc
+            .call_or_revert("eth_call", |p| async move {
+                MessageTransmitter::new(t, p)
+                    .receiveMessage(
+                        Bytes::copy_from_slice(message),
+                        Bytes::copy_from_slice(attestation),
+                    )
+                    .from(from)
+                    .call()
+                    .await
+            })
+            .await?;
+        if let Err(data) = answer {
+            return Ok(DryRun::Reverts {
+                reason: revert_reason(&data),
+            });
         }
         let gas = self.estimate(message, attestation).await?;
         {

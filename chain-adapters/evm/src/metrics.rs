@@ -47,6 +47,14 @@ pub static ORPHANED: LazyLock<IntCounterVec> = LazyLock::new(|| {
     )
     .unwrap_or_else(|e| fail(e))
 });
+pub static FINALITY_VIOLATIONS: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        "usd1_finality_violations_total",
+        "Messages read as final whose blocks were later reorged away (a reorg deeper than the finality rule)",
+        &["chain"]
+    )
+    .unwrap_or_else(|e| fail(e))
+});
 pub static REJECTED_LOGS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     register_int_counter_vec!(
         "usd1_rejected_messages_total",

@@ -1,13 +1,17 @@
 //! An RPC endpoint list with fallback: each call tries the last URL that worked, then the
-//! others in order, with a timeout, counting requests and errors per chain and method.
+//! others in order, each attempt with a timeout, counting requests and errors per chain and
+//! method. A call that failed on every URL is tried again, a bounded number of passes within
+//! a short budget, before it fails the caller's step: a flaky node costs a retry of one call,
+//! not the step's backoff (issue: faults should cost seconds, not tens of seconds). Every
+//! call made through here is a read or the broadcast of signed bytes, so repeating it is safe.
 
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use prometheus::{register_int_counter_vec, IntCounterVec};
 use std::fmt::Display;
 use std::future::Future;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::LazyLock;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use usd1_core::traits::ChainError;
 
 static RPC_REQUESTS: LazyLock<IntCounterVec> = LazyLock::new(|| {
@@ -27,12 +31,22 @@ static RPC_ERRORS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     .unwrap_or_else(|e| panic!("metric registration at startup: {e}"))
 });
 
-const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+/// One attempt's limit: a node that hangs costs this much before the next URL is asked.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Passes over the URL list a call makes at most, and the pause before each further pass.
+const PASS_PAUSES: [Duration; 2] = [Duration::from_millis(100), Duration::from_millis(400)];
+/// No further pass starts after this long: the step fails and is rescheduled.
+const CALL_BUDGET: Duration = Duration::from_secs(12);
+/// After failing over, the first URL (the operator's best) is preferred again this long after.
+const PRIMARY_RETRY: Duration = Duration::from_secs(10);
 
 pub struct EvmRpc {
     chain: String,
     providers: Vec<DynProvider>,
     preferred: AtomicUsize,
+    /// When `preferred` last moved off the first URL (ms since `created`).
+    failed_over_at_ms: AtomicU64,
+    created: Instant,
 }
 
 impl EvmRpc {
@@ -57,16 +71,13 @@ impl EvmRpc {
             chain: chain.to_string(),
             providers,
             preferred: AtomicUsize::new(0),
+            failed_over_at_ms: AtomicU64::new(0),
+            created: Instant::now(),
         })
     }
 
     pub fn chain(&self) -> &str {
         &self.chain
-    }
-
-    /// The provider that last answered, for calls whose errors need inspecting (reverts).
-    pub fn provider(&self) -> DynProvider {
-        self.providers[self.preferred.load(Ordering::Relaxed) % self.providers.len()].clone()
     }
 
     pub async fn call<T, E, F, Fut>(&self, method: &'static str, f: F) -> Result<T, ChainError>
@@ -76,24 +87,79 @@ impl EvmRpc {
         E: Display,
     {
         let n = self.providers.len();
-        let start = self.preferred.load(Ordering::Relaxed);
+        let began = Instant::now();
         let mut last = String::new();
         // Touch the error series so it exists (at 0) for rate() and alerts before any error.
         RPC_ERRORS.with_label_values(&[&self.chain, method]);
-        for i in 0..n {
-            let idx = (start + i) % n;
-            RPC_REQUESTS.with_label_values(&[&self.chain, method]).inc();
-            match tokio::time::timeout(CALL_TIMEOUT, f(self.providers[idx].clone())).await {
-                Ok(Ok(v)) => {
-                    self.preferred.store(idx, Ordering::Relaxed);
-                    return Ok(v);
+        for pass in 0..=PASS_PAUSES.len() {
+            if pass > 0 {
+                if began.elapsed() >= CALL_BUDGET {
+                    break;
                 }
-                Ok(Err(e)) => last = e.to_string(),
-                Err(_) => last = format!("timed out after {CALL_TIMEOUT:?}"),
+                tokio::time::sleep(PASS_PAUSES[pass - 1]).await;
             }
-            RPC_ERRORS.with_label_values(&[&self.chain, method]).inc();
+            let start = self.start_index();
+            for i in 0..n {
+                let idx = (start + i) % n;
+                RPC_REQUESTS.with_label_values(&[&self.chain, method]).inc();
+                match tokio::time::timeout(ATTEMPT_TIMEOUT, f(self.providers[idx].clone())).await {
+                    Ok(Ok(v)) => {
+                        self.prefer(idx);
+                        return Ok(v);
+                    }
+                    Ok(Err(e)) => last = e.to_string(),
+                    Err(_) => last = format!("timed out after {ATTEMPT_TIMEOUT:?}"),
+                }
+                RPC_ERRORS.with_label_values(&[&self.chain, method]).inc();
+            }
         }
         Err(ChainError::rpc(method, last))
+    }
+
+    /// Where a call starts: the URL that last answered, or the first again once it has had
+    /// [`PRIMARY_RETRY`] to recover.
+    fn start_index(&self) -> usize {
+        let preferred = self.preferred.load(Ordering::Relaxed);
+        let since = self.failed_over_at_ms.load(Ordering::Relaxed);
+        let now = self.created.elapsed().as_millis() as u64;
+        if preferred != 0 && now.saturating_sub(since) >= PRIMARY_RETRY.as_millis() as u64 {
+            return 0;
+        }
+        preferred
+    }
+
+    fn prefer(&self, idx: usize) {
+        let previous = self.preferred.swap(idx, Ordering::Relaxed);
+        if idx != 0 && previous != idx {
+            let now = self.created.elapsed().as_millis() as u64;
+            self.failed_over_at_ms.store(now, Ordering::Relaxed);
+        }
+    }
+
+    /// [`Self::call`] for a contract call whose revert is an answer, not a failure: a revert
+    /// comes back at once as `Ok(Err(revert data))`; anything else is retried like any call.
+    pub async fn call_or_revert<T, F, Fut>(
+        &self,
+        method: &'static str,
+        f: F,
+    ) -> Result<Result<T, alloy::primitives::Bytes>, ChainError>
+    where
+        F: Fn(DynProvider) -> Fut,
+        Fut: Future<Output = Result<T, alloy::contract::Error>>,
+    {
+        self.call(method, |p| {
+            let answer = f(p);
+            async move {
+                match answer.await {
+                    Ok(v) => Ok(Ok(v)),
+                    Err(e) => match e.as_revert_data() {
+                        Some(data) => Ok(Err(data)),
+                        None => Err(e),
+                    },
+                }
+            }
+        })
+        .await
     }
 
     pub async fn head(&self) -> Result<u64, ChainError> {
@@ -102,5 +168,90 @@ impl EvmRpc {
             |p| async move { p.get_block_number().await },
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicU32;
+    use std::sync::Arc;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A node that answers `eth_blockNumber` with 0x2a, failing its first `fail` requests
+    /// with an HTTP 502. Returns its URL and how many requests it saw.
+    async fn flaky_node(fail: u32) -> (String, Arc<AtomicU32>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let seen = Arc::new(AtomicU32::new(0));
+        let counter = seen.clone();
+        tokio::spawn(async move {
+            loop {
+                let (mut s, _) = listener.accept().await.unwrap();
+                let counter = counter.clone();
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 8192];
+                    while let Ok(n) = s.read(&mut buf).await {
+                        if n == 0 {
+                            return;
+                        }
+                        let i = counter.fetch_add(1, Ordering::SeqCst);
+                        let text = String::from_utf8_lossy(&buf[..n]).to_string();
+                        let id = text
+                            .split("\"id\":")
+                            .nth(1)
+                            .and_then(|r| r.split([',', '}']).next())
+                            .unwrap_or("0")
+                            .to_string();
+                        let (status, body) = if i < fail {
+                            ("502 Bad Gateway", "down".to_string())
+                        } else {
+                            (
+                                "200 OK",
+                                format!(r#"{{"jsonrpc":"2.0","id":{id},"result":"0x2a"}}"#),
+                            )
+                        };
+                        let answer = format!(
+                            "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                            body.len()
+                        );
+                        if s.write_all(answer.as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        (url, seen)
+    }
+
+    #[tokio::test]
+    async fn a_call_failing_on_every_url_is_tried_again_within_the_step() {
+        let (url, seen) = flaky_node(2).await;
+        let rpc = EvmRpc::new("test", &[url]).unwrap();
+        assert_eq!(rpc.head().await.unwrap(), 42, "third pass answers");
+        assert_eq!(seen.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn a_failing_url_falls_back_to_the_next_and_the_call_succeeds() {
+        let (bad, bad_seen) = flaky_node(u32::MAX).await;
+        let (good, _) = flaky_node(0).await;
+        let rpc = EvmRpc::new("test", &[bad, good]).unwrap();
+        assert_eq!(rpc.head().await.unwrap(), 42);
+        assert_eq!(rpc.head().await.unwrap(), 42);
+        assert_eq!(
+            bad_seen.load(Ordering::SeqCst),
+            1,
+            "the healthy URL is kept until the first has had time to recover"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_call_gives_up_after_its_passes() {
+        let (bad, seen) = flaky_node(u32::MAX).await;
+        let rpc = EvmRpc::new("test", &[bad]).unwrap();
+        assert!(rpc.head().await.is_err());
+        assert_eq!(seen.load(Ordering::SeqCst), 1 + PASS_PAUSES.len() as u32);
     }
 }

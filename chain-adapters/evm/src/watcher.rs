@@ -52,9 +52,13 @@ pub struct Batch {
     pub final_height: u64,
     /// Set when a reorg made the watcher rewind: the first height read again.
     pub rewound_to: Option<u64>,
+    /// Messages read as final from blocks the chain no longer has, and not read again from
+    /// the new fork: a finality violation (they may have been attested, even minted). The
+    /// protocol cannot undo it; the services mark them and operators are alerted.
+    pub orphaned: Vec<B256>,
     next: u64,
-    /// Height → (block hash, how many messages were read from that block).
-    hashes: BTreeMap<u64, (B256, u32)>,
+    /// Height → (block hash, the hashes of the messages read from that block).
+    hashes: BTreeMap<u64, (B256, Vec<B256>)>,
 }
 
 pub struct Watcher<S> {
@@ -83,6 +87,7 @@ impl<S: BlockSource> Watcher<S> {
         // Every series this watcher can move exists from the start (at 0).
         metrics::REORGS.with_label_values(&[chain]);
         metrics::ORPHANED.with_label_values(&[chain]);
+        metrics::FINALITY_VIOLATIONS.with_label_values(&[chain]);
         for reason in ["malformed", "wrong_source_domain"] {
             metrics::REJECTED_LOGS.with_label_values(&[chain, reason]);
         }
@@ -121,9 +126,11 @@ impl<S: BlockSource> Watcher<S> {
             ..Default::default()
         };
         let mut next = self.cursor()?;
-        if let Some(rewound) = self.check_reorg().await? {
+        let mut orphaned = Vec::new();
+        if let Some((rewound, gone)) = self.check_reorg().await? {
             next = rewound;
             batch.rewound_to = Some(rewound);
+            orphaned = gone;
         }
 
         let mut chunks = 0;
@@ -146,17 +153,27 @@ impl<S: BlockSource> Watcher<S> {
                 let entry = batch
                     .hashes
                     .entry(log.block_number)
-                    .or_insert((log.block_hash, 0));
+                    .or_insert((log.block_hash, Vec::new()));
                 if let Some(m) = self.to_message(log) {
-                    entry.1 += 1;
+                    entry.1.push(m.hash);
                     batch.final_messages.push(m);
                 }
             }
-            batch.hashes.entry(to).or_insert((after, 0));
+            batch.hashes.entry(to).or_insert((after, Vec::new()));
             next = to + 1;
             chunks += 1;
         }
         batch.next = next;
+        // A burn the new fork has again (same message) is not lost; the rest are.
+        orphaned.retain(|h| !batch.final_messages.iter().any(|m| m.hash == *h));
+        if !orphaned.is_empty() {
+            tracing::error!(chain = %self.chain, messages = ?orphaned,
+                "finality violation: messages read as final are no longer on the chain");
+            metrics::FINALITY_VIOLATIONS
+                .with_label_values(&[&self.chain])
+                .inc_by(orphaned.len() as u64);
+        }
+        batch.orphaned = orphaned;
 
         if self.track_unconfirmed && final_height < head && next > final_height {
             let to = head.min(final_height + self.chunk);
@@ -191,7 +208,10 @@ impl<S: BlockSource> Watcher<S> {
         let mut b = sled::Batch::default();
         for (height, (hash, messages)) in &batch.hashes {
             let mut value = hash.to_vec();
-            value.extend_from_slice(&messages.to_be_bytes());
+            value.extend_from_slice(&(messages.len() as u32).to_be_bytes());
+            for m in messages {
+                value.extend_from_slice(m.as_slice());
+            }
             b.insert(&hash_key(*height), value);
         }
         b.insert(NEXT_KEY, &batch.next.to_be_bytes());
@@ -201,32 +221,41 @@ impl<S: BlockSource> Watcher<S> {
         Ok(())
     }
 
-    /// Compares stored hashes, newest first, with the chain's; returns the height to read
-    /// from again if the newest no longer matches.
-    async fn check_reorg(&self) -> Result<Option<u64>, WatchError> {
+    /// Compares stored hashes, newest first, with the chain's; if the newest no longer
+    /// matches, returns the height to read from again and the messages read from the
+    /// orphaned blocks.
+    async fn check_reorg(&self) -> Result<Option<(u64, Vec<B256>)>, WatchError> {
         let mut first = true;
-        let (mut orphaned_blocks, mut orphaned_messages) = (0u64, 0u64);
+        let (mut orphaned_blocks, mut orphaned_messages) = (0u64, Vec::new());
         for entry in self.tree.range(hash_key(0)..hash_key(u64::MAX)).rev() {
             let (k, v) = entry?;
             let height = height_of(&k);
-            let (stored, messages) = stored_block(&v);
+            let (stored, count, messages) = stored_block(&v);
             if self.source.block_hash(height).await? == Some(stored) {
                 if first {
                     return Ok(None);
                 }
-                self.count_reorg(height + 1, orphaned_blocks, orphaned_messages);
-                return Ok(Some(height + 1));
+                self.count_reorg(height + 1, orphaned_blocks, orphaned_messages.len() as u64);
+                return Ok(Some((height + 1, orphaned_messages)));
             }
             first = false;
             orphaned_blocks += 1;
-            orphaned_messages += u64::from(messages);
+            // Blocks stored before message hashes were kept only have a count.
+            if messages.len() < count as usize {
+                tracing::warn!(chain = %self.chain, height, count, "orphaned block's messages not known by hash");
+            }
+            orphaned_messages.extend(messages);
         }
         if first {
             return Ok(None);
         }
         // Nothing stored is on the chain any more: read everything again.
-        self.count_reorg(self.start_block, orphaned_blocks, orphaned_messages);
-        Ok(Some(self.start_block))
+        self.count_reorg(
+            self.start_block,
+            orphaned_blocks,
+            orphaned_messages.len() as u64,
+        );
+        Ok(Some((self.start_block, orphaned_messages)))
     }
 
     /// A reorg below the cursor, which only ever reaches the final height: what was read
@@ -294,15 +323,22 @@ fn hash_key(height: u64) -> [u8; 9] {
     k
 }
 
-/// A stored block: its hash, then (since messages were counted) a 4-byte message count.
-fn stored_block(value: &[u8]) -> (B256, u32) {
+/// A stored block: its hash, then (since messages were counted) a 4-byte message count, then
+/// (since finality violations are named) the hashes of those messages.
+fn stored_block(value: &[u8]) -> (B256, u32, Vec<B256>) {
     let hash = value.get(..32).map(B256::from_slice).unwrap_or_default();
-    let messages = value
+    let count = value
         .get(32..36)
         .and_then(|b| b.try_into().ok())
         .map(u32::from_be_bytes)
         .unwrap_or(0);
-    (hash, messages)
+    let messages = value
+        .get(36..)
+        .unwrap_or_default()
+        .chunks_exact(32)
+        .map(B256::from_slice)
+        .collect();
+    (hash, count, messages)
 }
 
 fn height_of(key: &[u8]) -> u64 {

@@ -295,3 +295,42 @@ async fn orphaned_burns_are_counted_by_message_not_by_block() {
     poll_commit(&w).await;
     assert_eq!((reorgs(), orphaned()), (2, 3));
 }
+
+#[tokio::test]
+async fn a_reorg_deeper_than_finality_names_the_messages_it_orphaned() {
+    let chain = FakeChain::new(2);
+    let tree = tree();
+    let w = watcher(&chain, &tree);
+    let violations = || {
+        metrics::FINALITY_VIOLATIONS
+            .with_label_values(&["test"])
+            .get()
+    };
+    let before = violations();
+    let kept = chain.burn(1);
+    chain.mine(1);
+    let lost = chain.burn(2);
+    chain.mine(1);
+    let also_kept = chain.burn(3);
+    chain.mine(8);
+    let b = poll_commit(&w).await;
+    assert_eq!(hashes(&b.final_messages), vec![kept, lost, also_kept]);
+
+    // Blocks 3 onwards replaced; the new fork has burn 3 again, burn 2 is gone for good.
+    chain.reorg_from(3, 1);
+    let again = chain.burn(3);
+    assert_eq!(again, also_kept);
+    chain.mine(8);
+    let b = poll_commit(&w).await;
+    assert!(b.rewound_to.is_some());
+    assert_eq!(
+        b.orphaned,
+        vec![lost],
+        "named: the burn the chain no longer has"
+    );
+    assert_eq!(violations() - before, 1);
+
+    // Named once: the next poll has nothing to report.
+    chain.mine(2);
+    assert!(poll_commit(&w).await.orphaned.is_empty());
+}

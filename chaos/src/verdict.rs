@@ -1,0 +1,262 @@
+//! The end of a run, judged from the chains alone: wait until quiet (no faults, every service
+//! up), then `usd1 audit` (Σ supply + in flight = issued, and how many burns are not minted),
+//! each EVM destination's `MessageReceived` log (no (source, nonce) twice), and the relayer's
+//! records (none left in a non-terminal state, every `Skipped`/`Failed` with its reason).
+
+use crate::net::SharedNet;
+use crate::traffic::{Kind, Sent};
+use alloy::providers::{Provider, ProviderBuilder};
+use alloy::rpc::types::Filter;
+use alloy::sol_types::SolEvent;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+use usd1_evm::bindings::MessageTransmitter;
+
+const TERMINAL: [&str; 4] = ["confirmed", "delivered", "skipped", "failed"];
+
+#[derive(Debug, Default)]
+pub struct Verdict {
+    pub audit_ok: bool,
+    pub audit_line: String,
+    /// Burns on the chains not minted once the run went quiet.
+    pub lost: usize,
+    /// Burns on the chains, per the audit.
+    pub burns: usize,
+    /// (source, nonce) pairs an EVM destination received more than once.
+    pub duplicates: usize,
+    /// Relayer records still not terminal once quiet.
+    pub unfinished: Vec<String>,
+    /// Skipped or failed records, with their reasons (an empty reason is a violation).
+    pub explained: Vec<String>,
+    pub unexplained: Vec<String>,
+    /// Burn → mint latencies (ms) of plain transfers the relayer delivered.
+    pub latencies_ms: Vec<u64>,
+    /// Sent burns the chains no longer have (dropped by a reorg before they were final).
+    pub dropped_by_reorg: usize,
+    pub quiet_after: Duration,
+}
+
+impl Verdict {
+    pub fn violations(&self) -> usize {
+        self.lost
+            + self.duplicates
+            + self.unfinished.len()
+            + self.unexplained.len()
+            + usize::from(!self.audit_ok)
+    }
+}
+
+struct Audit {
+    ok: bool,
+    not_minted: usize,
+    burns: usize,
+    line: String,
+}
+
+/// `usd1 audit` against the nodes themselves (the CLI config has no proxy).
+fn audit(net_cli: &std::path::Path, index: &std::path::Path, fresh: bool) -> Result<Audit, String> {
+    let mut cmd = std::process::Command::new(usd1_deploy::process::bin_path("usd1"));
+    cmd.arg("--config").arg(net_cli).arg("audit");
+    if fresh {
+        cmd.arg("--no-index");
+    }
+    let out = cmd
+        .env("USD1_AUDIT_INDEX", index)
+        .output()
+        .map_err(|e| format!("running usd1 audit: {e}"))?;
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    // "  in flight   12.5 USD1  (3 of 120 burns not minted yet)"
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("in flight"))
+        .unwrap_or_default()
+        .to_string();
+    let counts = line
+        .split('(')
+        .nth(1)
+        .map(|r| r.split_whitespace().collect::<Vec<_>>())
+        .unwrap_or_default();
+    let parse = |i: usize| counts.get(i).and_then(|w| w.parse().ok());
+    let verdict = text
+        .lines()
+        .find(|l| l.starts_with("OK:") || l.contains("DISCREPANCY"))
+        .unwrap_or("no verdict printed")
+        .to_string();
+    Ok(Audit {
+        ok: out.status.success(),
+        not_minted: parse(0).unwrap_or(usize::MAX),
+        burns: parse(2).unwrap_or(0),
+        line: format!("{} | {}", line.trim(), verdict.trim()),
+    })
+}
+
+/// Every relayer record, page by page.
+async fn relayer_records(relayer: &str) -> Result<Vec<serde_json::Value>, String> {
+    let mut out = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let mut url = format!("{relayer}/v1/messages?limit=1000");
+        if let Some(a) = &after {
+            url.push_str(&format!("&after={a}"));
+        }
+        let v: serde_json::Value = reqwest::get(&url)
+            .await
+            .map_err(|e| format!("relayer list: {e}"))?
+            .json()
+            .await
+            .map_err(|e| format!("relayer list: {e}"))?;
+        out.extend(v["messages"].as_array().cloned().unwrap_or_default());
+        match v["next"].as_str() {
+            Some(n) => after = Some(n.to_string()),
+            None => return Ok(out),
+        }
+    }
+}
+
+fn is_terminal(r: &serde_json::Value) -> bool {
+    r["status"].as_str().is_some_and(|s| TERMINAL.contains(&s))
+}
+
+/// Waits until the relayer has nothing unfinished and the audit has nothing in flight.
+pub async fn wait_quiet(net: &SharedNet, timeout: Duration) -> Duration {
+    let began = Instant::now();
+    let (relayer, cli, index) = {
+        let d = net.read().await;
+        (
+            d.relayer_url.clone(),
+            d.cli_config_path(),
+            d.options.work_dir.join("audit-index"),
+        )
+    };
+    while began.elapsed() < timeout {
+        let settled = match relayer_records(&relayer).await {
+            Ok(records) => records.iter().all(is_terminal),
+            Err(_) => false,
+        };
+        if settled {
+            let cli = cli.clone();
+            let index = index.clone();
+            let a = tokio::task::spawn_blocking(move || audit(&cli, &index, false)).await;
+            if matches!(a, Ok(Ok(ref a)) if a.not_minted == 0) {
+                return began.elapsed();
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(3)).await;
+    }
+    began.elapsed()
+}
+
+pub async fn judge(net: &SharedNet, sent: &[Sent], quiet_after: Duration) -> Verdict {
+    let mut v = Verdict {
+        quiet_after,
+        ..Default::default()
+    };
+    let (relayer, cli, index, chains) = {
+        let d = net.read().await;
+        let chains: Vec<(String, String, alloy::primitives::Address)> = d
+            .chains
+            .iter()
+            .map(|c| (c.name.clone(), c.rpc_url.clone(), c.deployment.transmitter))
+            .collect();
+        (
+            d.relayer_url.clone(),
+            d.cli_config_path(),
+            d.options.work_dir.join("audit-index-final"),
+            chains,
+        )
+    };
+    match tokio::task::spawn_blocking(move || audit(&cli, &index, true)).await {
+        Ok(Ok(a)) => {
+            v.audit_ok = a.ok;
+            v.lost = a.not_minted;
+            v.burns = a.burns;
+            v.audit_line = a.line;
+        }
+        Ok(Err(e)) => v.audit_line = e,
+        Err(e) => v.audit_line = e.to_string(),
+    }
+    for (name, url, transmitter) in chains {
+        match received_twice(&url, transmitter).await {
+            Ok(n) => v.duplicates += n,
+            Err(e) => v
+                .unexplained
+                .push(format!("reading {name}'s receipts: {e}")),
+        }
+    }
+    match relayer_records(&relayer).await {
+        Ok(records) => {
+            for r in records {
+                let hash = r["messageHash"].as_str().unwrap_or("?").to_string();
+                let status = r["status"].as_str().unwrap_or("?");
+                if !is_terminal(&r) {
+                    v.unfinished.push(format!("{hash} {status}"));
+                } else if status == "skipped" || status == "failed" {
+                    let reason = r["reason"].as_str().unwrap_or_default();
+                    let line = format!("{hash} {status}: {reason}");
+                    if reason.is_empty() {
+                        v.unexplained.push(line);
+                    } else {
+                        v.explained.push(line);
+                    }
+                }
+            }
+        }
+        Err(e) => v.unexplained.push(e),
+    }
+    latencies(&relayer, sent, &mut v).await;
+    v
+}
+
+/// How many (source, nonce) pairs the transmitter's `MessageReceived` log has more than once.
+async fn received_twice(
+    url: &str,
+    transmitter: alloy::primitives::Address,
+) -> Result<usize, String> {
+    let p = ProviderBuilder::new().connect_http(url.parse().map_err(|e| format!("{url}: {e}"))?);
+    let filter = Filter::new()
+        .address(transmitter)
+        .event_signature(MessageTransmitter::MessageReceived::SIGNATURE_HASH)
+        .from_block(0);
+    let logs = p.get_logs(&filter).await.map_err(|e| e.to_string())?;
+    let mut seen: BTreeMap<(u32, u64), usize> = BTreeMap::new();
+    for log in logs {
+        let e = log
+            .log_decode::<MessageTransmitter::MessageReceived>()
+            .map_err(|e| e.to_string())?;
+        *seen
+            .entry((e.inner.data.sourceDomain, e.inner.data.nonce))
+            .or_insert(0) += 1;
+    }
+    Ok(seen.values().filter(|n| **n > 1).count())
+}
+
+/// Burn → mint (the first `included`, or `confirmed`) per plain transfer, from the relayer's
+/// records found by source transaction.
+async fn latencies(relayer: &str, sent: &[Sent], v: &mut Verdict) {
+    for s in sent.iter().filter(|s| s.kind == Kind::Plain) {
+        let url = format!("{relayer}/v1/transactions/{}/{}", s.source.0, s.source_tx);
+        let Ok(resp) = reqwest::get(&url).await else {
+            continue;
+        };
+        if resp.status() == reqwest::StatusCode::NOT_FOUND {
+            v.dropped_by_reorg += 1;
+            continue;
+        }
+        let Ok(body) = resp.json::<serde_json::Value>().await else {
+            continue;
+        };
+        let minted = body["messages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|m| m["history"].as_array().cloned().unwrap_or_default())
+            .filter(|h| matches!(h["state"].as_str(), Some("included" | "confirmed")))
+            .filter_map(|h| h["at_ms"].as_u64())
+            .min();
+        if let Some(at) = minted {
+            v.latencies_ms.push(at.saturating_sub(s.sent_at_ms));
+        }
+    }
+    v.latencies_ms.sort_unstable();
+}
