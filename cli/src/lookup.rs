@@ -238,6 +238,8 @@ pub struct AuditOptions {
     pub no_index: bool,
     /// Where the index is kept (default: [`default_index_path`]).
     pub index: Option<PathBuf>,
+    /// Name the receipts no burn backs, even when the sums add up.
+    pub receipts: bool,
     /// The config file, whose path names the default index.
     pub config: PathBuf,
 }
@@ -406,7 +408,18 @@ pub async fn audit(ctx: &Context, options: AuditOptions) -> Result<(), CliError>
     for reads in &report.reads {
         out!("  {reads}");
     }
-    let (sign, diff) = match report.balance(issued) {
+    let balance = report.balance(issued);
+    let unbacked = if options.receipts || balance != Balance::Exact {
+        unbacked(&chains).await?
+    } else {
+        0
+    };
+    let (sign, diff) = match balance {
+        Balance::Exact if unbacked > 0 => {
+            return Err(CliError::failed(format!(
+                "FINALITY VIOLATION: the sums add up, but {unbacked} receipt(s) are backed by no burn on their source (see above)"
+            )))
+        }
         Balance::Exact => {
             out!("OK: supply over all chains plus in-flight burns equals the issued total");
             return Ok(());
@@ -418,4 +431,30 @@ pub async fn audit(ctx: &Context, options: AuditOptions) -> Result<(), CliError>
         "DISCREPANCY: Σ supply + in flight is {sign}{} USD1 off the issued total (minted without a burn, or burned without a mint)",
         usd1(diff)
     )))
+}
+
+/// Prints the receipts no burn on their source backs; returns how many.
+async fn unbacked(chains: &[AuditedChain]) -> Result<usize, CliError> {
+    let found = usd1_evm::audit::unbacked_receipts(chains)
+        .await
+        .map_err(|e| CliError::failed(format!("comparing receipts with burns: {e}")))?;
+    if found.is_empty() {
+        out!("receipts: every EVM receipt matches a burn on its source");
+    }
+    for u in &found {
+        let why = match u.reused_by {
+            Some(hash) => format!(
+                "the source's burn with that nonce is now {hash:#x}: its recipient got nothing"
+            ),
+            None => "the source has no burn with that nonce".to_string(),
+        };
+        out!(
+            "UNBACKED: (source {}, nonce {}) minted {} USD1 on {}: {why}",
+            u.source.0,
+            u.nonce,
+            usd1(u.amount),
+            u.destination
+        );
+    }
+    Ok(found.len())
 }

@@ -92,6 +92,11 @@ enum Command {
         /// ~/.cache/usd1-bridge/audit-<hash of the config's path>).
         #[arg(long, env = "USD1_AUDIT_INDEX")]
         index: Option<PathBuf>,
+        /// Also compare every EVM receipt with the burns its source has now, naming the
+        /// (source, nonce) pairs no burn backs (a finality violation). Reads every chain's
+        /// whole history; done anyway when the sums do not add up.
+        #[arg(long)]
+        receipts: bool,
     },
     /// The attesters' governors: limits, windows, held transfers; release or drop a hold.
     Governor {
@@ -170,12 +175,14 @@ async fn run(ctx: &Context, config: &std::path::Path, command: Command) -> Resul
             rebuild,
             no_index,
             index,
+            receipts,
         } => {
             let options = lookup::AuditOptions {
                 issued,
                 rebuild,
                 no_index,
                 index,
+                receipts,
                 config: config.to_path_buf(),
             };
             lookup::audit(ctx, options).await

@@ -45,7 +45,9 @@
 //! order above, and each burn's fate is its `usedNonces` at the destination's pin.
 
 mod index;
+mod unbacked;
 pub use index::AuditIndex;
+pub use unbacked::{unbacked_receipts, Unbacked};
 
 use crate::bindings::MessageTransmitter::MessageSent;
 use crate::bindings::{MessageTransmitter, Usd1Token};

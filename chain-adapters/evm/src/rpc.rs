@@ -1,11 +1,13 @@
 //! An RPC endpoint list with fallback: each call tries the last URL that worked, then the
-//! others in order, each attempt with a timeout, counting requests and errors per chain and
+//! others in order (the next one also when the current one stalls), each attempt with a
+//! timeout, counting requests and errors per chain and
 //! method. A call that failed on every URL is tried again, a bounded number of passes within
 //! a short budget, before it fails the caller's step: a flaky node costs a retry of one call,
 //! not the step's backoff (issue: faults should cost seconds, not tens of seconds). Every
 //! call made through here is a read or the broadcast of signed bytes, so repeating it is safe.
 
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use prometheus::{register_int_counter_vec, IntCounterVec};
 use std::fmt::Display;
 use std::future::Future;
@@ -33,6 +35,8 @@ static RPC_ERRORS: LazyLock<IntCounterVec> = LazyLock::new(|| {
 
 /// One attempt's limit: a node that hangs costs this much before the next URL is asked.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long an attempt may go unanswered before the next URL is asked beside it.
+const STALL: Duration = Duration::from_secs(1);
 /// Passes over the URL list a call makes at most, and the pause before each further pass.
 const PASS_PAUSES: [Duration; 2] = [Duration::from_millis(100), Duration::from_millis(400)];
 /// No further pass starts after this long: the step fails and is rescheduled.
@@ -99,18 +103,40 @@ impl EvmRpc {
                 tokio::time::sleep(PASS_PAUSES[pass - 1]).await;
             }
             let start = self.start_index();
-            for i in 0..n {
+            let launch = |i: usize| {
                 let idx = (start + i) % n;
                 RPC_REQUESTS.with_label_values(&[&self.chain, method]).inc();
-                match tokio::time::timeout(ATTEMPT_TIMEOUT, f(self.providers[idx].clone())).await {
-                    Ok(Ok(v)) => {
-                        self.prefer(idx);
-                        return Ok(v);
+                let answer = tokio::time::timeout(ATTEMPT_TIMEOUT, f(self.providers[idx].clone()));
+                async move { (idx, answer.await) }
+            };
+            // One URL at a time; a URL that stalls (no answer after STALL) gets the next
+            // one asked beside it, and the first answer wins (a hedged request).
+            let mut asked = 1;
+            let mut running = FuturesUnordered::new();
+            running.push(launch(0));
+            loop {
+                tokio::select! {
+                    Some((idx, answer)) = running.next() => {
+                        match answer {
+                            Ok(Ok(v)) => {
+                                self.prefer(idx);
+                                return Ok(v);
+                            }
+                            Ok(Err(e)) => last = e.to_string(),
+                            Err(_) => last = format!("timed out after {ATTEMPT_TIMEOUT:?}"),
+                        }
+                        RPC_ERRORS.with_label_values(&[&self.chain, method]).inc();
+                        if asked < n {
+                            running.push(launch(asked));
+                            asked += 1;
+                        }
                     }
-                    Ok(Err(e)) => last = e.to_string(),
-                    Err(_) => last = format!("timed out after {ATTEMPT_TIMEOUT:?}"),
+                    _ = tokio::time::sleep(STALL), if asked < n => {
+                        running.push(launch(asked));
+                        asked += 1;
+                    }
+                    else => break,
                 }
-                RPC_ERRORS.with_label_values(&[&self.chain, method]).inc();
             }
         }
         Err(ChainError::rpc(method, last))
@@ -253,5 +279,33 @@ mod tests {
         let rpc = EvmRpc::new("test", &[bad]).unwrap();
         assert!(rpc.head().await.is_err());
         assert_eq!(seen.load(Ordering::SeqCst), 1 + PASS_PAUSES.len() as u32);
+    }
+
+    /// A node that accepts connections and never answers.
+    async fn silent_node() -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            loop {
+                let (s, _) = listener.accept().await.unwrap();
+                held.push(s);
+            }
+        });
+        url
+    }
+
+    #[tokio::test]
+    async fn a_stalled_url_gets_the_next_one_asked_beside_it() {
+        let silent = silent_node().await;
+        let (good, _) = flaky_node(0).await;
+        let rpc = EvmRpc::new("test", &[silent, good]).unwrap();
+        let began = Instant::now();
+        assert_eq!(rpc.head().await.unwrap(), 42);
+        let took = began.elapsed();
+        assert!(
+            took >= STALL && took < ATTEMPT_TIMEOUT,
+            "answered by the second URL after the stall, not the timeout: {took:?}"
+        );
     }
 }
