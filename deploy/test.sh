@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's second command (and CI's): formatting and lints, the contracts (artifacts match
-# a fresh compile; forge unit + fuzz tests), the devnet demo, then every Rust test: unit
-# tests and the end-to-end tests against real anvil nodes and the real binaries.
+# a fresh compile; forge unit, fuzz and invariant tests), the devnet demo, the chaos soak's
+# short profile, then every Rust test: unit tests (the fuzz corpus replayed among them) and
+# the end-to-end tests against real anvil nodes and the real binaries.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 cd "$repo"
@@ -21,6 +22,9 @@ deploy/build-solana-validator.sh
 
 step "devnet demo (usd1-devnet --exit-after-demo)"
 "$USD1_BIN_DIR/usd1-devnet" --exit-after-demo --work-dir "$CARGO_TARGET_DIR/devnet-smoke" --base-port 18545
+
+step "chaos soak, short profile (deploy/chaos.sh: kills, RPC faults, reorgs; checked from the chains)"
+deploy/chaos.sh --profile short
 
 step "Rust unit and end-to-end tests"
 if cargo nextest --version >/dev/null 2>&1; then

@@ -36,12 +36,22 @@ async fn attestation(
     Path(hash): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let hash = parse_hash(&hash, "message hash")?;
-    if let Some(m) = s.store.get(&hash).map_err(ApiError::internal)? {
+    // Its burn was orphaned after it was final: the signature is no longer given out.
+    if s.violations.contains(&hash) {
+        return Ok(Json(
+            json!({ "status": "finality_violated", "attestation": null }),
+        ));
+    }
+    if let Some(m) = s.store.get(&hash).await.map_err(ApiError::internal)? {
         return Ok(Json(
             json!({ "status": "complete", "attestation": m.signature }),
         ));
     }
-    if let Some(pending) = s.governor.pending(&s, &hash).map_err(ApiError::internal)? {
+    if let Some(pending) = s
+        .blocking(move |s| s.governor.pending(s, &hash))
+        .await
+        .map_err(ApiError::internal)?
+    {
         return Ok(Json(governor_answer(&pending)));
     }
     if s.unconfirmed
@@ -83,20 +93,22 @@ async fn messages_by_tx(
     let mut messages: Vec<Value> = s
         .store
         .by_tx(domain, &tx)
+        .await
         .map_err(ApiError::internal)?
         .into_iter()
         .map(|m| json!({ "message": m.message, "messageHash": m.message_hash, "attestation": m.signature, "status": "complete" }))
         .collect();
     let tx_text = format!("{tx:#x}");
-    let mut governed = s.store.all_holds().map_err(ApiError::internal)?;
-    governed.extend(s.store.all_dropped().map_err(ApiError::internal)?);
+    let mut governed = s.store.all_holds().await.map_err(ApiError::internal)?;
+    governed.extend(s.store.all_dropped().await.map_err(ApiError::internal)?);
     for h in governed
         .iter()
         .filter(|h| h.source_domain == domain && h.source_tx == tx_text)
     {
+        let hash = h.hash();
         let Some(pending) = s
-            .governor
-            .pending(&s, &h.hash())
+            .blocking(move |s| s.governor.pending(s, &hash))
+            .await
             .map_err(ApiError::internal)?
         else {
             continue; // signed since it was read
@@ -143,9 +155,11 @@ async fn readyz(State(s): State<Arc<AppState>>) -> Response {
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
+    // Null when the store cannot count (the answer is about readiness, not the store).
+    let signed = s.store.count().await.ok();
     (
         code,
-        Json(json!({ "ready": ready, "signed": s.store.count(), "chains": chains })),
+        Json(json!({ "ready": ready, "signed": signed, "chains": chains })),
     )
         .into_response()
 }
@@ -174,6 +188,7 @@ mod tests {
             },
         );
         let state = AppState {
+            violations: crate::violations::Violations::open(&db).unwrap(),
             store: crate::store::Store::open(db).unwrap(),
             key: crate::signer::EvmAttesterKey(alloy::signers::local::PrivateKeySigner::random()),
             unconfirmed: RwLock::new(Default::default()),

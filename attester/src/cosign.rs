@@ -9,6 +9,10 @@
 //! - every earlier co-signed transaction for that (source, nonce) whose blockhash is still
 //!   valid used the same claim authority.
 //!
+//! The first two checks and the `destinationCaller` one are pure and live in
+//! `usd1_solana::cosign_verify` (so they can be fuzzed); this module adds what needs state:
+//! the store, the chain, the records, the callers.
+//!
 //! What it co-signed is persisted and flushed before the signature is returned.
 //!
 //! The route also requires a caller credential (`Authorization: Bearer`, one token per
@@ -30,31 +34,28 @@ use tokio::sync::OnceCell;
 use tracing::Instrument;
 use usd1_config::{AttesterConfig, SolanaConfig};
 use usd1_core::message::address_to_bytes32;
-use usd1_core::{Domain, Message, B256};
+use usd1_core::{Message, B256};
 use usd1_runtime::auth::constant_time_eq;
 use usd1_runtime::extract::Json as JsonBody;
 use usd1_runtime::{now_ms, parse_hash, ApiError};
-use usd1_solana::mint_tx::{check_canonical_bytes, MintParams, MintTxError};
+use usd1_solana::cosign_verify::{ChainFacts, CosignPolicy, CosignRefusal};
+use usd1_solana::mint_tx::MintTxError;
 use usd1_solana::received::ClaimRule;
 use usd1_solana::rpc::SolanaRpc;
 use usd1_solana::solana_sdk::hash::Hash;
-use usd1_solana::solana_sdk::message::Message as SolanaMessage;
 use usd1_solana::solana_sdk::pubkey::Pubkey;
 use usd1_solana::solana_sdk::signature::{read_keypair_file, Keypair, Signer};
 
 pub struct Cosigner {
     rpc: SolanaRpc,
     key: Keypair,
-    domain: Domain,
-    mint: Pubkey,
-    multisig: Pubkey,
-    claim_authority: Pubkey,
+    /// Solana's domain, the mint, the multisig, the claim authority and the source chains:
+    /// what the pure checks compare a request against.
+    policy: CosignPolicy,
     /// What counts as received: claims keyed by (source, nonce), current and retired.
     claims: ClaimRule,
     /// (members, m) of the multisig and the rent-exempt minimum, read once from the chain.
-    chain_facts: OnceCell<(Vec<Pubkey>, usize, u64)>,
-    /// Source domain → (its TokenMessenger, its token) as 32-byte words.
-    sources: Vec<(Domain, B256, B256)>,
+    chain_facts: OnceCell<ChainFacts>,
     /// (source domain ‖ nonce, big-endian) → the co-signatures given for it, original
     /// message and replacements alike (JSON list of `Cosigned`, at most `MAX_RECORDS`).
     tree: sled::Tree,
@@ -132,13 +133,15 @@ impl Cosigner {
         Ok(Self {
             rpc: SolanaRpc::new(&solana.rpc_urls[0]),
             key,
-            domain: solana.domain,
-            mint,
-            multisig,
-            claim_authority,
+            policy: CosignPolicy {
+                domain: solana.domain,
+                mint,
+                multisig,
+                claim_authority,
+                sources,
+            },
             claims: ClaimRule::new(claim_authority, retired, mint, multisig),
             chain_facts: OnceCell::new(),
-            sources,
             tree: db.open_tree("solana_cosigned").map_err(|e| e.to_string())?,
             records: tokio::sync::Mutex::new(()),
             callers: {
@@ -171,54 +174,26 @@ impl Cosigner {
         self.key.pubkey()
     }
 
-    async fn chain_facts(&self) -> Result<&(Vec<Pubkey>, usize, u64), ApiError> {
+    async fn chain_facts(&self) -> Result<&ChainFacts, ApiError> {
         self.chain_facts
             .get_or_try_init(|| async {
                 let (members, m) = self
                     .rpc
-                    .multisig(&self.multisig)
+                    .multisig(&self.policy.multisig)
                     .await
                     .map_err(ApiError::internal)?;
-                let rent = self
+                let rent_exempt_lamports = self
                     .rpc
                     .rent_exempt_minimum(0)
                     .await
                     .map_err(ApiError::internal)?;
-                Ok((members, m, rent))
+                Ok(ChainFacts {
+                    members,
+                    m,
+                    rent_exempt_lamports,
+                })
             })
             .await
-    }
-
-    /// The burn checks that do not depend on the transaction.
-    fn check_message(&self, m: &Message) -> Result<(), ApiError> {
-        let refuse = |why: String| Err(ApiError(StatusCode::UNPROCESSABLE_ENTITY, why));
-        if m.destination_domain != self.domain {
-            return refuse(format!(
-                "the message is bound for domain {}, not Solana ({})",
-                m.destination_domain, self.domain
-            ));
-        }
-        if m.recipient != B256::from(self.mint.to_bytes()) {
-            return refuse("the message is not addressed to the bridge mint".into());
-        }
-        let Some((_, messenger, token)) =
-            self.sources.iter().find(|(d, _, _)| *d == m.source_domain)
-        else {
-            return refuse(format!(
-                "source domain {} is not a configured chain",
-                m.source_domain
-            ));
-        };
-        if m.sender != *messenger {
-            return refuse("the message was not sent by the source chain's TokenMessenger".into());
-        }
-        let body = m
-            .burn_body()
-            .map_err(|e| ApiError(StatusCode::UNPROCESSABLE_ENTITY, format!("not a burn: {e}")))?;
-        if body.burn_token != *token {
-            return refuse("the burned token is not the source chain's USD1".into());
-        }
-        Ok(())
     }
 
     fn earlier(&self, key: &[u8]) -> Result<Vec<Cosigned>, ApiError> {
@@ -315,19 +290,15 @@ impl RateLimiter {
     }
 }
 
-/// A message with a `destinationCaller` is delivered only by that key: the fee payer (the
-/// transaction's first account) must be it.
-fn check_caller(message: &Message, payer: &Pubkey) -> Result<(), ApiError> {
-    if message.destination_caller.is_zero() || message.destination_caller.0 == payer.to_bytes() {
-        return Ok(());
+/// The answer to a request the pure checks refuse: bytes that are no transaction message at
+/// all are a bad request (400); anything else is a well-formed request refused (422).
+fn refusal(e: CosignRefusal) -> ApiError {
+    match e {
+        CosignRefusal::Transaction(MintTxError::Malformed(_)) => {
+            ApiError::bad_request("transaction is not a legacy transaction message")
+        }
+        other => ApiError(StatusCode::UNPROCESSABLE_ENTITY, other.to_string()),
     }
-    Err(ApiError(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        format!(
-            "the message's destinationCaller is {}: only that key may pay for its mint, not {payer}",
-            Pubkey::new_from_array(message.destination_caller.0)
-        ),
-    ))
 }
 
 /// The records to keep before adding one: those whose blockhash may still be valid
@@ -363,36 +334,24 @@ async fn cosign_checked(
     let signed = s
         .store
         .get(&hash)
+        .await
         .map_err(ApiError::internal)?
         .ok_or_else(|| ApiError::not_found("message unknown to this attester, or not final yet"))?;
     let message = Message::decode_hex(&signed.message).map_err(ApiError::internal)?;
-    c.check_message(&message)?;
+    c.policy.check_message(&message).map_err(refusal)?;
 
     // 2. The canonical transaction.
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(req.transaction.trim())
         .map_err(|_| ApiError::bad_request("transaction must be base64"))?;
-    let (members, m, rent) = c.chain_facts().await?;
-    let params = MintParams {
-        message: &message,
-        mint: c.mint,
-        multisig: c.multisig,
-        claim_authority: c.claim_authority,
-        rent_exempt_lamports: *rent,
-    };
-    // Exactly the canonical bytes (bincode alone would accept "canonical ‖ anything"); what
-    // is signed below is the rebuilt canonical message, never the request's bytes.
-    let (candidate, canonical): (SolanaMessage, Vec<u8>) =
-        check_canonical_bytes(&bytes, &params, members, *m, &c.public_key()).map_err(
-            |e| match e {
-                MintTxError::Malformed(_) => {
-                    ApiError::bad_request("transaction is not a legacy transaction message")
-                }
-                other => ApiError(StatusCode::UNPROCESSABLE_ENTITY, other.to_string()),
-            },
-        )?;
-    let payer = candidate.account_keys[0];
-    check_caller(&message, &payer)?;
+    let facts = c.chain_facts().await?;
+    // Exactly the canonical bytes, paid by the destinationCaller if one is set; what is
+    // signed below is the rebuilt canonical message, never the request's bytes.
+    let approval = c
+        .policy
+        .check_transaction(&message, &bytes, facts, &c.public_key())
+        .map_err(refusal)?;
+    let payer = approval.payer();
 
     // 3. Not received yet: no claim of its (source, nonce) counts, whichever message (the
     //    original or a replacement) made it.
@@ -413,7 +372,7 @@ async fn cosign_checked(
     let key = [source.0.to_be_bytes().as_slice(), &nonce.to_be_bytes()].concat();
     let _records = c.records.lock().await;
     let earlier = c.earlier(&key)?;
-    let current = c.claim_authority.to_string();
+    let current = c.policy.claim_authority.to_string();
     // Blockhash validity per record, asked only when needed.
     let mut valid: Vec<Option<bool>> = vec![None; earlier.len()];
     for (e, v) in earlier.iter().zip(valid.iter_mut()) {
@@ -432,7 +391,7 @@ async fn cosign_checked(
     // 5. Persist (bounded: expired records make room), then sign.
     let record = Cosigned {
         claim_authority: current,
-        blockhash: candidate.recent_blockhash.to_string(),
+        blockhash: approval.candidate.recent_blockhash.to_string(),
         payer: payer.to_string(),
         at_ms: now_ms(),
     };
@@ -452,15 +411,20 @@ async fn cosign_checked(
         let valid: Vec<bool> = valid.into_iter().map(|v| v.unwrap_or(true)).collect();
         records = make_room(records, &valid)?;
         records.push(record);
-        c.tree
-            .insert(
-                key.as_slice(),
-                serde_json::to_vec(&records).map_err(ApiError::internal)?,
-            )
-            .map_err(ApiError::internal)?;
-        usd1_core::durable::serialized(|| c.tree.flush()).map_err(ApiError::internal)?;
+        // Written and flushed on the blocking pool, before the signature is returned.
+        let (tree, value) = (
+            c.tree.clone(),
+            serde_json::to_vec(&records).map_err(ApiError::internal)?,
+        );
+        usd1_runtime::blocking(move || {
+            tree.insert(key.as_slice(), value)?;
+            tree.flush()
+        })
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
     }
-    let signature = c.key.sign_message(&canonical);
+    let signature = c.key.sign_message(&approval.canonical);
     crate::metrics::SIGNATURES
         .with_label_values(&["ed25519"])
         .inc();

@@ -44,7 +44,10 @@ pub struct Governor {
     pub chains: BTreeMap<Domain, ChainGovernor>,
     /// The operators' bearer token for release and drop; None: those routes answer 403.
     admin_token: Option<String>,
-    /// One decision at a time: the watch loops, the release task and the admin routes.
+    /// One decision at a time: the watch loops, the release task and the admin routes. A
+    /// decision is sync code reading and writing the store ([`crate::store::BlockingStore`])
+    /// under this lock; async callers run it whole on tokio's blocking pool
+    /// ([`AppState::blocking`]), so neither the lock nor the disk holds up an async worker.
     lock: Mutex<()>,
 }
 
@@ -184,7 +187,7 @@ impl Governor {
     /// flushes before its watcher's cursor moves past it.
     pub fn admit(&self, state: &AppState, f: &Final<'_>, now: u64) -> Result<Admitted, String> {
         let _guard = self.lock();
-        let store = &state.store;
+        let store = state.store.blocking();
         let e = |e: crate::store::StoreError| e.to_string();
         if store.get(f.hash).map_err(e)?.is_some() || store.hold(f.hash).map_err(e)?.is_some() {
             return Ok(Admitted::Known);
@@ -265,7 +268,7 @@ impl Governor {
         chain: &ChainGovernor,
         now: u64,
     ) -> Result<usize, String> {
-        let store = &state.store;
+        let store = state.store.blocking();
         let e = |e: crate::store::StoreError| e.to_string();
         let holds = store.holds(domain).map_err(e)?;
         let mut released = 0;
@@ -331,7 +334,11 @@ impl Governor {
     ) -> Result<Vec<logic::Planned>, String> {
         let window = Window::new(
             chain.limits.window_secs,
-            state.store.window(domain).map_err(|e| e.to_string())?,
+            state
+                .store
+                .blocking()
+                .window(domain)
+                .map_err(|e| e.to_string())?,
         );
         let queued: Vec<Queued> = queue
             .iter()
@@ -352,7 +359,7 @@ impl Governor {
     /// no decision can look at any more, flushes, and updates the metrics.
     pub fn tick(&self, state: &AppState, now: u64) -> Result<usize, String> {
         let _guard = self.lock();
-        let store = &state.store;
+        let store = state.store.blocking();
         let e = |e: crate::store::StoreError| e.to_string();
         let mut released = 0;
         for (domain, chain) in &self.chains {
@@ -374,14 +381,14 @@ impl Governor {
             }
         }
         if released > 0 {
-            usd1_core::durable::serialized(|| store.db.flush()).map_err(|e| e.to_string())?;
+            store.flush().map_err(|e| e.to_string())?;
         }
         self.update_metrics(state, now)?;
         Ok(released)
     }
 
     fn update_metrics(&self, state: &AppState, now: u64) -> Result<(), String> {
-        let store = &state.store;
+        let store = state.store.blocking();
         let e = |e: crate::store::StoreError| e.to_string();
         for (domain, chain) in &self.chains {
             let window = Window::new(chain.limits.window_secs, store.window(*domain).map_err(e)?);
@@ -405,7 +412,7 @@ impl Governor {
     /// dropped); None when it has not.
     pub fn pending(&self, state: &AppState, hash: &B256) -> Result<Option<Pending>, String> {
         let _guard = self.lock();
-        let store = &state.store;
+        let store = state.store.blocking();
         if let Some(h) = store.hold(hash).map_err(|e| e.to_string())? {
             let release_at = self.planned_release(state, &h)?;
             return Ok(Some(Pending::Held {
@@ -430,6 +437,7 @@ impl Governor {
         }
         let holds = state
             .store
+            .blocking()
             .holds(h.source_domain)
             .map_err(|e| e.to_string())?;
         let queue: Vec<&Hold> = holds
@@ -438,6 +446,7 @@ impl Governor {
             .collect();
         let meta = state
             .store
+            .blocking()
             .governor_meta(h.source_domain)
             .map_err(|e| e.to_string())?;
         let plan = self.plan(state, h.source_domain, chain, &queue, meta.last_release)?;
@@ -453,7 +462,7 @@ impl Governor {
     /// (as Wormhole's manual release), and the queue behind it keeps its plan.
     pub fn release(&self, state: &AppState, hash: &B256) -> Result<AdminOutcome, String> {
         let _guard = self.lock();
-        let store = &state.store;
+        let store = state.store.blocking();
         let e = |e: crate::store::StoreError| e.to_string();
         if let Some(m) = store.get(hash).map_err(e)? {
             return Ok(AdminOutcome::AlreadySigned(m.signature));
@@ -473,7 +482,7 @@ impl Governor {
                 ..Default::default()
             },
         )?;
-        usd1_core::durable::serialized(|| store.db.flush()).map_err(|e| e.to_string())?;
+        store.flush().map_err(|e| e.to_string())?;
         tracing::warn!(message_hash = %hold.message_hash, amount = %usd1(hold.amount), "released by the operators");
         Ok(AdminOutcome::Released(signature))
     }
@@ -481,7 +490,7 @@ impl Governor {
     /// Operators: never sign this held message (unless they release it later).
     pub fn drop_held(&self, state: &AppState, hash: &B256) -> Result<AdminOutcome, String> {
         let _guard = self.lock();
-        let store = &state.store;
+        let store = state.store.blocking();
         let e = |e: crate::store::StoreError| e.to_string();
         if let Some(m) = store.get(hash).map_err(e)? {
             return Ok(AdminOutcome::AlreadySigned(m.signature));
@@ -493,7 +502,7 @@ impl Governor {
             return Ok(AdminOutcome::Unknown);
         };
         store.drop_hold(&hold, now_ms()).map_err(e)?;
-        usd1_core::durable::serialized(|| store.db.flush()).map_err(|e| e.to_string())?;
+        store.flush().map_err(|e| e.to_string())?;
         tracing::warn!(message_hash = %hold.message_hash, amount = %usd1(hold.amount), "dropped by the operators: it will not be signed");
         Ok(AdminOutcome::Dropped)
     }
@@ -501,7 +510,7 @@ impl Governor {
     /// Per chain: limits, the window's use now, holds; then every hold and dropped message.
     pub fn status(&self, state: &AppState, now: u64) -> Result<Value, String> {
         let _guard = self.lock();
-        let store = &state.store;
+        let store = state.store.blocking();
         let e = |e: crate::store::StoreError| e.to_string();
         let mut chains = Vec::new();
         let mut held = Vec::new();
@@ -600,6 +609,7 @@ fn sign(state: &AppState, h: &Hold, change: GovernorChange<'_>) -> Result<String
     };
     state
         .store
+        .blocking()
         .commit_signature(&record, &hash, evm_tx.as_ref(), change)
         .map_err(|e| e.to_string())?;
     let (src, dst) = (

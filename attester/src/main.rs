@@ -9,6 +9,7 @@ mod signer;
 mod solana_watch;
 mod state;
 mod store;
+mod violations;
 mod watch;
 
 use state::{AppState, ChainStatus};
@@ -77,6 +78,7 @@ async fn run(config: AttesterConfig) -> Result<(), String> {
         chains: RwLock::new(Default::default()),
         names,
         governor,
+        violations: violations::Violations::open(&db).map_err(|e| e.to_string())?,
     });
 
     metrics::init(&state);
@@ -88,7 +90,8 @@ async fn run(config: AttesterConfig) -> Result<(), String> {
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
-                if let Err(e) = state.governor.tick(&state, usd1_runtime::now_ms() / 1000) {
+                let now = usd1_runtime::now_ms() / 1000;
+                if let Err(e) = state.blocking(move |s| s.governor.tick(s, now)).await {
                     tracing::warn!(error = %e, "governor release step failed; retrying in a second");
                 }
             }
@@ -161,6 +164,7 @@ async fn run(config: AttesterConfig) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.service.listen))?;
     tracing::info!(listen = %config.service.listen, attester = %address, chains = config.chains.len(), "usd1-attester started");
+    let store = state.store.clone();
     usd1_runtime::serve(
         listener,
         api::router(state),
@@ -168,6 +172,6 @@ async fn run(config: AttesterConfig) -> Result<(), String> {
     )
     .await
     .map_err(|e| e.to_string())?;
-    usd1_core::durable::serialized(|| db.flush()).map_err(|e| e.to_string())?;
+    store.flush().await.map_err(|e| e.to_string())?;
     Ok(())
 }

@@ -32,7 +32,7 @@ pub async fn run(state: Arc<AppState>, name: String, watcher: SolanaWatcher, pol
     }
 }
 
-async fn step(state: &AppState, name: &str, watcher: &SolanaWatcher) -> Result<(), String> {
+async fn step(state: &Arc<AppState>, name: &str, watcher: &SolanaWatcher) -> Result<(), String> {
     let batch = watcher.poll().await.map_err(|e| e.to_string())?;
     for (signature, reason) in &batch.rejected {
         tracing::warn!(chain = name, %signature, reason, "burns the bridge mint but is not a bridge burn: not attested");
@@ -40,19 +40,25 @@ async fn step(state: &AppState, name: &str, watcher: &SolanaWatcher) -> Result<(
             .with_label_values(&[name, reason])
             .inc();
     }
-    for b in &batch.burns {
-        let source = SourceTx::Solana(b.signature.clone());
-        attest(
-            state,
-            &b.message,
-            &b.message.encode(),
-            &b.hash,
-            &source,
-            b.slot,
-            b.block_time,
-        )?;
-    }
-    // Signatures are durable before the cursor moves past them.
-    usd1_core::durable::serialized(|| state.store.db.flush()).map_err(|e| e.to_string())?;
+    // Signed (the governor's sync decisions) and flushed in one blocking call: signatures
+    // are durable before the cursor moves past them.
+    let batch = state
+        .blocking(move |state| {
+            for b in &batch.burns {
+                let source = SourceTx::Solana(b.signature.clone());
+                attest(
+                    state,
+                    &b.message,
+                    &b.message.encode(),
+                    &b.hash,
+                    &source,
+                    b.slot,
+                    b.block_time,
+                )?;
+            }
+            state.store.blocking().flush().map_err(|e| e.to_string())?;
+            Ok(batch)
+        })
+        .await?;
     watcher.commit(&batch).await.map_err(|e| e.to_string())
 }

@@ -10,8 +10,16 @@
 //! - `governor/dropped`: hash → the [`Hold`] operators dropped (never signed unless released).
 //!
 //! A signature, the hold it releases, its window entry and the chain's meta are written in
-//! one sled transaction ([`Store::commit_signature`]), so a crash never leaves a message
-//! signed and still held, or counted twice.
+//! one sled transaction ([`BlockingStore::commit_signature`]), so a crash never leaves a
+//! message signed and still held, or counted twice.
+//!
+//! Async code uses [`Store`], whose every call runs on tokio's blocking pool
+//! ([`usd1_runtime::blocking`]): transactions, flushes (fsync) and scans wait on the disk and
+//! must not stall the async workers. The governor's decisions are sync code that reads and
+//! writes the store many times under the governor's lock; they run whole on the blocking pool
+//! (`AppState::blocking`) and use [`BlockingStore`], the same trees called directly. A flush
+//! is sled's synchronous `flush`, never `flush_async`, which deadlocks sled 0.34
+//! (docs/decisions.md, "Storage"); transactions need no lock of ours, sled serializes them.
 
 use crate::governor::logic::HoldKind;
 use serde::{Deserialize, Serialize};
@@ -89,9 +97,17 @@ pub struct GovernorChange<'a> {
     pub meta: Option<GovernorMeta>,
 }
 
+/// The store for async code: every call runs on tokio's blocking pool.
 #[derive(Clone)]
 pub struct Store {
-    pub db: sled::Db,
+    trees: BlockingStore,
+}
+
+/// The store's trees called directly, for code already on a blocking thread (the governor's
+/// decisions, startup, sync tests). Never call it from an async task.
+#[derive(Clone)]
+pub struct BlockingStore {
+    db: sled::Db,
     signed: sled::Tree,
     by_tx: sled::Tree,
     held: sled::Tree,
@@ -107,6 +123,8 @@ pub enum StoreError {
     Sled(#[from] sled::Error),
     #[error("store: corrupt record: {0}")]
     Corrupt(#[from] serde_json::Error),
+    #[error("store: {0}")]
+    NotRun(#[from] usd1_runtime::NotRun),
 }
 
 impl From<TransactionError<serde_json::Error>> for StoreError {
@@ -121,17 +139,71 @@ impl From<TransactionError<serde_json::Error>> for StoreError {
 type TxResult = Result<(), ConflictableTransactionError<serde_json::Error>>;
 
 impl Store {
+    /// Opens the trees. Sync: it runs at startup, before any task that could be stalled.
     pub fn open(db: sled::Db) -> Result<Self, StoreError> {
         Ok(Self {
-            signed: db.open_tree("signed")?,
-            by_tx: db.open_tree("by_tx")?,
-            held: db.open_tree("governor/held")?,
-            held_index: db.open_tree("governor/held_index")?,
-            window: db.open_tree("governor/window")?,
-            meta: db.open_tree("governor/meta")?,
-            dropped: db.open_tree("governor/dropped")?,
-            db,
+            trees: BlockingStore {
+                signed: db.open_tree("signed")?,
+                by_tx: db.open_tree("by_tx")?,
+                held: db.open_tree("governor/held")?,
+                held_index: db.open_tree("governor/held_index")?,
+                window: db.open_tree("governor/window")?,
+                meta: db.open_tree("governor/meta")?,
+                dropped: db.open_tree("governor/dropped")?,
+                db,
+            },
         })
+    }
+
+    /// The sync API, for code already on a blocking thread.
+    pub fn blocking(&self) -> &BlockingStore {
+        &self.trees
+    }
+
+    /// Runs `f` with the trees on tokio's blocking pool (a handle is a few `Arc` clones).
+    async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&BlockingStore) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let trees = self.trees.clone();
+        usd1_runtime::blocking(move || f(&trees)).await?
+    }
+
+    pub async fn get(&self, hash: &B256) -> Result<Option<SignedMessage>, StoreError> {
+        let hash = *hash;
+        self.run(move |s| s.get(&hash)).await
+    }
+
+    pub async fn by_tx(&self, domain: Domain, tx: &B256) -> Result<Vec<SignedMessage>, StoreError> {
+        let tx = *tx;
+        self.run(move |s| s.by_tx(domain, &tx)).await
+    }
+
+    pub async fn all_holds(&self) -> Result<Vec<Hold>, StoreError> {
+        self.run(|s| s.all_holds()).await
+    }
+
+    pub async fn all_dropped(&self) -> Result<Vec<Hold>, StoreError> {
+        self.run(|s| s.all_dropped()).await
+    }
+
+    /// How many messages are signed (sled counts by walking the tree).
+    pub async fn count(&self) -> Result<usize, StoreError> {
+        self.run(|s| Ok(s.count())).await
+    }
+
+    /// Makes everything written so far durable (sled's synchronous flush, off the workers).
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        self.run(|s| s.flush()).await
+    }
+}
+
+impl BlockingStore {
+    /// Makes everything written so far durable.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
     }
 
     pub fn get(&self, hash: &B256) -> Result<Option<SignedMessage>, StoreError> {
@@ -158,35 +230,33 @@ impl Store {
             .map(|(stamp, amount)| (window_key(record.source_domain, stamp, hash), amount));
         let meta = change.meta.map(|m| serde_json::to_vec(&m)).transpose()?;
         let domain = record.source_domain.0.to_be_bytes();
-        usd1_core::durable::serialized(|| {
-            (
-                &self.signed,
-                &self.by_tx,
-                &self.held,
-                &self.held_index,
-                &self.window,
-                &self.meta,
-                &self.dropped,
-            )
-                .transaction(|(signed, by_tx, held, held_index, w, m, dropped)| {
-                    signed.insert(hash.as_slice(), value.as_slice())?;
-                    if let Some(k) = &tx_index {
-                        by_tx.insert(k.as_slice(), &[])?;
-                    }
-                    if let Some(k) = &released {
-                        held.remove(k.as_slice())?;
-                        held_index.remove(hash.as_slice())?;
-                        dropped.remove(hash.as_slice())?;
-                    }
-                    if let Some((k, amount)) = &window {
-                        w.insert(k.as_slice(), &amount.to_be_bytes())?;
-                    }
-                    if let Some(v) = &meta {
-                        m.insert(&domain, v.as_slice())?;
-                    }
-                    TxResult::Ok(())
-                })
-        })?;
+        (
+            &self.signed,
+            &self.by_tx,
+            &self.held,
+            &self.held_index,
+            &self.window,
+            &self.meta,
+            &self.dropped,
+        )
+            .transaction(|(signed, by_tx, held, held_index, w, m, dropped)| {
+                signed.insert(hash.as_slice(), value.as_slice())?;
+                if let Some(k) = &tx_index {
+                    by_tx.insert(k.as_slice(), &[])?;
+                }
+                if let Some(k) = &released {
+                    held.remove(k.as_slice())?;
+                    held_index.remove(hash.as_slice())?;
+                    dropped.remove(hash.as_slice())?;
+                }
+                if let Some((k, amount)) = &window {
+                    w.insert(k.as_slice(), &amount.to_be_bytes())?;
+                }
+                if let Some(v) = &meta {
+                    m.insert(&domain, v.as_slice())?;
+                }
+                TxResult::Ok(())
+            })?;
         Ok(())
     }
 
@@ -198,13 +268,11 @@ impl Store {
         let key = hold.key();
         let hash = hold.hash();
         let domain = hold.source_domain.0.to_be_bytes();
-        usd1_core::durable::serialized(|| {
-            (&self.held, &self.held_index, &self.meta).transaction(|(held, index, m)| {
-                held.insert(key.as_slice(), value.as_slice())?;
-                index.insert(hash.as_slice(), key.as_slice())?;
-                m.insert(&domain, meta.as_slice())?;
-                TxResult::Ok(())
-            })
+        (&self.held, &self.held_index, &self.meta).transaction(|(held, index, m)| {
+            held.insert(key.as_slice(), value.as_slice())?;
+            index.insert(hash.as_slice(), key.as_slice())?;
+            m.insert(&domain, meta.as_slice())?;
+            TxResult::Ok(())
         })?;
         Ok(())
     }
@@ -216,13 +284,11 @@ impl Store {
         let value = serde_json::to_vec(&dropped)?;
         let key = hold.key();
         let hash = hold.hash();
-        usd1_core::durable::serialized(|| {
-            (&self.held, &self.held_index, &self.dropped).transaction(|(held, index, d)| {
-                held.remove(key.as_slice())?;
-                index.remove(hash.as_slice())?;
-                d.insert(hash.as_slice(), value.as_slice())?;
-                TxResult::Ok(())
-            })
+        (&self.held, &self.held_index, &self.dropped).transaction(|(held, index, d)| {
+            held.remove(key.as_slice())?;
+            index.remove(hash.as_slice())?;
+            d.insert(hash.as_slice(), value.as_slice())?;
+            TxResult::Ok(())
         })?;
         Ok(())
     }
@@ -292,7 +358,7 @@ impl Store {
             n += 1;
         }
         if n > 0 {
-            usd1_core::durable::serialized(|| self.window.apply_batch(batch))?;
+            self.window.apply_batch(batch)?;
         }
         Ok(n)
     }
@@ -322,6 +388,9 @@ impl Store {
         self.signed.len()
     }
 }
+
+#[cfg(test)]
+mod stress_tests;
 
 fn window_key(domain: Domain, stamp: u64, hash: &B256) -> Vec<u8> {
     let mut k = domain.0.to_be_bytes().to_vec();

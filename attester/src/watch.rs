@@ -40,25 +40,41 @@ pub async fn run(
 }
 
 async fn step(
-    state: &AppState,
+    state: &Arc<AppState>,
     name: &str,
     watcher: &Watcher<EvmBlockSource>,
 ) -> Result<(u64, u64, u64), String> {
     let batch = watcher.poll().await.map_err(|e| e.to_string())?;
-    for m in &batch.final_messages {
-        let source = SourceTx::Evm(m.tx_hash);
-        attest(
-            state,
-            &m.message,
-            &m.raw,
-            &m.hash,
-            &source,
-            m.block_number,
-            m.block_timestamp,
-        )?;
+    if !batch.orphaned.is_empty() {
+        // Durable before the cursor moves past the reorg, so a restart cannot forget it.
+        state
+            .violations
+            .mark(&batch.orphaned, now_ms())
+            .await
+            .map_err(|e| e.to_string())?;
+        tracing::error!(chain = %name, messages = ?batch.orphaned,
+            "finality violation: signed messages whose burns were reorged away are no longer served");
     }
-    // Signatures are durable before the cursor moves past them and before they are served.
-    usd1_core::durable::serialized(|| state.store.db.flush()).map_err(|e| e.to_string())?;
+    // The batch is signed (the governor's sync decisions) and flushed in one blocking call:
+    // signatures are durable before the cursor moves past them and before they are served.
+    let batch = state
+        .blocking(move |state| {
+            for m in &batch.final_messages {
+                let source = SourceTx::Evm(m.tx_hash);
+                attest(
+                    state,
+                    &m.message,
+                    &m.raw,
+                    &m.hash,
+                    &source,
+                    m.block_number,
+                    m.block_timestamp,
+                )?;
+            }
+            state.store.blocking().flush().map_err(|e| e.to_string())?;
+            Ok(batch)
+        })
+        .await?;
     watcher.commit(&batch).await.map_err(|e| e.to_string())?;
 
     let domain = state
@@ -90,7 +106,7 @@ pub enum SourceTx {
 
 /// Signs a final message once, unless the governor holds it: a message signed (or held, or
 /// dropped) before is left as it is. What is written here is flushed by the caller before its
-/// cursor moves.
+/// cursor moves. Sync (the governor's decision): call it on a blocking thread.
 pub fn attest(
     state: &AppState,
     message: &Message,

@@ -63,14 +63,18 @@ fn main() -> ExitCode {
     plan.fault_rate = args.fault_rate.unwrap_or(plan.fault_rate).clamp(0.0, 1.0);
     plan.reorgs = args.reorgs.unwrap_or(plan.reorgs);
     plan.solana = !args.no_solana;
-    println!(
-        "usd1-chaos: seed {seed}, {} transfers, {} kills, {:.0} % RPC faults, {} reorgs{}",
-        plan.transfers,
-        plan.kills,
-        plan.fault_rate * 100.0,
-        plan.reorgs,
-        if plan.solana { "" } else { ", no Solana" }
-    );
+    if plan.scenario == Scenario::FinalityViolation {
+        println!("usd1-chaos: seed {seed}, scenario finality-violation");
+    } else {
+        println!(
+            "usd1-chaos: seed {seed}, {} transfers, {} kills, {:.0} % RPC faults, {} reorgs{}",
+            plan.transfers,
+            plan.kills,
+            plan.fault_rate * 100.0,
+            plan.reorgs,
+            if plan.solana { "" } else { ", no Solana" }
+        );
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -98,6 +98,10 @@ impl Report<'_> {
         row("burns on the chains (audit)", v.burns.to_string());
         row("burns dropped by a reorg", v.dropped_by_reorg.to_string());
         row("duplicates", v.duplicates.to_string());
+        row(
+            "finality violations (metrics)",
+            v.finality_violations.to_string(),
+        );
         row("lost (not minted once quiet)", v.lost.to_string());
         row("records left unfinished", v.unfinished.len().to_string());
         row(
@@ -133,6 +137,9 @@ impl Report<'_> {
         println!("\naudit: {}", v.audit_line);
         for e in v.unfinished.iter().chain(&v.unexplained) {
             println!("VIOLATION: {e}");
+        }
+        for (ms, route, tx) in &v.slowest {
+            println!("slowest: {:.1} s {route} {tx}", *ms as f64 / 1000.0);
         }
         for e in &v.explained {
             println!("explained: {e}");

@@ -31,9 +31,14 @@ pub struct Verdict {
     pub unexplained: Vec<String>,
     /// Burn → mint latencies (ms) of plain transfers the relayer delivered.
     pub latencies_ms: Vec<u64>,
+    /// The slowest transfers: (ms, route, source transaction), slowest first.
+    pub slowest: Vec<(u64, String, String)>,
     /// Sent burns the chains no longer have (dropped by a reorg before they were final).
     pub dropped_by_reorg: usize,
     pub quiet_after: Duration,
+    /// `usd1_finality_violations_total` summed over the attesters and the relayer: shallow
+    /// reorgs must never change what was attested.
+    pub finality_violations: u64,
 }
 
 impl Verdict {
@@ -43,6 +48,7 @@ impl Verdict {
             + self.unfinished.len()
             + self.unexplained.len()
             + usize::from(!self.audit_ok)
+            + self.finality_violations as usize
     }
 }
 
@@ -152,8 +158,10 @@ pub async fn judge(net: &SharedNet, sent: &[Sent], quiet_after: Duration) -> Ver
         quiet_after,
         ..Default::default()
     };
-    let (relayer, cli, index, chains) = {
+    let (relayer, cli, index, chains, services) = {
         let d = net.read().await;
+        let mut services = d.attester_urls.clone();
+        services.push(d.relayer_url.clone());
         let chains: Vec<(String, String, alloy::primitives::Address)> = d
             .chains
             .iter()
@@ -164,8 +172,12 @@ pub async fn judge(net: &SharedNet, sent: &[Sent], quiet_after: Duration) -> Ver
             d.cli_config_path(),
             d.options.work_dir.join("audit-index-final"),
             chains,
+            services,
         )
     };
+    for url in services {
+        v.finality_violations += metric_sum(&url, "usd1_finality_violations_total").await;
+    }
     match tokio::task::spawn_blocking(move || audit(&cli, &index, true)).await {
         Ok(Ok(a)) => {
             v.audit_ok = a.ok;
@@ -255,8 +267,25 @@ async fn latencies(relayer: &str, sent: &[Sent], v: &mut Verdict) {
             .filter_map(|h| h["at_ms"].as_u64())
             .min();
         if let Some(at) = minted {
-            v.latencies_ms.push(at.saturating_sub(s.sent_at_ms));
+            let ms = at.saturating_sub(s.sent_at_ms);
+            v.latencies_ms.push(ms);
+            let route = format!("{} → {}", s.from, s.to);
+            v.slowest.push((ms, route, s.source_tx.clone()));
         }
     }
     v.latencies_ms.sort_unstable();
+    v.slowest.sort_unstable_by_key(|s| std::cmp::Reverse(s.0));
+    v.slowest.truncate(3);
+}
+
+/// The sum of a counter's series on a service's `/metrics` (0 when unreadable).
+async fn metric_sum(url: &str, name: &str) -> u64 {
+    let Ok(r) = reqwest::get(format!("{url}/metrics")).await else {
+        return 0;
+    };
+    let text = r.text().await.unwrap_or_default();
+    text.lines()
+        .filter(|l| l.starts_with(name) && !l.starts_with('#'))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as u64
 }

@@ -83,14 +83,15 @@ pub async fn run(plan: Plan, work_dir: &std::path::Path) -> Result<usize, String
         .map_err(|e| e.to_string())?
         .is_none();
 
-    // 3. A later burn reuses the nonce.
+    // 3. A later burn reuses the nonce (another amount: the very same message again would
+    // just be the same burn, read again from the new fork and minted once).
     let y = user
         .burn(
             &eth.rpc_url,
             &eth.deployment,
             base_domain,
             recipient,
-            amount,
+            amount + U256::from(1_000_000u64),
         )
         .await
         .map_err(|e| e.to_string())?;

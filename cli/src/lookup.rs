@@ -294,8 +294,7 @@ fn open_index(path: &Path, rebuild: bool) -> Result<(sled::Db, AuditIndex, sled:
         for key in solana.iter().keys() {
             b.remove(key.map_err(|e| failed(e.to_string()))?);
         }
-        usd1_core::durable::serialized(|| solana.apply_batch(b))
-            .map_err(|e| failed(e.to_string()))?;
+        solana.apply_batch(b).map_err(|e| failed(e.to_string()))?;
     }
     Ok((db, index, solana))
 }

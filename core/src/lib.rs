@@ -6,7 +6,6 @@ pub mod amount;
 pub mod attestation;
 pub mod audit;
 pub mod domain;
-pub mod durable;
 pub mod message;
 pub mod state;
 pub mod traits;

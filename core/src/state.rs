@@ -127,6 +127,10 @@ pub struct MessageRecord {
     #[serde(default)]
     pub attested_at_ms: u64,
     pub history: Vec<HistoryEntry>,
+    /// Its burn was read as final and later reorged away (a reorg deeper than the source's
+    /// finality rule): whatever it reached, no burn backs it any more (DESIGN §3).
+    #[serde(default)]
+    pub finality_violated: bool,
 }
 
 impl MessageRecord {

@@ -41,10 +41,11 @@ pub fn router(state: ApiState) -> Router {
 }
 
 /// The stored record of a message hash given in a URL, or a 400/404.
-fn record(s: &ApiState, hash: &str) -> Result<MessageRecord, ApiError> {
+async fn record(s: &ApiState, hash: &str) -> Result<MessageRecord, ApiError> {
     let hash = parse_hash(hash, "message hash")?;
     s.store
         .get(&hash)
+        .await
         .map_err(ApiError::internal)?
         .ok_or_else(|| ApiError::not_found("message hash not found"))
 }
@@ -53,7 +54,7 @@ async fn attestation(
     State(s): State<ApiState>,
     Path(hash): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(match record(&s, &hash)?.attestation {
+    Ok(Json(match record(&s, &hash).await?.attestation {
         Some(a) => json!({ "status": "complete", "attestation": a }),
         None => json!({ "status": "pending_confirmations", "attestation": null }),
     }))
@@ -63,7 +64,7 @@ async fn message(
     State(s): State<ApiState>,
     Path(hash): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(shown(public(&record(&s, &hash)?))))
+    Ok(Json(shown(public(&record(&s, &hash).await?))))
 }
 
 /// A record's JSON as the API shows it: error texts (last error, reasons, history details)
@@ -96,6 +97,7 @@ fn public(r: &MessageRecord) -> Value {
             _ => None,
         },
         "history": r.history,
+        "finalityViolated": r.finality_violated,
     })
 }
 
@@ -126,25 +128,29 @@ async fn list(
         .as_deref()
         .map(|a| parse_hash(a, "after"))
         .transpose()?;
-    let mut out = Vec::new();
-    let mut next = None;
-    for r in s.store.scan(after.as_ref()) {
-        let r = r.map_err(ApiError::internal)?;
-        if q.status.as_deref().is_some_and(|st| st != r.state.name())
-            || q.source.is_some_and(|d| Domain(d) != r.source_domain)
-            || q.destination
-                .is_some_and(|d| Domain(d) != r.destination_domain)
-        {
-            continue;
-        }
-        if out.len() == limit {
-            next = out
-                .last()
-                .and_then(|v: &Value| v["messageHash"].as_str().map(str::to_string));
-            break;
-        }
-        out.push(public(&r));
-    }
+    let ListQuery {
+        status,
+        source,
+        destination,
+        ..
+    } = q;
+    // One more than shown: whether there is a next page.
+    let found = s
+        .store
+        .scan(after.as_ref(), limit + 1, move |r| {
+            !(status.as_deref().is_some_and(|st| st != r.state.name())
+                || source.is_some_and(|d| Domain(d) != r.source_domain)
+                || destination.is_some_and(|d| Domain(d) != r.destination_domain))
+        })
+        .await
+        .map_err(ApiError::internal)?;
+    let out: Vec<Value> = found.iter().take(limit).map(public).collect();
+    let next = if found.len() > limit {
+        out.last()
+            .and_then(|v| v["messageHash"].as_str().map(str::to_string))
+    } else {
+        None
+    };
     Ok(Json(shown(json!({ "messages": out, "next": next }))))
 }
 
@@ -164,6 +170,7 @@ async fn by_tx(
     let found = s
         .store
         .by_source_tx_bytes(domain, &tx)
+        .await
         .map_err(ApiError::internal)?;
     if found.is_empty() {
         return Err(ApiError::not_found(

@@ -38,6 +38,7 @@ pub fn new_record(
         observed_at_ms: now,
         burned_at_ms: block_timestamp * 1000,
         attested_at_ms: 0,
+        finality_violated: false,
         history: vec![HistoryEntry {
             at_ms: now,
             state: "observed".into(),
@@ -84,6 +85,12 @@ async fn step(
     destinations: &HashSet<Domain>,
 ) -> Result<(usize, bool), String> {
     let batch = watcher.poll().await.map_err(|e| e.to_string())?;
+    if !batch.orphaned.is_empty() {
+        // Marked durably before the cursor moves past the reorg.
+        crate::violations::mark(store, &batch.orphaned)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
     let mut new = 0;
     for m in &batch.final_messages {
         if !destinations.contains(&m.message.destination_domain) {
@@ -100,6 +107,7 @@ async fn step(
         );
         if store
             .observe(&record, Some(&m.tx_hash))
+            .await
             .map_err(|e| e.to_string())?
         {
             tracing::info!(message_hash = %m.hash, source = m.message.source_domain.0,
@@ -163,7 +171,11 @@ async fn solana_step(
             b.slot,
             b.block_time,
         );
-        if store.observe(&record, None).map_err(|e| e.to_string())? {
+        if store
+            .observe(&record, None)
+            .await
+            .map_err(|e| e.to_string())?
+        {
             tracing::info!(message_hash = %b.hash, source = b.message.source_domain.0,
                 destination = b.message.destination_domain.0, nonce = b.message.nonce, "observed");
             new += 1;

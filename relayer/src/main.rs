@@ -11,6 +11,7 @@ mod pipeline;
 mod policy;
 mod store;
 mod supply;
+mod violations;
 
 use pipeline::{Pipeline, Settings, Target};
 use std::collections::{HashMap, HashSet};

@@ -90,9 +90,9 @@ impl Pipeline {
     pub async fn sync_nonces(&self) -> Result<(), StepError> {
         for (domain, target) in &self.targets {
             let chain = target.chain.account_nonce().await?;
-            let stored = self.store.next_nonce(*domain)?.unwrap_or(0);
+            let stored = self.store.next_nonce(*domain).await?.unwrap_or(0);
             if chain > stored {
-                self.store.set_next_nonce(*domain, chain)?;
+                self.store.set_next_nonce(*domain, chain).await?;
             }
         }
         self.store.flush().await?;
@@ -102,7 +102,7 @@ impl Pipeline {
     /// Advances every due record by one step; returns how many were due.
     pub async fn tick(&self) -> Result<usize, StepError> {
         let now = now_ms();
-        let active = self.store.active()?;
+        let active = self.store.active().await?;
         metrics::set_queue_depth(&active);
         let due: Vec<MessageRecord> = active
             .into_iter()
@@ -162,7 +162,7 @@ impl Pipeline {
         if let Err(e) = result {
             // A failed step leaves the state as it was; only the persisted schedule moves.
             self.retry_later(&mut r, &e.to_string());
-            self.store.save(&r, None)?;
+            self.store.save(&r, None).await?;
             return Err(e);
         }
         Ok(())
@@ -211,7 +211,7 @@ impl Pipeline {
                     let due = at.saturating_mul(1000).max(now_ms()) + 500;
                     r.next_attempt_at_ms = r.next_attempt_at_ms.min(due);
                 }
-                self.store.save(r, None)?;
+                self.store.save(r, None).await?;
                 Ok(())
             }
         }
@@ -232,6 +232,16 @@ impl Pipeline {
                 )
                 .await;
         }
+        if let Some(first) = self.replacement_going_first(r).await? {
+            // Not counted: that delivery will either land (and this one be `Delivered`) or
+            // come back to `Attested`, when this one may go.
+            let why = format!(
+                "waiting for the delivery of {first}, a burn with the same source and nonce"
+            );
+            self.retry_later(r, &why);
+            self.store.save(r, None).await?;
+            return Ok(());
+        }
         let (raw, attestation) = delivery_bytes(r)?;
         match target.chain.simulate_delivery(&raw, &attestation).await? {
             DryRun::Succeeds => {}
@@ -241,7 +251,11 @@ impl Pipeline {
         }
 
         let _guard = self.account_lock(target).await;
-        let nonce = self.store.next_nonce(target.chain.domain())?.unwrap_or(0);
+        let nonce = self
+            .store
+            .next_nonce(target.chain.domain())
+            .await?
+            .unwrap_or(0);
         let mut tx = match target
             .chain
             .sign_delivery(&raw, &attestation, nonce, 0)
@@ -264,7 +278,7 @@ impl Pipeline {
         r.next_attempt_at_ms = now_ms() + self.settings.receipt_poll.as_millis() as u64;
         // The signed transaction and the nonce counter are durable before the broadcast, so
         // a crash right after re-sends these bytes instead of signing something new.
-        self.store.save(r, Some(nonce + 1))?;
+        self.store.save(r, Some(nonce + 1)).await?;
         self.store.flush().await?;
         metrics::entered(self, r, "submitted");
         if let Err(e) = target.chain.broadcast(&tx).await {
@@ -284,10 +298,10 @@ impl Pipeline {
                 "submitted without a stored transaction".into(),
             ));
         };
-        // Any of the transactions sent for this message (the first, or a replacement) may be
-        // the one that was mined.
+        // Any of the transactions of this attempt (the first, or a replacement) may be the one
+        // that was mined.
         let mut expired = false;
-        for tx_hash in r.sent_txs.iter().rev() {
+        for tx_hash in current_attempt(r).iter().rev() {
             let valid_until = (*tx_hash == pending.tx_hash)
                 .then_some(pending.valid_until)
                 .flatten();
@@ -368,7 +382,7 @@ impl Pipeline {
                     });
                 }
                 r.next_attempt_at_ms = now_ms() + self.settings.receipt_poll.as_millis() as u64;
-                self.store.save(r, None)?;
+                self.store.save(r, None).await?;
                 return Ok(());
             }
         }
@@ -398,10 +412,13 @@ impl Pipeline {
             }
         }
         let _guard = self.account_lock(target).await;
-        if expired
-            || now_ms().saturating_sub(pending.sent_at_ms)
-                >= self.settings.stuck_after.as_millis() as u64
-        {
+        // A replacement supersedes a stuck transaction only where both take one account nonce
+        // (EVM). Without account nonces (Solana) both could land, the second a revert that
+        // costs a fee: it is rebuilt only once its blockhash expired.
+        let stuck = target.chain.uses_account_nonces()
+            && now_ms().saturating_sub(pending.sent_at_ms)
+                >= self.settings.stuck_after.as_millis() as u64;
+        if expired || stuck {
             let bump = r.sent_txs.len() as u32;
             if filling {
                 if let Some(filler) = target
@@ -434,8 +451,30 @@ impl Pipeline {
         // crashed between storing and sending); nodes ignore a transaction they already have.
         target.chain.broadcast(&pending).await?;
         r.next_attempt_at_ms = now_ms() + self.settings.receipt_poll.as_millis() as u64;
-        self.store.save(r, None)?;
+        self.store.save(r, None).await?;
         Ok(())
+    }
+
+    /// The hash of another burn of this (source, nonce) (an original and its
+    /// `replaceDepositForBurn` replacements) that is delivered first: one in flight, or one
+    /// attested and first in hash order. Read from the store, so two deliveries of one tick
+    /// (under no common lock on Solana) agree on which goes; the other would be a second
+    /// delivery that can only revert.
+    async fn replacement_going_first(
+        &self,
+        r: &MessageRecord,
+    ) -> Result<Option<String>, StepError> {
+        let first = self
+            .store
+            .by_nonce(r.source_domain, r.nonce)
+            .await?
+            .into_iter()
+            .find(|other| match other.state {
+                MessageState::Submitted { .. } => other.message_hash != r.message_hash,
+                MessageState::Attested => other.message_hash < r.message_hash,
+                _ => false,
+            });
+        Ok(first.map(|other| other.message_hash))
     }
 
     /// Makes `tx` (same account nonce as the pending one) the pending transaction: stored and
@@ -462,7 +501,7 @@ impl Pipeline {
             Some(detail),
         );
         r.next_attempt_at_ms = now_ms() + self.settings.receipt_poll.as_millis() as u64;
-        self.store.save(r, None)?;
+        self.store.save(r, None).await?;
         self.store.flush().await?;
         if let Err(e) = target.chain.broadcast(&tx).await {
             tracing::warn!(error = %e, "broadcast failed; it will be re-sent");
@@ -476,6 +515,17 @@ impl Pipeline {
         state: MessageState,
         detail: Option<String>,
     ) -> Result<(), StepError> {
+        // "Received on the destination" by a message a finality violation orphaned is not
+        // this burn's delivery: its recipient got nothing, and operators must see that.
+        let state = match state {
+            MessageState::Delivered => {
+                match crate::violations::nonce_taken_by_orphan(&self.store, r).await? {
+                    Some(reason) => MessageState::Failed { reason },
+                    None => MessageState::Delivered,
+                }
+            }
+            other => other,
+        };
         let name = state.name();
         tracing::info!(
             state = name,
@@ -483,7 +533,7 @@ impl Pipeline {
             "transition"
         );
         r.transition(state, now_ms(), detail);
-        self.store.save(r, None)?;
+        self.store.save(r, None).await?;
         self.store.flush().await?;
         metrics::entered(self, r, name);
         Ok(())
@@ -536,7 +586,7 @@ impl Pipeline {
         }
         if target.chain.is_paused().await? {
             self.retry_later(r, &format!("the destination is paused ({reason})"));
-            self.store.save(r, None)?;
+            self.store.save(r, None).await?;
             return Ok(());
         }
         r.refusals = r.refusals.saturating_add(1);
@@ -554,7 +604,7 @@ impl Pipeline {
                 .await;
         }
         self.retry_later(r, &reason);
-        self.store.save(r, None)?;
+        self.store.save(r, None).await?;
         Ok(())
     }
 
@@ -600,6 +650,23 @@ impl Pipeline {
     }
 }
 
+/// The transactions of the current delivery attempt: those sent since the record last
+/// became `Attested`. An earlier attempt ended with a receipt already acted on (a revert):
+/// read again, it would count once more and end this attempt while its transaction may
+/// still land, and the next attempt would be a second delivery.
+fn current_attempt(r: &MessageRecord) -> Vec<String> {
+    let start = r
+        .history
+        .iter()
+        .rposition(|h| h.state == "attested")
+        .map_or(0, |i| i + 1);
+    r.history[start..]
+        .iter()
+        .filter(|h| h.state == "submitted")
+        .filter_map(|h| h.tx_hash.clone())
+        .collect()
+}
+
 /// The stored message and attestation as bytes, for a delivery.
 fn delivery_bytes(r: &MessageRecord) -> Result<(Vec<u8>, Vec<u8>), StepError> {
     let decode = |h: &str| {
@@ -611,5 +678,7 @@ fn delivery_bytes(r: &MessageRecord) -> Result<(Vec<u8>, Vec<u8>), StepError> {
     ))
 }
 
+#[cfg(test)]
+mod model_tests;
 #[cfg(test)]
 mod tests;

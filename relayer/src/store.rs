@@ -6,6 +6,12 @@
 //! hash) for a burn's `messageSender` and `mintRecipient`), `by_time` ((observed ms, hash),
 //! newest first). A transition and the data it depends on are written in one sled
 //! transaction and flushed before the action it enables.
+//!
+//! Every call that reaches sled runs on tokio's blocking pool ([`usd1_runtime::blocking`]):
+//! transactions, flushes (fsync) and scans wait on the disk and must not stall the async
+//! workers. A flush is sled's synchronous `flush` there, never `flush_async`, which deadlocks
+//! sled 0.34 (docs/decisions.md, "Storage"); transactions need no lock of ours, sled
+//! serializes them itself.
 
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 use usd1_core::{Domain, MessageRecord, B256};
@@ -16,6 +22,8 @@ pub enum StoreError {
     Sled(#[from] sled::Error),
     #[error("store: corrupt record: {0}")]
     Corrupt(#[from] serde_json::Error),
+    #[error("store: {0}")]
+    NotRun(#[from] usd1_runtime::NotRun),
 }
 
 impl From<TransactionError<serde_json::Error>> for StoreError {
@@ -102,6 +110,8 @@ fn hash_key(hex_hash: &str) -> Vec<u8> {
 }
 
 impl Store {
+    /// Opens the trees and indexes old records once. Sync: it runs at startup, before any
+    /// task that could be stalled exists (and in sync tests).
     pub fn open(db: sled::Db) -> Result<Self, StoreError> {
         Self {
             messages: db.open_tree("messages")?,
@@ -125,34 +135,46 @@ impl Store {
             let (key, value) = entry?;
             let record: MessageRecord = serde_json::from_slice(&value)?;
             let keys = index_keys(&record, &key, None);
-            usd1_core::durable::serialized(|| {
-                (&self.by_tx, &self.by_nonce, &self.by_addr, &self.by_time).transaction(
-                    |(t, n, a, time)| {
-                        if let Some(k) = &keys.tx {
-                            t.insert(k.as_slice(), &[])?;
-                        }
-                        n.insert(keys.nonce.as_slice(), &[])?;
-                        for k in &keys.addresses {
-                            a.insert(k.as_slice(), &[])?;
-                        }
-                        time.insert(keys.time.as_slice(), &[])?;
-                        Ok::<_, ConflictableTransactionError<serde_json::Error>>(())
-                    },
-                )
-            })?;
+            (&self.by_tx, &self.by_nonce, &self.by_addr, &self.by_time).transaction(
+                |(t, n, a, time)| {
+                    if let Some(k) = &keys.tx {
+                        t.insert(k.as_slice(), &[])?;
+                    }
+                    n.insert(keys.nonce.as_slice(), &[])?;
+                    for k in &keys.addresses {
+                        a.insert(k.as_slice(), &[])?;
+                    }
+                    time.insert(keys.time.as_slice(), &[])?;
+                    Ok::<_, ConflictableTransactionError<serde_json::Error>>(())
+                },
+            )?;
         }
-        usd1_core::durable::serialized(|| {
-            self.db.insert(INDEXED_KEY, &[])?;
-            self.db.flush()
-        })?;
+        self.db.insert(INDEXED_KEY, &[])?;
+        self.db.flush()?;
         Ok(self)
+    }
+
+    /// Runs `f` with a handle on the trees on tokio's blocking pool (the handle is a few
+    /// `Arc` clones).
+    async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let store = self.clone();
+        usd1_runtime::blocking(move || f(&store)).await?
     }
 
     pub fn db(&self) -> &sled::Db {
         &self.db
     }
 
-    pub fn get(&self, hash: &B256) -> Result<Option<MessageRecord>, StoreError> {
+    pub async fn get(&self, hash: &B256) -> Result<Option<MessageRecord>, StoreError> {
+        let hash = *hash;
+        self.run(move |s| s.record(&hash)).await
+    }
+
+    fn record(&self, hash: &B256) -> Result<Option<MessageRecord>, StoreError> {
         Ok(match self.messages.get(hash.as_slice())? {
             Some(v) => Some(serde_json::from_slice(&v)?),
             None => None,
@@ -163,7 +185,7 @@ impl Store {
     /// It is indexed by its source transaction (`evm_tx`, else the record's `source_tx` when
     /// that is a Solana signature), its (source, nonce), its burn's sender and recipient, and
     /// the time it was observed — in the same transaction as the record.
-    pub fn observe(
+    pub async fn observe(
         &self,
         record: &MessageRecord,
         evm_tx: Option<&B256>,
@@ -171,14 +193,14 @@ impl Store {
         let key = hash_key(&record.message_hash);
         let value = serde_json::to_vec(record)?;
         let keys = index_keys(record, &key, evm_tx);
-        let inserted = usd1_core::durable::serialized(|| {
-            (
-                &self.messages,
-                &self.active,
-                &self.by_tx,
-                &self.by_nonce,
-                &self.by_addr,
-                &self.by_time,
+        self.run(move |s| {
+            let inserted = (
+                &s.messages,
+                &s.active,
+                &s.by_tx,
+                &s.by_nonce,
+                &s.by_addr,
+                &s.by_time,
             )
                 .transaction(|(m, a, t, n, ad, time)| {
                     if m.get(&key)?.is_some() {
@@ -195,20 +217,25 @@ impl Store {
                     }
                     time.insert(keys.time.as_slice(), &[])?;
                     Ok::<_, ConflictableTransactionError<serde_json::Error>>(true)
-                })
-        })?;
-        Ok(inserted)
+                })?;
+            Ok(inserted)
+        })
+        .await
     }
 
     /// Writes the record (and its place in the active set) atomically; when `next_nonce` is
     /// given, the destination's account nonce counter moves to it in the same transaction.
-    pub fn save(&self, record: &MessageRecord, next_nonce: Option<u64>) -> Result<(), StoreError> {
+    pub async fn save(
+        &self,
+        record: &MessageRecord,
+        next_nonce: Option<u64>,
+    ) -> Result<(), StoreError> {
         let key = hash_key(&record.message_hash);
         let value = serde_json::to_vec(record)?;
         let terminal = record.state.is_terminal();
         let nonce_key = record.destination_domain.0.to_be_bytes();
-        usd1_core::durable::serialized(|| {
-            (&self.messages, &self.active, &self.nonces).transaction(|(m, a, n)| {
+        self.run(move |s| {
+            (&s.messages, &s.active, &s.nonces).transaction(|(m, a, n)| {
                 m.insert(key.as_slice(), value.as_slice())?;
                 if terminal {
                     a.remove(key.as_slice())?;
@@ -219,77 +246,112 @@ impl Store {
                     n.insert(&nonce_key, &next.to_be_bytes())?;
                 }
                 Ok::<_, ConflictableTransactionError<serde_json::Error>>(())
-            })
-        })?;
-        Ok(())
+            })?;
+            Ok(())
+        })
+        .await
     }
 
+    /// Makes everything written so far durable (sled's synchronous flush, off the workers).
     pub async fn flush(&self) -> Result<(), StoreError> {
-        usd1_core::durable::serialized(|| self.db.flush())?;
-        Ok(())
+        self.run(|s| {
+            s.db.flush()?;
+            Ok(())
+        })
+        .await
     }
 
     /// Records that still need work.
-    pub fn active(&self) -> Result<Vec<MessageRecord>, StoreError> {
-        let mut out = Vec::new();
-        for entry in self.active.iter() {
-            let (k, _) = entry?;
-            if let Some(v) = self.messages.get(&k)? {
-                out.push(serde_json::from_slice(&v)?);
+    pub async fn active(&self) -> Result<Vec<MessageRecord>, StoreError> {
+        self.run(|s| {
+            let mut out = Vec::new();
+            for entry in s.active.iter() {
+                let (k, _) = entry?;
+                if let Some(v) = s.messages.get(&k)? {
+                    out.push(serde_json::from_slice(&v)?);
+                }
             }
-        }
-        Ok(out)
+            Ok(out)
+        })
+        .await
     }
 
-    /// All records in hash order, starting after `after`, for listings.
-    pub fn scan(
+    /// For listings: the first `take` records `keep` accepts, in hash order, after `after`.
+    pub async fn scan<F>(
         &self,
         after: Option<&B256>,
-    ) -> impl Iterator<Item = Result<MessageRecord, StoreError>> + '_ {
+        take: usize,
+        keep: F,
+    ) -> Result<Vec<MessageRecord>, StoreError>
+    where
+        F: Fn(&MessageRecord) -> bool + Send + 'static,
+    {
         let start = after.map(|h| {
             let mut k = h.to_vec();
             k.push(0);
             k
         });
-        let iter = match start {
-            Some(k) => self.messages.range(k..),
-            None => self.messages.iter(),
-        };
-        iter.map(|e| {
-            let (_, v) = e?;
-            Ok(serde_json::from_slice(&v)?)
+        self.run(move |s| {
+            let iter = match start {
+                Some(k) => s.messages.range(k..),
+                None => s.messages.iter(),
+            };
+            let mut out = Vec::new();
+            for entry in iter {
+                if out.len() == take {
+                    break;
+                }
+                let record: MessageRecord = serde_json::from_slice(&entry?.1)?;
+                if keep(&record) {
+                    out.push(record);
+                }
+            }
+            Ok(out)
         })
+        .await
     }
 
-    pub fn by_source_tx(
+    pub async fn by_source_tx(
         &self,
         domain: Domain,
         tx: &B256,
     ) -> Result<Vec<MessageRecord>, StoreError> {
-        self.by_source_tx_bytes(domain, tx.as_slice())
+        self.by_source_tx_bytes(domain, tx.as_slice()).await
     }
 
     /// The messages of a source transaction given as its indexed bytes ([`source_tx_bytes`]).
-    pub fn by_source_tx_bytes(
+    pub async fn by_source_tx_bytes(
         &self,
         domain: Domain,
         tx: &[u8],
     ) -> Result<Vec<MessageRecord>, StoreError> {
         let mut prefix = domain.0.to_be_bytes().to_vec();
         prefix.extend_from_slice(tx);
-        self.records_under(&self.by_tx, &prefix)
+        self.run(move |s| s.records_under(&s.by_tx, &prefix)).await
     }
 
     /// Every message with this (source domain, nonce): a burn and its replacements.
-    pub fn by_nonce(&self, source: Domain, nonce: u64) -> Result<Vec<MessageRecord>, StoreError> {
+    pub async fn by_nonce(
+        &self,
+        source: Domain,
+        nonce: u64,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
         let mut prefix = source.0.to_be_bytes().to_vec();
         prefix.extend_from_slice(&nonce.to_be_bytes());
-        self.records_under(&self.by_nonce, &prefix)
+        self.run(move |s| s.records_under(&s.by_nonce, &prefix))
+            .await
     }
 
     /// Burns whose `messageSender` or `mintRecipient` is `word`, newest first, at most `limit`.
-    pub fn by_address(&self, word: &B256, limit: usize) -> Result<Vec<MessageRecord>, StoreError> {
-        let mut out = self.records_under(&self.by_addr, word.as_slice())?;
+    pub async fn by_address(
+        &self,
+        word: &B256,
+        limit: usize,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        let word = *word;
+        let mut out = self
+            .run(move |s| s.records_under(&s.by_addr, word.as_slice()))
+            .await?;
         out.sort_by(|a, b| {
             b.observed_at_ms
                 .cmp(&a.observed_at_ms)
@@ -300,29 +362,40 @@ impl Store {
     }
 
     /// Records newest first (by the time they were observed), starting below `before` (a
-    /// cursor this returned as the second element).
-    pub fn recent(
+    /// cursor this returned as the first element): the first `take` that `keep` accepts.
+    pub async fn recent<F>(
         &self,
         before: Option<&[u8]>,
-    ) -> impl Iterator<Item = Result<(Vec<u8>, MessageRecord), StoreError>> + '_ {
-        let iter = match before {
-            Some(k) => self.by_time.range(..k.to_vec()),
-            None => self.by_time.iter(),
-        };
-        iter.rev().filter_map(move |e| {
-            let (k, _) = match e {
-                Ok(kv) => kv,
-                Err(e) => return Some(Err(e.into())),
+        take: usize,
+        keep: F,
+    ) -> Result<Vec<(Vec<u8>, MessageRecord)>, StoreError>
+    where
+        F: Fn(&MessageRecord) -> bool + Send + 'static,
+    {
+        let before = before.map(<[u8]>::to_vec);
+        self.run(move |s| {
+            let iter = match before {
+                Some(k) => s.by_time.range(..k),
+                None => s.by_time.iter(),
             };
-            if k.len() != 40 {
-                return None;
+            let mut out = Vec::new();
+            for entry in iter.rev() {
+                if out.len() == take {
+                    break;
+                }
+                let (k, _) = entry?;
+                if k.len() != 40 {
+                    continue;
+                }
+                if let Some(r) = s.record(&B256::from_slice(&k[8..40]))? {
+                    if keep(&r) {
+                        out.push((k.to_vec(), r));
+                    }
+                }
             }
-            match self.get(&B256::from_slice(&k[8..40])) {
-                Ok(Some(r)) => Some(Ok((k.to_vec(), r))),
-                Ok(None) => None,
-                Err(e) => Some(Err(e)),
-            }
+            Ok(out)
         })
+        .await
     }
 
     /// The records of an index's keys `prefix ‖ hash` (exactly: a longer key with the same
@@ -338,23 +411,31 @@ impl Store {
             if k.len() != prefix.len() + 32 {
                 continue;
             }
-            if let Some(r) = self.get(&B256::from_slice(&k[prefix.len()..]))? {
+            if let Some(r) = self.record(&B256::from_slice(&k[prefix.len()..]))? {
                 out.push(r);
             }
         }
         Ok(out)
     }
 
-    pub fn next_nonce(&self, domain: Domain) -> Result<Option<u64>, StoreError> {
-        Ok(self
-            .nonces
-            .get(domain.0.to_be_bytes())?
-            .and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes)))
+    pub async fn next_nonce(&self, domain: Domain) -> Result<Option<u64>, StoreError> {
+        self.run(move |s| {
+            Ok(s.nonces
+                .get(domain.0.to_be_bytes())?
+                .and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes)))
+        })
+        .await
     }
 
-    pub fn set_next_nonce(&self, domain: Domain, next: u64) -> Result<(), StoreError> {
-        self.nonces
-            .insert(domain.0.to_be_bytes(), &next.to_be_bytes())?;
-        Ok(())
+    pub async fn set_next_nonce(&self, domain: Domain, next: u64) -> Result<(), StoreError> {
+        self.run(move |s| {
+            s.nonces
+                .insert(domain.0.to_be_bytes(), &next.to_be_bytes())?;
+            Ok(())
+        })
+        .await
     }
 }
+
+#[cfg(test)]
+mod stress_tests;

@@ -10,10 +10,14 @@ use std::path::Path;
 use usd1_config::{LogFormat, Validate};
 
 pub mod auth;
+mod blocking;
 pub mod extract;
 mod redact;
 mod serve;
+#[cfg(feature = "store-stress")]
+pub mod store_stress;
 
+pub use blocking::{blocking, NotRun};
 pub use redact::{redact_json, redact_urls};
 pub use serve::{harden, raise_fd_limit, serve, serve_with_shutdown, ServerLimits};
 

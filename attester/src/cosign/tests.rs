@@ -1,6 +1,7 @@
 use super::*;
 use axum::http::{header, HeaderValue};
 use std::time::Duration;
+use usd1_core::Domain;
 
 fn callers() -> Vec<(String, String)> {
     vec![
@@ -80,28 +81,37 @@ fn the_bucket_allows_a_burst_then_the_rate_per_caller() {
     assert!(!limiter.allow("relayer-1", t0));
 }
 
-fn message_with_caller(caller: B256) -> Message {
-    Message {
-        version: 0,
-        source_domain: Domain(0),
-        destination_domain: Domain::SOLANA,
-        nonce: 1,
-        sender: B256::ZERO,
-        recipient: B256::ZERO,
-        destination_caller: caller,
-        body: vec![],
-    }
+// Which payer may pay is decided in usd1_solana::cosign_verify (its test
+// `a_destination_caller_must_be_the_fee_payer`); here, the answer the refusal gets.
+#[test]
+fn a_destination_caller_must_be_the_fee_payer() {
+    let (payer, other) = (Pubkey::new_unique(), Pubkey::new_unique());
+    let err = refusal(CosignRefusal::WrongPayer {
+        caller: other,
+        payer,
+    });
+    assert_eq!(err.0, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(err.1.contains(&other.to_string()), "{}", err.1);
 }
 
 #[test]
-fn a_destination_caller_must_be_the_fee_payer() {
-    let payer = Pubkey::new_unique();
-    assert!(check_caller(&message_with_caller(B256::ZERO), &payer).is_ok());
-    assert!(check_caller(&message_with_caller(B256::from(payer.to_bytes())), &payer).is_ok());
-    let other = Pubkey::new_unique();
-    let err = check_caller(&message_with_caller(B256::from(other.to_bytes())), &payer).unwrap_err();
-    assert_eq!(err.0, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(err.1.contains(&other.to_string()), "{}", err.1);
+fn bytes_that_are_no_transaction_are_400_other_refusals_422() {
+    let err = refusal(CosignRefusal::Transaction(MintTxError::Malformed(
+        "eof".into(),
+    )));
+    assert_eq!(err.0, StatusCode::BAD_REQUEST);
+    assert!(err.1.contains("legacy transaction message"), "{}", err.1);
+    for e in [
+        CosignRefusal::Transaction(MintTxError::TrailingBytes(3)),
+        CosignRefusal::Transaction(MintTxError::NotCanonical),
+        CosignRefusal::NotToMint,
+        CosignRefusal::UnknownSource(Domain(7)),
+    ] {
+        let text = e.to_string();
+        let err = refusal(e);
+        assert_eq!(err.0, StatusCode::UNPROCESSABLE_ENTITY, "{text}");
+        assert_eq!(err.1, text);
+    }
 }
 
 fn record(i: usize) -> Cosigned {

@@ -15,8 +15,9 @@ use usd1_runtime::extract::{Json, Path};
 use usd1_runtime::{now_ms, parse_hash, ApiError};
 
 pub async fn status(State(s): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
-    s.governor
-        .status(&s, now_ms() / 1000)
+    let now = now_ms() / 1000;
+    s.blocking(move |s| s.governor.status(s, now))
+        .await
         .map(Json)
         .map_err(ApiError::internal)
 }
@@ -28,7 +29,11 @@ pub async fn release(
 ) -> Result<Json<Value>, ApiError> {
     authorize(s.governor.admin_token(), &headers)?;
     let hash = parse_hash(&hash, "message hash")?;
-    match s.governor.release(&s, &hash).map_err(ApiError::internal)? {
+    match s
+        .blocking(move |s| s.governor.release(s, &hash))
+        .await
+        .map_err(ApiError::internal)?
+    {
         AdminOutcome::Released(sig) => Ok(Json(
             json!({ "status": "complete", "attestation": sig, "released": true }),
         )),
@@ -49,8 +54,8 @@ pub async fn drop(
     authorize(s.governor.admin_token(), &headers)?;
     let hash = parse_hash(&hash, "message hash")?;
     match s
-        .governor
-        .drop_held(&s, &hash)
+        .blocking(move |s| s.governor.drop_held(s, &hash))
+        .await
         .map_err(ApiError::internal)?
     {
         AdminOutcome::Dropped => Ok(Json(json!({ "status": "dropped", "dropped": true }))),

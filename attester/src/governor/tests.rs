@@ -40,6 +40,7 @@ fn app_state(db: sled::Db, limits: Limits, token: Option<&str>) -> Arc<AppState>
     .collect();
     let key = alloy::signers::local::PrivateKeySigner::from_bytes(&B256::repeat_byte(7)).unwrap();
     Arc::new(AppState {
+        violations: crate::violations::Violations::open(&db).unwrap(),
         store: Store::open(db).unwrap(),
         key: crate::signer::EvmAttesterKey(key),
         unconfirmed: RwLock::new(Default::default()),
@@ -102,7 +103,7 @@ fn read_message(s: &AppState, m: &Message, t: u64, now: u64) -> (B256, Admitted)
             now,
         )
         .unwrap();
-    s.store.db.flush().unwrap();
+    s.store.blocking().flush().unwrap();
     (hash, admitted)
 }
 
@@ -160,7 +161,7 @@ async fn a_big_transfer_is_held_then_signed_once_after_its_delay() {
     assert_eq!(s.governor.tick(&s, 1008).unwrap(), 1);
     assert_eq!(answer(&s, &big).await["status"], "complete");
     assert_eq!(
-        s.store.window(Domain(0)).unwrap(),
+        s.store.blocking().window(Domain(0)).unwrap(),
         vec![(1001, 49 * USD1)],
         "a released big transfer is not counted"
     );
@@ -194,7 +195,7 @@ async fn a_run_over_the_window_is_partly_held_and_released_in_burn_order() {
     assert_eq!(s.governor.tick(&s, 114).unwrap(), 0);
     assert_eq!(s.governor.tick(&s, 115).unwrap(), 2);
     assert_eq!(answer(&s, &fourth).await["status"], "complete");
-    let window = s.store.window(Domain(0)).unwrap();
+    let window = s.store.blocking().window(Domain(0)).unwrap();
     assert_eq!(
         window.iter().filter(|(t, _)| *t == 115).count(),
         2,
@@ -207,7 +208,7 @@ async fn messages_that_are_not_bridge_burns_are_not_governed() {
     let s = app_state(temporary(), limits(Some(10), Some(5)), None);
     let anyone = message(1, 1_000 * USD1, B256::repeat_byte(0x99));
     assert_eq!(read_message(&s, &anyone, 100, 100).1, Admitted::Signed);
-    assert!(s.store.window(Domain(0)).unwrap().is_empty());
+    assert!(s.store.blocking().window(Domain(0)).unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -230,11 +231,11 @@ async fn holds_and_the_window_survive_a_restart_and_nothing_is_counted_twice() {
     assert_eq!(s.governor.tick(&s, 109).unwrap(), 1);
     assert_eq!(s.governor.tick(&s, 115).unwrap(), 1);
     assert_eq!(
-        s.store.window(Domain(0)).unwrap(),
+        s.store.blocking().window(Domain(0)).unwrap(),
         vec![(100, 6 * USD1), (115, 5 * USD1)]
     );
     assert_eq!(s.governor.tick(&s, 200).unwrap(), 0);
-    assert_eq!(s.store.count(), 3);
+    assert_eq!(s.store.blocking().count(), 3);
 }
 
 #[tokio::test]
@@ -259,7 +260,7 @@ async fn operators_release_and_drop_with_their_token_only() {
     let (_, again) = call(&s, "POST", &release, Some(TOKEN)).await;
     assert_eq!(again["released"], false);
     assert!(
-        s.store.window(Domain(0)).unwrap().is_empty(),
+        s.store.blocking().window(Domain(0)).unwrap().is_empty(),
         "a manual release is not counted"
     );
 

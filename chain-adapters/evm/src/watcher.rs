@@ -215,9 +215,9 @@ impl<S: BlockSource> Watcher<S> {
             b.insert(&hash_key(*height), value);
         }
         b.insert(NEXT_KEY, &batch.next.to_be_bytes());
-        usd1_core::durable::serialized(|| self.tree.apply_batch(b))?;
+        self.tree.apply_batch(b)?;
         self.prune()?;
-        usd1_core::durable::serialized(|| self.tree.flush())?;
+        self.tree.flush()?;
         Ok(())
     }
 

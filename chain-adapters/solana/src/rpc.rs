@@ -37,6 +37,10 @@ pub struct TxOutcome {
     pub slot: u64,
 }
 
+/// One request's limit (the client's default is 30 s): a node that hangs fails the step in
+/// seconds and it is tried again, instead of holding it half a minute.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The commitment the bridge reads at, unless a call says otherwise.
 pub fn confirmed() -> CommitmentConfig {
     CommitmentConfig::confirmed()
@@ -49,7 +53,11 @@ pub struct SolanaRpc {
 impl SolanaRpc {
     pub fn new(url: &str) -> Self {
         Self {
-            client: RpcClient::new_with_commitment(url.to_string(), CommitmentConfig::confirmed()),
+            client: RpcClient::new_with_timeout_and_commitment(
+                url.to_string(),
+                REQUEST_TIMEOUT,
+                CommitmentConfig::confirmed(),
+            ),
         }
     }
 

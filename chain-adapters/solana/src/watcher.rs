@@ -67,7 +67,11 @@ impl SolanaWatcher {
         messengers: HashMap<Domain, B256>,
     ) -> Self {
         Self {
-            client: RpcClient::new_with_commitment(url.to_string(), CommitmentConfig::finalized()),
+            client: RpcClient::new_with_timeout_and_commitment(
+                url.to_string(),
+                crate::rpc::REQUEST_TIMEOUT,
+                CommitmentConfig::finalized(),
+            ),
             mint,
             tree,
             messengers,
@@ -243,7 +247,8 @@ impl SolanaWatcher {
             self.tree
                 .insert(CURSOR_KEY, newest.as_bytes())
                 .map_err(|e| SolanaError::Invalid(format!("store: {e}")))?;
-            usd1_core::durable::serialized(|| self.tree.flush())
+            self.tree
+                .flush()
                 .map_err(|e| SolanaError::Invalid(format!("store: {e}")))?;
         }
         Ok(())

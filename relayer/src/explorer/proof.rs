@@ -15,7 +15,7 @@ pub(super) async fn proof(
     Path(hash): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let h = usd1_runtime::parse_hash(&hash, "message hash")?;
-    let Some(r) = x.store.get(&h).map_err(ApiError::internal)? else {
+    let Some(r) = x.store.get(&h).await.map_err(ApiError::internal)? else {
         return Ok(shown(json!({
             "status": "not_found",
             "note": "The relayer has no record of this message (yet).",

@@ -41,26 +41,30 @@ pub(super) async fn recent(
         None => None,
     };
     let limit = q.limit.unwrap_or(20).clamp(1, 200);
-    let mut out = Vec::new();
-    let mut next = None;
-    let mut last_key = None;
-    for item in x.store.recent(before.as_deref()) {
-        let (key, r) = item.map_err(ApiError::internal)?;
-        if q.state
-            .as_deref()
-            .is_some_and(|s| !s.is_empty() && s != r.state.name())
-            || q.source.is_some_and(|d| Domain(d) != r.source_domain)
-            || q.destination
-                .is_some_and(|d| Domain(d) != r.destination_domain)
-        {
-            continue;
-        }
-        if out.len() == limit {
-            next = last_key.map(alloy::hex::encode);
-            break;
-        }
-        out.push(summary(&x, &r));
-        last_key = Some(key);
-    }
+    let RecentQuery {
+        state,
+        source,
+        destination,
+        ..
+    } = q;
+    // One more than shown: whether there is a next page.
+    let found = x
+        .store
+        .recent(before.as_deref(), limit + 1, move |r| {
+            !(state
+                .as_deref()
+                .is_some_and(|s| !s.is_empty() && s != r.state.name())
+                || source.is_some_and(|d| Domain(d) != r.source_domain)
+                || destination.is_some_and(|d| Domain(d) != r.destination_domain))
+        })
+        .await
+        .map_err(ApiError::internal)?;
+    let shown_here = &found[..found.len().min(limit)];
+    let out: Vec<Value> = shown_here.iter().map(|(_, r)| summary(&x, r)).collect();
+    let next = if found.len() > limit {
+        shown_here.last().map(|(key, _)| alloy::hex::encode(key))
+    } else {
+        None
+    };
     Ok(shown(json!({ "transfers": out, "next": next })))
 }

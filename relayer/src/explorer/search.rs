@@ -69,8 +69,11 @@ pub(super) async fn search(
     let input = classify(&q.q);
     let mut answer = match input {
         Input::Hash(h) => x.search_hash(h).await?,
-        Input::EvmAddress(a) => x.search_address(a.into_word(), a.to_checksum(None))?,
-        Input::SolanaKey(k) => x.search_address(B256::from(k.to_bytes()), k.to_string())?,
+        Input::EvmAddress(a) => x.search_address(a.into_word(), a.to_checksum(None)).await?,
+        Input::SolanaKey(k) => {
+            x.search_address(B256::from(k.to_bytes()), k.to_string())
+                .await?
+        }
         Input::SolanaSignature(sig) => x.search_signature(sig).await?,
         Input::Invalid => json!({
             "status": "invalid",
@@ -92,7 +95,7 @@ impl Explorer {
     }
 
     async fn search_hash(&self, h: B256) -> Result<Value, ApiError> {
-        if let Some(r) = self.store.get(&h).map_err(ApiError::internal)? {
+        if let Some(r) = self.store.get(&h).await.map_err(ApiError::internal)? {
             return Ok(self.found("message", &[r]));
         }
         let mut records = Vec::new();
@@ -100,6 +103,7 @@ impl Explorer {
             records.extend(
                 self.store
                     .by_source_tx(c.domain, &h)
+                    .await
                     .map_err(ApiError::internal)?,
             );
         }
@@ -131,11 +135,12 @@ impl Explorer {
         }))
     }
 
-    fn search_address(&self, word: B256, shown: String) -> Result<Value, ApiError> {
+    async fn search_address(&self, word: B256, shown: String) -> Result<Value, ApiError> {
         const LIMIT: usize = 100;
         let records = self
             .store
             .by_address(&word, LIMIT)
+            .await
             .map_err(ApiError::internal)?;
         if records.is_empty() {
             return Ok(json!({
@@ -163,6 +168,7 @@ impl Explorer {
         let records = self
             .store
             .by_source_tx_bytes(s.domain, sig.as_ref())
+            .await
             .map_err(ApiError::internal)?;
         if !records.is_empty() {
             return Ok(self.found("transaction", &records));

@@ -165,8 +165,8 @@ async fn search_finds_by_message_hash_source_tx_and_address() {
         2000,
         &format!("0x{}", "ef".repeat(32)),
     );
-    s.observe(&a, Some(&tx.parse().unwrap())).unwrap();
-    s.observe(&b, None).unwrap();
+    s.observe(&a, Some(&tx.parse().unwrap())).await.unwrap();
+    s.observe(&b, None).await.unwrap();
     let app = app(s);
 
     let (status, v) = get_json(&app, &format!("/v1/explorer/search?q={}", a.message_hash)).await;
@@ -228,18 +228,22 @@ async fn solana_source_signatures_are_indexed() {
         &sig,
     );
     r.source_domain = Domain::SOLANA;
-    s.observe(&r, None).unwrap();
+    s.observe(&r, None).await.unwrap();
     let bytes = source_tx_bytes(&sig).unwrap();
     assert_eq!(bytes.len(), 64);
-    let found = s.by_source_tx_bytes(Domain::SOLANA, &bytes).unwrap();
+    let found = s.by_source_tx_bytes(Domain::SOLANA, &bytes).await.unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].message_hash, r.message_hash);
     // Another domain's index does not answer for it.
-    assert!(s.by_source_tx_bytes(Domain(0), &bytes).unwrap().is_empty());
+    assert!(s
+        .by_source_tx_bytes(Domain(0), &bytes)
+        .await
+        .unwrap()
+        .is_empty());
 }
 
-#[test]
-fn a_store_from_before_the_indexes_is_indexed_at_open() {
+#[tokio::test]
+async fn a_store_from_before_the_indexes_is_indexed_at_open() {
     let db = sled::Config::new().temporary(true).open().unwrap();
     let sig = Signature::from([6u8; 64]).to_string();
     let mut r = record(
@@ -258,14 +262,20 @@ fn a_store_from_before_the_indexes_is_indexed_at_open() {
         .insert(key.as_slice(), serde_json::to_vec(&r).unwrap())
         .unwrap();
     let s = Store::open(db).unwrap();
-    assert_eq!(s.by_nonce(Domain::SOLANA, 9).unwrap().len(), 1);
-    assert_eq!(s.by_address(&B256::repeat_byte(5), 10).unwrap().len(), 1);
-    let bytes = source_tx_bytes(&sig).unwrap();
+    assert_eq!(s.by_nonce(Domain::SOLANA, 9).await.unwrap().len(), 1);
     assert_eq!(
-        s.by_source_tx_bytes(Domain::SOLANA, &bytes).unwrap().len(),
+        s.by_address(&B256::repeat_byte(5), 10).await.unwrap().len(),
         1
     );
-    assert_eq!(s.recent(None).count(), 1);
+    let bytes = source_tx_bytes(&sig).unwrap();
+    assert_eq!(
+        s.by_source_tx_bytes(Domain::SOLANA, &bytes)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(s.recent(None, 10, |_| true).await.unwrap().len(), 1);
 }
 
 #[tokio::test]
@@ -286,7 +296,7 @@ async fn recent_is_newest_first_filtered_and_paginated() {
                 reason: "below the minimum".into(),
             };
         }
-        s.observe(&r, None).unwrap();
+        s.observe(&r, None).await.unwrap();
         hashes.push(r.message_hash.clone());
     }
     let app = app(s);
@@ -351,8 +361,8 @@ async fn a_transfer_shows_its_timeline_replacements_and_reason() {
         tx_hash: format!("0x{}", "77".repeat(32)),
     };
     b.sent_txs = vec![format!("0x{}", "77".repeat(32))];
-    s.observe(&a, None).unwrap();
-    s.observe(&b, None).unwrap();
+    s.observe(&a, None).await.unwrap();
+    s.observe(&b, None).await.unwrap();
     let app = app(s);
     let (_, v) = get_json(&app, &format!("/v1/explorer/transfers/{}", a.message_hash)).await;
     let t = &v["transfer"];

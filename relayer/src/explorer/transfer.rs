@@ -53,7 +53,7 @@ pub(super) async fn transfer(
     Query(q): Query<TransferQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let h = usd1_runtime::parse_hash(&hash, "message hash")?;
-    if let Some(r) = x.store.get(&h).map_err(ApiError::internal)? {
+    if let Some(r) = x.store.get(&h).await.map_err(ApiError::internal)? {
         return Ok(shown(x.recorded_view(&h, &r).await));
     }
     Ok(shown(x.pending_view(&h, q).await))

@@ -243,14 +243,15 @@ fn message(nonce: u64) -> Message {
     }
 }
 
-fn observe(p: &Pipeline, m: &Message) {
+async fn observe(p: &Pipeline, m: &Message) {
     p.store
         .observe(&new_record(m, &m.encode(), "0x00", 1, 0), Some(&B256::ZERO))
+        .await
         .unwrap();
 }
 
-fn state(p: &Pipeline, m: &Message) -> MessageState {
-    p.store.get(&m.hash()).unwrap().unwrap().state
+async fn state(p: &Pipeline, m: &Message) -> MessageState {
+    p.store.get(&m.hash()).await.unwrap().unwrap().state
 }
 
 const NEVER: Duration = Duration::from_secs(3600);
@@ -260,32 +261,32 @@ async fn a_message_is_attested_submitted_once_and_confirmed() {
     let h = Harness::new();
     let p = h.pipeline(NEVER);
     let m = message(1);
-    observe(&p, &m);
+    observe(&p, &m).await;
     h.sign_with(3, &m);
     p.tick().await.unwrap();
-    assert_eq!(state(&p, &m), MessageState::Attested);
+    assert_eq!(state(&p, &m).await, MessageState::Attested);
     p.tick().await.unwrap();
     let tx = h.chain.signed.lock().unwrap()[0].tx_hash.clone();
     assert_eq!(
-        state(&p, &m),
+        state(&p, &m).await,
         MessageState::Submitted {
             tx_hash: tx.clone()
         }
     );
     assert_eq!(
-        p.store.next_nonce(Domain(6)).unwrap(),
+        p.store.next_nonce(Domain(6)).await.unwrap(),
         Some(1),
         "nonce counter persisted with the submission"
     );
     h.chain.mined.lock().unwrap().insert(tx.clone(), (true, 1));
     p.tick().await.unwrap();
     assert!(
-        matches!(state(&p, &m), MessageState::Submitted { .. }),
+        matches!(state(&p, &m).await, MessageState::Submitted { .. }),
         "1 of 2 confirmations"
     );
     h.chain.mined.lock().unwrap().insert(tx.clone(), (true, 2));
     p.tick().await.unwrap();
-    assert_eq!(state(&p, &m), MessageState::Confirmed { tx_hash: tx });
+    assert_eq!(state(&p, &m).await, MessageState::Confirmed { tx_hash: tx });
     assert_eq!(
         h.chain.signed.lock().unwrap().len(),
         1,
@@ -294,6 +295,7 @@ async fn a_message_is_attested_submitted_once_and_confirmed() {
     let history: Vec<String> = p
         .store
         .get(&m.hash())
+        .await
         .unwrap()
         .unwrap()
         .history
@@ -311,16 +313,16 @@ async fn below_threshold_it_waits_then_completes() {
     let h = Harness::new();
     let p = h.pipeline(NEVER);
     let m = message(1);
-    observe(&p, &m);
+    observe(&p, &m).await;
     h.sign_with(1, &m);
     p.tick().await.unwrap();
     p.tick().await.unwrap();
-    let r = p.store.get(&m.hash()).unwrap().unwrap();
+    let r = p.store.get(&m.hash()).await.unwrap().unwrap();
     assert_eq!(r.state, MessageState::Attesting);
     assert!(r.attempts >= 1, "retry persisted");
     h.sign_with(2, &m);
     p.tick().await.unwrap();
-    assert_eq!(state(&p, &m), MessageState::Attested);
+    assert_eq!(state(&p, &m).await, MessageState::Attested);
 }
 
 #[tokio::test]
@@ -328,12 +330,12 @@ async fn a_message_already_received_is_delivered_without_a_transaction() {
     let h = Harness::new();
     let p = h.pipeline(NEVER);
     let m = message(7);
-    observe(&p, &m);
+    observe(&p, &m).await;
     h.sign_with(2, &m);
     h.chain.received.lock().unwrap().insert(7);
     p.tick().await.unwrap();
     p.tick().await.unwrap();
-    assert_eq!(state(&p, &m), MessageState::Delivered);
+    assert_eq!(state(&p, &m).await, MessageState::Delivered);
     assert!(h.chain.signed.lock().unwrap().is_empty());
 }
 
@@ -343,7 +345,7 @@ async fn a_restart_after_submitting_resends_the_same_transaction() {
     let m = message(1);
     {
         let p = h.pipeline(NEVER);
-        observe(&p, &m);
+        observe(&p, &m).await;
         h.sign_with(2, &m);
         p.tick().await.unwrap();
         p.tick().await.unwrap();
@@ -368,7 +370,7 @@ async fn a_stuck_transaction_is_replaced_at_the_same_nonce_with_a_higher_fee() {
     let h = Harness::new();
     let p = h.pipeline(Duration::ZERO);
     let m = message(1);
-    observe(&p, &m);
+    observe(&p, &m).await;
     h.sign_with(2, &m);
     p.tick().await.unwrap();
     p.tick().await.unwrap();
@@ -385,15 +387,15 @@ async fn a_stuck_transaction_is_replaced_at_the_same_nonce_with_a_higher_fee() {
         .insert(signed[0].tx_hash.clone(), (true, 5));
     p.tick().await.unwrap();
     assert_eq!(
-        state(&p, &m),
+        state(&p, &m).await,
         MessageState::Confirmed {
             tx_hash: signed[0].tx_hash.clone()
         }
     );
 }
 
-fn record(p: &Pipeline, m: &Message) -> MessageRecord {
-    p.store.get(&m.hash()).unwrap().unwrap()
+async fn record(p: &Pipeline, m: &Message) -> MessageRecord {
+    p.store.get(&m.hash()).await.unwrap().unwrap()
 }
 
 fn reverts(reason: &str) -> Option<DryRun> {
@@ -407,7 +409,7 @@ async fn a_refusal_while_paused_is_retried_uncounted_and_unexplained_ones_fail_a
     let h = Harness::new();
     let p = h.pipeline(NEVER);
     let m = message(1);
-    observe(&p, &m);
+    observe(&p, &m).await;
     h.sign_with(2, &m);
     p.tick().await.unwrap();
     // Any revert text at all: what it means is read from the chain.
@@ -416,7 +418,7 @@ async fn a_refusal_while_paused_is_retried_uncounted_and_unexplained_ones_fail_a
     for _ in 0..10 {
         p.tick().await.unwrap();
     }
-    let r = record(&p, &m);
+    let r = record(&p, &m).await;
     assert_eq!(
         r.state,
         MessageState::Attested,
@@ -430,18 +432,18 @@ async fn a_refusal_while_paused_is_retried_uncounted_and_unexplained_ones_fail_a
     for _ in 0..4 {
         p.tick().await.unwrap();
     }
-    let r = record(&p, &m);
+    let r = record(&p, &m).await;
     assert_eq!(r.state, MessageState::Attested);
     assert_eq!(r.refusals, 4);
     assert_eq!(r.last_error.as_deref(), Some("Invalid handler"));
     p.tick().await.unwrap();
     assert_eq!(
-        state(&p, &m),
+        state(&p, &m).await,
         MessageState::Failed {
             reason: "refused 5 times: Invalid handler".into()
         }
     );
-    assert!(p.store.active().unwrap().is_empty());
+    assert!(p.store.active().await.unwrap().is_empty());
     assert!(h.chain.signed.lock().unwrap().is_empty(), "nothing sent");
 }
 
@@ -450,10 +452,10 @@ async fn a_refusal_after_a_stored_signer_was_disabled_collects_again_and_deliver
     let h = Harness::new();
     let p = h.pipeline(NEVER);
     let m = message(1);
-    observe(&p, &m);
+    observe(&p, &m).await;
     h.sign_with(3, &m);
     p.tick().await.unwrap();
-    let stored = record(&p, &m).attestation.unwrap();
+    let stored = record(&p, &m).await.attestation.unwrap();
     // The destination disables the lowest signer, whose signature is first in the stored
     // attestation; it refuses with a text no selector table knows.
     let h_ = m.hash();
@@ -465,18 +467,21 @@ async fn a_refusal_after_a_stored_signer_was_disabled_collects_again_and_deliver
     h.chain.attesters.lock().unwrap().retain(|a| *a != first);
     *h.chain.dry_run.lock().unwrap() = reverts("Invalid signature: not attester");
     p.tick().await.unwrap();
-    let r = record(&p, &m);
+    let r = record(&p, &m).await;
     assert_eq!(r.state, MessageState::Attesting, "collecting again");
     assert_eq!(r.refusals, 0, "explained by chain state: not counted");
     *h.chain.dry_run.lock().unwrap() = None;
     p.tick().await.unwrap();
-    let r = record(&p, &m);
+    let r = record(&p, &m).await;
     assert_eq!(r.state, MessageState::Attested);
     let again = hex::decode(r.attestation.unwrap().trim_start_matches("0x")).unwrap();
     let enabled = h.chain.attesters.lock().unwrap().clone();
     assert!(attestation_satisfies(&h_, &again, &enabled, 2));
     p.tick().await.unwrap();
-    assert!(matches!(state(&p, &m), MessageState::Submitted { .. }));
+    assert!(matches!(
+        state(&p, &m).await,
+        MessageState::Submitted { .. }
+    ));
 }
 
 #[tokio::test]
@@ -484,7 +489,7 @@ async fn a_refusal_of_a_message_received_meanwhile_is_delivered() {
     let h = Harness::new();
     let p = h.pipeline(NEVER);
     let m = message(4);
-    observe(&p, &m);
+    observe(&p, &m).await;
     h.sign_with(2, &m);
     p.tick().await.unwrap();
     // A destination that says nothing useful; usedNonces does.
@@ -492,7 +497,7 @@ async fn a_refusal_of_a_message_received_meanwhile_is_delivered() {
     h.chain.sign_refusal.lock().unwrap().replace("x".into());
     h.chain.received.lock().unwrap().insert(4);
     p.tick().await.unwrap();
-    assert_eq!(state(&p, &m), MessageState::Delivered);
+    assert_eq!(state(&p, &m).await, MessageState::Delivered);
 }
 
 #[tokio::test]
@@ -500,7 +505,7 @@ async fn a_refused_co_signature_counts_like_any_refusal() {
     let h = Harness::new();
     let p = h.pipeline(NEVER);
     let m = message(1);
-    observe(&p, &m);
+    observe(&p, &m).await;
     h.sign_with(2, &m);
     p.tick().await.unwrap();
     *h.chain.sign_refusal.lock().unwrap() = Some("422: not canonical".into());
@@ -508,7 +513,7 @@ async fn a_refused_co_signature_counts_like_any_refusal() {
         p.tick().await.unwrap();
     }
     assert_eq!(
-        state(&p, &m),
+        state(&p, &m).await,
         MessageState::Failed {
             reason: "refused 5 times: 422: not canonical".into()
         }
@@ -520,7 +525,7 @@ async fn a_delivery_above_the_gas_cap_is_skipped_and_nothing_is_sent() {
     let h = Harness::new();
     let p = h.pipeline(NEVER);
     let m = message(1);
-    observe(&p, &m);
+    observe(&p, &m).await;
     h.sign_with(2, &m);
     p.tick().await.unwrap();
     *h.chain.dry_run.lock().unwrap() = Some(DryRun::TooCostly {
@@ -528,13 +533,13 @@ async fn a_delivery_above_the_gas_cap_is_skipped_and_nothing_is_sent() {
     });
     p.tick().await.unwrap();
     assert_eq!(
-        state(&p, &m),
+        state(&p, &m).await,
         MessageState::Skipped {
             reason: "needs 4700000 gas".into()
         }
     );
     assert!(h.chain.signed.lock().unwrap().is_empty());
-    assert!(p.store.active().unwrap().is_empty(), "terminal");
+    assert!(p.store.active().await.unwrap().is_empty(), "terminal");
 }
 
 #[tokio::test]
@@ -557,12 +562,12 @@ async fn messages_outside_the_relay_policy_are_skipped_before_any_work() {
     .encode();
     let fine = message(3);
     for m in [&spam, &dust, &fine] {
-        observe(&p, m);
+        observe(&p, m).await;
     }
     h.sign_with(2, &fine);
     p.tick().await.unwrap();
     for m in [&spam, &dust] {
-        let r = record(&p, m);
+        let r = record(&p, m).await;
         assert!(
             matches!(r.state, MessageState::Skipped { .. }),
             "{:?}",
@@ -570,8 +575,8 @@ async fn messages_outside_the_relay_policy_are_skipped_before_any_work() {
         );
         assert!(r.attestation.is_none(), "no signatures even collected");
     }
-    assert!(record(&p, &dust).history.last().is_some());
-    assert_eq!(state(&p, &fine), MessageState::Attested);
+    assert!(record(&p, &dust).await.history.last().is_some());
+    assert_eq!(state(&p, &fine).await, MessageState::Attested);
 }
 
 #[tokio::test]
@@ -585,7 +590,7 @@ async fn a_reverted_delivery_counts_and_the_message_fails_at_the_bound() {
         },
     );
     let m = message(1);
-    observe(&p, &m);
+    observe(&p, &m).await;
     h.sign_with(2, &m);
     p.tick().await.unwrap();
     for round in 0..2 {
@@ -594,7 +599,7 @@ async fn a_reverted_delivery_counts_and_the_message_fails_at_the_bound() {
         h.chain.mined.lock().unwrap().insert(tx, (false, 3));
         p.tick().await.unwrap();
     }
-    let r = record(&p, &m);
+    let r = record(&p, &m).await;
     assert!(
         matches!(r.state, MessageState::Failed { .. }),
         "{:?}",
@@ -617,8 +622,8 @@ async fn no_lock_is_held_while_co_signatures_are_gathered() {
     });
     let p = h.pipeline(NEVER);
     let (a, b) = (message(1), message(2));
-    observe(&p, &a);
-    observe(&p, &b);
+    observe(&p, &a).await;
+    observe(&p, &b).await;
     // Both signed by every attester.
     let sigs: Vec<Signature65> = [&a, &b]
         .iter()
@@ -636,8 +641,14 @@ async fn no_lock_is_held_while_co_signatures_are_gathered() {
         .await
         .expect("two deliveries gather co-signatures at once")
         .unwrap();
-    assert!(matches!(state(&p, &a), MessageState::Submitted { .. }));
-    assert!(matches!(state(&p, &b), MessageState::Submitted { .. }));
+    assert!(matches!(
+        state(&p, &a).await,
+        MessageState::Submitted { .. }
+    ));
+    assert!(matches!(
+        state(&p, &b).await,
+        MessageState::Submitted { .. }
+    ));
 }
 
 #[tokio::test]
@@ -645,7 +656,7 @@ async fn our_reverted_delivery_after_someone_else_delivered_is_delivered() {
     let h = Harness::new();
     let p = h.pipeline(NEVER);
     let m = message(3);
-    observe(&p, &m);
+    observe(&p, &m).await;
     h.sign_with(2, &m);
     p.tick().await.unwrap();
     p.tick().await.unwrap();
@@ -653,7 +664,7 @@ async fn our_reverted_delivery_after_someone_else_delivered_is_delivered() {
     h.chain.received.lock().unwrap().insert(3);
     h.chain.mined.lock().unwrap().insert(tx, (false, 3));
     p.tick().await.unwrap();
-    assert_eq!(state(&p, &m), MessageState::Delivered);
+    assert_eq!(state(&p, &m).await, MessageState::Delivered);
 }
 
 #[tokio::test]
@@ -662,7 +673,7 @@ async fn nonces_are_assigned_in_sequence_across_messages() {
     let p = h.pipeline(NEVER);
     for n in 0..5 {
         let m = message(n);
-        observe(&p, &m);
+        observe(&p, &m).await;
     }
     // Each message needs its own signatures: sign them all by making the fake sign every hash.
     for n in 0..5 {
@@ -687,7 +698,7 @@ async fn an_expired_transaction_is_rebuilt_at_once() {
     let h = Harness::new();
     let p = h.pipeline(NEVER); // no fee-bump replacement would ever fire
     let m = message(1);
-    observe(&p, &m);
+    observe(&p, &m).await;
     h.sign_with(2, &m);
     p.tick().await.unwrap();
     p.tick().await.unwrap();
@@ -696,7 +707,7 @@ async fn an_expired_transaction_is_rebuilt_at_once() {
     p.tick().await.unwrap();
     let signed = h.chain.signed.lock().unwrap().clone();
     assert_eq!(signed.len(), 2, "rebuilt although stuck_after never passed");
-    let r = p.store.get(&m.hash()).unwrap().unwrap();
+    let r = p.store.get(&m.hash()).await.unwrap().unwrap();
     assert_eq!(
         r.state,
         MessageState::Submitted {
@@ -718,7 +729,7 @@ async fn a_delivery_that_cannot_be_mined_after_someone_else_delivered_fills_its_
     let h = Harness::new();
     let p = h.pipeline(NEVER);
     let m = message(5);
-    observe(&p, &m);
+    observe(&p, &m).await;
     h.sign_with(2, &m);
     p.tick().await.unwrap();
     p.tick().await.unwrap();
@@ -729,7 +740,7 @@ async fn a_delivery_that_cannot_be_mined_after_someone_else_delivered_fills_its_
     let fillers = h.chain.fillers.lock().unwrap().clone();
     assert_eq!(fillers.len(), 1, "a self-transfer at our nonce");
     assert_eq!(fillers[0].account_nonce, ours.account_nonce);
-    let r = record(&p, &m);
+    let r = record(&p, &m).await;
     assert!(
         matches!(r.state, MessageState::Submitted { .. }),
         "{:?}",
@@ -749,7 +760,7 @@ async fn a_delivery_that_cannot_be_mined_after_someone_else_delivered_fills_its_
         .unwrap()
         .insert(fillers[0].tx_hash.clone(), (true, 1));
     p.tick().await.unwrap();
-    let r = record(&p, &m);
+    let r = record(&p, &m).await;
     assert_eq!(r.state, MessageState::Delivered);
     assert!(r
         .history
@@ -771,7 +782,7 @@ async fn a_landing_not_yet_final_is_recorded_once_in_the_history() {
     let h = Harness::new();
     let p = h.pipeline(NEVER);
     let m = message(1);
-    observe(&p, &m);
+    observe(&p, &m).await;
     h.sign_with(2, &m);
     p.tick().await.unwrap();
     p.tick().await.unwrap();
@@ -780,6 +791,7 @@ async fn a_landing_not_yet_final_is_recorded_once_in_the_history() {
     p.tick().await.unwrap();
     p.tick().await.unwrap();
     let included: Vec<_> = record(&p, &m)
+        .await
         .history
         .into_iter()
         .filter(|e| e.state == "included")
@@ -789,6 +801,7 @@ async fn a_landing_not_yet_final_is_recorded_once_in_the_history() {
     h.chain.mined.lock().unwrap().insert(tx.clone(), (true, 2));
     p.tick().await.unwrap();
     let states: Vec<String> = record(&p, &m)
+        .await
         .history
         .into_iter()
         .map(|e| e.state)

@@ -18,7 +18,6 @@ use super::{scan, AuditSource, SentBurn};
 use alloy::primitives::B256;
 use std::collections::HashSet;
 use usd1_core::audit::ChainReads;
-use usd1_core::durable::serialized;
 use usd1_core::traits::ChainError;
 use usd1_core::{Domain, U256};
 
@@ -155,11 +154,11 @@ impl AuditIndex {
             b.remove(key.map_err(store)?);
         }
         b.insert(VERSION_KEY, VERSION);
-        serialized(|| self.tree.apply_batch(b)).map_err(store)
+        self.tree.apply_batch(b).map_err(store)
     }
 
     pub fn flush(&self) -> Result<(), ChainError> {
-        serialized(|| self.tree.flush()).map_err(store)?;
+        self.tree.flush().map_err(store)?;
         Ok(())
     }
 
@@ -186,7 +185,7 @@ impl AuditIndex {
                 b.remove(key.map_err(store)?);
             }
         }
-        serialized(|| self.tree.apply_batch(b)).map_err(store)
+        self.tree.apply_batch(b).map_err(store)
     }
 
     /// Stores the burns of newly indexed blocks with the cursor after them, atomically.
@@ -210,7 +209,7 @@ impl AuditIndex {
             b.insert(&key, v);
         }
         b.insert(&cursor_key(domain), cursor.encode());
-        serialized(|| self.tree.apply_batch(b)).map_err(store)
+        self.tree.apply_batch(b).map_err(store)
     }
 
     /// The chain's indexed burns, by nonce.
@@ -316,7 +315,7 @@ impl AuditIndex {
                 b.remove(&prefix(PENDING_PIN, d));
             }
         }
-        serialized(|| self.tree.apply_batch(b)).map_err(store)?;
+        self.tree.apply_batch(b).map_err(store)?;
         Ok(out)
     }
 
@@ -353,7 +352,7 @@ impl AuditIndex {
             v.extend_from_slice(hash.as_slice());
             b.insert(&prefix(PENDING_PIN, destination), v);
         }
-        serialized(|| self.tree.apply_batch(b)).map_err(store)
+        self.tree.apply_batch(b).map_err(store)
     }
 
     /// Brings the chain's index to `final_height`, from where it stopped: checks first that

@@ -135,7 +135,7 @@ impl SolanaAudit {
                     b.remove(key.map_err(index_error)?);
                 }
                 b.insert(IDENTITY_KEY, identity.as_bytes());
-                usd1_core::durable::serialized(|| tree.apply_batch(b)).map_err(index_error)?;
+                tree.apply_batch(b).map_err(index_error)?;
                 *self.known() = Known::default();
                 Ok(())
             })
@@ -167,6 +167,6 @@ impl SolanaAudit {
                 .map_err(|e| SolanaError::Invalid(e.to_string()))?;
             b.insert(META_KEY, meta);
         }
-        usd1_core::durable::serialized(|| tree.apply_batch(b)).map_err(index_error)
+        tree.apply_batch(b).map_err(index_error)
     }
 }

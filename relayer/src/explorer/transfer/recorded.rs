@@ -256,6 +256,7 @@ impl Explorer {
         let replacements: Vec<Value> = self
             .store
             .by_nonce(src, r.nonce)
+            .await
             .unwrap_or_default()
             .iter()
             .filter(|o| o.message_hash != r.message_hash)
