@@ -15,49 +15,69 @@ async fn a_mint_dropped_by_a_destination_reorg_is_sent_again() {
     let base = d.chain("base");
     let b = burn(&d, "ethereum", "base", 5_000_000).await;
 
-    // Reorganise base as soon as the mint is in a block, while it is not final yet.
-    let reorged = std::sync::Mutex::new(false);
+    // Base stops mining, so the mint lands exactly when the test mines it, and the reorg
+    // comes before the mint is final however slow the machine is.
+    let mining = |secs: u64| async move {
+        base.admin
+            .raw_request::<_, serde_json::Value>("evm_setIntervalMining".into(), (secs,))
+            .await
+            .unwrap();
+    };
+    mining(0).await;
+    let sent = std::sync::Mutex::new(None);
     eventually(
         TRANSFER_TIMEOUT,
-        "the mint to land, then a reorg under it",
+        "the relayer to send the mint to the node",
         || async {
             let v = client::relayer_status(&d.relayer_url, &b.message_hash)
                 .await
                 .unwrap_or_default();
-            let Some(tx) = v["destinationTxs"]
+            let tx = v["destinationTxs"]
                 .as_array()
                 .and_then(|t| t.last().cloned())
-            else {
-                return false;
-            };
-            let hash = tx.as_str().unwrap().parse().unwrap();
-            let Ok(Some(receipt)) = base.admin.get_transaction_receipt(hash).await else {
-                return false;
-            };
-            let head = base.admin.get_block_number().await.unwrap();
-            let block = receipt.block_number.unwrap();
-            assert!(
-                head < block + 2,
-                "the test was too slow: the mint is already final (block {block}, head {head})"
-            );
-            base.admin
-                .raw_request::<_, serde_json::Value>(
-                    "anvil_reorg".into(),
-                    (head - block + 1, Vec::<serde_json::Value>::new()),
-                )
+                .and_then(|t| {
+                    t.as_str()
+                        .and_then(|h| h.parse::<alloy::primitives::B256>().ok())
+                });
+            // Stored before it is broadcast: wait until the node has it.
+            let Some(tx) = tx else { return false };
+            let known = base
+                .admin
+                .get_transaction_by_hash(tx)
                 .await
-                .unwrap();
-            *reorged.lock().unwrap() = true;
-            true
+                .is_ok_and(|t| t.is_some());
+            *sent.lock().unwrap() = Some(tx);
+            known
         },
     )
     .await;
+    let tx = sent.into_inner().unwrap().unwrap();
+    base.admin
+        .raw_request::<_, serde_json::Value>("anvil_mine".into(), (1u64,))
+        .await
+        .unwrap();
+    let receipt = base.admin.get_transaction_receipt(tx).await.unwrap();
+    assert!(receipt.is_some_and(|r| r.status()), "the mint landed");
+    assert_eq!(
+        balance(&d, "base", recipient()).await,
+        U256::from(5_000_000u64)
+    );
+    // Not final (2 confirmations): reorganise the block away.
+    base.admin
+        .raw_request::<_, serde_json::Value>(
+            "anvil_reorg".into(),
+            (1u64, Vec::<serde_json::Value>::new()),
+        )
+        .await
+        .unwrap();
+    let reorged = std::sync::Mutex::new(true);
     assert!(*reorged.lock().unwrap());
     assert_eq!(
         balance(&d, "base", recipient()).await,
         U256::ZERO,
         "the reorg dropped the mint"
     );
+    mining(1).await;
 
     let v = wait_confirmed(&d, &b.message_hash).await;
     eventually(Duration::from_secs(30), "the re-sent mint", || async {
