@@ -67,6 +67,12 @@ pub trait Destination: Send + Sync {
     fn domain(&self) -> Domain;
     /// Whether the destination has already received this message's (sourceDomain, nonce).
     async fn is_received(&self, message: &Message) -> Result<bool, ChainError>;
+    /// Whether it is received at the destination's final height (its finality rule): only
+    /// then may a receipt by someone else end the message. A receipt that is not final yet
+    /// can be reorged away, and nobody would deliver the message again.
+    async fn is_received_final(&self, message: &Message) -> Result<bool, ChainError> {
+        self.is_received(message).await
+    }
     /// A dry run of the delivery: would it succeed now, and within the cost cap?
     async fn simulate_delivery(
         &self,

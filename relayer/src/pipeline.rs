@@ -225,10 +225,11 @@ impl Pipeline {
     ) -> Result<(), StepError> {
         if target.chain.is_received(message).await? {
             return self
-                .transition(
+                .received_elsewhere(
                     r,
-                    MessageState::Delivered,
-                    Some("already received on the destination".into()),
+                    message,
+                    target,
+                    "already received on the destination".into(),
                 )
                 .await;
         }
@@ -323,9 +324,7 @@ impl Pipeline {
                         "delivered by someone else; our account nonce {} was filled by {tx_hash}",
                         pending.account_nonce
                     );
-                    return self
-                        .transition(r, MessageState::Delivered, Some(detail))
-                        .await;
+                    return self.received_elsewhere(r, message, target, detail).await;
                 }
                 if !success {
                     metrics::fees(self, message.destination_domain, fee_paid);
@@ -333,9 +332,7 @@ impl Pipeline {
                         let detail = format!(
                             "our transaction {tx_hash} reverted: someone else delivered first"
                         );
-                        return self
-                            .transition(r, MessageState::Delivered, Some(detail))
-                            .await;
+                        return self.received_elsewhere(r, message, target, detail).await;
                     }
                     // Counted now (a reverted delivery cost gas); the next dry run reads
                     // the chain state that explains it.
@@ -393,9 +390,7 @@ impl Pipeline {
         if !filling && target.chain.is_received(message).await? {
             if target.chain.abandon_is_safe() {
                 let detail = "delivered by someone else; ours did not land".to_string();
-                return self
-                    .transition(r, MessageState::Delivered, Some(detail))
-                    .await;
+                return self.received_elsewhere(r, message, target, detail).await;
             }
             let _guard = self.account_lock(target).await;
             let bump = r.sent_txs.len() as u32;
@@ -539,6 +534,36 @@ impl Pipeline {
         Ok(())
     }
 
+    /// The destination shows the message received by a transaction not ours. That ends the
+    /// message only once the receipt is final under the destination's rule: until then it
+    /// is checked again later; if a reorg took it away, the message is delivered again (found
+    /// by the chaos soak: a user's self-delivery reorged away left the record `delivered`
+    /// and the burn never minted).
+    async fn received_elsewhere(
+        &self,
+        r: &mut MessageRecord,
+        message: &Message,
+        target: &Target,
+        detail: String,
+    ) -> Result<(), StepError> {
+        if target.chain.is_received_final(message).await? {
+            return self
+                .transition(r, MessageState::Delivered, Some(detail))
+                .await;
+        }
+        if target.chain.is_received(message).await? {
+            self.retry_later(
+                r,
+                &format!("{detail}; waiting for that receipt to be final"),
+            );
+            self.store.save(r, None).await?;
+            return Ok(());
+        }
+        let detail = format!("{detail}, but a reorg took that receipt away: delivering it again");
+        self.transition(r, MessageState::Attested, Some(detail))
+            .await
+    }
+
     async fn fail(&self, mut r: MessageRecord, reason: &str) -> Result<(), StepError> {
         tracing::error!(reason, "message failed for good");
         self.transition(
@@ -568,9 +593,7 @@ impl Pipeline {
     ) -> Result<(), StepError> {
         if target.chain.is_received(message).await? {
             let detail = format!("already received on the destination ({reason})");
-            return self
-                .transition(r, MessageState::Delivered, Some(detail))
-                .await;
+            return self.received_elsewhere(r, message, target, detail).await;
         }
         let (set, threshold) = target.chain.attesters().await?;
         *target.attesters.lock().await = Some((set.clone(), threshold, now_ms()));

@@ -216,6 +216,29 @@ impl Destination for EvmDestination {
         Ok(!used.is_zero())
     }
 
+    /// `usedNonces` read at the final height under the destination's finality rule.
+    async fn is_received_final(&self, message: &Message) -> Result<bool, ChainError> {
+        let head = self.rpc.head().await?;
+        let source = EvmBlockSource {
+            rpc: self.rpc.clone(),
+            transmitter: self.transmitter,
+        };
+        let at = source.final_height(self.finality, head).await?;
+        let key = message.used_nonce_key();
+        let t = self.transmitter;
+        let used = self
+            .rpc
+            .call("eth_call", |p| async move {
+                MessageTransmitter::new(t, p)
+                    .usedNonces(key)
+                    .block(at.into())
+                    .call()
+                    .await
+            })
+            .await?;
+        Ok(!used.is_zero())
+    }
+
     /// `eth_call` (does it revert, and why), then `eth_estimateGas` against the cap: a
     /// recipient that burns gas is never paid for.
     async fn simulate_delivery(

@@ -30,6 +30,8 @@ struct FakeChain {
     cosign_gate: Option<Arc<tokio::sync::Barrier>>,
     /// tx hashes that can never land any more (a Solana blockhash past its validity).
     expired: StdMutex<HashSet<String>>,
+    /// Nonces of `received` whose receipt is not final yet (a reorg could still take it).
+    received_not_final: StdMutex<HashSet<u64>>,
 }
 
 #[async_trait]
@@ -39,6 +41,10 @@ impl Destination for FakeChain {
     }
     async fn is_received(&self, m: &Message) -> Result<bool, ChainError> {
         Ok(self.received.lock().unwrap().contains(&m.nonce))
+    }
+    async fn is_received_final(&self, m: &Message) -> Result<bool, ChainError> {
+        Ok(self.is_received(m).await?
+            && !self.received_not_final.lock().unwrap().contains(&m.nonce))
     }
     async fn simulate_delivery(&self, _: &[u8], _: &[u8]) -> Result<DryRun, ChainError> {
         Ok(self
@@ -810,4 +816,43 @@ async fn a_landing_not_yet_final_is_recorded_once_in_the_history() {
         states,
         ["observed", "attested", "submitted", "included", "confirmed"]
     );
+}
+
+#[tokio::test]
+async fn a_receipt_by_someone_else_ends_the_message_only_once_final() {
+    let h = Harness::new();
+    let p = h.pipeline(NEVER);
+    let m = message(8);
+    observe(&p, &m).await;
+    h.sign_with(2, &m);
+    // Someone else (the user) delivered it; the block is not final yet.
+    h.chain.received.lock().unwrap().insert(8);
+    h.chain.received_not_final.lock().unwrap().insert(8);
+    p.tick().await.unwrap();
+    p.tick().await.unwrap();
+    assert_eq!(state(&p, &m).await, MessageState::Attested, "not ended");
+    assert!(
+        h.chain.signed.lock().unwrap().is_empty(),
+        "nothing sent meanwhile"
+    );
+
+    // A reorg takes that receipt away: the relayer delivers it itself.
+    h.chain.received.lock().unwrap().remove(&8);
+    p.tick().await.unwrap();
+    p.tick().await.unwrap();
+    assert!(
+        matches!(state(&p, &m).await, MessageState::Submitted { .. }),
+        "{:?}",
+        state(&p, &m).await
+    );
+    assert_eq!(h.chain.signed.lock().unwrap().len(), 1);
+
+    // Had it stayed and become final, the message would have ended delivered.
+    let m2 = message(9);
+    observe(&p, &m2).await;
+    h.sign_with(2, &m2);
+    h.chain.received.lock().unwrap().insert(9);
+    p.tick().await.unwrap();
+    p.tick().await.unwrap();
+    assert_eq!(state(&p, &m2).await, MessageState::Delivered);
 }
