@@ -41,6 +41,32 @@ pub struct TxOutcome {
 /// seconds and it is tried again, instead of holding it half a minute.
 pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// Pauses before each further try of a read inside one step.
+const RETRY_PAUSES: [std::time::Duration; 2] = [
+    std::time::Duration::from_millis(100),
+    std::time::Duration::from_millis(400),
+];
+
+/// A read tried again, up to three times within the caller's step: a flaky node costs a
+/// retry of one call, not the whole step (a watcher's poll makes dozens of calls; at 20 %
+/// faults one try each would almost never finish one). Only for reads, which are safe to
+/// repeat.
+pub async fn retried<T, E, F, Fut>(read: F) -> Result<T, E>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+{
+    let mut answer = read().await;
+    for pause in RETRY_PAUSES {
+        if answer.is_ok() {
+            break;
+        }
+        tokio::time::sleep(pause).await;
+        answer = read().await;
+    }
+    answer
+}
+
 /// The commitment the bridge reads at, unless a call says otherwise.
 pub fn confirmed() -> CommitmentConfig {
     CommitmentConfig::confirmed()
@@ -202,5 +228,30 @@ impl SolanaRpc {
         s.amount
             .parse()
             .map_err(|_| SolanaError::Invalid(format!("bad supply {:?}", s.amount)))
+    }
+}
+
+#[cfg(test)]
+mod retry_tests {
+    use super::retried;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    #[tokio::test]
+    async fn a_read_failing_twice_succeeds_within_the_step_and_a_third_failure_is_returned() {
+        let calls = AtomicU32::new(0);
+        let flaky = || async {
+            match calls.fetch_add(1, Ordering::SeqCst) {
+                0 | 1 => Err("down"),
+                n => Ok(n),
+            }
+        };
+        assert_eq!(retried(flaky).await, Ok(2));
+        let calls = AtomicU32::new(0);
+        let down = || async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err::<(), _>("down")
+        };
+        assert_eq!(retried(down).await, Err("down"));
+        assert_eq!(calls.load(Ordering::SeqCst), 3, "three tries, no more");
     }
 }

@@ -46,8 +46,7 @@ pub async fn read_transaction(
         commitment: Some(commitment),
         max_supported_transaction_version: Some(0),
     };
-    let tx = client
-        .get_transaction_with_config(signature, config)
+    let tx = crate::rpc::retried(|| client.get_transaction_with_config(signature, config))
         .await
         .map_err(|e| SolanaError::Rpc {
             method: "getTransaction",

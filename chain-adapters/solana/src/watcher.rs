@@ -118,17 +118,18 @@ impl SolanaWatcher {
         let mut newest_first = Vec::new();
         let mut before = None;
         loop {
-            let config = GetConfirmedSignaturesForAddress2Config {
+            let config = || GetConfirmedSignaturesForAddress2Config {
                 before,
                 until,
                 limit: Some(PAGE),
                 commitment: finalized(),
             };
-            let page = self
-                .client
-                .get_signatures_for_address_with_config(&self.mint, config)
-                .await
-                .map_err(rpc("getSignaturesForAddress"))?;
+            let page = crate::rpc::retried(|| {
+                self.client
+                    .get_signatures_for_address_with_config(&self.mint, config())
+            })
+            .await
+            .map_err(rpc("getSignaturesForAddress"))?;
             let full = page.len() == PAGE;
             before = page
                 .last()
@@ -191,9 +192,8 @@ impl SolanaWatcher {
     /// The bridge burn in one transaction, once it is final: `Ok(None)` while it is not
     /// (or not readable yet), an error naming the rule when it is not a bridge burn.
     pub async fn burn_in(&self, signature: &Signature) -> Result<Option<SolanaBurn>, SolanaError> {
-        let statuses = self
-            .client
-            .get_signature_statuses(&[*signature])
+        let asked = [*signature];
+        let statuses = crate::rpc::retried(|| self.client.get_signature_statuses(&asked))
             .await
             .map_err(rpc("getSignatureStatuses"))?;
         let Some(status) = statuses.value.into_iter().next().flatten() else {
@@ -280,9 +280,7 @@ impl SolanaWatcher {
             commitment: finalized(),
             max_supported_transaction_version: Some(0),
         };
-        let block = self
-            .client
-            .get_block_with_config(slot, config)
+        let block = crate::rpc::retried(|| self.client.get_block_with_config(slot, config))
             .await
             .map_err(rpc("getBlock"))?;
         Ok(block.signatures.unwrap_or_default())
