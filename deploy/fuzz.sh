@@ -60,12 +60,13 @@ export CARGO_TARGET_DIR="$HOME/.cache/usd1-bridge/fuzz-target"
 [ "$sanitizer" = none ] || CARGO_TARGET_DIR+="-$sanitizer"
 work="$HOME/.cache/usd1-bridge/fuzz-corpus"
 niceness="${FUZZ_NICE:-10}"
-# Overflow checks on, so an overflow is a crash rather than a silent wrap as in a release
-# build. Not cargo-fuzz's -a: its debug assertions switch k256 to a checked field
-# implementation that, with ASan, made signature recovery ~15x slower.
-export RUSTFLAGS="${RUSTFLAGS:-} -Coverflow-checks"
+# -O and overflow checks: an overflow is a crash rather than a silent wrap as in a release
+# build, but without cargo-fuzz's default debug assertions, which switch k256 to a checked
+# field implementation that makes signature recovery (attestation_assembly) several times
+# slower.
+export RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }-Coverflow-checks"
 fuzz=(nice -n "$niceness" cargo +nightly fuzz)
-opts=(--fuzz-dir fuzz --sanitizer "$sanitizer")
+opts=(--fuzz-dir fuzz --sanitizer "$sanitizer" -O)
 
 # Every target at once: they share all their dependencies, so one more costs a link.
 "${fuzz[@]}" build "${opts[@]}" >&2

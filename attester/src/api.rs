@@ -9,7 +9,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde_json::{json, Value};
 use std::sync::Arc;
-use usd1_core::Domain;
+use usd1_core::{Domain, B256};
 use usd1_runtime::extract::{Json, Path};
 use usd1_runtime::{now_ms, parse_hash, redact_urls, ApiError};
 
@@ -96,7 +96,18 @@ async fn messages_by_tx(
         .await
         .map_err(ApiError::internal)?
         .into_iter()
-        .map(|m| json!({ "message": m.message, "messageHash": m.message_hash, "attestation": m.signature, "status": "complete" }))
+        .map(|m| {
+            // Orphaned after it was final: not served here either.
+            let violated = m
+                .message_hash
+                .parse::<B256>()
+                .is_ok_and(|h| s.violations.contains(&h));
+            if violated {
+                json!({ "message": m.message, "messageHash": m.message_hash, "attestation": null, "status": "finality_violated" })
+            } else {
+                json!({ "message": m.message, "messageHash": m.message_hash, "attestation": m.signature, "status": "complete" })
+            }
+        })
         .collect();
     let tx_text = format!("{tx:#x}");
     let mut governed = s.store.all_holds().await.map_err(ApiError::internal)?;

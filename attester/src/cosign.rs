@@ -330,7 +330,13 @@ async fn cosign_checked(
     hash: B256,
     req: CosignRequest,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    // 1. Seen final by this attester.
+    // 1. Seen final by this attester, and not orphaned since (a finality violation).
+    if s.violations.contains(&hash) {
+        return Err(ApiError(
+            StatusCode::CONFLICT,
+            "finality violation: this message's burn was reorged away after it was final".into(),
+        ));
+    }
     let signed = s
         .store
         .get(&hash)

@@ -87,7 +87,7 @@ async fn step(
     let batch = watcher.poll().await.map_err(|e| e.to_string())?;
     if !batch.orphaned.is_empty() {
         // Marked durably before the cursor moves past the reorg.
-        crate::violations::mark(store, &batch.orphaned)
+        crate::violations::note(store, &batch.orphaned)
             .await
             .map_err(|e| e.to_string())?;
     }

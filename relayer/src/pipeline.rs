@@ -101,6 +101,7 @@ impl Pipeline {
 
     /// Advances every due record by one step; returns how many were due.
     pub async fn tick(&self) -> Result<usize, StepError> {
+        crate::violations::apply_noted(&self.store).await?;
         let now = now_ms();
         let active = self.store.active().await?;
         metrics::set_queue_depth(&active);

@@ -1,20 +1,69 @@
 //! Finality violations (DESIGN §3): a reorg deeper than a source's finality rule took away
-//! burns the relayer had read as final. The watcher names them; here their records are
-//! marked (and, not yet delivered, failed: nothing backs them any more), and a later burn
-//! that reuses such a message's (source, nonce) is failed with the reason instead of being
-//! called "delivered": the destination's `usedNonces` was set by the orphaned message, so
-//! this burn's recipient got nothing. The protocol cannot undo either; operators must see it.
+//! burns the relayer had read as final. The watcher names them and the feed notes their
+//! hashes (durably, before its cursor moves); the pipeline applies the notes at the start of
+//! a tick — it is the only writer of records, so no step holds a stale copy — marking the
+//! records (and, not yet delivered, failing them: nothing backs them any more). A later burn
+//! that reuses such a message's (source, nonce) toward the same destination, where the
+//! orphaned message was delivered, is failed with the reason instead of being called
+//! "delivered": `usedNonces` was set by the orphaned message, so its recipient got nothing.
+//! The protocol cannot undo either; operators must see it.
 
 use crate::store::{Store, StoreError};
 use usd1_core::state::{HistoryEntry, MessageRecord, MessageState};
 use usd1_core::{Domain, B256};
 use usd1_runtime::now_ms;
 
+const NOTES: &str = "finality_violations/noted";
+
+/// Notes hashes the watcher named, for the pipeline's next tick (durable on return).
+pub async fn note(store: &Store, hashes: &[B256]) -> Result<(), StoreError> {
+    let tree = store.db().open_tree(NOTES)?;
+    let owned = hashes.to_vec();
+    usd1_runtime::blocking(move || {
+        for h in &owned {
+            tree.insert(h.as_slice(), &[])?;
+        }
+        tree.flush().map(|_| ())
+    })
+    .await??;
+    Ok(())
+}
+
+/// Marks the records of the noted hashes, then forgets the notes (the pipeline, at the start
+/// of a tick).
+pub async fn apply_noted(store: &Store) -> Result<usize, StoreError> {
+    let tree = store.db().open_tree(NOTES)?;
+    let t = tree.clone();
+    let noted: Vec<B256> = usd1_runtime::blocking(move || {
+        t.iter()
+            .keys()
+            .filter_map(|k| {
+                k.ok()
+                    .filter(|k| k.len() == 32)
+                    .map(|k| B256::from_slice(&k))
+            })
+            .collect()
+    })
+    .await?;
+    if noted.is_empty() {
+        return Ok(0);
+    }
+    let marked = mark(store, &noted).await?;
+    usd1_runtime::blocking(move || {
+        for h in &noted {
+            tree.remove(h.as_slice())?;
+        }
+        tree.flush().map(|_| ())
+    })
+    .await??;
+    Ok(marked)
+}
+
 const ORPHANED: &str =
     "finality violation: its burn was read as final, then reorged away from the source";
 
 /// Marks the records of `hashes` (those this relayer has) and makes it durable.
-pub async fn mark(store: &Store, hashes: &[B256]) -> Result<usize, StoreError> {
+async fn mark(store: &Store, hashes: &[B256]) -> Result<usize, StoreError> {
     let mut marked = 0;
     for hash in hashes {
         let Some(mut r) = store.get(hash).await? else {
@@ -53,9 +102,19 @@ pub async fn nonce_taken_by_orphan(
     r: &MessageRecord,
 ) -> Result<Option<String>, StoreError> {
     let others = store.by_nonce(r.source_domain, r.nonce).await?;
+    // Only an orphaned message that set this destination's `usedNonces` (it was delivered
+    // there) explains the receipt; nonces are per source, `usedNonces` per destination.
     Ok(others
         .iter()
-        .find(|o| o.finality_violated && o.message_hash != r.message_hash)
+        .find(|o| {
+            o.finality_violated
+                && o.message_hash != r.message_hash
+                && o.destination_domain == r.destination_domain
+                && matches!(
+                    o.state,
+                    MessageState::Confirmed { .. } | MessageState::Delivered
+                )
+        })
         .map(|o| reason(r.source_domain, r.nonce, &o.message_hash)))
 }
 
@@ -104,8 +163,11 @@ mod tests {
             .iter()
             .map(|r| r.message_hash.parse().unwrap())
             .collect();
-        assert_eq!(mark(&store, &hashes).await.unwrap(), 2);
-        assert_eq!(mark(&store, &hashes).await.unwrap(), 0, "marked once");
+        note(&store, &hashes).await.unwrap();
+        assert_eq!(apply_noted(&store).await.unwrap(), 2);
+        note(&store, &hashes).await.unwrap();
+        assert_eq!(apply_noted(&store).await.unwrap(), 0, "marked once");
+        assert_eq!(apply_noted(&store).await.unwrap(), 0, "notes forgotten");
 
         let p = store.get(&hashes[0]).await.unwrap().unwrap();
         assert!(p.finality_violated);

@@ -365,26 +365,21 @@ impl Destination for EvmDestination {
     async fn broadcast(&self, tx: &PendingTx) -> Result<(), ChainError> {
         let raw = alloy::hex::decode(&tx.raw)
             .map_err(|e| ChainError::Rejected(format!("stored tx is not hex: {e}")))?;
-        let result = self
-            .rpc
+        self.rpc
             .call("eth_sendRawTransaction", |p| {
                 let raw = raw.clone();
-                async move { p.send_raw_transaction(&raw).await.map(|_| ()) }
+                async move {
+                    match p.send_raw_transaction(&raw).await {
+                        Ok(_) => Ok(()),
+                        // Sent before (a restart re-sends what it stored, a retry after a
+                        // lost answer), or its nonce is already mined (by this tx or a
+                        // replacement): the receipt decides what happened.
+                        Err(e) if already_sent(&e.to_string()) => Ok(()),
+                        Err(e) => Err(e),
+                    }
+                }
             })
-            .await;
-        match result {
-            Ok(()) => Ok(()),
-            // Sent before (a restart re-sends what it stored), or its nonce is already
-            // mined (by this tx or a replacement): the receipt decides what happened.
-            Err(ChainError::Rpc { detail, .. })
-                if detail.contains("already known")
-                    || detail.contains("nonce too low")
-                    || detail.contains("already imported") =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(e),
-        }
+            .await
     }
 
     async fn tx_status(
@@ -455,6 +450,14 @@ impl Destination for EvmDestination {
             })
             .await
     }
+}
+
+/// A node's answer meaning these signed bytes (or their nonce) are already in its pool or
+/// mined.
+fn already_sent(error: &str) -> bool {
+    error.contains("already known")
+        || error.contains("nonce too low")
+        || error.contains("already imported")
 }
 
 /// `paused()` as the chain answered it: a revert or an empty answer means the contract has

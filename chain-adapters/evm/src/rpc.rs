@@ -35,6 +35,8 @@ static RPC_ERRORS: LazyLock<IntCounterVec> = LazyLock::new(|| {
 
 /// One attempt's limit: a node that hangs costs this much before the next URL is asked.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+/// One `eth_getLogs` attempt's limit (a large range may take a while on a real node).
+const LOGS_TIMEOUT: Duration = Duration::from_secs(15);
 /// How long an attempt may go unanswered before the next URL is asked beside it.
 const STALL: Duration = Duration::from_secs(1);
 /// Passes over the URL list a call makes at most, and the pause before each further pass.
@@ -103,10 +105,18 @@ impl EvmRpc {
                 tokio::time::sleep(PASS_PAUSES[pass - 1]).await;
             }
             let start = self.start_index();
+            // A log query is neither hedged nor cut early: the watcher's range read (hash,
+            // logs, hash) must not mix two nodes because one was slow, and a large range may
+            // take a while.
+            let (hedge, limit) = if method == "eth_getLogs" {
+                (false, LOGS_TIMEOUT)
+            } else {
+                (true, ATTEMPT_TIMEOUT)
+            };
             let launch = |i: usize| {
                 let idx = (start + i) % n;
                 RPC_REQUESTS.with_label_values(&[&self.chain, method]).inc();
-                let answer = tokio::time::timeout(ATTEMPT_TIMEOUT, f(self.providers[idx].clone()));
+                let answer = tokio::time::timeout(limit, f(self.providers[idx].clone()));
                 async move { (idx, answer.await) }
             };
             // One URL at a time; a URL that stalls (no answer after STALL) gets the next
@@ -119,11 +129,11 @@ impl EvmRpc {
                     Some((idx, answer)) = running.next() => {
                         match answer {
                             Ok(Ok(v)) => {
-                                self.prefer(idx);
+                                self.prefer(idx, start);
                                 return Ok(v);
                             }
                             Ok(Err(e)) => last = e.to_string(),
-                            Err(_) => last = format!("timed out after {ATTEMPT_TIMEOUT:?}"),
+                            Err(_) => last = format!("timed out after {limit:?}"),
                         }
                         RPC_ERRORS.with_label_values(&[&self.chain, method]).inc();
                         if asked < n {
@@ -131,7 +141,7 @@ impl EvmRpc {
                             asked += 1;
                         }
                     }
-                    _ = tokio::time::sleep(STALL), if asked < n => {
+                    _ = tokio::time::sleep(STALL), if hedge && asked < n => {
                         running.push(launch(asked));
                         asked += 1;
                     }
@@ -154,9 +164,11 @@ impl EvmRpc {
         preferred
     }
 
-    fn prefer(&self, idx: usize) {
+    /// `start`: where the call started; a fallback that wins again after the first URL was
+    /// retried starts a new cool-down, so a hanging first URL costs a stall once per period.
+    fn prefer(&self, idx: usize, start: usize) {
         let previous = self.preferred.swap(idx, Ordering::Relaxed);
-        if idx != 0 && previous != idx {
+        if idx != 0 && (previous != idx || start == 0) {
             let now = self.created.elapsed().as_millis() as u64;
             self.failed_over_at_ms.store(now, Ordering::Relaxed);
         }

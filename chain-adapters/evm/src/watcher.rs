@@ -19,6 +19,13 @@ const MAX_CHUNKS_PER_POLL: usize = 20;
 const HASH_WINDOW: usize = 2048;
 const NEXT_KEY: &[u8] = b"next";
 const HASH_PREFIX: u8 = b'h';
+/// Messages of orphaned blocks not read again yet: hash → the height past which the cursor
+/// must be for them to be named (their highest orphaned height + [`REINCLUSION_WINDOW`]).
+const SUSPECT_PREFIX: u8 = b's';
+/// Blocks a burn of an orphaned block has to be mined again (and read as final) in the new
+/// fork before it is named a finality violation: a reorged-away transaction often lands a
+/// few blocks later, and naming it would withhold a good burn's signature.
+const REINCLUSION_WINDOW: u64 = 32;
 
 #[derive(Debug, Error)]
 pub enum WatchError {
@@ -56,6 +63,8 @@ pub struct Batch {
     /// the new fork: a finality violation (they may have been attested, even minted). The
     /// protocol cannot undo it; the services mark them and operators are alerted.
     pub orphaned: Vec<B256>,
+    /// Messages of orphaned blocks still waiting to be read again (hash, name after height).
+    suspects: Vec<(B256, u64)>,
     next: u64,
     /// Height → (block hash, the hashes of the messages read from that block).
     hashes: BTreeMap<u64, (B256, Vec<B256>)>,
@@ -126,11 +135,12 @@ impl<S: BlockSource> Watcher<S> {
             ..Default::default()
         };
         let mut next = self.cursor()?;
-        let mut orphaned = Vec::new();
-        if let Some((rewound, gone)) = self.check_reorg().await? {
+        let mut suspects = self.suspects()?;
+        if let Some((rewound, gone, highest)) = self.check_reorg().await? {
             next = rewound;
             batch.rewound_to = Some(rewound);
-            orphaned = gone;
+            let after = highest.saturating_add(REINCLUSION_WINDOW);
+            suspects.extend(gone.into_iter().map(|h| (h, after)));
         }
 
         let mut chunks = 0;
@@ -164,8 +174,13 @@ impl<S: BlockSource> Watcher<S> {
             chunks += 1;
         }
         batch.next = next;
-        // A burn the new fork has again (same message) is not lost; the rest are.
-        orphaned.retain(|h| !batch.final_messages.iter().any(|m| m.hash == *h));
+        // A burn the new fork has again (same message) is not lost; one not read again by
+        // the time the cursor is past its window is.
+        suspects.retain(|(h, _)| !batch.final_messages.iter().any(|m| m.hash == *h));
+        let (orphaned, waiting): (Vec<_>, Vec<_>) =
+            suspects.into_iter().partition(|(_, after)| next > *after);
+        let orphaned: Vec<B256> = orphaned.into_iter().map(|(h, _)| h).collect();
+        batch.suspects = waiting;
         if !orphaned.is_empty() {
             tracing::error!(chain = %self.chain, messages = ?orphaned,
                 "finality violation: messages read as final are no longer on the chain");
@@ -214,6 +229,14 @@ impl<S: BlockSource> Watcher<S> {
             }
             b.insert(&hash_key(*height), value);
         }
+        for entry in self.tree.scan_prefix([SUSPECT_PREFIX]) {
+            b.remove(entry?.0);
+        }
+        for (hash, after) in &batch.suspects {
+            let mut key = vec![SUSPECT_PREFIX];
+            key.extend_from_slice(hash.as_slice());
+            b.insert(key, &after.to_be_bytes());
+        }
         b.insert(NEXT_KEY, &batch.next.to_be_bytes());
         self.tree.apply_batch(b)?;
         self.prune()?;
@@ -224,19 +247,28 @@ impl<S: BlockSource> Watcher<S> {
     /// Compares stored hashes, newest first, with the chain's; if the newest no longer
     /// matches, returns the height to read from again and the messages read from the
     /// orphaned blocks.
-    async fn check_reorg(&self) -> Result<Option<(u64, Vec<B256>)>, WatchError> {
+    async fn check_reorg(&self) -> Result<Option<(u64, Vec<B256>, u64)>, WatchError> {
         let mut first = true;
         let (mut orphaned_blocks, mut orphaned_messages) = (0u64, Vec::new());
+        let mut highest = 0;
         for entry in self.tree.range(hash_key(0)..hash_key(u64::MAX)).rev() {
             let (k, v) = entry?;
             let height = height_of(&k);
             let (stored, count, messages) = stored_block(&v);
-            if self.source.block_hash(height).await? == Some(stored) {
+            // A node without the block (behind, or lagging after a failover) says nothing
+            // about a reorg: read again later rather than take it for one.
+            let Some(on_chain) = self.source.block_hash(height).await? else {
+                return Err(WatchError::Moved(self.chain.clone()));
+            };
+            if on_chain == stored {
                 if first {
                     return Ok(None);
                 }
                 self.count_reorg(height + 1, orphaned_blocks, orphaned_messages.len() as u64);
-                return Ok(Some((height + 1, orphaned_messages)));
+                return Ok(Some((height + 1, orphaned_messages, highest)));
+            }
+            if first {
+                highest = height;
             }
             first = false;
             orphaned_blocks += 1;
@@ -255,7 +287,20 @@ impl<S: BlockSource> Watcher<S> {
             orphaned_blocks,
             orphaned_messages.len() as u64,
         );
-        Ok(Some((self.start_block, orphaned_messages)))
+        Ok(Some((self.start_block, orphaned_messages, highest)))
+    }
+
+    /// The stored suspects (messages of orphaned blocks not read again yet).
+    fn suspects(&self) -> Result<Vec<(B256, u64)>, WatchError> {
+        let mut out = Vec::new();
+        for entry in self.tree.scan_prefix([SUSPECT_PREFIX]) {
+            let (k, v) = entry?;
+            if let (Some(hash), Some(after)) = (k.get(1..33), v.get(..8)) {
+                let after = u64::from_be_bytes(after.try_into().unwrap_or([0; 8]));
+                out.push((B256::from_slice(hash), after));
+            }
+        }
+        Ok(out)
     }
 
     /// A reorg below the cursor, which only ever reaches the final height: what was read

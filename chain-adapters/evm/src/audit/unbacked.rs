@@ -29,12 +29,19 @@ pub struct Unbacked {
     pub reused_by: Option<B256>,
 }
 
-/// Every receipt on `chains` whose (source, nonce, body) matches no bridge burn the source
-/// chain (one of `chains`) has now. Receipts from other domains (Solana) are not judged here.
+/// Every receipt of a bridge burn on `chains` whose (source, destination, nonce, body)
+/// matches no burn the source chain (one of `chains`) has now. Receipts from other domains
+/// (Solana) are not judged here; nor are receipts on Solana.
 pub async fn unbacked_receipts(chains: &[AuditedChain]) -> Result<Vec<Unbacked>, ChainError> {
-    // (source, nonce) → the bodies its messenger sent (the original and its replacements),
-    // and the hash of the newest message.
-    let mut sent: HashMap<(Domain, u64), (HashSet<Bytes>, B256)> = HashMap::new();
+    // Receipts first, then burns: a burn mined and delivered while the chains are read is
+    // then always found (read the other way round, its receipt could be seen without it).
+    let mut receipts = Vec::new();
+    for c in chains {
+        receipts.push(logs(c, MessageReceived::SIGNATURE_HASH).await?);
+    }
+    // (source, destination, nonce) → the bodies its messenger sent (the original and its
+    // replacements), and the hash of the newest message.
+    let mut sent: HashMap<(Domain, Domain, u64), (HashSet<Bytes>, B256)> = HashMap::new();
     for c in chains {
         let messenger = usd1_core::message::address_to_bytes32(c.messenger);
         for log in logs(c, MessageSent::SIGNATURE_HASH).await? {
@@ -48,25 +55,34 @@ pub async fn unbacked_receipts(chains: &[AuditedChain]) -> Result<Vec<Unbacked>,
                 continue;
             }
             let entry = sent
-                .entry((m.source_domain, m.nonce))
+                .entry((m.source_domain, m.destination_domain, m.nonce))
                 .or_insert_with(|| (HashSet::new(), B256::ZERO));
             entry.0.insert(Bytes::from(m.body.clone()));
             entry.1 = m.hash();
         }
     }
-    let evm_sources: HashSet<Domain> = chains.iter().map(|c| c.domain).collect();
+    // Only burns are judged: anyone's `sendMessage` is attested and may be received too.
+    let messengers: HashMap<Domain, B256> = chains
+        .iter()
+        .map(|c| {
+            (
+                c.domain,
+                usd1_core::message::address_to_bytes32(c.messenger),
+            )
+        })
+        .collect();
     let mut out = Vec::new();
-    for c in chains {
-        for log in logs(c, MessageReceived::SIGNATURE_HASH).await? {
+    for (c, found) in chains.iter().zip(receipts) {
+        for log in found {
             let Ok(e) = log.log_decode::<MessageReceived>() else {
                 continue;
             };
             let r = &e.inner.data;
             let source = Domain(r.sourceDomain);
-            if !evm_sources.contains(&source) {
+            if messengers.get(&source) != Some(&r.sender) {
                 continue;
             }
-            let burn = sent.get(&(source, r.nonce));
+            let burn = sent.get(&(source, c.domain, r.nonce));
             if burn.is_some_and(|(bodies, _)| bodies.contains(&r.messageBody)) {
                 continue;
             }

@@ -311,26 +311,44 @@ async fn a_reorg_deeper_than_finality_names_the_messages_it_orphaned() {
     chain.mine(1);
     let lost = chain.burn(2);
     chain.mine(1);
-    let also_kept = chain.burn(3);
+    let late = chain.burn(3);
     chain.mine(8);
     let b = poll_commit(&w).await;
-    assert_eq!(hashes(&b.final_messages), vec![kept, lost, also_kept]);
+    assert_eq!(hashes(&b.final_messages), vec![kept, lost, late]);
 
-    // Blocks 3 onwards replaced; the new fork has burn 3 again, burn 2 is gone for good.
+    // Blocks 3 onwards replaced: burn 2 is gone for good; burn 3 comes back, but only
+    // later than the next poll reads (as a reorged-away transaction often does).
     chain.reorg_from(3, 1);
-    let again = chain.burn(3);
-    assert_eq!(again, also_kept);
     chain.mine(8);
     let b = poll_commit(&w).await;
     assert!(b.rewound_to.is_some());
+    assert!(b.orphaned.is_empty(), "nothing named before its window");
+    chain.mine(4);
+    assert_eq!(chain.burn(3), late);
+    chain.mine(40);
+    let b = poll_commit(&w).await;
+    assert_eq!(hashes(&b.final_messages), vec![late], "read again");
     assert_eq!(
         b.orphaned,
         vec![lost],
-        "named: the burn the chain no longer has"
+        "named once past its window: the burn the chain no longer has"
     );
     assert_eq!(violations() - before, 1);
 
     // Named once: the next poll has nothing to report.
     chain.mine(2);
     assert!(poll_commit(&w).await.orphaned.is_empty());
+}
+
+#[tokio::test]
+async fn a_node_missing_a_stored_block_is_not_taken_for_a_reorg() {
+    let chain = FakeChain::new(2);
+    let tree = tree();
+    let w = watcher(&chain, &tree);
+    chain.burn(1);
+    chain.mine(8);
+    poll_commit(&w).await;
+    // A lagging node (after a failover) lacks the newest blocks the watcher stored.
+    chain.blocks.lock().unwrap().truncate(5);
+    assert!(matches!(w.poll().await, Err(WatchError::Moved(_))));
 }
