@@ -90,6 +90,18 @@ async fn mark(store: &Store, hashes: &[B256]) -> Result<usize, StoreError> {
         }
         store.save(&r, None).await?;
         marked += 1;
+        // Burns that reused its (source, nonce) and were called delivered because of its
+        // receipt were not: say so (the orphan is named only once its window passed).
+        for mut later in store.by_nonce(r.source_domain, r.nonce).await? {
+            if later.state != MessageState::Delivered || later.message_hash == r.message_hash {
+                continue;
+            }
+            if let Some(reason) = nonce_taken_by_orphan(store, &later).await? {
+                tracing::error!(message_hash = %later.message_hash, reason, "called delivered, but its recipient got nothing");
+                later.transition(MessageState::Failed { reason }, now_ms(), None);
+                store.save(&later, None).await?;
+            }
+        }
     }
     store.flush().await?;
     Ok(marked)
