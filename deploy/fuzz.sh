@@ -60,7 +60,7 @@ export CARGO_TARGET_DIR="$HOME/.cache/usd1-bridge/fuzz-target"
 [ "$sanitizer" = none ] || CARGO_TARGET_DIR+="-$sanitizer"
 work="$HOME/.cache/usd1-bridge/fuzz-corpus"
 niceness="${FUZZ_NICE:-10}"
-# -O and overflow checks: an overflow is a crash rather than a silent wrap as in a release
+# -O with overflow checks: an overflow is a crash rather than a silent wrap as in a release
 # build, but without cargo-fuzz's default debug assertions, which switch k256 to a checked
 # field implementation that makes signature recovery (attestation_assembly) several times
 # slower.
