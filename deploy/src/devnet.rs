@@ -57,6 +57,9 @@ pub struct DevnetOptions {
     pub governor: Option<usd1_config::GovernorConfig>,
     /// What the attesters and the relayer are given as a chain's RPC URLs; None: the node's.
     pub service_rpc: Option<ServiceRpc>,
+    /// Remove `work_dir` when the devnet is dropped, unless the thread is panicking (a failed
+    /// test keeps its logs). Tests set it; the devnet command keeps its directory.
+    pub remove_work_dir_on_drop: bool,
 }
 
 /// Maps (chain name, the node's RPC URL) to the URLs the services' configs list, e.g. a
@@ -98,6 +101,7 @@ impl DevnetOptions {
             solana: false,
             relay_policy: Default::default(),
             string_errors: false,
+            remove_work_dir_on_drop: false,
             governor: None,
             service_rpc: None,
         }
@@ -125,6 +129,27 @@ pub struct Devnet {
     extra_relayers: Vec<Service>,
     pub solana: Option<crate::solana::SolanaNet>,
     pub user: PrivateKeySigner,
+}
+
+impl Drop for Devnet {
+    fn drop(&mut self) {
+        if !self.options.remove_work_dir_on_drop || std::thread::panicking() {
+            return;
+        }
+        // Every process first, so none writes into the directory while it is removed.
+        let services = self.attesters.iter_mut().flatten();
+        let services = services.chain(self.relayer.as_mut());
+        let services = services.chain(self.prometheus.as_mut());
+        let services = services.chain(self.extra_relayers.iter_mut());
+        let services = services.chain(self.chains.iter_mut().map(|c| &mut c._anvil));
+        services.for_each(Service::kill_blocking);
+        if let Some(sol) = self.solana.as_mut() {
+            sol.validator.kill_blocking();
+        }
+        if let Err(e) = std::fs::remove_dir_all(&self.options.work_dir) {
+            eprintln!("could not remove {}: {e}", self.options.work_dir.display());
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -608,6 +633,11 @@ fn start_anvil(
             &chain_id.to_string(),
         ])
         .args(["--accounts", "10", "--balance", "100000"])
+        // Old states anvil spills to disk go under the work dir (not ~/.foundry, where a killed
+        // anvil leaves them behind), and at most this many.
+        .arg("--cache-path")
+        .arg(work_dir.join(format!("anvil-{name}-states")))
+        .args(["--max-persisted-states", "2000"])
         .stdout(log.try_clone().map_err(setup)?)
         .stderr(log)
         .kill_on_drop(true)

@@ -66,6 +66,16 @@ impl Service {
     pub async fn kill(&mut self) {
         let _ = self.child.kill().await;
     }
+
+    /// SIGKILL, and wait (blocking, at most 5 s) until the process is gone: for `Drop`, before
+    /// its files are removed.
+    pub fn kill_blocking(&mut self) {
+        let _ = self.child.start_kill();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
 }
 
 /// Polls `check` every 100 ms until it holds, or fails after `timeout` naming `what`.

@@ -52,6 +52,10 @@ pub struct SolanaValidator {
 }
 
 impl SolanaValidator {
+    pub(crate) fn kill_blocking(&mut self) {
+        self._process.kill_blocking();
+    }
+
     pub async fn start(work_dir: &Path, rpc_port: u16) -> Result<Self, DevnetError> {
         let ledger = work_dir.join("solana-ledger");
         let _ = std::fs::remove_dir_all(&ledger);

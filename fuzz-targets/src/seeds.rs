@@ -177,6 +177,22 @@ pub fn seeds() -> Vec<Seed> {
         input.extend_from_slice(compact(text).as_bytes());
         out.push(("config_parse", name, input));
     }
+    // Overrides: one good, one bad value, one bad key.
+    let env = [
+        (
+            "env_good",
+            "SERVICE__LISTEN=0.0.0.0:7009\0CHAINS__ETHEREUM__RPC_URLS=[\"http://10.0.0.1:8545\"]",
+        ),
+        ("env_bad_value", "SERVICE__LISTEN=nope"),
+        ("env_unknown_key", "SERVICE__LISTN=127.0.0.1:1"),
+    ];
+    for (name, vars) in env {
+        let mut input = vec![0];
+        input.extend_from_slice(compact(configs[0].2).as_bytes());
+        input.push(0);
+        input.extend_from_slice(vars.as_bytes());
+        out.push(("config_parse", name, input));
+    }
     out
 }
 

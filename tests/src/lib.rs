@@ -1,5 +1,5 @@
-//! Helpers for the end-to-end tests: a devnet per test in its own directory (kept after the
-//! run, with every process's log), and the reads the assertions need.
+//! Helpers for the end-to-end tests: a devnet per test in its own directory (kept with every
+//! process's log when the test fails, removed when it passes), and the reads the assertions need.
 
 use alloy::primitives::{Address, B256, U256};
 use alloy::providers::Provider;
@@ -22,9 +22,22 @@ pub fn work_dir(test: &str) -> PathBuf {
     dir
 }
 
+/// Removes a test's work directory when dropped, unless the test is failing (its logs stay).
+/// Declare it before what runs in the directory, so that is dropped (killed) first.
+pub struct RemoveUnlessFailed(pub PathBuf);
+
+impl Drop for RemoveUnlessFailed {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
 pub async fn devnet(test: &str, tweak: impl FnOnce(&mut DevnetOptions)) -> Devnet {
     usd1_evm::tls::install(); // before the first HTTP client of this test
     let mut options = DevnetOptions::new(work_dir(test));
+    options.remove_work_dir_on_drop = true;
     tweak(&mut options);
     let dir = options.work_dir.clone();
     match Devnet::start(options).await {

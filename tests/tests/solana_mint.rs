@@ -7,7 +7,7 @@
 use std::time::Duration;
 use usd1_core::{BurnBody, Domain, Message, B256, U256};
 use usd1_deploy::solana::{free_port_block, SolanaValidator};
-use usd1_e2e::{eventually, solana_balance_becomes, work_dir};
+use usd1_e2e::{eventually, solana_balance_becomes, work_dir, RemoveUnlessFailed};
 use usd1_solana::claim::claim_address;
 use usd1_solana::mint_tx::{canonical_mint_message, check_canonical, MintParams};
 use usd1_solana::rpc::SolanaRpc;
@@ -120,6 +120,7 @@ impl Net {
 #[tokio::test(flavor = "multi_thread")]
 async fn multisig_mints_once_per_message_and_claims_cannot_be_blocked() {
     let dir = work_dir("solana-mint");
+    let _cleanup = RemoveUnlessFailed(dir.clone());
     let validator = SolanaValidator::start(&dir, free_port_block().unwrap())
         .await
         .unwrap_or_else(|e| panic!("{e}; log in {}", dir.join("logs").display()));

@@ -9,7 +9,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 use usd1_core::{Domain, B256, U256};
 use usd1_deploy::solana::{free_port_block, SolanaValidator};
-use usd1_e2e::work_dir;
+use usd1_e2e::{work_dir, RemoveUnlessFailed};
 use usd1_solana::rpc::SolanaRpc;
 use usd1_solana::setup::create_bridge_mint;
 use usd1_solana::solana_sdk::instruction::Instruction;
@@ -59,6 +59,7 @@ fn unsigned_memo(text: &str) -> Instruction {
 #[tokio::test(flavor = "multi_thread")]
 async fn only_bridge_burns_become_messages_read_at_finalized() {
     let dir = work_dir("solana-source");
+    let _cleanup = RemoveUnlessFailed(dir.clone());
     let validator = SolanaValidator::start(&dir, free_port_block().unwrap())
         .await
         .unwrap();
