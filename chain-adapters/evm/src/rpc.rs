@@ -6,7 +6,10 @@
 //! not the step's backoff (issue: faults should cost seconds, not tens of seconds). Every
 //! call made through here is a read or the broadcast of signed bytes, so repeating it is safe.
 
+use alloy::primitives::B256;
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::rpc::types::{Filter, Log};
+use alloy::transports::TransportError;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use prometheus::{register_int_counter_vec, IntCounterVec};
 use std::fmt::Display;
@@ -92,6 +95,52 @@ impl EvmRpc {
         Fut: Future<Output = Result<T, E>>,
         E: Display,
     {
+        // A bare log query is neither hedged nor cut early: a slow node's partial answer for a
+        // range it has not reached must not win over the node that has it, and a large range
+        // may take a while. `consistent_logs` is the hedge-safe log read.
+        if method == "eth_getLogs" {
+            self.call_with(method, false, LOGS_TIMEOUT, f).await
+        } else {
+            self.call_with(method, true, ATTEMPT_TIMEOUT, f).await
+        }
+    }
+
+    /// The logs of `filter` (whose range must end at `to`) as one node saw them, with the hash
+    /// that node had for block `to` both before and after the query: a node that lacks `to`
+    /// or moved it during the read is an error and the next node is asked. Because every
+    /// answer is whole, the read is hedged like any other call.
+    pub async fn consistent_logs(
+        &self,
+        filter: &Filter,
+        to: u64,
+    ) -> Result<(Vec<Log>, B256), ChainError> {
+        self.call_with("eth_getLogs", true, LOGS_TIMEOUT, |p| {
+            let filter = filter.clone();
+            async move {
+                let before = block_hash_at(&p, to).await?;
+                let logs = p.get_logs(&filter).await.map_err(RangeReadError::Rpc)?;
+                let after = block_hash_at(&p, to).await?;
+                if before != after {
+                    return Err(RangeReadError::Changed(to));
+                }
+                Ok((logs, after))
+            }
+        })
+        .await
+    }
+
+    async fn call_with<T, E, F, Fut>(
+        &self,
+        method: &'static str,
+        hedge: bool,
+        limit: Duration,
+        f: F,
+    ) -> Result<T, ChainError>
+    where
+        F: Fn(DynProvider) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        E: Display,
+    {
         let n = self.providers.len();
         let began = Instant::now();
         let mut last = String::new();
@@ -105,14 +154,6 @@ impl EvmRpc {
                 tokio::time::sleep(PASS_PAUSES[pass - 1]).await;
             }
             let start = self.start_index();
-            // A log query is neither hedged nor cut early: the watcher's range read (hash,
-            // logs, hash) must not mix two nodes because one was slow, and a large range may
-            // take a while.
-            let (hedge, limit) = if method == "eth_getLogs" {
-                (false, LOGS_TIMEOUT)
-            } else {
-                (true, ATTEMPT_TIMEOUT)
-            };
             let launch = |i: usize| {
                 let idx = (start + i) % n;
                 RPC_REQUESTS.with_label_values(&[&self.chain, method]).inc();
@@ -209,6 +250,24 @@ impl EvmRpc {
     }
 }
 
+/// Why one node's [`EvmRpc::consistent_logs`] answer was not taken.
+#[derive(Debug, thiserror::Error)]
+enum RangeReadError {
+    #[error(transparent)]
+    Rpc(#[from] TransportError),
+    #[error("the node has no block {0} yet")]
+    Missing(u64),
+    #[error("block {0} changed while its range was read")]
+    Changed(u64),
+}
+
+async fn block_hash_at(p: &DynProvider, number: u64) -> Result<B256, RangeReadError> {
+    match p.get_block_by_number(number.into()).await? {
+        Some(block) => Ok(block.header.hash),
+        None => Err(RangeReadError::Missing(number)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,9 +275,12 @@ mod tests {
     use std::sync::Arc;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    /// A node that answers `eth_blockNumber` with 0x2a, failing its first `fail` requests
-    /// with an HTTP 502. Returns its URL and how many requests it saw.
-    async fn flaky_node(fail: u32) -> (String, Arc<AtomicU32>) {
+    /// The JSON `result` a scripted node gives for (method, request number), or None for an
+    /// HTTP 502.
+    type Script = Arc<dyn Fn(&str, u32) -> Option<String> + Send + Sync>;
+
+    /// A JSON-RPC node answering from `script`. Returns its URL and how many requests it saw.
+    async fn scripted_node(script: Script) -> (String, Arc<AtomicU32>) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let seen = Arc::new(AtomicU32::new(0));
@@ -226,7 +288,7 @@ mod tests {
         tokio::spawn(async move {
             loop {
                 let (mut s, _) = listener.accept().await.unwrap();
-                let counter = counter.clone();
+                let (counter, script) = (counter.clone(), script.clone());
                 tokio::spawn(async move {
                     let mut buf = vec![0u8; 8192];
                     while let Ok(n) = s.read(&mut buf).await {
@@ -235,19 +297,21 @@ mod tests {
                         }
                         let i = counter.fetch_add(1, Ordering::SeqCst);
                         let text = String::from_utf8_lossy(&buf[..n]).to_string();
-                        let id = text
-                            .split("\"id\":")
-                            .nth(1)
-                            .and_then(|r| r.split([',', '}']).next())
-                            .unwrap_or("0")
-                            .to_string();
-                        let (status, body) = if i < fail {
-                            ("502 Bad Gateway", "down".to_string())
-                        } else {
-                            (
+                        let field = |name: &str| {
+                            text.split(&format!("\"{name}\":"))
+                                .nth(1)
+                                .and_then(|r| r.split([',', '}']).next())
+                                .unwrap_or("0")
+                                .trim_matches('"')
+                                .to_string()
+                        };
+                        let (id, method) = (field("id"), field("method"));
+                        let (status, body) = match script(&method, i) {
+                            None => ("502 Bad Gateway", "down".to_string()),
+                            Some(result) => (
                                 "200 OK",
-                                format!(r#"{{"jsonrpc":"2.0","id":{id},"result":"0x2a"}}"#),
-                            )
+                                format!(r#"{{"jsonrpc":"2.0","id":{id},"result":{result}}}"#),
+                            ),
                         };
                         let answer = format!(
                             "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
@@ -261,6 +325,79 @@ mod tests {
             }
         });
         (url, seen)
+    }
+
+    /// A node that answers `eth_blockNumber` with 0x2a, failing its first `fail` requests
+    /// with an HTTP 502.
+    async fn flaky_node(fail: u32) -> (String, Arc<AtomicU32>) {
+        scripted_node(Arc::new(move |_, i| (i >= fail).then(|| "\"0x2a\"".to_string()))).await
+    }
+
+    /// A block as `eth_getBlockByNumber` returns it, with hash `0x<byte>…`.
+    fn block_json(number: u64, byte: u8) -> String {
+        let h = |b: u8| format!("\"0x{}\"", hex::encode([b; 32]));
+        format!(
+            r#"{{"hash":{},"parentHash":{},"sha3Uncles":{},"miner":"0x{}","stateRoot":{},
+            "transactionsRoot":{},"receiptsRoot":{},"logsBloom":"0x{}","difficulty":"0x0",
+            "number":"0x{number:x}","gasLimit":"0x1c9c380","gasUsed":"0x0","timestamp":"0x1",
+            "extraData":"0x","mixHash":{},"nonce":"0x0000000000000000","uncles":[],
+            "transactions":[]}}"#,
+            h(byte),
+            h(0),
+            h(0),
+            "00".repeat(20),
+            h(0),
+            h(0),
+            h(0),
+            "00".repeat(256),
+            h(0)
+        )
+    }
+
+    fn logs_filter(to: u64) -> Filter {
+        Filter::new().from_block(1).to_block(to)
+    }
+
+    #[tokio::test]
+    async fn a_log_range_is_answered_only_by_a_node_that_has_its_last_block() {
+        // The first node is behind: it has no block 7 and would answer the range with
+        // nothing. The second has it (and a stable hash), so its answer is taken.
+        let (behind, behind_seen) = scripted_node(Arc::new(|method, _| {
+            Some(if method == "eth_getBlockByNumber" { "null" } else { "[]" }.to_string())
+        }))
+        .await;
+        let (synced, _) = scripted_node(Arc::new(|method, _| {
+            Some(match method {
+                "eth_getBlockByNumber" => block_json(7, 0xaa),
+                _ => "[]".to_string(),
+            })
+        }))
+        .await;
+        let rpc = EvmRpc::new("test", &[behind, synced]).unwrap();
+        let (logs, hash) = rpc.consistent_logs(&logs_filter(7), 7).await.unwrap();
+        assert!(logs.is_empty());
+        assert_eq!(hash, B256::repeat_byte(0xaa));
+        assert_eq!(
+            behind_seen.load(Ordering::SeqCst),
+            1,
+            "asked for block 7 first, never for its logs"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_log_range_whose_last_block_changed_during_the_read_is_not_taken() {
+        // Block 7's hash differs on every request: every read brackets two different hashes,
+        // so the call fails (the watcher reads again) rather than return the logs.
+        let (moving, _) = scripted_node(Arc::new(|method, i| {
+            Some(match method {
+                "eth_getBlockByNumber" => block_json(7, i as u8),
+                _ => "[]".to_string(),
+            })
+        }))
+        .await;
+        let rpc = EvmRpc::new("test", &[moving]).unwrap();
+        let err = rpc.consistent_logs(&logs_filter(7), 7).await.unwrap_err();
+        assert!(err.to_string().contains("changed"), "{err}");
     }
 
     #[tokio::test]
@@ -321,3 +458,4 @@ mod tests {
         );
     }
 }
+

@@ -6,7 +6,7 @@ use crate::rpc::EvmRpc;
 use alloy::eips::BlockNumberOrTag;
 use alloy::primitives::{Address, B256};
 use alloy::providers::Provider;
-use alloy::rpc::types::Filter;
+use alloy::rpc::types::{Filter, Log};
 use alloy::sol_types::SolEvent;
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -32,6 +32,14 @@ pub trait BlockSource: Send + Sync {
     async fn final_height(&self, finality: Finality, head: u64) -> Result<u64, ChainError>;
     async fn block_hash(&self, number: u64) -> Result<Option<B256>, ChainError>;
     async fn message_logs(&self, from: u64, to: u64) -> Result<Vec<SentLog>, ChainError>;
+    /// The `MessageSent` logs of `from..=to` as one node saw them, with that node's hash of
+    /// block `to` before and after the query (so they describe one chain, and a node that
+    /// had not reached `to` cannot answer with a partial range). None: no node has `to`.
+    async fn final_logs(
+        &self,
+        from: u64,
+        to: u64,
+    ) -> Result<Option<(Vec<SentLog>, B256)>, ChainError>;
 }
 
 pub struct EvmBlockSource {
@@ -86,18 +94,37 @@ impl BlockSource for EvmBlockSource {
     }
 
     async fn message_logs(&self, from: u64, to: u64) -> Result<Vec<SentLog>, ChainError> {
-        let filter = Filter::new()
-            .address(self.transmitter)
-            .event_signature(MessageSent::SIGNATURE_HASH)
-            .from_block(from)
-            .to_block(to);
+        let filter = self.filter(from, to);
         let logs = self.rpc.call("eth_getLogs", |p| {
             let filter = filter.clone();
             async move { p.get_logs(&filter).await }
         });
+        self.decode(logs.await?).await
+    }
+
+    async fn final_logs(
+        &self,
+        from: u64,
+        to: u64,
+    ) -> Result<Option<(Vec<SentLog>, B256)>, ChainError> {
+        let (logs, hash) = self.rpc.consistent_logs(&self.filter(from, to), to).await?;
+        Ok(Some((self.decode(logs).await?, hash)))
+    }
+}
+
+impl EvmBlockSource {
+    fn filter(&self, from: u64, to: u64) -> Filter {
+        Filter::new()
+            .address(self.transmitter)
+            .event_signature(MessageSent::SIGNATURE_HASH)
+            .from_block(from)
+            .to_block(to)
+    }
+
+    async fn decode(&self, logs: Vec<Log>) -> Result<Vec<SentLog>, ChainError> {
         let mut out = Vec::new();
         let mut times = std::collections::HashMap::new();
-        for log in logs.await? {
+        for log in logs {
             let (Some(block_number), Some(block_hash), Some(tx_hash), Some(log_index)) = (
                 log.block_number,
                 log.block_hash,

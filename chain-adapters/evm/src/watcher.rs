@@ -146,16 +146,13 @@ impl<S: BlockSource> Watcher<S> {
         let mut chunks = 0;
         while next <= final_height && chunks < MAX_CHUNKS_PER_POLL {
             let to = final_height.min(next.saturating_add(self.chunk - 1));
-            let before = self.source.block_hash(to).await?;
-            let logs = self.source.message_logs(next, to).await?;
-            let after = self.source.block_hash(to).await?;
-            let (Some(before), Some(after)) = (before, after) else {
+            // One node's view of the range, bracketed by its hash of `to`.
+            let Some((logs, after)) = self.source.final_logs(next, to).await? else {
                 return Err(WatchError::Moved(self.chain.clone()));
             };
-            if before != after
-                || logs
-                    .iter()
-                    .any(|l| l.block_number == to && l.block_hash != after)
+            if logs
+                .iter()
+                .any(|l| l.block_number == to && l.block_hash != after)
             {
                 return Err(WatchError::Moved(self.chain.clone()));
             }

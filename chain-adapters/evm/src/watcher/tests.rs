@@ -107,6 +107,16 @@ impl BlockSource for &FakeChain {
             .flat_map(|b| b.1.clone())
             .collect())
     }
+    async fn final_logs(
+        &self,
+        from: u64,
+        to: u64,
+    ) -> Result<Option<(Vec<SentLog>, B256)>, ChainError> {
+        let Some(hash) = self.block_hash(to).await? else {
+            return Ok(None);
+        };
+        Ok(Some((self.message_logs(from, to).await?, hash)))
+    }
 }
 
 fn watcher<'a>(chain: &'a FakeChain, tree: &sled::Tree) -> Watcher<&'a FakeChain> {
