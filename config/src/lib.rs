@@ -63,6 +63,7 @@ pub fn load<T: DeserializeOwned + Validate>(path: &Path) -> Result<T, ConfigErro
         path: shown.clone(),
         reason: e.to_string(),
     })?;
+    refuse_deep_env_values()?;
     let env = Env::prefixed(ENV_PREFIX).split("__").filter(|key| {
         let section = key.as_str().split('.').next().unwrap_or_default();
         key.as_str().contains('.') && T::SECTIONS.iter().any(|s| section.eq_ignore_ascii_case(s))
@@ -154,6 +155,50 @@ fn overrides(var: &str, value: &str, field: &str) -> String {
         format!("{value:?}")
     };
     format!("{var}={value} (environment variable overriding `{field}`)")
+}
+
+/// Deeper `[`/`{` nesting than this in a `USD1_` value is refused: figment parses a value
+/// recursively, and thousands of levels overflow the stack (found by fuzzing). No config
+/// value nests more than a few levels; brackets inside quotes count too, which no real
+/// value comes near.
+const MAX_ENV_NESTING: usize = 16;
+
+fn refuse_deep_env_values() -> Result<(), ConfigError> {
+    // vars_os: `std::env::vars` panics on a variable that is not UTF-8.
+    for (name, value) in std::env::vars_os() {
+        let (Some(name), Some(value)) = (name.to_str(), value.to_str()) else {
+            continue;
+        };
+        let prefixed = name.len() > ENV_PREFIX.len()
+            && name.is_char_boundary(ENV_PREFIX.len())
+            && name[..ENV_PREFIX.len()].eq_ignore_ascii_case(ENV_PREFIX);
+        if prefixed && nesting(value) > MAX_ENV_NESTING {
+            let key = name[ENV_PREFIX.len()..].replace("__", ".").to_lowercase();
+            return Err(ConfigError::Env {
+                reason: format!(
+                    "{}: nested deeper than {MAX_ENV_NESTING} levels",
+                    overrides(name, value, &key)
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The deepest `[`/`{` nesting in `text`.
+fn nesting(text: &str) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    for c in text.chars() {
+        match c {
+            '[' | '{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
 }
 
 /// The `USD1_` variable that sets the config key `path` (matched as figment does: the

@@ -370,3 +370,15 @@ fn a_relayer_with_one_of_its_two_solana_keys_names_the_missing_one() {
     ));
     load::<RelayerConfig>(f.path()).unwrap();
 }
+
+#[test]
+fn a_deeply_nested_environment_value_is_an_error_not_a_stack_overflow() {
+    // Found by fuzzing (config_parse): figment parses a variable's value recursively, so
+    // thousands of `[` overflowed the stack (SIGSEGV) instead of failing the load.
+    let value = "[".repeat(100_000);
+    let err = load_with_env(&[("USD1_SERVICE__LISTEN", &value)], ATTESTER).unwrap_err();
+    assert!(matches!(err, ConfigError::Env { .. }), "{err:?}");
+    let shown = err.to_string();
+    assert!(shown.starts_with("USD1_SERVICE__LISTEN="), "{shown}");
+    assert!(shown.contains("nested"), "{shown}");
+}
