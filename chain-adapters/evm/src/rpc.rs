@@ -330,7 +330,10 @@ mod tests {
     /// A node that answers `eth_blockNumber` with 0x2a, failing its first `fail` requests
     /// with an HTTP 502.
     async fn flaky_node(fail: u32) -> (String, Arc<AtomicU32>) {
-        scripted_node(Arc::new(move |_, i| (i >= fail).then(|| "\"0x2a\"".to_string()))).await
+        scripted_node(Arc::new(move |_, i| {
+            (i >= fail).then(|| "\"0x2a\"".to_string())
+        }))
+        .await
     }
 
     /// A block as `eth_getBlockByNumber` returns it, with hash `0x<byte>…`.
@@ -363,7 +366,14 @@ mod tests {
         // The first node is behind: it has no block 7 and would answer the range with
         // nothing. The second has it (and a stable hash), so its answer is taken.
         let (behind, behind_seen) = scripted_node(Arc::new(|method, _| {
-            Some(if method == "eth_getBlockByNumber" { "null" } else { "[]" }.to_string())
+            Some(
+                if method == "eth_getBlockByNumber" {
+                    "null"
+                } else {
+                    "[]"
+                }
+                .to_string(),
+            )
         }))
         .await;
         let (synced, _) = scripted_node(Arc::new(|method, _| {
@@ -458,4 +468,3 @@ mod tests {
         );
     }
 }
-
