@@ -63,11 +63,10 @@ pub fn load<T: DeserializeOwned + Validate>(path: &Path) -> Result<T, ConfigErro
         path: shown.clone(),
         reason: e.to_string(),
     })?;
-    refuse_deep_env_values()?;
-    let env = Env::prefixed(ENV_PREFIX).split("__").filter(|key| {
-        let section = key.as_str().split('.').next().unwrap_or_default();
-        key.as_str().contains('.') && T::SECTIONS.iter().any(|s| section.eq_ignore_ascii_case(s))
-    });
+    refuse_deep_env_values(T::SECTIONS)?;
+    let env = Env::prefixed(ENV_PREFIX)
+        .split("__")
+        .filter(|key| overrides_a_section(key.as_str(), T::SECTIONS));
     let env_source = env.metadata().name;
     let figment = Figment::new().merge(Toml::string(&text)).merge(env);
     let config: T = figment.extract().map_err(|e| {
@@ -163,7 +162,14 @@ fn overrides(var: &str, value: &str, field: &str) -> String {
 /// value comes near.
 const MAX_ENV_NESTING: usize = 16;
 
-fn refuse_deep_env_values() -> Result<(), ConfigError> {
+/// A config key (dotted, from a `USD1_` name) that the loaded config's sections take; other
+/// `USD1_` variables (e.g. `USD1_KEYSTORE_PASSWORD`, another service's sections) are left alone.
+fn overrides_a_section(key: &str, sections: &[&str]) -> bool {
+    let section = key.split('.').next().unwrap_or_default();
+    key.contains('.') && sections.iter().any(|s| section.eq_ignore_ascii_case(s))
+}
+
+fn refuse_deep_env_values(sections: &[&str]) -> Result<(), ConfigError> {
     // vars_os: `std::env::vars` panics on a variable that is not UTF-8.
     for (name, value) in std::env::vars_os() {
         let (Some(name), Some(value)) = (name.to_str(), value.to_str()) else {
@@ -172,12 +178,16 @@ fn refuse_deep_env_values() -> Result<(), ConfigError> {
         let prefixed = name.len() > ENV_PREFIX.len()
             && name.is_char_boundary(ENV_PREFIX.len())
             && name[..ENV_PREFIX.len()].eq_ignore_ascii_case(ENV_PREFIX);
-        if prefixed && nesting(value) > MAX_ENV_NESTING {
-            let key = name[ENV_PREFIX.len()..].replace("__", ".").to_lowercase();
+        if !prefixed {
+            continue;
+        }
+        let key = name[ENV_PREFIX.len()..].replace("__", ".").to_lowercase();
+        if overrides_a_section(&key, sections) && nesting(value) > MAX_ENV_NESTING {
+            // The value is not shown: it is long, and could be a secret.
             return Err(ConfigError::Env {
                 reason: format!(
-                    "{}: nested deeper than {MAX_ENV_NESTING} levels",
-                    overrides(name, value, &key)
+                    "{name} (environment variable overriding `{key}`): its value is nested \
+                     deeper than {MAX_ENV_NESTING} levels"
                 ),
             });
         }

@@ -169,8 +169,11 @@ fn key(hex: &str) -> Result<PrivateKeySigner, DevnetError> {
 }
 
 impl Devnet {
-    pub async fn start(options: DevnetOptions) -> Result<Self, DevnetError> {
+    pub async fn start(mut options: DevnetOptions) -> Result<Self, DevnetError> {
         usd1_evm::tls::install();
+        // Only a devnet that started removes its directory: a failed start keeps the logs
+        // that say why.
+        let remove_work_dir_on_drop = std::mem::take(&mut options.remove_work_dir_on_drop);
         std::fs::create_dir_all(options.work_dir.join("logs")).map_err(setup)?;
         std::fs::create_dir_all(options.work_dir.join("keys")).map_err(setup)?;
         let deployer = key(ANVIL_KEYS[0])?;
@@ -294,6 +297,7 @@ impl Devnet {
         net.write_relayer_config(port)?;
         net.write_cli_config()?;
         net.start_relayer().await?;
+        net.options.remove_work_dir_on_drop = remove_work_dir_on_drop;
         Ok(net)
     }
 

@@ -28,8 +28,15 @@ pub struct RemoveUnlessFailed(pub PathBuf);
 
 impl Drop for RemoveUnlessFailed {
     fn drop(&mut self) {
-        if !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(&self.0);
+        if std::thread::panicking() {
+            return;
+        }
+        // A process killed on drop just before may still be finishing a write.
+        for _ in 0..20 {
+            if std::fs::remove_dir_all(&self.0).is_ok() || !self.0.exists() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
         }
     }
 }

@@ -6,6 +6,7 @@
 //! not the step's backoff (issue: faults should cost seconds, not tens of seconds). Every
 //! call made through here is a read or the broadcast of signed bytes, so repeating it is safe.
 
+use alloy::eips::BlockNumberOrTag;
 use alloy::primitives::B256;
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::rpc::types::{Filter, Log};
@@ -113,11 +114,24 @@ impl EvmRpc {
         &self,
         filter: &Filter,
         to: u64,
+        final_on: FinalOn,
     ) -> Result<(Vec<Log>, B256), ChainError> {
         self.call_with("eth_getLogs", true, LOGS_TIMEOUT, |p| {
             let filter = filter.clone();
             async move {
                 let before = block_hash_at(&p, to).await?;
+                // A node that holds `to` but not yet as final (lagging, or on its own fork)
+                // does not answer for it.
+                let reached = match final_on {
+                    FinalOn::Head(min) => p.get_block_number().await? >= min,
+                    FinalOn::Tag(tag) => p
+                        .get_block_by_number(tag)
+                        .await?
+                        .is_some_and(|b| b.header.number >= to),
+                };
+                if !reached {
+                    return Err(RangeReadError::NotFinal(to));
+                }
                 let logs = p.get_logs(&filter).await.map_err(RangeReadError::Rpc)?;
                 let after = block_hash_at(&p, to).await?;
                 if before != after {
@@ -250,6 +264,14 @@ impl EvmRpc {
     }
 }
 
+/// What a node must show for a block to be final on it: a head at least this high
+/// (confirmations), or a `finalized`/`safe` block at or past it.
+#[derive(Clone, Copy, Debug)]
+pub enum FinalOn {
+    Head(u64),
+    Tag(BlockNumberOrTag),
+}
+
 /// Why one node's [`EvmRpc::consistent_logs`] answer was not taken.
 #[derive(Debug, thiserror::Error)]
 enum RangeReadError {
@@ -257,6 +279,8 @@ enum RangeReadError {
     Rpc(#[from] TransportError),
     #[error("the node has no block {0} yet")]
     Missing(u64),
+    #[error("block {0} is not final on the node yet")]
+    NotFinal(u64),
     #[error("block {0} changed while its range was read")]
     Changed(u64),
 }
@@ -361,31 +385,43 @@ mod tests {
         Filter::new().from_block(1).to_block(to)
     }
 
+    /// A node at head `head` whose block 7 has hash `0xaa…` and one log in it.
+    fn node_at(head: u64) -> Script {
+        Arc::new(move |method, _| {
+            Some(match method {
+                "eth_getBlockByNumber" => block_json(7, 0xaa),
+                "eth_blockNumber" => format!("\"0x{head:x}\""),
+                _ => format!(
+                    r#"[{{"address":"0x{}","topics":[],"data":"0x","blockNumber":"0x7",
+                    "blockHash":"0x{}","transactionHash":"0x{}","transactionIndex":"0x0",
+                    "logIndex":"0x0","removed":false}}]"#,
+                    "11".repeat(20),
+                    "aa".repeat(32),
+                    "22".repeat(32)
+                ),
+            })
+        })
+    }
+
     #[tokio::test]
     async fn a_log_range_is_answered_only_by_a_node_that_has_its_last_block() {
         // The first node is behind: it has no block 7 and would answer the range with
-        // nothing. The second has it (and a stable hash), so its answer is taken.
+        // nothing. The second has it, final (head 10 ≥ 7 + 2), so its answer is taken.
         let (behind, behind_seen) = scripted_node(Arc::new(|method, _| {
-            Some(
-                if method == "eth_getBlockByNumber" {
-                    "null"
-                } else {
-                    "[]"
-                }
-                .to_string(),
-            )
-        }))
-        .await;
-        let (synced, _) = scripted_node(Arc::new(|method, _| {
             Some(match method {
-                "eth_getBlockByNumber" => block_json(7, 0xaa),
+                "eth_getBlockByNumber" => "null".to_string(),
+                "eth_blockNumber" => "\"0x6\"".to_string(),
                 _ => "[]".to_string(),
             })
         }))
         .await;
+        let (synced, _) = scripted_node(node_at(10)).await;
         let rpc = EvmRpc::new("test", &[behind, synced]).unwrap();
-        let (logs, hash) = rpc.consistent_logs(&logs_filter(7), 7).await.unwrap();
-        assert!(logs.is_empty());
+        let (logs, hash) = rpc
+            .consistent_logs(&logs_filter(7), 7, FinalOn::Head(9))
+            .await
+            .unwrap();
+        assert_eq!(logs.len(), 1, "the synced node's log");
         assert_eq!(hash, B256::repeat_byte(0xaa));
         assert_eq!(
             behind_seen.load(Ordering::SeqCst),
@@ -395,18 +431,48 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_log_range_not_yet_final_on_a_node_is_answered_by_one_where_it_is() {
+        // Both nodes hold block 7; on the first it is not final (head 8 < 7 + 2).
+        let (early, early_seen) = scripted_node(node_at(8)).await;
+        let (final_node, _) = scripted_node(node_at(10)).await;
+        let rpc = EvmRpc::new("test", &[early, final_node]).unwrap();
+        let (logs, _) = rpc
+            .consistent_logs(&logs_filter(7), 7, FinalOn::Head(9))
+            .await
+            .unwrap();
+        assert_eq!(logs.len(), 1);
+        assert_eq!(
+            early_seen.load(Ordering::SeqCst),
+            2,
+            "asked for block 7 and its head, never for logs"
+        );
+        // With a single node where it is not final, the read fails (the watcher reads again).
+        let (early, _) = scripted_node(node_at(8)).await;
+        let err = EvmRpc::new("test", &[early])
+            .unwrap()
+            .consistent_logs(&logs_filter(7), 7, FinalOn::Head(9))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("not final"), "{err}");
+    }
+
+    #[tokio::test]
     async fn a_log_range_whose_last_block_changed_during_the_read_is_not_taken() {
         // Block 7's hash differs on every request: every read brackets two different hashes,
         // so the call fails (the watcher reads again) rather than return the logs.
         let (moving, _) = scripted_node(Arc::new(|method, i| {
             Some(match method {
                 "eth_getBlockByNumber" => block_json(7, i as u8),
+                "eth_blockNumber" => "\"0xa\"".to_string(),
                 _ => "[]".to_string(),
             })
         }))
         .await;
         let rpc = EvmRpc::new("test", &[moving]).unwrap();
-        let err = rpc.consistent_logs(&logs_filter(7), 7).await.unwrap_err();
+        let err = rpc
+            .consistent_logs(&logs_filter(7), 7, FinalOn::Head(9))
+            .await
+            .unwrap_err();
         assert!(err.to_string().contains("changed"), "{err}");
     }
 

@@ -2,7 +2,7 @@
 //! against a scripted chain; `EvmBlockSource` is the real one.
 
 use crate::bindings::MessageTransmitter::MessageSent;
-use crate::rpc::EvmRpc;
+use crate::rpc::{EvmRpc, FinalOn};
 use alloy::eips::BlockNumberOrTag;
 use alloy::primitives::{Address, B256};
 use alloy::providers::Provider;
@@ -33,12 +33,15 @@ pub trait BlockSource: Send + Sync {
     async fn block_hash(&self, number: u64) -> Result<Option<B256>, ChainError>;
     async fn message_logs(&self, from: u64, to: u64) -> Result<Vec<SentLog>, ChainError>;
     /// The `MessageSent` logs of `from..=to` as one node saw them, with that node's hash of
-    /// block `to` before and after the query (so they describe one chain, and a node that
-    /// had not reached `to` cannot answer with a partial range). None: no node has `to`.
+    /// block `to` before and after the query, from a node on which `to` is final under
+    /// `finality` (so they describe one chain, and a node that had not reached `to` cannot
+    /// answer with a partial range). None: the source knows `to` is not there (test fakes; the
+    /// RPC source fails the read instead, after asking every node).
     async fn final_logs(
         &self,
         from: u64,
         to: u64,
+        finality: Finality,
     ) -> Result<Option<(Vec<SentLog>, B256)>, ChainError>;
 }
 
@@ -106,8 +109,17 @@ impl BlockSource for EvmBlockSource {
         &self,
         from: u64,
         to: u64,
+        finality: Finality,
     ) -> Result<Option<(Vec<SentLog>, B256)>, ChainError> {
-        let (logs, hash) = self.rpc.consistent_logs(&self.filter(from, to), to).await?;
+        let final_on = match finality {
+            Finality::Confirmations { confirmations } => {
+                FinalOn::Head(to.saturating_add(confirmations))
+            }
+            Finality::Finalized => FinalOn::Tag(BlockNumberOrTag::Finalized),
+            Finality::Safe => FinalOn::Tag(BlockNumberOrTag::Safe),
+        };
+        let filter = self.filter(from, to);
+        let (logs, hash) = self.rpc.consistent_logs(&filter, to, final_on).await?;
         Ok(Some((self.decode(logs).await?, hash)))
     }
 }

@@ -147,7 +147,7 @@ impl<S: BlockSource> Watcher<S> {
         while next <= final_height && chunks < MAX_CHUNKS_PER_POLL {
             let to = final_height.min(next.saturating_add(self.chunk - 1));
             // One node's view of the range, bracketed by its hash of `to`.
-            let Some((logs, after)) = self.source.final_logs(next, to).await? else {
+            let Some((logs, after)) = self.source.final_logs(next, to, self.finality).await? else {
                 return Err(WatchError::Moved(self.chain.clone()));
             };
             if logs

@@ -111,6 +111,7 @@ impl BlockSource for &FakeChain {
         &self,
         from: u64,
         to: u64,
+        _finality: Finality,
     ) -> Result<Option<(Vec<SentLog>, B256)>, ChainError> {
         let Some(hash) = self.block_hash(to).await? else {
             return Ok(None);
