@@ -63,7 +63,7 @@ pub fn load<T: DeserializeOwned + Validate>(path: &Path) -> Result<T, ConfigErro
         path: shown.clone(),
         reason: e.to_string(),
     })?;
-    refuse_deep_env_values(T::SECTIONS)?;
+    refuse_env_values_figment_mishandles(T::SECTIONS)?;
     let env = Env::prefixed(ENV_PREFIX)
         .split("__")
         .filter(|key| overrides_a_section(key.as_str(), T::SECTIONS));
@@ -169,7 +169,7 @@ fn overrides_a_section(key: &str, sections: &[&str]) -> bool {
     key.contains('.') && sections.iter().any(|s| section.eq_ignore_ascii_case(s))
 }
 
-fn refuse_deep_env_values(sections: &[&str]) -> Result<(), ConfigError> {
+fn refuse_env_values_figment_mishandles(sections: &[&str]) -> Result<(), ConfigError> {
     // vars_os: `std::env::vars` panics on a variable that is not UTF-8.
     for (name, value) in std::env::vars_os() {
         let (Some(name), Some(value)) = (name.to_str(), value.to_str()) else {
@@ -182,17 +182,30 @@ fn refuse_deep_env_values(sections: &[&str]) -> Result<(), ConfigError> {
             continue;
         }
         let key = name[ENV_PREFIX.len()..].replace("__", ".").to_lowercase();
-        if overrides_a_section(&key, sections) && nesting(value) > MAX_ENV_NESTING {
-            // The value is not shown: it is long, and could be a secret.
-            return Err(ConfigError::Env {
-                reason: format!(
-                    "{name} (environment variable overriding `{key}`): its value is nested \
-                     deeper than {MAX_ENV_NESTING} levels"
-                ),
-            });
+        if !overrides_a_section(&key, sections) {
+            continue;
         }
+        let problem = if nesting(value) > MAX_ENV_NESTING {
+            format!("is nested deeper than {MAX_ENV_NESTING} levels")
+        } else if escape_after_non_ascii(value) {
+            "has a `\\` escape after non-ASCII text, which figment 0.10 misreads".to_string()
+        } else {
+            continue;
+        };
+        // The value is not shown: it may be long, and could be a secret.
+        return Err(ConfigError::Env {
+            reason: format!(
+                "{name} (environment variable overriding `{key}`): its value {problem}"
+            ),
+        });
     }
     Ok(())
+}
+
+/// figment 0.10 unescapes a quoted value by slicing it at a character index taken for a byte
+/// index: after non-ASCII text, a `\` panics or silently cuts the text (found by fuzzing).
+fn escape_after_non_ascii(value: &str) -> bool {
+    value.find('\\').is_some_and(|at| !value[..at].is_ascii())
 }
 
 /// The deepest `[`/`{` nesting in `text`.

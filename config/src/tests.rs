@@ -385,3 +385,15 @@ fn a_deeply_nested_environment_value_is_an_error_not_a_stack_overflow() {
     // A variable the attester's config does not take is not its business.
     load_with_env(&[("USD1_RELAYER__POLICY", &value)], ATTESTER).unwrap();
 }
+
+#[test]
+fn an_escape_after_non_ascii_text_in_an_environment_value_is_an_error_not_a_panic() {
+    // Found by fuzzing (config_parse): figment unescapes a quoted value by slicing it at a
+    // character index as if it were a byte index, so text like `"é\n"` panicked (and text
+    // whose slice happened to land on a boundary was silently cut).
+    let err = load_with_env(&[("USD1_SERVICE__LISTEN", "\"é\\n\"")], ATTESTER).unwrap_err();
+    assert!(matches!(err, ConfigError::Env { .. }), "{err:?}");
+    let shown = err.to_string();
+    assert!(shown.starts_with("USD1_SERVICE__LISTEN "), "{shown}");
+    assert!(shown.contains("escape"), "{shown}");
+}
