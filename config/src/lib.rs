@@ -175,13 +175,10 @@ fn refuse_env_values_figment_mishandles(sections: &[&str]) -> Result<(), ConfigE
         let (Some(name), Some(value)) = (name.to_str(), value.to_str()) else {
             continue;
         };
-        let prefixed = name.len() > ENV_PREFIX.len()
-            && name.is_char_boundary(ENV_PREFIX.len())
-            && name[..ENV_PREFIX.len()].eq_ignore_ascii_case(ENV_PREFIX);
-        if !prefixed {
+        let Some(rest) = without_prefix(name) else {
             continue;
-        }
-        let key = name[ENV_PREFIX.len()..].replace("__", ".").to_lowercase();
+        };
+        let key = rest.replace("__", ".").to_lowercase();
         if !overrides_a_section(&key, sections) {
             continue;
         }
@@ -234,15 +231,22 @@ fn env_var(path: &[&str]) -> Option<(String, String)> {
     let mut vars = std::env::vars_os()
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
     vars.find(|(name, _)| {
-        name.len() > ENV_PREFIX.len()
-            && name.is_char_boundary(ENV_PREFIX.len())
-            && name[..ENV_PREFIX.len()].eq_ignore_ascii_case(ENV_PREFIX)
-            && name[ENV_PREFIX.len()..].split("__").count() == path.len()
-            && name[ENV_PREFIX.len()..]
-                .split("__")
-                .zip(path)
-                .all(|(a, b)| a.eq_ignore_ascii_case(b))
+        without_prefix(name).is_some_and(|rest| {
+            rest.split("__").count() == path.len()
+                && rest
+                    .split("__")
+                    .zip(path)
+                    .all(|(a, b)| a.eq_ignore_ascii_case(b))
+        })
     })
+}
+
+/// `name` after the `USD1_` prefix (matched case-insensitively, as figment does), if it has
+/// the prefix and something after it.
+fn without_prefix(name: &str) -> Option<&str> {
+    let n = ENV_PREFIX.len();
+    (name.len() > n && name.is_char_boundary(n) && name[..n].eq_ignore_ascii_case(ENV_PREFIX))
+        .then(|| &name[n..])
 }
 
 #[cfg(test)]
