@@ -9,7 +9,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde_json::{json, Value};
 use std::sync::Arc;
-use usd1_core::{Domain, B256};
+use usd1_core::{Domain, TxRef, B256};
 use usd1_runtime::extract::{Json, Path};
 use usd1_runtime::{now_ms, parse_hash, redact_urls, ApiError};
 
@@ -89,7 +89,7 @@ async fn messages_by_tx(
             .parse()
             .map_err(|_| ApiError::bad_request("source domain must be a number"))?,
     );
-    let tx = parse_hash(&tx, "transaction hash")?;
+    let tx = usd1_runtime::parse_source_tx(&tx)?;
     let mut messages: Vec<Value> = s
         .store
         .by_tx(domain, &tx)
@@ -109,13 +109,12 @@ async fn messages_by_tx(
             }
         })
         .collect();
-    let tx_text = format!("{tx:#x}");
     let mut governed = s.store.all_holds().await.map_err(ApiError::internal)?;
     governed.extend(s.store.all_dropped().await.map_err(ApiError::internal)?);
-    for h in governed
-        .iter()
-        .filter(|h| h.source_domain == domain && h.source_tx == tx_text)
-    {
+    for h in governed.iter().filter(|h| {
+        h.source_domain == domain
+            && TxRef::parse(&h.source_tx).is_some_and(|t| t.as_bytes() == tx.as_bytes())
+    }) {
         let hash = h.hash();
         let Some(pending) = s
             .blocking(move |s| s.governor.pending(s, &hash))
@@ -135,7 +134,7 @@ async fn messages_by_tx(
         .unwrap_or_else(|p| p.into_inner())
         .iter()
     {
-        if u.source_domain == domain && u.source_tx == tx {
+        if u.source_domain == domain && u.source_tx.as_bytes() == tx.as_bytes() {
             messages.push(json!({ "message": u.message, "messageHash": format!("{hash:#x}"), "attestation": null, "status": "pending_confirmations" }));
         }
     }
@@ -258,7 +257,7 @@ mod tests {
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert_eq!(
             body["error"],
-            "transaction hash must be 0x followed by 64 lowercase hex digits"
+            "transaction must be 0x followed by 64 lowercase hex digits (EVM) or a base58 signature (Solana)"
         );
         let (status, body) = call("GET", &format!("/v1/messages/x/0x{hex}"), None).await;
         assert_eq!(

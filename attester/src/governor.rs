@@ -29,7 +29,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use usd1_config::AttesterConfig;
 use usd1_core::message::address_to_bytes32;
-use usd1_core::{format_amount, Domain, Message, B256, U256, USD1_DECIMALS};
+use usd1_core::{format_amount, Domain, Message, TxRef, B256, U256, USD1_DECIMALS};
 use usd1_runtime::now_ms;
 
 /// One source chain's governor settings.
@@ -56,10 +56,8 @@ pub struct Final<'a> {
     pub message: &'a Message,
     pub raw: &'a [u8],
     pub hash: &'a B256,
-    /// An EVM transaction hash (`0x…`) or a Solana signature.
-    pub source_tx: String,
-    /// The EVM source transaction, to index the signature by it.
-    pub evm_source_tx: Option<B256>,
+    /// The burn's transaction (the signature is indexed by it).
+    pub source_tx: &'a TxRef,
     pub block: u64,
     pub block_time: u64,
 }
@@ -205,8 +203,7 @@ impl Governor {
             source_domain: domain,
             destination_domain: f.message.destination_domain,
             nonce: f.message.nonce,
-            source_tx: f.source_tx.clone(),
-            evm_source_tx: f.evm_source_tx.is_some(),
+            source_tx: f.source_tx.to_string(),
             source_block: f.block,
             amount: 0,
             burn_time,
@@ -602,15 +599,10 @@ fn sign(state: &AppState, h: &Hold, change: GovernorChange<'_>) -> Result<String
         source_block: h.source_block,
         signed_at_ms: now_ms(),
     };
-    let evm_tx: Option<B256> = if h.evm_source_tx {
-        h.source_tx.parse().ok()
-    } else {
-        None
-    };
     state
         .store
         .blocking()
-        .commit_signature(&record, &hash, evm_tx.as_ref(), change)
+        .commit_signature(&record, &hash, change)
         .map_err(|e| e.to_string())?;
     let (src, dst) = (
         state.label(h.source_domain),

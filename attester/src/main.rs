@@ -6,7 +6,6 @@ mod cosign;
 mod governor;
 mod metrics;
 mod signer;
-mod solana_watch;
 mod state;
 mod store;
 mod violations;
@@ -16,7 +15,8 @@ use state::{AppState, ChainStatus};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use usd1_config::{load_evm_signer, AttesterConfig};
-use usd1_evm::{EvmBlockSource, EvmRpc, Watcher};
+use usd1_core::Source;
+use usd1_evm::EvmRpc;
 
 #[tokio::main]
 async fn main() {
@@ -97,67 +97,37 @@ async fn run(config: AttesterConfig) -> Result<(), String> {
             }
         });
     }
+    let mut sources: Vec<(Arc<dyn Source>, u64)> = Vec::new();
     for (name, chain) in &config.chains {
         let rpc = Arc::new(EvmRpc::new(name, &chain.rpc_urls).map_err(|e| e.to_string())?);
         let tree = db
             .open_tree(format!("watcher/{}", chain.domain))
             .map_err(|e| e.to_string())?;
-        let source = EvmBlockSource {
-            rpc,
-            transmitter: chain.message_transmitter,
-        };
-        let watcher = Watcher::new(
-            source,
-            tree,
-            name,
-            chain.domain,
-            chain.finality,
-            chain.max_block_range,
-            chain.start_block,
-            true,
-        );
-        state
-            .chains
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(
-                name.clone(),
-                ChainStatus {
-                    domain: chain.domain.0,
-                    poll_interval_ms: chain.poll_interval_ms,
-                    ..Default::default()
-                },
-            );
-        tokio::spawn(watch::run(
-            state.clone(),
-            name.clone(),
-            watcher,
-            Duration::from_millis(chain.poll_interval_ms),
-        ));
+        let watcher = usd1_evm::connect::source(name, chain, rpc, tree, true);
+        sources.push((Arc::new(watcher), chain.poll_interval_ms));
     }
-
     if let Some(solana) = &config.solana {
         let tree = db.open_tree("watcher/solana").map_err(|e| e.to_string())?;
         let watcher =
             usd1_solana::watcher::SolanaWatcher::from_config(solana, &config.chains, tree)?;
+        sources.push((Arc::new(watcher), solana.poll_interval_ms));
+    }
+    let intake = Arc::new(watch::Attest(state.clone()));
+    for (source, poll_interval_ms) in sources {
         state
             .chains
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .insert(
-                solana.name.clone(),
+                source.name().to_string(),
                 ChainStatus {
-                    domain: solana.domain.0,
-                    poll_interval_ms: solana.poll_interval_ms,
+                    domain: source.domain().0,
+                    poll_interval_ms,
                     ..Default::default()
                 },
             );
-        tokio::spawn(solana_watch::run(
-            state.clone(),
-            solana.name.clone(),
-            watcher,
-            Duration::from_millis(solana.poll_interval_ms),
-        ));
+        let poll = Duration::from_millis(poll_interval_ms);
+        tokio::spawn(usd1_runtime::watch::run(source, poll, intake.clone()));
     }
 
     let listener = tokio::net::TcpListener::bind(config.service.listen)

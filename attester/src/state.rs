@@ -10,7 +10,7 @@ use usd1_core::{Domain, B256};
 pub struct Unconfirmed {
     pub source_domain: Domain,
     pub message: String,
-    pub source_tx: B256,
+    pub source_tx: usd1_core::TxRef,
 }
 
 /// What `/readyz` reports per chain.

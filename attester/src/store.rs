@@ -24,7 +24,7 @@
 use crate::governor::logic::HoldKind;
 use serde::{Deserialize, Serialize};
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
-use usd1_core::{Domain, B256};
+use usd1_core::{Domain, TxRef, B256};
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct SignedMessage {
@@ -48,8 +48,6 @@ pub struct Hold {
     pub destination_domain: Domain,
     pub nonce: u64,
     pub source_tx: String,
-    /// The source transaction is an EVM one (indexed by transaction once signed).
-    pub evm_source_tx: bool,
     pub source_block: u64,
     /// USD1 base units burned.
     pub amount: u128,
@@ -175,8 +173,12 @@ impl Store {
         self.run(move |s| s.get(&hash)).await
     }
 
-    pub async fn by_tx(&self, domain: Domain, tx: &B256) -> Result<Vec<SignedMessage>, StoreError> {
-        let tx = *tx;
+    pub async fn by_tx(
+        &self,
+        domain: Domain,
+        tx: &TxRef,
+    ) -> Result<Vec<SignedMessage>, StoreError> {
+        let tx = tx.clone();
         self.run(move |s| s.by_tx(domain, &tx)).await
     }
 
@@ -213,17 +215,17 @@ impl BlockingStore {
         })
     }
 
-    /// Stores a signed message (indexed by its EVM source transaction when it has one) with
-    /// what the governor records about it, in one transaction; the caller flushes.
+    /// Stores a signed message (indexed by its source transaction) with what the governor
+    /// records about it, in one transaction; the caller flushes.
     pub fn commit_signature(
         &self,
         record: &SignedMessage,
         hash: &B256,
-        evm_tx: Option<&B256>,
         change: GovernorChange<'_>,
     ) -> Result<(), StoreError> {
         let value = serde_json::to_vec(record)?;
-        let tx_index = evm_tx.map(|tx| tx_key(record.source_domain, tx, hash));
+        let tx_index =
+            TxRef::parse(&record.source_tx).map(|tx| tx_key(record.source_domain, &tx, hash));
         let released = change.released.map(Hold::key);
         let window = change
             .window
@@ -370,13 +372,17 @@ impl BlockingStore {
         })
     }
 
-    pub fn by_tx(&self, domain: Domain, tx: &B256) -> Result<Vec<SignedMessage>, StoreError> {
+    pub fn by_tx(&self, domain: Domain, tx: &TxRef) -> Result<Vec<SignedMessage>, StoreError> {
         let mut prefix = domain.0.to_be_bytes().to_vec();
-        prefix.extend_from_slice(tx.as_slice());
+        prefix.extend_from_slice(tx.as_bytes());
         let mut out = Vec::new();
         for entry in self.by_tx.scan_prefix(&prefix) {
             let (k, _) = entry?;
-            let hash = B256::from_slice(&k[36..68]);
+            // (domain, tx, message hash): a longer id with this one as its prefix is not it.
+            if k.len() != prefix.len() + 32 {
+                continue;
+            }
+            let hash = B256::from_slice(&k[prefix.len()..]);
             if let Some(m) = self.get(&hash)? {
                 out.push(m);
             }
@@ -399,9 +405,9 @@ fn window_key(domain: Domain, stamp: u64, hash: &B256) -> Vec<u8> {
     k
 }
 
-fn tx_key(domain: Domain, tx: &B256, hash: &B256) -> Vec<u8> {
+fn tx_key(domain: Domain, tx: &TxRef, hash: &B256) -> Vec<u8> {
     let mut k = domain.0.to_be_bytes().to_vec();
-    k.extend_from_slice(tx.as_slice());
+    k.extend_from_slice(tx.as_bytes());
     k.extend_from_slice(hash.as_slice());
     k
 }

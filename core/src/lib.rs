@@ -7,6 +7,7 @@ pub mod attestation;
 pub mod audit;
 pub mod domain;
 pub mod message;
+pub mod source;
 pub mod state;
 pub mod traits;
 
@@ -15,4 +16,5 @@ pub use amount::{format_amount, parse_amount, AmountError, USD1_DECIMALS};
 pub use attestation::{assemble_attestation, attestation_satisfies, AttestationError, Signature65};
 pub use domain::Domain;
 pub use message::{BurnBody, Message, MessageError};
+pub use source::{ObservedBurn, Source, SourceBatch, SourceError, TxRef};
 pub use state::{HistoryEntry, MessageRecord, MessageState};

@@ -163,13 +163,10 @@ async fn by_tx(
             .parse()
             .map_err(|_| ApiError::bad_request("source domain must be a number"))?,
     );
-    let tx = match source_tx(&tx)? {
-        SourceTx::Evm(hash) => hash.to_vec(),
-        SourceTx::Solana(signature) => signature,
-    };
+    let tx = usd1_runtime::parse_source_tx(&tx)?;
     let found = s
         .store
-        .by_source_tx_bytes(domain, &tx)
+        .by_source_tx_bytes(domain, tx.as_bytes())
         .await
         .map_err(ApiError::internal)?;
     if found.is_empty() {
@@ -180,26 +177,6 @@ async fn by_tx(
     Ok(Json(shown(
         json!({ "messages": found.iter().map(public).collect::<Vec<_>>() }),
     )))
-}
-
-enum SourceTx {
-    Evm(usd1_core::B256),
-    /// A Solana signature's 64 bytes.
-    Solana(Vec<u8>),
-}
-
-/// A source transaction as given in a URL: an EVM hash (`0x` and 64 lowercase hex digits)
-/// or a Solana signature (base58, 64 bytes).
-fn source_tx(text: &str) -> Result<SourceTx, ApiError> {
-    if text.starts_with("0x") {
-        return parse_hash(text, "transaction hash").map(SourceTx::Evm);
-    }
-    match text.parse::<usd1_solana::solana_sdk::signature::Signature>() {
-        Ok(signature) => Ok(SourceTx::Solana(signature.as_ref().to_vec())),
-        Err(_) => Err(ApiError::bad_request(
-            "transaction hash must be 0x followed by 64 lowercase hex digits (EVM) or a base58 Solana signature",
-        )),
-    }
 }
 
 async fn readyz(State(s): State<ApiState>) -> Response {

@@ -1,13 +1,15 @@
-//! The relayer's own watchers: every final message bound for a destination this relayer
+//! The relayer's queue intake: every final message bound for a destination this relayer
 //! serves enters the queue as `Observed` (idempotently: a message is queued once).
 
 use crate::store::Store;
+use async_trait::async_trait;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
-use usd1_core::{Domain, HistoryEntry, Message, MessageRecord, MessageState};
-use usd1_evm::{EvmBlockSource, Watcher};
+use usd1_core::{Domain, HistoryEntry, Message, MessageRecord, MessageState, ObservedBurn};
+use usd1_core::{Source, B256};
 use usd1_runtime::now_ms;
+use usd1_runtime::watch::{Intake, IntakeError, Progress, WatchError};
 
 pub fn new_record(
     m: &Message,
@@ -48,140 +50,64 @@ pub fn new_record(
     }
 }
 
-/// Watch health per chain, for `/readyz`: (last good poll ms, caught up).
+/// Watch health per chain, for `/readyz`: (last good poll ms, caught up, poll interval ms).
 pub type FeedStatus = Arc<std::sync::RwLock<std::collections::BTreeMap<String, (u64, bool, u64)>>>;
 
-pub async fn run(
-    store: Store,
-    name: String,
-    watcher: Watcher<EvmBlockSource>,
-    destinations: Arc<HashSet<Domain>>,
-    poll: Duration,
-    status: FeedStatus,
-    wake: Arc<tokio::sync::Notify>,
-) {
-    let mut tick = tokio::time::interval(poll);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        match step(&store, &watcher, &destinations).await {
-            Ok((new, caught_up)) => {
-                let mut s = status.write().unwrap_or_else(|p| p.into_inner());
-                s.insert(name.clone(), (now_ms(), caught_up, poll.as_millis() as u64));
-                if new > 0 {
-                    wake.notify_one();
-                }
-            }
-            Err(e) => {
-                tracing::warn!(chain = %name, error = %e, "relayer watch step failed; retrying next poll")
-            }
-        }
-    }
+/// The relayer's side of the one watch loop (usd1_runtime::watch) every source chain runs:
+/// queue each final message bound for a destination this relayer serves, flushed before the
+/// loop moves the source's cursor.
+pub struct Queue {
+    pub store: Store,
+    pub destinations: Arc<HashSet<Domain>>,
+    pub status: FeedStatus,
+    pub poll: Duration,
+    /// Wakes the pipeline when something new is queued.
+    pub wake: Arc<tokio::sync::Notify>,
 }
 
-async fn step(
-    store: &Store,
-    watcher: &Watcher<EvmBlockSource>,
-    destinations: &HashSet<Domain>,
-) -> Result<(usize, bool), String> {
-    let batch = watcher.poll().await.map_err(|e| e.to_string())?;
-    if !batch.orphaned.is_empty() {
-        // Marked durably before the cursor moves past the reorg.
-        crate::violations::note(store, &batch.orphaned)
-            .await
-            .map_err(|e| e.to_string())?;
-    }
-    let mut new = 0;
-    for m in &batch.final_messages {
-        if !destinations.contains(&m.message.destination_domain) {
-            tracing::debug!(message_hash = %m.hash, destination = m.message.destination_domain.0, "not a destination this relayer serves");
-            continue;
+#[async_trait]
+impl Intake for Queue {
+    async fn take(
+        &self,
+        _source: &dyn Source,
+        orphaned: Vec<B256>,
+        burns: Vec<ObservedBurn>,
+    ) -> Result<usize, IntakeError> {
+        if !orphaned.is_empty() {
+            // Marked durably before the cursor moves past the reorg.
+            crate::violations::note(&self.store, &orphaned).await?;
         }
-        let source_tx = format!("{:#x}", m.tx_hash);
-        let record = new_record(
-            &m.message,
-            &m.raw,
-            &source_tx,
-            m.block_number,
-            m.block_timestamp,
-        );
-        if store
-            .observe(&record, Some(&m.tx_hash))
-            .await
-            .map_err(|e| e.to_string())?
-        {
-            tracing::info!(message_hash = %m.hash, source = m.message.source_domain.0,
-                destination = m.message.destination_domain.0, nonce = m.message.nonce, "observed");
-            new += 1;
-        }
-    }
-    // Queued messages are durable before the cursor passes them.
-    store.flush().await.map_err(|e| e.to_string())?;
-    watcher.commit(&batch).await.map_err(|e| e.to_string())?;
-    let next = watcher.cursor().map_err(|e| e.to_string())?;
-    Ok((new, next > batch.final_height))
-}
-
-/// The relayer's Solana watcher: finalized bridge burns bound for a destination it serves.
-pub async fn run_solana(
-    store: Store,
-    name: String,
-    watcher: usd1_solana::watcher::SolanaWatcher,
-    destinations: Arc<HashSet<Domain>>,
-    poll: Duration,
-    status: FeedStatus,
-    wake: Arc<tokio::sync::Notify>,
-) {
-    let mut tick = tokio::time::interval(poll);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        match solana_step(&store, &watcher, &destinations).await {
-            Ok(new) => {
-                status
-                    .write()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(name.clone(), (now_ms(), true, poll.as_millis() as u64));
-                if new > 0 {
-                    wake.notify_one();
-                }
+        let mut new = 0;
+        for burn in &burns {
+            let m = &burn.message;
+            if !self.destinations.contains(&m.destination_domain) {
+                tracing::debug!(message_hash = %burn.hash, destination = m.destination_domain.0, "not a destination this relayer serves");
+                continue;
             }
-            Err(e) => {
-                tracing::warn!(chain = %name, error = %e, "relayer solana watch step failed; retrying next poll")
+            let record = new_record(m, &burn.raw, burn.tx.as_str(), burn.height, burn.time);
+            if self.store.observe(&record).await? {
+                tracing::info!(message_hash = %burn.hash, source = m.source_domain.0,
+                    destination = m.destination_domain.0, nonce = m.nonce, "observed");
+                new += 1;
             }
         }
+        // Queued messages are durable before the cursor passes them.
+        self.store.flush().await?;
+        Ok(new)
     }
-}
 
-async fn solana_step(
-    store: &Store,
-    watcher: &usd1_solana::watcher::SolanaWatcher,
-    destinations: &HashSet<Domain>,
-) -> Result<usize, String> {
-    let batch = watcher.poll().await.map_err(|e| e.to_string())?;
-    let mut new = 0;
-    for b in &batch.burns {
-        if !destinations.contains(&b.message.destination_domain) {
-            continue;
-        }
-        let record = new_record(
-            &b.message,
-            &b.message.encode(),
-            &b.signature,
-            b.slot,
-            b.block_time,
-        );
-        if store
-            .observe(&record, None)
-            .await
-            .map_err(|e| e.to_string())?
-        {
-            tracing::info!(message_hash = %b.hash, source = b.message.source_domain.0,
-                destination = b.message.destination_domain.0, nonce = b.message.nonce, "observed");
-            new += 1;
+    fn report(&self, source: &dyn Source, outcome: Result<Progress, WatchError>) {
+        // A failed poll was logged by the loop; /readyz sees its age.
+        let Ok(progress) = outcome else { return };
+        self.status
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(
+                source.name().to_string(),
+                (now_ms(), progress.caught_up, self.poll.as_millis() as u64),
+            );
+        if progress.new > 0 {
+            self.wake.notify_one();
         }
     }
-    store.flush().await.map_err(|e| e.to_string())?;
-    watcher.commit(&batch).await.map_err(|e| e.to_string())?;
-    Ok(new)
 }

@@ -20,7 +20,8 @@ use std::time::Duration;
 use tokio::sync::{Mutex, Notify};
 use usd1_config::{load_evm_signer, RelayerConfig};
 use usd1_core::traits::Destination;
-use usd1_evm::{EvmBlockSource, EvmDestination, EvmRpc, Watcher};
+use usd1_core::Source;
+use usd1_evm::{EvmDestination, EvmRpc};
 
 #[tokio::main]
 async fn main() {
@@ -168,62 +169,40 @@ async fn run(config: RelayerConfig) -> Result<(), String> {
     metrics::init(&pipeline);
     let feeds: feed::FeedStatus = Default::default();
     let wake = Arc::new(Notify::new());
-    let mut expected_feeds = 0;
+    let mut sources: Vec<(Arc<dyn Source>, u64)> = Vec::new();
     for (name, chain) in &config.chains {
         if !serves(&r.sources, chain.domain) {
             continue;
         }
-        expected_feeds += 1;
         let tree = store
             .db()
             .open_tree(format!("watcher/{}", chain.domain))
             .map_err(|e| e.to_string())?;
-        let source = EvmBlockSource {
-            rpc: rpcs[name].clone(),
-            transmitter: chain.message_transmitter,
-        };
-        let watcher = Watcher::new(
-            source,
-            tree,
-            name,
-            chain.domain,
-            chain.finality,
-            chain.max_block_range,
-            chain.start_block,
-            false,
-        );
-        let poll = Duration::from_millis(chain.poll_interval_ms);
-        tokio::spawn(feed::run(
-            store.clone(),
-            name.clone(),
-            watcher,
-            destinations.clone(),
-            poll,
-            feeds.clone(),
-            wake.clone(),
-        ));
+        let watcher = usd1_evm::connect::source(name, chain, rpcs[name].clone(), tree, false);
+        sources.push((Arc::new(watcher), chain.poll_interval_ms));
     }
-
     if let Some(solana) = &config.solana {
         if serves(&r.sources, solana.domain) {
-            expected_feeds += 1;
             let tree = store
                 .db()
                 .open_tree("watcher/solana")
                 .map_err(|e| e.to_string())?;
             let watcher =
                 usd1_solana::watcher::SolanaWatcher::from_config(solana, &config.chains, tree)?;
-            let poll = Duration::from_millis(solana.poll_interval_ms);
-            tokio::spawn(feed::run_solana(
-                store.clone(),
-                solana.name.clone(),
-                watcher,
-                destinations.clone(),
-                poll,
-                feeds.clone(),
-                wake.clone(),
-            ));
+            sources.push((Arc::new(watcher), solana.poll_interval_ms));
         }
+    }
+    let expected_feeds = sources.len();
+    for (source, poll_interval_ms) in sources {
+        let poll = Duration::from_millis(poll_interval_ms);
+        let queue = feed::Queue {
+            store: store.clone(),
+            destinations: destinations.clone(),
+            status: feeds.clone(),
+            poll,
+            wake: wake.clone(),
+        };
+        tokio::spawn(usd1_runtime::watch::run(source, poll, Arc::new(queue)));
     }
     tokio::spawn(run_pipeline(pipeline.clone(), wake));
     let audited = config

@@ -51,14 +51,10 @@ pub struct Store {
 /// indexes existed are indexed once, at open).
 const INDEXED_KEY: &[u8] = b"explorer-indexes-v1";
 
-/// The bytes a source transaction is indexed under: an EVM hash's 32, a Solana signature's 64.
+/// The bytes a source transaction is indexed under ([`usd1_core::TxRef`]): an EVM hash's
+/// 32, a Solana signature's 64.
 pub fn source_tx_bytes(text: &str) -> Option<Vec<u8>> {
-    if text.starts_with("0x") {
-        return text.parse::<B256>().ok().map(|h| h.to_vec());
-    }
-    text.parse::<usd1_solana::solana_sdk::signature::Signature>()
-        .ok()
-        .map(|s| s.as_ref().to_vec())
+    usd1_core::TxRef::parse(text).map(|tx| tx.as_bytes().to_vec())
 }
 
 /// The explorer's index keys of a record: (by_tx, by_nonce, by_addr…, by_time).
@@ -69,16 +65,13 @@ struct IndexKeys {
     time: Vec<u8>,
 }
 
-fn index_keys(record: &MessageRecord, key: &[u8], evm_tx: Option<&B256>) -> IndexKeys {
-    let tx = evm_tx
-        .map(|tx| tx.to_vec())
-        .or_else(|| source_tx_bytes(&record.source_tx))
-        .map(|tx| {
-            let mut k = record.source_domain.0.to_be_bytes().to_vec();
-            k.extend_from_slice(&tx);
-            k.extend_from_slice(key);
-            k
-        });
+fn index_keys(record: &MessageRecord, key: &[u8]) -> IndexKeys {
+    let tx = source_tx_bytes(&record.source_tx).map(|tx| {
+        let mut k = record.source_domain.0.to_be_bytes().to_vec();
+        k.extend_from_slice(&tx);
+        k.extend_from_slice(key);
+        k
+    });
     let mut nonce = record.source_domain.0.to_be_bytes().to_vec();
     nonce.extend_from_slice(&record.nonce.to_be_bytes());
     nonce.extend_from_slice(key);
@@ -134,7 +127,7 @@ impl Store {
         for entry in self.messages.iter() {
             let (key, value) = entry?;
             let record: MessageRecord = serde_json::from_slice(&value)?;
-            let keys = index_keys(&record, &key, None);
+            let keys = index_keys(&record, &key);
             (&self.by_tx, &self.by_nonce, &self.by_addr, &self.by_time).transaction(
                 |(t, n, a, time)| {
                     if let Some(k) = &keys.tx {
@@ -182,17 +175,12 @@ impl Store {
     }
 
     /// Adds a newly observed message unless it is known already. Returns whether it was new.
-    /// It is indexed by its source transaction (`evm_tx`, else the record's `source_tx` when
-    /// that is a Solana signature), its (source, nonce), its burn's sender and recipient, and
-    /// the time it was observed — in the same transaction as the record.
-    pub async fn observe(
-        &self,
-        record: &MessageRecord,
-        evm_tx: Option<&B256>,
-    ) -> Result<bool, StoreError> {
+    /// It is indexed by its source transaction, its (source, nonce), its burn's sender and
+    /// recipient, and the time it was observed — in the same transaction as the record.
+    pub async fn observe(&self, record: &MessageRecord) -> Result<bool, StoreError> {
         let key = hash_key(&record.message_hash);
         let value = serde_json::to_vec(record)?;
-        let keys = index_keys(record, &key, evm_tx);
+        let keys = index_keys(record, &key);
         self.run(move |s| {
             let inserted = (
                 &s.messages,

@@ -169,7 +169,7 @@ mod tests {
         let minted = record(2, 6, MessageState::Delivered);
         let later = record(3, 6, MessageState::Observed);
         for r in [&pending, &minted, &later] {
-            store.observe(r, None).await.unwrap();
+            store.observe(r).await.unwrap();
         }
         let hashes: Vec<B256> = [&pending, &minted]
             .iter()

@@ -16,6 +16,7 @@ mod redact;
 mod serve;
 #[cfg(feature = "store-stress")]
 pub mod store_stress;
+pub mod watch;
 
 pub use blocking::{blocking, NotRun};
 pub use redact::{redact_json, redact_urls};
@@ -67,6 +68,25 @@ pub fn fatal_config(program: &str, message: impl std::fmt::Display) -> ! {
 
 /// Parses a 32-byte hash given to the API: exactly `0x` and 64 lowercase hex digits, as Iris
 /// writes them (no missing prefix, no `0X`, no upper case, nothing around it).
+/// A source transaction as a client names it: an EVM hash (strict, like [`parse_hash`]) or
+/// a base58 signature of 64 bytes (Solana).
+pub fn parse_source_tx(text: &str) -> Result<usd1_core::TxRef, ApiError> {
+    let refused = || {
+        ApiError::bad_request(
+            "transaction must be 0x followed by 64 lowercase hex digits (EVM) or a base58 signature (Solana)",
+        )
+    };
+    if text.starts_with("0x") {
+        return parse_hash(text, "transaction hash")
+            .map(usd1_core::TxRef::from_hash)
+            .map_err(|_| refused());
+    }
+    match usd1_core::TxRef::parse(text) {
+        Some(tx) if tx.as_bytes().len() == 64 => Ok(tx),
+        _ => Err(refused()),
+    }
+}
+
 pub fn parse_hash(text: &str, what: &str) -> Result<usd1_core::B256, ApiError> {
     let strict = text.len() == 66
         && text.starts_with("0x")

@@ -64,7 +64,6 @@ fn hold(generation: u64, lane: u64, i: u64, burn_time: u64) -> Hold {
         destination_domain: Domain(6),
         nonce: i,
         source_tx: format!("{tx:#x}"),
-        evm_source_tx: true,
         source_block: burn_time,
         amount: 1_000 + u128::from(i),
         burn_time,
@@ -138,13 +137,12 @@ async fn lane(
             let (h, m) = (h, meta);
             store
                 .run(move |s| {
-                    let tx: B256 = h.source_tx.parse().unwrap();
                     let change = GovernorChange {
                         window: counted.then_some((h.burn_time, h.amount)),
                         released: Some(&h),
                         meta: counted.then_some(m),
                     };
-                    s.commit_signature(&signed(&h), &hash, Some(&tx), change)
+                    s.commit_signature(&signed(&h), &hash, change)
                 })
                 .await
                 .unwrap();
@@ -195,7 +193,7 @@ async fn scanner(store: Store, stop: Arc<AtomicBool>, figures: Arc<Figures>, pro
             .await
             .unwrap();
         if let Some(h) = holds.first() {
-            let tx: B256 = h.source_tx.parse().unwrap();
+            let tx = usd1_core::TxRef::parse(&h.source_tx).unwrap();
             store.get(&h.hash()).await.unwrap();
             store.by_tx(h.source_domain, &tx).await.unwrap();
         }
@@ -275,7 +273,7 @@ fn check(store: &Store) -> Result<Snapshot, String> {
         if k.as_ref() != hash.as_slice() {
             return Err(format!("{hash:#x} is signed under another key"));
         }
-        let tx: B256 = m.source_tx.parse().map_err(|_| "signed source tx")?;
+        let tx = usd1_core::TxRef::parse(&m.source_tx).ok_or("signed source tx")?;
         if !s
             .by_tx
             .contains_key(tx_key(m.source_domain, &tx, &hash))

@@ -2,6 +2,7 @@
 //! finality-aware `MessageSent` watcher, and the `receiveMessage` destination.
 pub mod audit;
 pub mod bindings;
+pub mod connect;
 pub mod destination;
 pub mod metrics;
 pub mod receipts;
@@ -13,4 +14,4 @@ pub mod watcher;
 pub use destination::EvmDestination;
 pub use rpc::EvmRpc;
 pub use source::{BlockSource, EvmBlockSource};
-pub use watcher::{Batch, ObservedMessage, WatchError, Watcher};
+pub use watcher::{Batch, WatchError, Watcher};

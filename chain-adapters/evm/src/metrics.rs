@@ -55,11 +55,3 @@ pub static FINALITY_VIOLATIONS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     )
     .unwrap_or_else(|e| fail(e))
 });
-pub static REJECTED_LOGS: LazyLock<IntCounterVec> = LazyLock::new(|| {
-    register_int_counter_vec!(
-        "usd1_rejected_messages_total",
-        "MessageSent logs that are not valid bridge messages, by reason",
-        &["chain", "reason"]
-    )
-    .unwrap_or_else(|e| fail(e))
-});

@@ -10,8 +10,9 @@ use alloy::primitives::B256;
 use std::collections::BTreeMap;
 use thiserror::Error;
 use usd1_config::Finality;
+use usd1_core::source::Rejected;
 use usd1_core::traits::ChainError;
-use usd1_core::{Domain, Message};
+use usd1_core::{Domain, Message, ObservedBurn, TxRef};
 
 /// How many ranges one poll reads at most, so a long catch-up still reports progress.
 const MAX_CHUNKS_PER_POLL: usize = 20;
@@ -37,24 +38,14 @@ pub enum WatchError {
     Moved(String),
 }
 
-/// A message seen in a `MessageSent` log.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ObservedMessage {
-    pub message: Message,
-    pub raw: Vec<u8>,
-    pub hash: B256,
-    pub tx_hash: B256,
-    pub block_number: u64,
-    /// Unix seconds of the burn's block.
-    pub block_timestamp: u64,
-}
-
 #[derive(Debug, Default)]
 pub struct Batch {
     /// Messages in blocks at or below the final height, in chain order.
-    pub final_messages: Vec<ObservedMessage>,
+    pub final_messages: Vec<ObservedBurn>,
     /// Messages above the final height (for "pending confirmations" answers); may vanish.
-    pub unconfirmed: Vec<ObservedMessage>,
+    pub unconfirmed: Vec<ObservedBurn>,
+    /// `MessageSent` logs that are not a message of this chain (counted by the watch loop).
+    pub rejected: Vec<Rejected>,
     pub head: u64,
     pub final_height: u64,
     /// Set when a reorg made the watcher rewind: the first height read again.
@@ -65,7 +56,7 @@ pub struct Batch {
     pub orphaned: Vec<B256>,
     /// Messages of orphaned blocks still waiting to be read again (hash, name after height).
     suspects: Vec<(B256, u64)>,
-    next: u64,
+    pub(crate) next: u64,
     /// Height → (block hash, the hashes of the messages read from that block).
     hashes: BTreeMap<u64, (B256, Vec<B256>)>,
 }
@@ -97,9 +88,6 @@ impl<S: BlockSource> Watcher<S> {
         metrics::REORGS.with_label_values(&[chain]);
         metrics::ORPHANED.with_label_values(&[chain]);
         metrics::FINALITY_VIOLATIONS.with_label_values(&[chain]);
-        for reason in ["malformed", "wrong_source_domain"] {
-            metrics::REJECTED_LOGS.with_label_values(&[chain, reason]);
-        }
         Self {
             source,
             tree,
@@ -161,9 +149,12 @@ impl<S: BlockSource> Watcher<S> {
                     .hashes
                     .entry(log.block_number)
                     .or_insert((log.block_hash, Vec::new()));
-                if let Some(m) = self.to_message(log) {
-                    entry.1.push(m.hash);
-                    batch.final_messages.push(m);
+                match self.to_message(log) {
+                    Ok(m) => {
+                        entry.1.push(m.hash);
+                        batch.final_messages.push(m);
+                    }
+                    Err(rejected) => batch.rejected.push(rejected),
                 }
             }
             batch.hashes.entry(to).or_insert((after, Vec::new()));
@@ -190,7 +181,8 @@ impl<S: BlockSource> Watcher<S> {
         if self.track_unconfirmed && final_height < head && next > final_height {
             let to = head.min(final_height + self.chunk);
             for log in self.source.message_logs(final_height + 1, to).await? {
-                if let Some(m) = self.to_message(log) {
+                // Rejections are reported once, when the log is read as final.
+                if let Ok(m) = self.to_message(log) {
                     batch.unconfirmed.push(m);
                 }
             }
@@ -312,34 +304,27 @@ impl<S: BlockSource> Watcher<S> {
             .inc_by(messages);
     }
 
-    fn to_message(&self, log: SentLog) -> Option<ObservedMessage> {
-        let reject = |reason: &str, detail: String| {
-            tracing::warn!(chain = %self.chain, tx = %log.tx_hash, reason, detail, "ignoring MessageSent log");
-            metrics::REJECTED_LOGS
-                .with_label_values(&[&self.chain, reason])
-                .inc();
+    fn to_message(&self, log: SentLog) -> Result<ObservedBurn, Rejected> {
+        let reject = |reason: &'static str, detail: String| Rejected {
+            tx: format!("{:#x}", log.tx_hash),
+            reason,
+            detail,
         };
-        let message = match Message::decode(&log.message) {
-            Ok(m) => m,
-            Err(e) => {
-                reject("malformed", e.to_string());
-                return None;
-            }
-        };
+        let message =
+            Message::decode(&log.message).map_err(|e| reject("malformed", e.to_string()))?;
         if message.source_domain != self.domain {
-            reject(
+            return Err(reject(
                 "wrong_source_domain",
                 format!("domain {}", message.source_domain),
-            );
-            return None;
+            ));
         }
-        Some(ObservedMessage {
+        Ok(ObservedBurn {
             hash: message.hash(),
             message,
             raw: log.message,
-            tx_hash: log.tx_hash,
-            block_number: log.block_number,
-            block_timestamp: log.block_timestamp,
+            tx: TxRef::from_hash(log.tx_hash),
+            height: log.block_number,
+            time: log.block_timestamp,
         })
     }
 
@@ -390,5 +375,6 @@ fn height_of(key: &[u8]) -> u64 {
         .unwrap_or(0)
 }
 
+mod as_source;
 #[cfg(test)]
 mod tests;

@@ -55,6 +55,21 @@ pub enum NotBridgeBurn {
     BadCallerShape,
 }
 
+/// The rejection labels whose metric series exist from the start (a bad memo's labels appear
+/// when first seen), with the watcher's own `unknown_destination`.
+pub const REJECTION_REASONS: &[&str] = &[
+    "failed_tx",
+    "several_burns",
+    "no_memo",
+    "several_memos",
+    "memo_not_utf8",
+    "zero_amount",
+    "memo_not_signed_by_owner",
+    "bad_recipient_shape",
+    "bad_caller_shape",
+    "unknown_destination",
+];
+
 impl NotBridgeBurn {
     pub fn label(self) -> &'static str {
         match self {

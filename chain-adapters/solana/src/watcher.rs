@@ -46,6 +46,9 @@ pub struct SolanaWatcher {
     tree: sled::Tree,
     /// Destination domain → its registered TokenMessenger (the message's recipient).
     messengers: HashMap<Domain, B256>,
+    /// The configured chain name and domain (what the services label it with).
+    name: String,
+    domain: Domain,
 }
 
 fn rpc(method: &'static str) -> impl Fn(solana_rpc_client_api::client_error::Error) -> SolanaError {
@@ -75,7 +78,26 @@ impl SolanaWatcher {
             mint,
             tree,
             messengers,
+            name: "solana".into(),
+            domain: Domain::SOLANA,
         }
+    }
+
+    /// Names the chain as the config does (metric labels, logs).
+    pub fn named(mut self, name: &str, domain: Domain) -> Self {
+        self.name = name.to_string();
+        self.domain = domain;
+        self
+    }
+
+    /// The highest finalized slot.
+    async fn final_slot(&self) -> Result<u64, SolanaError> {
+        crate::rpc::retried(|| {
+            self.client
+                .get_slot_with_commitment(CommitmentConfig::finalized())
+        })
+        .await
+        .map_err(rpc("getSlot"))
     }
 
     fn cursor(&self) -> Result<Option<Signature>, SolanaError> {
@@ -109,7 +131,7 @@ impl SolanaWatcher {
                 )
             })
             .collect();
-        Ok(Self::new(url, mint, tree, messengers))
+        Ok(Self::new(url, mint, tree, messengers).named(&solana.name, solana.domain))
     }
 
     /// Reads what became final since the stored cursor. Nothing is stored until `commit`.
@@ -286,3 +308,5 @@ impl SolanaWatcher {
         Ok(block.signatures.unwrap_or_default())
     }
 }
+
+mod as_source;

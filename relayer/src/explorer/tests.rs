@@ -165,8 +165,8 @@ async fn search_finds_by_message_hash_source_tx_and_address() {
         2000,
         &format!("0x{}", "ef".repeat(32)),
     );
-    s.observe(&a, Some(&tx.parse().unwrap())).await.unwrap();
-    s.observe(&b, None).await.unwrap();
+    s.observe(&a).await.unwrap();
+    s.observe(&b).await.unwrap();
     let app = app(s);
 
     let (status, v) = get_json(&app, &format!("/v1/explorer/search?q={}", a.message_hash)).await;
@@ -228,7 +228,7 @@ async fn solana_source_signatures_are_indexed() {
         &sig,
     );
     r.source_domain = Domain::SOLANA;
-    s.observe(&r, None).await.unwrap();
+    s.observe(&r).await.unwrap();
     let bytes = source_tx_bytes(&sig).unwrap();
     assert_eq!(bytes.len(), 64);
     let found = s.by_source_tx_bytes(Domain::SOLANA, &bytes).await.unwrap();
@@ -296,7 +296,7 @@ async fn recent_is_newest_first_filtered_and_paginated() {
                 reason: "below the minimum".into(),
             };
         }
-        s.observe(&r, None).await.unwrap();
+        s.observe(&r).await.unwrap();
         hashes.push(r.message_hash.clone());
     }
     let app = app(s);
@@ -361,8 +361,8 @@ async fn a_transfer_shows_its_timeline_replacements_and_reason() {
         tx_hash: format!("0x{}", "77".repeat(32)),
     };
     b.sent_txs = vec![format!("0x{}", "77".repeat(32))];
-    s.observe(&a, None).await.unwrap();
-    s.observe(&b, None).await.unwrap();
+    s.observe(&a).await.unwrap();
+    s.observe(&b).await.unwrap();
     let app = app(s);
     let (_, v) = get_json(&app, &format!("/v1/explorer/transfers/{}", a.message_hash)).await;
     let t = &v["transfer"];

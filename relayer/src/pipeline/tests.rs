@@ -251,7 +251,7 @@ fn message(nonce: u64) -> Message {
 
 async fn observe(p: &Pipeline, m: &Message) {
     p.store
-        .observe(&new_record(m, &m.encode(), "0x00", 1, 0), Some(&B256::ZERO))
+        .observe(&new_record(m, &m.encode(), "0x00", 1, 0))
         .await
         .unwrap();
 }

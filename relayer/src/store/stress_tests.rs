@@ -93,7 +93,7 @@ async fn lane(
         let mut r =
             crate::feed::new_record(&m, &m.encode(), &format!("{tx:#x}"), i, now_ms() / 1000);
         r.observed_at_ms = now_ms();
-        assert!(store.observe(&r, Some(&tx)).await.unwrap(), "new message");
+        assert!(store.observe(&r).await.unwrap(), "new message");
         r.transition(MessageState::Attesting, now_ms(), None);
         store.save(&r, None).await.unwrap();
         r.attestation = Some(format!("0x{}", "ab".repeat(65)));
@@ -262,7 +262,7 @@ fn check(store: &Store) -> Result<Snapshot, String> {
         if active == r.state.is_terminal() {
             return Err(format!("{h}: state {} but active={active}", r.state.name()));
         }
-        let keys = index_keys(&r, &k, None);
+        let keys = index_keys(&r, &k);
         let mut indexed = vec![
             ("by_nonce", &store.by_nonce, keys.nonce),
             ("by_time", &store.by_time, keys.time),

@@ -148,7 +148,7 @@ async fn poll_commit(w: &Watcher<&FakeChain>) -> Batch {
     b
 }
 
-fn hashes(ms: &[ObservedMessage]) -> Vec<B256> {
+fn hashes(ms: &[ObservedBurn]) -> Vec<B256> {
     ms.iter().map(|m| m.hash).collect()
 }
 
@@ -264,7 +264,10 @@ async fn messages_from_another_domain_are_rejected() {
         false,
     );
     chain.burn(1);
-    assert!(w.poll().await.unwrap().final_messages.is_empty());
+    let batch = w.poll().await.unwrap();
+    assert!(batch.final_messages.is_empty());
+    let reasons: Vec<_> = batch.rejected.iter().map(|r| r.reason).collect();
+    assert_eq!(reasons, ["wrong_source_domain"]);
 }
 
 #[tokio::test]

@@ -270,11 +270,7 @@ impl World {
                 };
                 let m = burn(source, to, nonce, self.messages.len() as u64);
                 let record = new_record(&m, &m.encode(), "0x00", 1, 0);
-                self.pipeline()
-                    .store
-                    .observe(&record, Some(&B256::ZERO))
-                    .await
-                    .unwrap();
+                self.pipeline().store.observe(&record).await.unwrap();
                 if *attested {
                     self.attesters.attest(m.hash());
                 }

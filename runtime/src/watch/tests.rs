@@ -1,0 +1,154 @@
+//! The loop's order against a scripted source and intake: nothing is committed before the
+//! intake stored it, and a failed intake leaves the burns to be read again.
+
+use super::*;
+use std::sync::Mutex;
+use usd1_core::source::{Checkpoint, Rejected, SourceBatch};
+use usd1_core::{Domain, Message, TxRef};
+
+/// A source with burns at heights 1..=n, all final; its cursor moves only on commit.
+struct Scripted {
+    burns: Vec<ObservedBurn>,
+    cursor: Mutex<u64>,
+    commits: Mutex<u32>,
+}
+
+fn burn(nonce: u64) -> ObservedBurn {
+    let message = Message {
+        version: 0,
+        source_domain: Domain(0),
+        destination_domain: Domain(6),
+        nonce,
+        sender: B256::ZERO,
+        recipient: B256::ZERO,
+        destination_caller: B256::ZERO,
+        body: vec![],
+    };
+    ObservedBurn::new(
+        message,
+        TxRef::from_hash(B256::with_last_byte(nonce as u8)),
+        nonce,
+        0,
+    )
+}
+
+#[async_trait]
+impl Source for Scripted {
+    fn name(&self) -> &str {
+        "scripted"
+    }
+    fn domain(&self) -> Domain {
+        Domain(0)
+    }
+    fn rejection_reasons(&self) -> &'static [&'static str] {
+        &["malformed"]
+    }
+    async fn poll(&self) -> Result<SourceBatch, SourceError> {
+        let from = *self.cursor.lock().unwrap();
+        let burns: Vec<_> = self
+            .burns
+            .iter()
+            .filter(|b| b.height >= from)
+            .cloned()
+            .collect();
+        let last = self.burns.len() as u64;
+        Ok(SourceBatch {
+            burns,
+            unconfirmed: vec![],
+            orphaned: vec![],
+            rejected: vec![Rejected {
+                tx: "0x01".into(),
+                reason: "malformed",
+                detail: String::new(),
+            }],
+            head: last,
+            final_height: last,
+            next: last + 1,
+            checkpoint: Checkpoint::new(last + 1),
+        })
+    }
+    async fn commit(&self, batch: &SourceBatch) -> Result<(), SourceError> {
+        let next = batch
+            .checkpoint
+            .get::<u64>()
+            .ok_or(SourceError::ForeignBatch("x".into()))?;
+        *self.cursor.lock().unwrap() = *next;
+        *self.commits.lock().unwrap() += 1;
+        Ok(())
+    }
+}
+
+/// Stores nonces; fails while `fail` is set.
+#[derive(Default)]
+struct Stored {
+    nonces: Mutex<Vec<u64>>,
+    fail: Mutex<bool>,
+}
+
+#[async_trait]
+impl Intake for Stored {
+    async fn take(
+        &self,
+        _: &dyn Source,
+        _: Vec<B256>,
+        burns: Vec<ObservedBurn>,
+    ) -> Result<usize, IntakeError> {
+        if *self.fail.lock().unwrap() {
+            return Err("disk full".into());
+        }
+        let mut stored = self.nonces.lock().unwrap();
+        stored.extend(burns.iter().map(|b| b.message.nonce));
+        Ok(burns.len())
+    }
+    fn report(&self, _: &dyn Source, _: Result<Progress, WatchError>) {}
+}
+
+fn scripted(n: u64) -> Scripted {
+    Scripted {
+        burns: (1..=n).map(burn).collect(),
+        cursor: Mutex::new(1),
+        commits: Mutex::new(0),
+    }
+}
+
+#[tokio::test]
+async fn a_failed_intake_commits_nothing_and_the_burns_are_read_again() {
+    let source = scripted(3);
+    let intake = Stored::default();
+    *intake.fail.lock().unwrap() = true;
+    let err = step(&source, &intake).await.unwrap_err();
+    assert!(matches!(err, WatchError::Intake(_)), "{err}");
+    assert_eq!(
+        *source.commits.lock().unwrap(),
+        0,
+        "cursor moved past unstored burns"
+    );
+
+    *intake.fail.lock().unwrap() = false;
+    let progress = step(&source, &intake).await.unwrap();
+    assert_eq!(*intake.nonces.lock().unwrap(), vec![1, 2, 3]);
+    assert_eq!(
+        (progress.new, progress.next, progress.caught_up),
+        (3, 4, true)
+    );
+    assert_eq!(*source.commits.lock().unwrap(), 1);
+}
+
+#[tokio::test]
+async fn committed_burns_are_not_taken_twice() {
+    let source = scripted(2);
+    let intake = Stored::default();
+    step(&source, &intake).await.unwrap();
+    let again = step(&source, &intake).await.unwrap();
+    assert_eq!(again.new, 0);
+    assert_eq!(*intake.nonces.lock().unwrap(), vec![1, 2]);
+}
+
+#[tokio::test]
+async fn rejections_are_counted_by_chain_and_reason() {
+    let source = scripted(0);
+    let before = REJECTED.with_label_values(&["scripted", "malformed"]).get();
+    step(&source, &Stored::default()).await.unwrap();
+    let after = REJECTED.with_label_values(&["scripted", "malformed"]).get();
+    assert_eq!(after - before, 1);
+}
