@@ -17,8 +17,8 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/v1/attestations/{hash}", get(attestation))
         .route("/v1/messages/{domain}/{tx}", get(messages_by_tx))
-        .route("/v1/solana/cosign", post(crate::cosign::cosign))
-        .route("/v1/solana/signer", get(crate::cosign::signer))
+        .route("/v1/solana/cosign", post(cosign))
+        .route("/v1/solana/signer", get(solana_signer))
         .route("/v1/governor", get(crate::governor::api::status))
         .route(
             "/v1/governor/release/{hash}",
@@ -78,6 +78,31 @@ fn governor_answer(pending: &Pending) -> Value {
         }),
         Pending::Dropped => json!({ "status": "dropped_by_governor", "attestation": null }),
     }
+}
+
+fn cosigner(s: &AppState) -> Result<&crate::cosign::Cosigner, ApiError> {
+    s.cosigner
+        .as_ref()
+        .ok_or_else(|| ApiError::not_found("this attester has no Solana configuration"))
+}
+
+async fn cosign(
+    headers: axum::http::HeaderMap,
+    State(s): State<Arc<AppState>>,
+    Json(req): Json<crate::cosign::CosignRequest>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let signed = crate::cosign::Signed {
+        store: &s.store,
+        violations: &s.violations,
+    };
+    crate::cosign::cosign(cosigner(&s)?, signed, &headers, req).await
+}
+
+/// `GET /v1/solana/signer`: this attester's ed25519 key, so a relayer can name it among the
+/// mint transaction's signers before asking for the co-signature.
+async fn solana_signer(State(s): State<Arc<AppState>>) -> Result<axum::Json<Value>, ApiError> {
+    let key = cosigner(&s)?.public_key();
+    Ok(axum::Json(json!({ "signer": key.to_string() })))
 }
 
 async fn messages_by_tx(

@@ -21,14 +21,13 @@
 //! or other bytes is refused), requires the fee payer to be the message's `destinationCaller`
 //! when that is set, and keeps at most `MAX_RECORDS` co-sign records per (source, nonce).
 
-use crate::state::AppState;
-use axum::extract::State;
+use crate::store::Store;
+use crate::violations::Violations;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::OnceCell;
 use tracing::Instrument;
@@ -36,7 +35,6 @@ use usd1_config::{AttesterConfig, SolanaConfig};
 use usd1_core::message::address_to_bytes32;
 use usd1_core::{Message, B256};
 use usd1_runtime::auth::constant_time_eq;
-use usd1_runtime::extract::Json as JsonBody;
 use usd1_runtime::{now_ms, parse_hash, ApiError};
 use usd1_solana::cosign_verify::{ChainFacts, CosignPolicy, CosignRefusal};
 use usd1_solana::mint_tx::MintTxError;
@@ -204,16 +202,21 @@ impl Cosigner {
     }
 }
 
+/// What an attester's co-sign needs besides the cosigner: what it signed, and what a deep
+/// reorg orphaned since.
+pub struct Signed<'a> {
+    pub store: &'a Store,
+    pub violations: &'a Violations,
+}
+
+/// `POST /v1/solana/cosign` (the route is in `crate::api`): authorized, rate-limited, checked.
 pub async fn cosign(
-    headers: HeaderMap,
-    State(s): State<Arc<AppState>>,
-    JsonBody(req): JsonBody<CosignRequest>,
+    c: &Cosigner,
+    s: Signed<'_>,
+    headers: &HeaderMap,
+    req: CosignRequest,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let c = s
-        .cosigner
-        .as_ref()
-        .ok_or_else(|| ApiError::not_found("this attester has no Solana configuration"))?;
-    let caller = authorize(&c.callers, &headers)?;
+    let caller = authorize(&c.callers, headers)?;
     if !c.limiter.allow(caller, Instant::now()) {
         tracing::warn!(caller, "co-sign rate limit exceeded");
         return Err(ApiError(
@@ -325,7 +328,7 @@ fn make_room(records: Vec<Cosigned>, valid: &[bool]) -> Result<Vec<Cosigned>, Ap
 }
 
 async fn cosign_checked(
-    s: &AppState,
+    s: &Signed<'_>,
     c: &Cosigner,
     hash: B256,
     req: CosignRequest,
@@ -437,18 +440,6 @@ async fn cosign_checked(
     tracing::info!(%payer, "co-signed the Solana mint");
     Ok(Json(
         serde_json::json!({ "signature": signature.to_string() }),
-    ))
-}
-
-/// `GET /v1/solana/signer`: this attester's ed25519 key, so a relayer can name it among the
-/// mint transaction's signers before asking for the co-signature.
-pub async fn signer(State(s): State<Arc<AppState>>) -> Result<Json<serde_json::Value>, ApiError> {
-    let c = s
-        .cosigner
-        .as_ref()
-        .ok_or_else(|| ApiError::not_found("this attester has no Solana configuration"))?;
-    Ok(Json(
-        serde_json::json!({ "signer": c.public_key().to_string() }),
     ))
 }
 

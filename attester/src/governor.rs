@@ -21,7 +21,8 @@ pub mod api;
 pub mod logic;
 
 use crate::metrics;
-use crate::state::AppState;
+use crate::signer::EvmAttesterKey;
+use crate::store::Store;
 use crate::store::{GovernorChange, Hold, SignedMessage};
 use logic::{Decision, HoldKind, Limits, Queued, Window};
 use serde_json::{json, Value};
@@ -47,8 +48,16 @@ pub struct Governor {
     /// One decision at a time: the watch loops, the release task and the admin routes. A
     /// decision is sync code reading and writing the store ([`crate::store::BlockingStore`])
     /// under this lock; async callers run it whole on tokio's blocking pool
-    /// ([`AppState::blocking`]), so neither the lock nor the disk holds up an async worker.
+    /// (`AppState::blocking`), so neither the lock nor the disk holds up an async worker.
     lock: Mutex<()>,
+}
+
+/// What the governor's decisions use of the attester: its store, its key, its chain names.
+/// (The attester's state implements it; the governor does not depend on that state.)
+pub trait Host {
+    fn store(&self) -> &Store;
+    fn key(&self) -> &EvmAttesterKey;
+    fn label(&self, d: Domain) -> &str;
 }
 
 /// A final message, as a watcher read it.
@@ -183,9 +192,9 @@ impl Governor {
 
     /// A final message: signed at once, held, or (read again) left as it is. The caller
     /// flushes before its watcher's cursor moves past it.
-    pub fn admit(&self, state: &AppState, f: &Final<'_>, now: u64) -> Result<Admitted, String> {
+    pub fn admit(&self, state: &dyn Host, f: &Final<'_>, now: u64) -> Result<Admitted, String> {
         let _guard = self.lock();
-        let store = state.store.blocking();
+        let store = state.store().blocking();
         let e = |e: crate::store::StoreError| e.to_string();
         if store.get(f.hash).map_err(e)?.is_some() || store.hold(f.hash).map_err(e)?.is_some() {
             return Ok(Admitted::Known);
@@ -260,12 +269,12 @@ impl Governor {
     /// queue's head as long as its planned release has come. Under the lock; the caller flushes.
     fn release_due(
         &self,
-        state: &AppState,
+        state: &dyn Host,
         domain: Domain,
         chain: &ChainGovernor,
         now: u64,
     ) -> Result<usize, String> {
-        let store = state.store.blocking();
+        let store = state.store().blocking();
         let e = |e: crate::store::StoreError| e.to_string();
         let holds = store.holds(domain).map_err(e)?;
         let mut released = 0;
@@ -323,7 +332,7 @@ impl Governor {
 
     fn plan(
         &self,
-        state: &AppState,
+        state: &dyn Host,
         domain: Domain,
         chain: &ChainGovernor,
         queue: &[&Hold],
@@ -332,7 +341,7 @@ impl Governor {
         let window = Window::new(
             chain.limits.window_secs,
             state
-                .store
+                .store()
                 .blocking()
                 .window(domain)
                 .map_err(|e| e.to_string())?,
@@ -354,9 +363,9 @@ impl Governor {
 
     /// The release task's step (every second): releases what is due, forgets window entries
     /// no decision can look at any more, flushes, and updates the metrics.
-    pub fn tick(&self, state: &AppState, now: u64) -> Result<usize, String> {
+    pub fn tick(&self, state: &dyn Host, now: u64) -> Result<usize, String> {
         let _guard = self.lock();
-        let store = state.store.blocking();
+        let store = state.store().blocking();
         let e = |e: crate::store::StoreError| e.to_string();
         let mut released = 0;
         for (domain, chain) in &self.chains {
@@ -384,8 +393,8 @@ impl Governor {
         Ok(released)
     }
 
-    fn update_metrics(&self, state: &AppState, now: u64) -> Result<(), String> {
-        let store = state.store.blocking();
+    fn update_metrics(&self, state: &dyn Host, now: u64) -> Result<(), String> {
+        let store = state.store().blocking();
         let e = |e: crate::store::StoreError| e.to_string();
         for (domain, chain) in &self.chains {
             let window = Window::new(chain.limits.window_secs, store.window(*domain).map_err(e)?);
@@ -407,9 +416,9 @@ impl Governor {
 
     /// Whether the governor has the message (held, with when it is planned to be signed, or
     /// dropped); None when it has not.
-    pub fn pending(&self, state: &AppState, hash: &B256) -> Result<Option<Pending>, String> {
+    pub fn pending(&self, state: &dyn Host, hash: &B256) -> Result<Option<Pending>, String> {
         let _guard = self.lock();
-        let store = state.store.blocking();
+        let store = state.store().blocking();
         if let Some(h) = store.hold(hash).map_err(|e| e.to_string())? {
             let release_at = self.planned_release(state, &h)?;
             return Ok(Some(Pending::Held {
@@ -425,7 +434,7 @@ impl Governor {
 
     /// When a hold is planned to be signed (source-chain seconds): a big transfer at the end of
     /// its delay; a window hold when the plan of its chain's queue reaches it.
-    fn planned_release(&self, state: &AppState, h: &Hold) -> Result<u64, String> {
+    fn planned_release(&self, state: &dyn Host, h: &Hold) -> Result<u64, String> {
         let Some(chain) = self.chains.get(&h.source_domain) else {
             return Ok(h.release_at);
         };
@@ -433,7 +442,7 @@ impl Governor {
             return Ok(h.release_at);
         }
         let holds = state
-            .store
+            .store()
             .blocking()
             .holds(h.source_domain)
             .map_err(|e| e.to_string())?;
@@ -442,7 +451,7 @@ impl Governor {
             .filter(|q| q.kind == HoldKind::Window)
             .collect();
         let meta = state
-            .store
+            .store()
             .blocking()
             .governor_meta(h.source_domain)
             .map_err(|e| e.to_string())?;
@@ -457,9 +466,9 @@ impl Governor {
 
     /// Operators: sign a held (or dropped) message now. It does not count toward the window
     /// (as Wormhole's manual release), and the queue behind it keeps its plan.
-    pub fn release(&self, state: &AppState, hash: &B256) -> Result<AdminOutcome, String> {
+    pub fn release(&self, state: &dyn Host, hash: &B256) -> Result<AdminOutcome, String> {
         let _guard = self.lock();
-        let store = state.store.blocking();
+        let store = state.store().blocking();
         let e = |e: crate::store::StoreError| e.to_string();
         if let Some(m) = store.get(hash).map_err(e)? {
             return Ok(AdminOutcome::AlreadySigned(m.signature));
@@ -485,9 +494,9 @@ impl Governor {
     }
 
     /// Operators: never sign this held message (unless they release it later).
-    pub fn drop_held(&self, state: &AppState, hash: &B256) -> Result<AdminOutcome, String> {
+    pub fn drop_held(&self, state: &dyn Host, hash: &B256) -> Result<AdminOutcome, String> {
         let _guard = self.lock();
-        let store = state.store.blocking();
+        let store = state.store().blocking();
         let e = |e: crate::store::StoreError| e.to_string();
         if let Some(m) = store.get(hash).map_err(e)? {
             return Ok(AdminOutcome::AlreadySigned(m.signature));
@@ -505,9 +514,9 @@ impl Governor {
     }
 
     /// Per chain: limits, the window's use now, holds; then every hold and dropped message.
-    pub fn status(&self, state: &AppState, now: u64) -> Result<Value, String> {
+    pub fn status(&self, state: &dyn Host, now: u64) -> Result<Value, String> {
         let _guard = self.lock();
-        let store = state.store.blocking();
+        let store = state.store().blocking();
         let e = |e: crate::store::StoreError| e.to_string();
         let mut chains = Vec::new();
         let mut held = Vec::new();
@@ -585,9 +594,9 @@ fn as_usd1(units: u128) -> f64 {
 
 /// Signs `h`'s message, stores the signature with the governor's `change` in one transaction
 /// and counts it; returns the signature. The caller flushes.
-fn sign(state: &AppState, h: &Hold, change: GovernorChange<'_>) -> Result<String, String> {
+fn sign(state: &dyn Host, h: &Hold, change: GovernorChange<'_>) -> Result<String, String> {
     let hash = h.hash();
-    let signature = state.key.sign(&hash)?.to_hex();
+    let signature = state.key().sign(&hash)?.to_hex();
     let record = SignedMessage {
         message: h.message.clone(),
         message_hash: h.message_hash.clone(),
@@ -600,7 +609,7 @@ fn sign(state: &AppState, h: &Hold, change: GovernorChange<'_>) -> Result<String
         signed_at_ms: now_ms(),
     };
     state
-        .store
+        .store()
         .blocking()
         .commit_signature(&record, &hash, change)
         .map_err(|e| e.to_string())?;

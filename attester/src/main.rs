@@ -81,7 +81,7 @@ async fn run(config: AttesterConfig) -> Result<(), String> {
         violations: violations::Violations::open(&db).map_err(|e| e.to_string())?,
     });
 
-    metrics::init(&state);
+    state.init_metrics();
     // Releases what the governor holds once it is due, every second.
     {
         let state = state.clone();

@@ -83,29 +83,3 @@ pub static GOVERNOR_HELD_VALUE: LazyLock<GaugeVec> = LazyLock::new(|| {
     )
     .unwrap_or_else(|e| fail(e))
 });
-
-/// Creates the series this attester can move, at 0.
-pub fn init(state: &crate::state::AppState) {
-    SIGNATURES.with_label_values(&["secp256k1"]);
-    if state.cosigner.is_some() {
-        SIGNATURES.with_label_values(&["ed25519"]);
-    }
-    for chain in state.governor.chains.values() {
-        let label = [chain.name.as_str()];
-        let limit = chain.limits.daily_limit.map_or(0.0, |l| l as f64 / 1e6);
-        GOVERNOR_WINDOW_LIMIT.with_label_values(&label).set(limit);
-        GOVERNOR_WINDOW_USED.with_label_values(&label);
-        GOVERNOR_HELD.with_label_values(&label);
-        GOVERNOR_HELD_VALUE.with_label_values(&label);
-    }
-    for src in state.names.values() {
-        BURN_TO_FINAL.with_label_values(&[src]);
-        FINAL_TO_ATTESTED.with_label_values(&[src]);
-        for dst in state.names.values() {
-            if src != dst {
-                OBSERVED.with_label_values(&[src, dst]);
-                ATTESTED.with_label_values(&[src, dst]);
-            }
-        }
-    }
-}

@@ -1,3 +1,4 @@
+use crate::metrics;
 use crate::signer::EvmAttesterKey;
 use crate::store::Store;
 use serde::Serialize;
@@ -41,6 +42,35 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Creates every series this attester can move at 0, so rates and alerts see them early.
+    pub fn init_metrics(&self) {
+        let state = self;
+        metrics::SIGNATURES.with_label_values(&["secp256k1"]);
+        if state.cosigner.is_some() {
+            metrics::SIGNATURES.with_label_values(&["ed25519"]);
+        }
+        for chain in state.governor.chains.values() {
+            let label = [chain.name.as_str()];
+            let limit = chain.limits.daily_limit.map_or(0.0, |l| l as f64 / 1e6);
+            metrics::GOVERNOR_WINDOW_LIMIT
+                .with_label_values(&label)
+                .set(limit);
+            metrics::GOVERNOR_WINDOW_USED.with_label_values(&label);
+            metrics::GOVERNOR_HELD.with_label_values(&label);
+            metrics::GOVERNOR_HELD_VALUE.with_label_values(&label);
+        }
+        for src in state.names.values() {
+            metrics::BURN_TO_FINAL.with_label_values(&[src]);
+            metrics::FINAL_TO_ATTESTED.with_label_values(&[src]);
+            for dst in state.names.values() {
+                if src != dst {
+                    metrics::OBSERVED.with_label_values(&[src, dst]);
+                    metrics::ATTESTED.with_label_values(&[src, dst]);
+                }
+            }
+        }
+    }
+
     pub fn label(&self, d: Domain) -> &str {
         self.names.get(&d).map(String::as_str).unwrap_or("other")
     }
@@ -57,5 +87,17 @@ impl AppState {
         usd1_runtime::blocking(move || f(&state))
             .await
             .map_err(|e| e.to_string())?
+    }
+}
+
+impl crate::governor::Host for AppState {
+    fn store(&self) -> &Store {
+        &self.store
+    }
+    fn key(&self) -> &EvmAttesterKey {
+        &self.key
+    }
+    fn label(&self, d: Domain) -> &str {
+        AppState::label(self, d)
     }
 }

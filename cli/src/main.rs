@@ -160,7 +160,11 @@ async fn run(ctx: &Context, config: &std::path::Path, command: Command) -> Resul
                 self_relay,
                 timeout: Duration::from_secs(timeout),
             };
-            transfer::transfer(ctx, args).await
+            match &ctx.config.solana {
+                Some(s) if args.to == s.name => solana::to_solana(ctx, args).await,
+                Some(s) if args.from == s.name => solana::from_solana(ctx, args).await,
+                _ => transfer::transfer(ctx, args).await,
+            }
         }
         Command::Status { id } => lookup::status(ctx, &id).await,
         Command::Balance { address } => {

@@ -34,15 +34,8 @@ pub struct TransferArgs {
 
 const POLL: Duration = Duration::from_millis(300);
 
+/// A transfer between two EVM chains (main routes those with Solana to `crate::solana`).
 pub async fn transfer(ctx: &Context, args: TransferArgs) -> Result<(), CliError> {
-    if let Some(solana) = &ctx.config.solana {
-        if args.to == solana.name {
-            return crate::solana::to_solana(ctx, args).await;
-        }
-        if args.from == solana.name {
-            return crate::solana::from_solana(ctx, args).await;
-        }
-    }
     let source = ctx.chain(&args.from)?;
     let dest = ctx.chain(&args.to)?;
     if source.config.domain == dest.config.domain {

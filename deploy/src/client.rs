@@ -2,7 +2,7 @@
 //! a transfer through the relayer's status API.
 
 use crate::contracts::{wallet_provider, Deployment};
-use crate::devnet::{setup, DevnetError};
+use crate::error::{setup, DevnetError};
 use crate::process::wait_until;
 use alloy::primitives::{Address, B256, U256};
 use alloy::providers::DynProvider;

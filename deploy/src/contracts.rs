@@ -64,7 +64,7 @@ pub async fn deploy(
 }
 
 /// [`deploy`], or with `string_errors` the test fixture `StringErrorTransmitter` (refuses with
-/// Circle's `Error(string)` revert strings, see [`crate::fixtures`]) as the transmitter.
+/// Circle's `Error(string)` revert strings, defined below; a test fixture, see `crate::fixtures`) as the transmitter.
 pub async fn deploy_with(
     provider: &DynProvider,
     admin: Address,
@@ -77,8 +77,7 @@ pub async fn deploy_with(
         .await
         .map_err(err)?;
     let transmitter = if string_errors {
-        crate::fixtures::deploy_string_error_transmitter(provider, domain, attesters, threshold)
-            .await?
+        deploy_string_error_transmitter(provider, domain, attesters, threshold).await?
     } else {
         *MessageTransmitter::deploy(
             provider.clone(),
@@ -162,4 +161,34 @@ pub async fn issue(
     }
     mined(token.mint(to, amount).send().await).await?;
     Ok(())
+}
+
+// A test fixture (chain-adapters/evm/contracts/test/): a transmitter that refuses with
+// Circle's `Error(string)` revert strings. It lives here, not in `fixtures`, because
+// `deploy_with` can deploy it in place of the production transmitter.
+alloy::sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
+    StringErrorTransmitter,
+    "../chain-adapters/evm/artifacts/StringErrorTransmitter.json"
+);
+
+/// Deploys a [`StringErrorTransmitter`] with the same constructor as the production
+/// MessageTransmitter (the deployer becomes owner, attester manager and pauser).
+pub async fn deploy_string_error_transmitter(
+    provider: &DynProvider,
+    domain: Domain,
+    attesters: &[Address],
+    threshold: u64,
+) -> Result<Address, DeployError> {
+    let t = StringErrorTransmitter::deploy(
+        provider.clone(),
+        domain.0,
+        attesters.to_vec(),
+        U256::from(threshold),
+        U256::from(MAX_MESSAGE_BODY),
+    )
+    .await
+    .map_err(|e| DeployError::Chain(e.to_string()))?;
+    Ok(*t.address())
 }

@@ -152,17 +152,8 @@ impl Drop for Devnet {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum DevnetError {
-    #[error("devnet: {0}")]
-    Setup(String),
-    #[error(transparent)]
-    Deploy(#[from] contracts::DeployError),
-}
-
-pub(crate) fn setup(e: impl std::fmt::Display) -> DevnetError {
-    DevnetError::Setup(e.to_string())
-}
+use crate::error::setup;
+pub use crate::error::DevnetError;
 
 fn key(hex: &str) -> Result<PrivateKeySigner, DevnetError> {
     hex.parse().map_err(setup)

@@ -6,19 +6,15 @@
 #![allow(clippy::too_many_arguments)]
 
 use crate::client::{Burn, User};
-use crate::contracts::{DeployError, Deployment, MAX_MESSAGE_BODY};
-use crate::devnet::{setup, Chain, DevnetError};
+use crate::contracts::Deployment;
+use crate::devnet::Chain;
+use crate::error::{setup, DevnetError};
 use alloy::primitives::{Address, B256, U256};
 use alloy::providers::DynProvider;
 use usd1_core::{Domain, Message};
 use usd1_evm::bindings::MessageTransmitter;
 
-alloy::sol!(
-    #[sol(rpc)]
-    #[derive(Debug)]
-    StringErrorTransmitter,
-    "../chain-adapters/evm/artifacts/StringErrorTransmitter.json"
-);
+pub use crate::contracts::{deploy_string_error_transmitter, StringErrorTransmitter};
 
 alloy::sol!(
     #[sol(rpc)]
@@ -48,26 +44,6 @@ pub const TEST_RECIPIENT_GAS: u64 = 4_500_000;
 
 /// Any message the source chain's transmitter emitted (the same fields as a burn's).
 pub type SentMessage = Burn;
-
-/// Deploys a [`StringErrorTransmitter`] with the same constructor as the production
-/// MessageTransmitter (the deployer becomes owner, attester manager and pauser).
-pub async fn deploy_string_error_transmitter(
-    provider: &DynProvider,
-    domain: Domain,
-    attesters: &[Address],
-    threshold: u64,
-) -> Result<Address, DeployError> {
-    let t = StringErrorTransmitter::deploy(
-        provider.clone(),
-        domain.0,
-        attesters.to_vec(),
-        U256::from(threshold),
-        U256::from(MAX_MESSAGE_BODY),
-    )
-    .await
-    .map_err(|e| DeployError::Chain(e.to_string()))?;
-    Ok(*t.address())
-}
 
 /// Deploys a [`TestRecipient`] with `provider`'s signer; returns its address (use
 /// `usd1_core::message::address_to_bytes32` for a message's recipient).

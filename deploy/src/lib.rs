@@ -4,6 +4,7 @@ pub mod client;
 pub mod contracts;
 pub mod demo_solana;
 pub mod devnet;
+pub mod error;
 pub mod fixtures;
 pub mod process;
 pub mod prometheus;

@@ -1,6 +1,6 @@
 //! Child processes of the devnet, and waiting for conditions with a deadline.
 
-use crate::devnet::{setup, DevnetError};
+use crate::error::{setup, DevnetError};
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -1,6 +1,7 @@
 //! A real Prometheus scraping the devnet's services, with the committed alert rules.
 
-use crate::devnet::{setup, Devnet, DevnetError};
+use crate::devnet::Devnet;
+use crate::error::{setup, DevnetError};
 use crate::process::{wait_until, Service};
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -1,6 +1,6 @@
 //! Agave's test validator (tools/solana-validator) as a devnet process.
 
-use crate::devnet::{setup, DevnetError};
+use crate::error::{setup, DevnetError};
 use crate::process::{wait_until, Service};
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -157,16 +157,18 @@ async fn run(config: RelayerConfig) -> Result<(), String> {
             stuck_after: Duration::from_millis(r.stuck_after_ms),
             receipt_poll: Duration::from_millis(500),
         },
-        names: config
-            .chains
-            .iter()
-            .map(|(n, c)| (c.domain, n.clone()))
-            .chain(config.solana.iter().map(|s| (s.domain, s.name.clone())))
-            .collect(),
+        names: metrics::ChainNames(
+            config
+                .chains
+                .iter()
+                .map(|(n, c)| (c.domain, n.clone()))
+                .chain(config.solana.iter().map(|s| (s.domain, s.name.clone())))
+                .collect(),
+        ),
         policy: policy::RelayPolicy::new(&r.policy, bridge_identities(&config)?)?,
     });
 
-    metrics::init(&pipeline);
+    metrics::init(&pipeline.names, pipeline.targets.keys().copied());
     let feeds: feed::FeedStatus = Default::default();
     let wake = Arc::new(Notify::new());
     let mut sources: Vec<(Arc<dyn Source>, u64)> = Vec::new();

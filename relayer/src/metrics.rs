@@ -1,10 +1,10 @@
 //! Relayer metrics (DESIGN §8). Labels are chain names and state names: bounded sets.
 
-use crate::pipeline::Pipeline;
 use prometheus::{
     register_histogram_vec, register_int_counter_vec, register_int_gauge_vec, HistogramVec,
     IntCounterVec, IntGaugeVec,
 };
+use std::collections::HashMap;
 use std::sync::LazyLock;
 use usd1_core::{Domain, MessageRecord, MessageState};
 use usd1_runtime::now_ms;
@@ -68,7 +68,17 @@ pub static BALANCE: LazyLock<IntGaugeVec> = LazyLock::new(|| {
     .unwrap_or_else(|e| fail(e))
 });
 
-pub fn entered(p: &Pipeline, r: &MessageRecord, state: &str) {
+/// Domain → configured chain name: the metric labels (a bounded set; `other` beyond it).
+#[derive(Default)]
+pub struct ChainNames(pub HashMap<Domain, String>);
+
+impl ChainNames {
+    pub fn label(&self, d: Domain) -> &str {
+        self.0.get(&d).map(String::as_str).unwrap_or("other")
+    }
+}
+
+pub fn entered(p: &ChainNames, r: &MessageRecord, state: &str) {
     MESSAGES
         .with_label_values(&[
             p.label(r.source_domain),
@@ -85,13 +95,13 @@ pub fn set_queue_depth(active: &[MessageRecord]) {
     }
 }
 
-pub fn fees(p: &Pipeline, destination: Domain, wei: u128) {
+pub fn fees(p: &ChainNames, destination: Domain, wei: u128) {
     FEES.with_label_values(&[p.label(destination)])
         .inc_by(wei.min(u64::MAX as u128) as u64);
 }
 
 /// Records the latencies that end at a confirmed mint.
-pub fn minted(p: &Pipeline, r: &MessageRecord) {
+pub fn minted(p: &ChainNames, r: &MessageRecord) {
     let labels = [p.label(r.source_domain), p.label(r.destination_domain)];
     let now = now_ms();
     if r.burned_at_ms > 0 {
@@ -108,8 +118,8 @@ pub fn minted(p: &Pipeline, r: &MessageRecord) {
 
 /// Creates every (source, destination, state) series and the fee series at 0, so rates and
 /// alerts see them before the first message.
-pub fn init(p: &Pipeline) {
-    let names: Vec<&str> = p.names.values().map(String::as_str).collect();
+pub fn init(p: &ChainNames, destinations: impl Iterator<Item = Domain>) {
+    let names: Vec<&str> = p.0.values().map(String::as_str).collect();
     for src in &names {
         for dst in &names {
             if src != dst {
@@ -121,7 +131,7 @@ pub fn init(p: &Pipeline) {
             }
         }
     }
-    for (domain, _) in p.targets.iter() {
-        FEES.with_label_values(&[p.label(*domain)]);
+    for domain in destinations {
+        FEES.with_label_values(&[p.label(domain)]);
     }
 }

@@ -66,7 +66,7 @@ pub struct Pipeline {
     pub targets: HashMap<Domain, Target>,
     pub signatures: Arc<dyn SignatureSource>,
     pub settings: Settings,
-    pub names: HashMap<Domain, String>,
+    pub names: metrics::ChainNames,
     pub policy: RelayPolicy,
 }
 
@@ -81,10 +81,6 @@ pub enum StepError {
 }
 
 impl Pipeline {
-    pub fn label(&self, d: Domain) -> &str {
-        self.names.get(&d).map(String::as_str).unwrap_or("other")
-    }
-
     /// Brings each destination's nonce counter up to the chain's, for a new store or after
     /// transactions were sent from this account by something else.
     pub async fn sync_nonces(&self) -> Result<(), StepError> {
@@ -282,7 +278,7 @@ impl Pipeline {
         // a crash right after re-sends these bytes instead of signing something new.
         self.store.save(r, Some(nonce + 1)).await?;
         self.store.flush().await?;
-        metrics::entered(self, r, "submitted");
+        metrics::entered(&self.names, r, "submitted");
         if let Err(e) = target.chain.broadcast(&tx).await {
             tracing::warn!(error = %e, "broadcast failed; it will be re-sent");
         }
@@ -320,7 +316,7 @@ impl Pipeline {
             } = status
             {
                 if success && r.filler_txs.contains(tx_hash) {
-                    metrics::fees(self, message.destination_domain, fee_paid);
+                    metrics::fees(&self.names, message.destination_domain, fee_paid);
                     let detail = format!(
                         "delivered by someone else; our account nonce {} was filled by {tx_hash}",
                         pending.account_nonce
@@ -328,7 +324,7 @@ impl Pipeline {
                     return self.received_elsewhere(r, message, target, detail).await;
                 }
                 if !success {
-                    metrics::fees(self, message.destination_domain, fee_paid);
+                    metrics::fees(&self.names, message.destination_domain, fee_paid);
                     if target.chain.is_received(message).await? {
                         let detail = format!(
                             "our transaction {tx_hash} reverted: someone else delivered first"
@@ -350,8 +346,8 @@ impl Pipeline {
                 // Final only under the destination's own finality rule: before that a reorg
                 // can drop the mint, and the transaction is re-sent if it vanishes.
                 if is_final && confirmations >= target.confirmations {
-                    metrics::fees(self, message.destination_domain, fee_paid);
-                    metrics::minted(self, r);
+                    metrics::fees(&self.names, message.destination_domain, fee_paid);
+                    metrics::minted(&self.names, r);
                     return self
                         .transition(
                             r,
@@ -531,7 +527,7 @@ impl Pipeline {
         r.transition(state, now_ms(), detail);
         self.store.save(r, None).await?;
         self.store.flush().await?;
-        metrics::entered(self, r, name);
+        metrics::entered(&self.names, r, name);
         Ok(())
     }
 

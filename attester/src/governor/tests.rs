@@ -156,8 +156,8 @@ async fn a_big_transfer_is_held_then_signed_once_after_its_delay() {
     assert_eq!(by_tx["messages"][0]["status"], "pending_governor");
     assert_eq!(by_tx["messages"][0]["messageHash"], format!("{big:#x}"));
 
-    assert_eq!(s.governor.tick(&s, 1007).unwrap(), 0);
-    assert_eq!(s.governor.tick(&s, 1008).unwrap(), 1);
+    assert_eq!(s.governor.tick(&*s, 1007).unwrap(), 0);
+    assert_eq!(s.governor.tick(&*s, 1008).unwrap(), 1);
     assert_eq!(answer(&s, &big).await["status"], "complete");
     assert_eq!(
         s.store.blocking().window(Domain(0)).unwrap(),
@@ -166,7 +166,7 @@ async fn a_big_transfer_is_held_then_signed_once_after_its_delay() {
     );
     // Read again (a restart before the cursor moved): nothing changes.
     assert_eq!(read(&s, 1, 1000, 50, 1010).1, Admitted::Known);
-    assert_eq!(s.governor.tick(&s, 1010).unwrap(), 0);
+    assert_eq!(s.governor.tick(&*s, 1010).unwrap(), 0);
 }
 
 #[tokio::test]
@@ -191,8 +191,8 @@ async fn a_run_over_the_window_is_partly_held_and_released_in_burn_order() {
     assert_eq!(status["chains"][0]["held"], 2);
     assert_eq!(status["chains"][0]["heldValue"], "5");
     assert_eq!(status["held"][0]["messageHash"], format!("{third:#x}"));
-    assert_eq!(s.governor.tick(&s, 114).unwrap(), 0);
-    assert_eq!(s.governor.tick(&s, 115).unwrap(), 2);
+    assert_eq!(s.governor.tick(&*s, 114).unwrap(), 0);
+    assert_eq!(s.governor.tick(&*s, 115).unwrap(), 2);
     assert_eq!(answer(&s, &fourth).await["status"], "complete");
     let window = s.store.blocking().window(Domain(0)).unwrap();
     assert_eq!(
@@ -227,13 +227,13 @@ async fn holds_and_the_window_survive_a_restart_and_nothing_is_counted_twice() {
     assert_eq!(answer(&s, &last).await["releaseAt"], 109);
     // Read again by a watcher whose cursor had not moved: still held, not counted.
     assert_eq!(read(&s, 3, 102, 5, 104).1, Admitted::Known);
-    assert_eq!(s.governor.tick(&s, 109).unwrap(), 1);
-    assert_eq!(s.governor.tick(&s, 115).unwrap(), 1);
+    assert_eq!(s.governor.tick(&*s, 109).unwrap(), 1);
+    assert_eq!(s.governor.tick(&*s, 115).unwrap(), 1);
     assert_eq!(
         s.store.blocking().window(Domain(0)).unwrap(),
         vec![(100, 6 * USD1), (115, 5 * USD1)]
     );
-    assert_eq!(s.governor.tick(&s, 200).unwrap(), 0);
+    assert_eq!(s.governor.tick(&*s, 200).unwrap(), 0);
     assert_eq!(s.store.blocking().count(), 3);
 }
 
@@ -278,7 +278,7 @@ async fn operators_release_and_drop_with_their_token_only() {
         json!({ "status": "dropped_by_governor", "attestation": null })
     );
     assert_eq!(
-        s.governor.tick(&s, 10_000).unwrap(),
+        s.governor.tick(&*s, 10_000).unwrap(),
         0,
         "never signed by time"
     );

@@ -207,7 +207,7 @@ impl Harness {
                 stuck_after,
                 receipt_poll: Duration::ZERO,
             },
-            names: HashMap::new(),
+            names: Default::default(),
             policy: RelayPolicy::new(
                 &policy,
                 HashMap::from([(Domain(0), SENDER), (Domain(6), RECIPIENT)]),

@@ -203,7 +203,7 @@ impl World {
                 stuck_after: NEVER,
                 receipt_poll: Duration::ZERO,
             },
-            names: HashMap::new(),
+            names: Default::default(),
             policy: RelayPolicy::new(&Default::default(), messengers).unwrap(),
         };
         // `main` retries this until the destinations answer; injected outages are finite.
