@@ -213,7 +213,8 @@ impl Stream {
                 usd1_deploy::demo_solana::solana_burn_to(&d, to.domain, recipient, amount),
             )
             .await
-            .map_err(|_| "a Solana burn was not confirmed in time".to_string())??
+            .map_err(|_| "a Solana burn was not confirmed in time".to_string())?
+            .map_err(|e| e.to_string())?
         };
         t.sent.push(Sent {
             from: "solana".into(),

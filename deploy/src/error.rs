@@ -10,6 +10,7 @@ pub enum DevnetError {
     Deploy(#[from] DeployError),
 }
 
-pub(crate) fn setup(e: impl std::fmt::Display) -> DevnetError {
+/// A setup error with this text.
+pub fn setup(e: impl std::fmt::Display) -> DevnetError {
     DevnetError::Setup(e.to_string())
 }

@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use usd1_deploy::client::{self, format_usd1, User};
 use usd1_deploy::devnet::ANVIL_KEYS;
-use usd1_deploy::{Devnet, DevnetOptions};
+use usd1_deploy::error::setup;
+use usd1_deploy::{Devnet, DevnetError, DevnetOptions};
 
 #[derive(Parser)]
 #[command(
@@ -41,14 +42,14 @@ async fn main() {
     }
 }
 
-async fn run(args: Args) -> Result<(), String> {
+async fn run(args: Args) -> Result<(), DevnetError> {
     let _ = std::fs::remove_dir_all(args.work_dir.join("data"));
     let mut options = DevnetOptions::new(&args.work_dir);
     options.base_port = Some(args.base_port);
     options.solana = !args.no_solana;
     let started = Instant::now();
     println!("starting devnet in {} …", args.work_dir.display());
-    let devnet = Devnet::start(options).await.map_err(|e| e.to_string())?;
+    let devnet = Devnet::start(options).await?;
     let mut devnet = devnet;
     println!("devnet up in {:.1}s\n", started.elapsed().as_secs_f64());
     print_endpoints(&devnet);
@@ -67,7 +68,7 @@ async fn run(args: Args) -> Result<(), String> {
         key: devnet.user.clone(),
     };
     let recipient: alloy::signers::local::PrivateKeySigner =
-        ANVIL_KEYS[3].parse().map_err(|e| format!("{e}"))?;
+        ANVIL_KEYS[3].parse().map_err(setup)?;
     let supply_before = total_supply(&devnet).await?;
     let a = devnet.chain("ethereum");
     let b = devnet.chain("base");
@@ -92,7 +93,7 @@ async fn run(args: Args) -> Result<(), String> {
                 U256::from(amount),
             )
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(setup)?;
         println!(
             "  {:>6.1}s  burned on {}: tx {:#x}, message {:#x}",
             t0.elapsed().as_secs_f64(),
@@ -161,7 +162,7 @@ async fn run(args: Args) -> Result<(), String> {
     for c in &devnet.chains {
         let bal = client::balance(&c.admin, c.deployment.token, recipient.address())
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(setup)?;
         println!("  {:<10} {} USD1", c.name, format_usd1(bal));
     }
     usd1_deploy::demo_solana::print_balances(&devnet).await?;
@@ -180,7 +181,9 @@ async fn run(args: Args) -> Result<(), String> {
             .join(", ")
     );
     if supply_before != supply_after {
-        return Err("total supply changed: the bridge duplicated or lost tokens".into());
+        return Err(setup(
+            "total supply changed: the bridge duplicated or lost tokens",
+        ));
     }
 
     if args.exit_after_demo {
@@ -239,7 +242,7 @@ async fn follow(
     relayer: &str,
     hash: &alloy::primitives::B256,
     t0: Instant,
-) -> Result<serde_json::Value, String> {
+) -> Result<serde_json::Value, DevnetError> {
     let mut last = String::new();
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
@@ -258,26 +261,28 @@ async fn follow(
             }
             match status.as_str() {
                 "confirmed" | "delivered" => return Ok(v),
-                "failed" => return Err(format!("transfer failed: {}", v["state"]["reason"])),
+                "failed" => {
+                    return Err(setup(format!("transfer failed: {}", v["state"]["reason"])))
+                }
                 _ => {}
             }
         }
         if Instant::now() > deadline {
-            return Err(format!(
+            return Err(setup(format!(
                 "transfer {hash:#x} not minted after 120s (last state: {last})"
-            ));
+            )));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
 /// Σ totalSupply over the EVM chains and the mint's supply on Solana.
-async fn total_supply(d: &Devnet) -> Result<U256, String> {
+async fn total_supply(d: &Devnet) -> Result<U256, DevnetError> {
     let mut sum = usd1_deploy::demo_solana::solana_supply(d).await?;
     for c in &d.chains {
         sum += client::total_supply(&c.admin, c.deployment.token)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(setup)?;
     }
     Ok(sum)
 }
