@@ -129,7 +129,8 @@ impl Cosigner {
             .map(|k| pubkey(k, "retired_claim_authorities"))
             .collect::<Result<_, _>>()?;
         Ok(Self {
-            rpc: SolanaRpc::new(&solana.rpc_urls[0]),
+            rpc: SolanaRpc::with_fallback(&solana.rpc_urls)
+                .map_err(|e| format!("solana.rpc_urls: {e}"))?,
             key,
             policy: CosignPolicy {
                 domain: solana.domain,

@@ -23,7 +23,7 @@
 
 use crate::governor::logic::HoldKind;
 use serde::{Deserialize, Serialize};
-use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
+use sled::transaction::{ConflictableTransactionError, Transactional};
 use usd1_core::{Domain, TxRef, B256};
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -115,24 +115,7 @@ pub struct BlockingStore {
     dropped: sled::Tree,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("store: {0}")]
-    Sled(#[from] sled::Error),
-    #[error("store: corrupt record: {0}")]
-    Corrupt(#[from] serde_json::Error),
-    #[error("store: {0}")]
-    NotRun(#[from] usd1_runtime::NotRun),
-}
-
-impl From<TransactionError<serde_json::Error>> for StoreError {
-    fn from(e: TransactionError<serde_json::Error>) -> Self {
-        match e {
-            TransactionError::Abort(e) => StoreError::Corrupt(e),
-            TransactionError::Storage(e) => StoreError::Sled(e),
-        }
-    }
-}
+pub use usd1_runtime::store::StoreError;
 
 type TxResult = Result<(), ConflictableTransactionError<serde_json::Error>>;
 
@@ -164,8 +147,7 @@ impl Store {
         F: FnOnce(&BlockingStore) -> Result<T, StoreError> + Send + 'static,
         T: Send + 'static,
     {
-        let trees = self.trees.clone();
-        usd1_runtime::blocking(move || f(&trees)).await?
+        usd1_runtime::store::off_workers(self.trees.clone(), f).await
     }
 
     pub async fn get(&self, hash: &B256) -> Result<Option<SignedMessage>, StoreError> {

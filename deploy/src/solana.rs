@@ -112,7 +112,7 @@ impl SolanaValidator {
 /// attesters' ed25519 keys), the claim authority.
 pub struct SolanaNet {
     pub validator: SolanaValidator,
-    pub bridge: usd1_solana::setup::BridgeMint,
+    pub bridge: crate::bridge_mint::BridgeMint,
     pub attester_keys: Vec<Keypair>,
     pub claim_authority: Keypair,
     /// Claim authorities retired by `Devnet::rotate_claim_authority`, oldest first.
@@ -150,7 +150,7 @@ impl SolanaNet {
         let attester_keys: Vec<Keypair> = (0..attesters).map(|_| Keypair::new()).collect();
         let members: Vec<_> = attester_keys.iter().map(|k| k.pubkey()).collect();
         let m = u8::try_from(threshold).map_err(setup)?;
-        let bridge = usd1_solana::setup::create_bridge_mint(
+        let bridge = crate::bridge_mint::create_bridge_mint(
             &rpc,
             &validator.faucet,
             &members,
@@ -321,7 +321,7 @@ impl SolanaNet {
 pub async fn issue_on_solana(
     rpc: &SolanaRpc,
     payer: &Keypair,
-    bridge: &usd1_solana::setup::BridgeMint,
+    bridge: &crate::bridge_mint::BridgeMint,
     signers: &[&Keypair],
     wallet: &usd1_solana::Pubkey,
     amount: u64,

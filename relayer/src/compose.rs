@@ -112,7 +112,7 @@ fn solana_target(config: &RelayerConfig) -> Result<Option<(Domain, Target)>, Str
                 ),
             };
             let dest = usd1_solana::destination::SolanaDestination::new(
-                &solana.rpc_urls[0],
+                &solana.rpc_urls,
                 solana.domain,
                 key(&solana.mint, "mint")?,
                 key(&solana.multisig, "multisig")?,

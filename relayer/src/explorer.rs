@@ -121,7 +121,8 @@ impl Explorer {
                     name: s.name.clone(),
                     domain: s.domain,
                     url: s.rpc_urls[0].clone(),
-                    rpc: usd1_solana::rpc::SolanaRpc::new(&s.rpc_urls[0]),
+                    rpc: usd1_solana::rpc::SolanaRpc::with_fallback(&s.rpc_urls)
+                        .map_err(|e| format!("solana.rpc_urls: {e}"))?,
                     watcher: usd1_solana::watcher::SolanaWatcher::from_config(
                         s,
                         &config.chains,

@@ -13,27 +13,10 @@
 //! sled 0.34 (docs/decisions.md, "Storage"); transactions need no lock of ours, sled
 //! serializes them itself.
 
-use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
+use sled::transaction::{ConflictableTransactionError, Transactional};
 use usd1_core::{Domain, MessageRecord, B256};
 
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("store: {0}")]
-    Sled(#[from] sled::Error),
-    #[error("store: corrupt record: {0}")]
-    Corrupt(#[from] serde_json::Error),
-    #[error("store: {0}")]
-    NotRun(#[from] usd1_runtime::NotRun),
-}
-
-impl From<TransactionError<serde_json::Error>> for StoreError {
-    fn from(e: TransactionError<serde_json::Error>) -> Self {
-        match e {
-            TransactionError::Abort(e) => StoreError::Corrupt(e),
-            TransactionError::Storage(e) => StoreError::Sled(e),
-        }
-    }
-}
+pub use usd1_runtime::store::StoreError;
 
 #[derive(Clone)]
 pub struct Store {
@@ -154,8 +137,7 @@ impl Store {
         F: FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
         T: Send + 'static,
     {
-        let store = self.clone();
-        usd1_runtime::blocking(move || f(&store)).await?
+        usd1_runtime::store::off_workers(self.clone(), f).await
     }
 
     pub fn db(&self) -> &sled::Db {

@@ -14,6 +14,7 @@ mod blocking;
 pub mod extract;
 mod redact;
 mod serve;
+pub mod store;
 #[cfg(feature = "store-stress")]
 pub mod store_stress;
 pub mod watch;

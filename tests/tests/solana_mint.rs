@@ -6,12 +6,13 @@
 
 use std::time::Duration;
 use usd1_core::{BurnBody, Domain, Message, B256, U256};
+use usd1_deploy::bridge_mint::{create_bridge_mint, BridgeMint};
 use usd1_deploy::solana::{free_port_block, SolanaValidator};
 use usd1_e2e::{eventually, solana_balance_becomes, work_dir, RemoveUnlessFailed};
 use usd1_solana::claim::claim_address;
+use usd1_solana::mint_tx::{attach, cosign};
 use usd1_solana::mint_tx::{canonical_mint_message, check_canonical, MintParams};
 use usd1_solana::rpc::SolanaRpc;
-use usd1_solana::setup::{attach, cosign, create_bridge_mint, BridgeMint};
 use usd1_solana::solana_sdk::pubkey::Pubkey;
 use usd1_solana::solana_sdk::signature::{Keypair, Signature, Signer};
 use usd1_solana::solana_sdk::transaction::Transaction;

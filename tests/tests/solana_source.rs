@@ -8,10 +8,10 @@
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 use usd1_core::{Domain, B256, U256};
+use usd1_deploy::bridge_mint::create_bridge_mint;
 use usd1_deploy::solana::{free_port_block, SolanaValidator};
 use usd1_e2e::{work_dir, RemoveUnlessFailed};
 use usd1_solana::rpc::SolanaRpc;
-use usd1_solana::setup::create_bridge_mint;
 use usd1_solana::solana_sdk::instruction::Instruction;
 use usd1_solana::solana_sdk::pubkey::Pubkey;
 use usd1_solana::solana_sdk::signature::{Keypair, Signer};

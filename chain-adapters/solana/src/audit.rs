@@ -160,7 +160,7 @@ impl SolanaAudit {
         for r in &solana.retired_claim_authorities {
             retired.push(key(r, "solana.retired_claim_authorities")?);
         }
-        Ok(Self::new(
+        let mut audit = Self::new(
             solana.name.clone(),
             solana.domain,
             url,
@@ -169,7 +169,10 @@ impl SolanaAudit {
             key(&solana.claim_authority, "solana.claim_authority")?,
             retired,
             chains.values().map(|c| c.domain).collect(),
-        ))
+        );
+        audit.rpc = SolanaRpc::with_fallback(&solana.rpc_urls)
+            .map_err(|e| format!("solana.rpc_urls: {e}"))?;
+        Ok(audit)
     }
 
     fn known(&self) -> std::sync::MutexGuard<'_, Known> {

@@ -4,10 +4,10 @@
 //! whose blockhash expired without landing is rebuilt; a delivery that did not land may be
 //! given up once the message is claimed (no account nonces on Solana).
 
+use crate::mint_tx::attach;
 use crate::mint_tx::{canonical_mint_message, MintParams, MintTxError};
 use crate::received::ClaimRule;
 use crate::rpc::SolanaRpc;
-use crate::setup::attach;
 use async_trait::async_trait;
 use base64::Engine;
 use solana_sdk::pubkey::Pubkey;
@@ -46,7 +46,7 @@ fn rpc_err(method: &'static str) -> impl Fn(crate::rpc::SolanaError) -> ChainErr
 impl SolanaDestination {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
-        url: &str,
+        rpc_urls: &[String],
         domain: Domain,
         mint: Pubkey,
         multisig: Pubkey,
@@ -61,7 +61,7 @@ impl SolanaDestination {
             .build()
             .map_err(|e| e.to_string())?;
         Ok(Self {
-            rpc: SolanaRpc::new(url),
+            rpc: SolanaRpc::with_fallback(rpc_urls).map_err(|e| e.to_string())?,
             domain,
             mint,
             multisig,

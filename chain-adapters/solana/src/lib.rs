@@ -16,7 +16,6 @@ pub mod mint_tx;
 pub mod nonce;
 pub mod received;
 pub mod rpc;
-pub mod setup;
 pub mod transaction;
 pub mod watcher;
 

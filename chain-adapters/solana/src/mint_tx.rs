@@ -225,5 +225,36 @@ pub fn signed_size(message: &SolanaMessage) -> usize {
     len_prefix + 64 * n + message.serialize().len()
 }
 
+/// An attester's co-signature: ed25519 over the transaction message's bytes.
+pub fn cosign(
+    message: &solana_sdk::message::Message,
+    key: &solana_sdk::signature::Keypair,
+) -> solana_sdk::signature::Signature {
+    solana_sdk::signature::Signer::sign_message(key, &message.serialize())
+}
+
+/// Puts `signature` by `signer` in its place in the transaction. Returns false when
+/// `signer` is not one of the transaction's signers.
+pub fn attach(
+    tx: &mut solana_sdk::transaction::Transaction,
+    signer: &solana_sdk::pubkey::Pubkey,
+    signature: solana_sdk::signature::Signature,
+) -> bool {
+    let n = tx.message.header.num_required_signatures as usize;
+    match tx
+        .message
+        .account_keys
+        .iter()
+        .take(n)
+        .position(|k| k == signer)
+    {
+        Some(i) => {
+            tx.signatures[i] = signature;
+            true
+        }
+        None => false,
+    }
+}
+
 #[cfg(test)]
 mod tests;

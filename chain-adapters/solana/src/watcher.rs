@@ -8,7 +8,6 @@ use crate::burn::{burn_message, check_evm_shape, classify, BridgeBurn};
 use crate::rpc::SolanaError;
 use crate::transaction::SeenTransaction;
 use solana_commitment_config::CommitmentConfig;
-use solana_rpc_client::nonblocking::rpc_client::RpcClient;
 use solana_rpc_client::rpc_client::GetConfirmedSignaturesForAddress2Config;
 use solana_rpc_client_types::config::RpcBlockConfig;
 use solana_sdk::pubkey::Pubkey;
@@ -41,7 +40,7 @@ pub struct SolanaBatch {
 }
 
 pub struct SolanaWatcher {
-    client: RpcClient,
+    rpc: crate::rpc::SolanaRpc,
     mint: Pubkey,
     tree: sled::Tree,
     /// Destination domain → its registered TokenMessenger (the message's recipient).
@@ -70,11 +69,7 @@ impl SolanaWatcher {
         messengers: HashMap<Domain, B256>,
     ) -> Self {
         Self {
-            client: RpcClient::new_with_timeout_and_commitment(
-                url.to_string(),
-                crate::rpc::REQUEST_TIMEOUT,
-                CommitmentConfig::finalized(),
-            ),
+            rpc: crate::rpc::SolanaRpc::new(url),
             mint,
             tree,
             messengers,
@@ -92,12 +87,10 @@ impl SolanaWatcher {
 
     /// The highest finalized slot.
     async fn final_slot(&self) -> Result<u64, SolanaError> {
-        crate::rpc::retried(|| {
-            self.client
-                .get_slot_with_commitment(CommitmentConfig::finalized())
-        })
-        .await
-        .map_err(rpc("getSlot"))
+        self.rpc
+            .read(|c| c.get_slot_with_commitment(CommitmentConfig::finalized()))
+            .await
+            .map_err(rpc("getSlot"))
     }
 
     fn cursor(&self) -> Result<Option<Signature>, SolanaError> {
@@ -110,6 +103,12 @@ impl SolanaWatcher {
                 .ok()
                 .and_then(|s| Signature::from_str(s).ok())
         }))
+    }
+
+    /// Reads through every node of `urls` in turn (the first that answers).
+    pub fn with_fallback(mut self, urls: &[String]) -> Result<Self, SolanaError> {
+        self.rpc = crate::rpc::SolanaRpc::with_fallback(urls)?;
+        Ok(self)
     }
 
     /// A watcher for the configured cluster: messages are addressed to each EVM chain's
@@ -131,7 +130,10 @@ impl SolanaWatcher {
                 )
             })
             .collect();
-        Ok(Self::new(url, mint, tree, messengers).named(&solana.name, solana.domain))
+        Self::new(url, mint, tree, messengers)
+            .named(&solana.name, solana.domain)
+            .with_fallback(&solana.rpc_urls)
+            .map_err(|e| format!("solana.rpc_urls: {e}"))
     }
 
     /// Reads what became final since the stored cursor. Nothing is stored until `commit`.
@@ -146,12 +148,11 @@ impl SolanaWatcher {
                 limit: Some(PAGE),
                 commitment: finalized(),
             };
-            let page = crate::rpc::retried(|| {
-                self.client
-                    .get_signatures_for_address_with_config(&self.mint, config())
-            })
-            .await
-            .map_err(rpc("getSignaturesForAddress"))?;
+            let page = self
+                .rpc
+                .read(|c| c.get_signatures_for_address_with_config(&self.mint, config()))
+                .await
+                .map_err(rpc("getSignaturesForAddress"))?;
             let full = page.len() == PAGE;
             before = page
                 .last()
@@ -215,7 +216,9 @@ impl SolanaWatcher {
     /// (or not readable yet), an error naming the rule when it is not a bridge burn.
     pub async fn burn_in(&self, signature: &Signature) -> Result<Option<SolanaBurn>, SolanaError> {
         let asked = [*signature];
-        let statuses = crate::rpc::retried(|| self.client.get_signature_statuses(&asked))
+        let statuses = self
+            .rpc
+            .read(|c| c.get_signature_statuses(&asked))
             .await
             .map_err(rpc("getSignatureStatuses"))?;
         let Some(status) = statuses.value.into_iter().next().flatten() else {
@@ -277,7 +280,10 @@ impl SolanaWatcher {
     }
 
     async fn transaction(&self, signature: &Signature) -> Result<SeenTransaction, SolanaError> {
-        crate::transaction::read_transaction(&self.client, signature, CommitmentConfig::finalized())
+        self.rpc
+            .read(|c| {
+                crate::transaction::read_transaction(c, signature, CommitmentConfig::finalized())
+            })
             .await
     }
 
@@ -302,7 +308,9 @@ impl SolanaWatcher {
             commitment: finalized(),
             max_supported_transaction_version: Some(0),
         };
-        let block = crate::rpc::retried(|| self.client.get_block_with_config(slot, config))
+        let block = self
+            .rpc
+            .read(|c| c.get_block_with_config(slot, config))
             .await
             .map_err(rpc("getBlock"))?;
         Ok(block.signatures.unwrap_or_default())

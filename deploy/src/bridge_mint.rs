@@ -1,16 +1,15 @@
 //! Creating the bridge mint (DESIGN §4): a classic SPL Token mint, 6 decimals, whose mint
 //! authority is an SPL multisig of the attesters' ed25519 keys with `m` required, plus a
-//! freeze authority. Also: co-signing and assembling the mint transaction.
+//! freeze authority. Deployment, not the adapter's business: it lives with the devnet.
 
-use crate::rpc::{SolanaError, SolanaRpc};
-use crate::token_program;
-use solana_program_pack::Pack;
-use solana_sdk::message::Message as SolanaMessage;
-use solana_sdk::pubkey::Pubkey;
-use solana_sdk::signature::{Keypair, Signature, Signer};
-use solana_sdk::transaction::Transaction;
-use spl_token_interface::state::{Mint, Multisig};
 use usd1_core::USD1_DECIMALS;
+use usd1_solana::rpc::{SolanaError, SolanaRpc};
+use usd1_solana::solana_program_pack::Pack;
+use usd1_solana::solana_sdk::pubkey::Pubkey;
+use usd1_solana::solana_sdk::signature::{Keypair, Signer};
+use usd1_solana::solana_sdk::transaction::Transaction;
+use usd1_solana::spl_token_interface::state::{Mint, Multisig};
+use usd1_solana::{solana_system_interface, spl_token_interface, token_program};
 
 #[derive(Debug, Clone, Copy)]
 pub struct BridgeMint {
@@ -29,7 +28,9 @@ pub async fn create_bridge_mint(
     let (mint, multisig) = (Keypair::new(), Keypair::new());
     let token = token_program();
     let refs: Vec<&Pubkey> = members.iter().collect();
-    let bad = |e: solana_sdk::program_error::ProgramError| SolanaError::Invalid(e.to_string());
+    let bad = |e: usd1_solana::solana_sdk::program_error::ProgramError| {
+        SolanaError::Invalid(e.to_string())
+    };
     let instructions = vec![
         solana_system_interface::instruction::create_account(
             &payer.pubkey(),
@@ -79,28 +80,4 @@ pub async fn create_bridge_mint(
         mint: mint.pubkey(),
         multisig: multisig.pubkey(),
     })
-}
-
-/// An attester's co-signature: ed25519 over the transaction message's bytes.
-pub fn cosign(message: &SolanaMessage, key: &Keypair) -> Signature {
-    key.sign_message(&message.serialize())
-}
-
-/// Puts `signature` by `signer` in its place in the transaction. Returns false when
-/// `signer` is not one of the transaction's signers.
-pub fn attach(tx: &mut Transaction, signer: &Pubkey, signature: Signature) -> bool {
-    let n = tx.message.header.num_required_signatures as usize;
-    match tx
-        .message
-        .account_keys
-        .iter()
-        .take(n)
-        .position(|k| k == signer)
-    {
-        Some(i) => {
-            tx.signatures[i] = signature;
-            true
-        }
-        None => false,
-    }
 }
