@@ -10,7 +10,6 @@ use alloy::primitives::{Address, B256};
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 use usd1_config::SolanaConfig;
-use usd1_core::traits::Destination;
 use usd1_core::{format_amount, parse_amount, U256, USD1_DECIMALS};
 use usd1_solana::memo::BurnMemo;
 use usd1_solana::rpc::SolanaRpc;

@@ -7,6 +7,7 @@ pub mod attestation;
 pub mod audit;
 pub mod domain;
 pub mod message;
+pub mod proof;
 pub mod source;
 pub mod state;
 pub mod traits;

@@ -1,7 +1,8 @@
 //! What the chain-agnostic services need from a chain adapter.
 
+use crate::proof::{Prepared, Proof, Unsigned, Verifier};
 use crate::state::PendingTx;
-use crate::{Address, Domain, Message};
+use crate::{Domain, Message};
 use async_trait::async_trait;
 use thiserror::Error;
 
@@ -90,16 +91,28 @@ pub trait Destination: Send + Sync {
     fn uses_account_nonces(&self) -> bool {
         true
     }
-    /// Signs, without sending, the delivery transaction at this account nonce; `bump` raises
-    /// the fee (0 = the chain's current fee) to replace a stuck one. `Rejected` means the
-    /// destination's side refused it (e.g. no attester would co-sign); `Rpc` is transient.
-    async fn sign_delivery(
+    /// Builds the delivery transaction from the message and the relayer's proof, at this
+    /// account nonce; `bump` raises the fee (0 = the chain's current fee) to replace a stuck
+    /// one. Signed at once where the proof is an attestation; where the chain wants
+    /// co-signatures over the transaction, it comes back for them ([`Destination::finish_delivery`]).
+    /// `Rejected` means the destination's side refused it for good; `Rpc` is transient.
+    async fn prepare_delivery(
         &self,
         message: &[u8],
-        attestation: &[u8],
+        proof: &Proof,
         account_nonce: u64,
         bump: u32,
-    ) -> Result<PendingTx, ChainError>;
+    ) -> Result<Prepared, ChainError>;
+    /// Signs a prepared delivery with the co-signatures of its signers, in their order.
+    async fn finish_delivery(
+        &self,
+        _unsigned: Unsigned,
+        _signatures: Vec<[u8; 64]>,
+    ) -> Result<PendingTx, ChainError> {
+        Err(ChainError::Rejected(
+            "this destination takes no co-signatures".into(),
+        ))
+    }
     /// Signs a transaction that only uses up `account_nonce` (a self-transfer), for when the
     /// message was delivered by someone else while ours cannot be mined: later deliveries
     /// would wait behind that nonce forever. `None` where there are no account nonces.
@@ -122,8 +135,8 @@ pub trait Destination: Send + Sync {
     fn abandon_is_safe(&self) -> bool {
         false
     }
-    /// The enabled attesters the destination checks signatures against, and its threshold.
-    async fn attesters(&self) -> Result<(Vec<Address>, usize), ChainError>;
+    /// Who the destination checks a delivery against, read from its chain.
+    async fn verifier(&self) -> Result<Verifier, ChainError>;
     /// The chain's count of transactions sent by our account, including pending ones.
     async fn account_nonce(&self) -> Result<u64, ChainError>;
 }

@@ -24,6 +24,9 @@ pub struct Chains {
     pub targets: HashMap<Domain, Target>,
     /// The EVM destinations whose submitter balance is exported.
     pub balances: Vec<(String, Arc<EvmDestination>)>,
+    /// The credential for the attesters' co-sign route, where a destination takes
+    /// co-signatures.
+    pub cosign_token: Option<String>,
 }
 
 pub fn chains(
@@ -57,22 +60,26 @@ pub fn chains(
                 chain: dest as Arc<dyn Destination>,
                 confirmations: chain.delivery_confirmations,
                 submit_lock: Mutex::new(()),
-                attesters: Mutex::new(None),
+                verifier: Mutex::new(None),
             },
         );
     }
-    if let Some((domain, target)) = solana_target(config)? {
+    let mut cosign_token = None;
+    if let Some((domain, target, token)) = solana_target(config)? {
         targets.insert(domain, target);
+        cosign_token = Some(token);
     }
     Ok(Chains {
         rpcs,
         targets,
         balances,
+        cosign_token,
     })
 }
 
-/// The Solana destination, when the config has one this relayer delivers to.
-fn solana_target(config: &RelayerConfig) -> Result<Option<(Domain, Target)>, String> {
+/// The Solana destination, when the config has one this relayer delivers to, and the
+/// co-sign credential it needs.
+fn solana_target(config: &RelayerConfig) -> Result<Option<(Domain, Target, String)>, String> {
     let r = &config.relayer;
     if let Some(solana) = &config.solana {
         if let (true, Some(payer), Some(claim)) = (
@@ -111,17 +118,19 @@ fn solana_target(config: &RelayerConfig) -> Result<Option<(Domain, Target)>, Str
                     "solana.cosign_token_file: required to deliver to Solana (the attesters co-sign only for relayers whose token they list in solana.cosign_tokens)",
                 ),
             };
+            let rpc = usd1_solana::rpc::SolanaRpc::with_fallback(&solana.rpc_urls)
+                .map_err(|e| format!("solana.rpc_urls: {e}"))?;
             let dest = usd1_solana::destination::SolanaDestination::new(
-                &solana.rpc_urls,
+                rpc,
                 solana.domain,
-                key(&solana.mint, "mint")?,
-                key(&solana.multisig, "multisig")?,
+                (
+                    key(&solana.mint, "mint")?,
+                    key(&solana.multisig, "multisig")?,
+                ),
                 read(payer, "payer_key_file"),
                 read(claim, "claim_authority_key_file"),
                 retired,
-                r.attesters.clone(),
-                cosign_token,
-            )?;
+            );
             // Confirmed at `confirmed` first, then Confirmed in the queue once `finalized`.
             return Ok(Some((
                 solana.domain,
@@ -129,8 +138,9 @@ fn solana_target(config: &RelayerConfig) -> Result<Option<(Domain, Target)>, Str
                     chain: Arc::new(dest),
                     confirmations: 2,
                     submit_lock: Mutex::new(()),
-                    attesters: Mutex::new(None),
+                    verifier: Mutex::new(None),
                 },
+                cosign_token,
             )));
         }
     }
@@ -142,6 +152,7 @@ pub fn pipeline(
     config: &RelayerConfig,
     store: &store::Store,
     targets: HashMap<Domain, Target>,
+    cosign_token: Option<String>,
 ) -> Result<Pipeline, String> {
     let r = &config.relayer;
     let attesters = attesters::HttpAttesters::new(
@@ -152,6 +163,10 @@ pub fn pipeline(
         store: store.clone(),
         targets,
         signatures: Arc::new(attesters),
+        cosigners: Arc::new(
+            crate::proof::cosign_http::HttpCoSigners::new(&r.attesters, cosign_token)
+                .map_err(|e| e.to_string())?,
+        ),
         settings: Settings {
             max_refusals: r.policy.max_refusals,
             retry_base: Duration::from_millis(r.retry_base_ms),

@@ -10,6 +10,7 @@ mod feed;
 mod metrics;
 mod pipeline;
 mod policy;
+mod proof;
 mod store;
 mod supply;
 mod violations;
@@ -51,9 +52,10 @@ async fn run(config: RelayerConfig) -> Result<(), String> {
         rpcs,
         targets,
         balances,
+        cosign_token,
     } = compose::chains(&config, &signer)?;
     let destinations: Arc<HashSet<_>> = Arc::new(targets.keys().copied().collect());
-    let pipeline = Arc::new(compose::pipeline(&config, &store, targets)?);
+    let pipeline = Arc::new(compose::pipeline(&config, &store, targets, cosign_token)?);
     metrics::init(&pipeline.names, pipeline.targets.keys().copied());
 
     let feeds: feed::FeedStatus = Default::default();

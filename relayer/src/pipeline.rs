@@ -22,6 +22,7 @@
 use crate::attesters::SignatureSource;
 use crate::metrics;
 use crate::policy::RelayPolicy;
+use crate::proof::{signed_delivery, CoSigners, Delivery};
 use crate::store::{Store, StoreError};
 use rand::Rng;
 use std::collections::HashMap;
@@ -29,6 +30,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Mutex;
 use tracing::Instrument;
+use usd1_core::proof::Verifier;
 use usd1_core::state::PendingTx;
 use usd1_core::traits::{ChainError, Destination, DryRun, TxStatus};
 use usd1_core::{
@@ -54,17 +56,19 @@ pub struct Target {
     pub confirmations: u64,
     /// Serialises nonce allocation, signing and broadcasting per submitter account.
     pub submit_lock: Mutex<()>,
-    /// The destination's attesters and threshold, read from its contract.
-    pub attesters: Mutex<Option<(Vec<Address>, usize, u64)>>,
+    /// Who the destination checks deliveries against, read from its chain, and when.
+    pub verifier: Mutex<Option<(Verifier, u64)>>,
 }
 
-/// How long an attester set read from the destination is trusted before being re-read.
-const ATTESTER_SET_TTL_MS: u64 = 30_000;
+/// How long a verifier read from the destination is trusted before being re-read.
+const VERIFIER_TTL_MS: u64 = 30_000;
 
 pub struct Pipeline {
     pub store: Store,
     pub targets: HashMap<Domain, Target>,
     pub signatures: Arc<dyn SignatureSource>,
+    /// The attesters as co-signers, for destinations that take co-signatures.
+    pub cosigners: Arc<dyn CoSigners>,
     pub settings: Settings,
     pub names: metrics::ChainNames,
     pub policy: RelayPolicy,
@@ -118,16 +122,46 @@ impl Pipeline {
         Ok(count)
     }
 
-    async fn attester_set(&self, target: &Target) -> Result<(Vec<Address>, usize), ChainError> {
-        let mut cached = target.attesters.lock().await;
-        if let Some((set, threshold, at)) = cached.as_ref() {
-            if now_ms().saturating_sub(*at) < ATTESTER_SET_TTL_MS {
-                return Ok((set.clone(), *threshold));
+    async fn verifier(&self, target: &Target) -> Result<Verifier, ChainError> {
+        let mut cached = target.verifier.lock().await;
+        if let Some((verifier, at)) = cached.as_ref() {
+            if now_ms().saturating_sub(*at) < VERIFIER_TTL_MS {
+                return Ok(verifier.clone());
             }
         }
-        let (set, threshold) = target.chain.attesters().await?;
-        *cached = Some((set.clone(), threshold, now_ms()));
-        Ok((set, threshold))
+        let verifier = target.chain.verifier().await?;
+        *cached = Some((verifier.clone(), now_ms()));
+        Ok(verifier)
+    }
+
+    /// The delivery signed with the proof the destination's verifier wants.
+    async fn sign(
+        &self,
+        target: &Target,
+        r: &MessageRecord,
+        account_nonce: u64,
+        bump: u32,
+    ) -> Result<PendingTx, StepError> {
+        let (raw, attestation) = delivery_bytes(r)?;
+        let hash = Message::decode(&raw)
+            .map_err(|e| StepError::Corrupt(e.to_string()))?
+            .hash();
+        let verifier = self.verifier(target).await?;
+        let delivery = Delivery {
+            message: &raw,
+            hash: &hash,
+            attestation: &attestation,
+        };
+        let tx = signed_delivery(
+            target.chain.as_ref(),
+            &verifier,
+            self.cosigners.as_ref(),
+            &delivery,
+            account_nonce,
+            bump,
+        )
+        .await?;
+        Ok(tx)
     }
 
     async fn step(&self, r: MessageRecord) -> Result<(), StepError> {
@@ -171,17 +205,18 @@ impl Pipeline {
         hash: &B256,
         target: &Target,
     ) -> Result<(), StepError> {
-        let (mut set, threshold) = self.attester_set(target).await?;
+        let verifier = self.verifier(target).await?;
+        let threshold = verifier.threshold();
         let signatures = self.signatures.collect(hash).await;
-        if set.is_empty() {
-            // A destination that checks no secp256k1 attestation (Solana: the attesters
-            // co-sign the mint itself): `threshold` attesters having signed means they saw
-            // the burn final.
-            set = signatures
+        let set: Vec<Address> = match verifier {
+            Verifier::Attestation { attesters, .. } => attesters,
+            // The chain checks co-signatures, not this attestation: `threshold` attesters
+            // having signed shows the burn final before any is asked to co-sign.
+            Verifier::CoSigners { .. } => signatures
                 .iter()
                 .filter_map(|s| s.recover(hash).ok())
-                .collect();
-        }
+                .collect(),
+        };
         match assemble_attestation(hash, &signatures, &set, threshold) {
             Ok(attestation) => {
                 r.attestation = Some(format!("0x{}", hex::encode(attestation)));
@@ -254,17 +289,13 @@ impl Pipeline {
             .next_nonce(target.chain.domain())
             .await?
             .unwrap_or(0);
-        let mut tx = match target
-            .chain
-            .sign_delivery(&raw, &attestation, nonce, 0)
-            .await
-        {
+        let mut tx = match self.sign(target, r, nonce, 0).await {
             Ok(tx) => tx,
-            Err(ChainError::Rejected(reason)) => {
+            Err(StepError::Chain(ChainError::Rejected(reason))) => {
                 drop(_guard);
                 return self.refused(r, message, target, reason).await;
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(e),
         };
         tx.sent_at_ms = now_ms();
         r.sent_txs.push(tx.tx_hash.clone());
@@ -424,11 +455,7 @@ impl Pipeline {
                         .await;
                 }
             }
-            let (raw, attestation) = delivery_bytes(r)?;
-            let tx = target
-                .chain
-                .sign_delivery(&raw, &attestation, pending.account_nonce, bump)
-                .await?;
+            let tx = self.sign(target, r, pending.account_nonce, bump).await?;
             let detail = if expired {
                 "its blockhash expired before it landed: rebuilt".to_string()
             } else {
@@ -592,17 +619,23 @@ impl Pipeline {
             let detail = format!("already received on the destination ({reason})");
             return self.received_elsewhere(r, message, target, detail).await;
         }
-        let (set, threshold) = target.chain.attesters().await?;
-        *target.attesters.lock().await = Some((set.clone(), threshold, now_ms()));
-        if !set.is_empty() && !self.attestation_still_valid(r, message, &set, threshold)? {
-            r.attestation = None;
-            let detail = format!(
-                "the stored attestation no longer satisfies the destination's {threshold} of {} attesters ({reason}): collecting again",
-                set.len()
-            );
-            return self
-                .transition(r, MessageState::Attesting, Some(detail))
-                .await;
+        let verifier = target.chain.verifier().await?;
+        *target.verifier.lock().await = Some((verifier.clone(), now_ms()));
+        if let Verifier::Attestation {
+            attesters,
+            threshold,
+        } = &verifier
+        {
+            if !self.attestation_still_valid(r, message, attesters, *threshold)? {
+                r.attestation = None;
+                let detail = format!(
+                    "the stored attestation no longer satisfies the destination's {threshold} of {} attesters ({reason}): collecting again",
+                    attesters.len()
+                );
+                return self
+                    .transition(r, MessageState::Attesting, Some(detail))
+                    .await;
+            }
         }
         if target.chain.is_paused().await? {
             self.retry_later(r, &format!("the destination is paused ({reason})"));

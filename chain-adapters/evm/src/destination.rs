@@ -20,6 +20,7 @@ use async_trait::async_trait;
 use std::sync::Arc;
 use tokio::sync::OnceCell;
 use usd1_config::Finality;
+use usd1_core::proof::{Prepared, Proof, Verifier};
 use usd1_core::state::PendingTx;
 use usd1_core::traits::{ChainError, Destination, DryRun, TxStatus};
 use usd1_core::{Domain, Message};
@@ -45,6 +46,72 @@ pub struct EvmDestination {
 }
 
 impl EvmDestination {
+    /// The signed `receiveMessage` transaction at this account nonce (`bump`: see
+    /// [`Destination::prepare_delivery`]).
+    pub async fn sign_delivery(
+        &self,
+        message: &[u8],
+        attestation: &[u8],
+        account_nonce: u64,
+        bump: u32,
+    ) -> Result<PendingTx, ChainError> {
+        let input = MessageTransmitter::receiveMessageCall {
+            message: Bytes::copy_from_slice(message),
+            attestation: Bytes::copy_from_slice(attestation),
+        }
+        .abi_encode();
+        let (max_fee, max_priority) = self.fees(bump).await?;
+        let request = TransactionRequest::default()
+            .with_from(self.from)
+            .with_to(self.transmitter)
+            .with_input(input);
+        // Never more than the cap, whatever the estimate says: the relayer's funds are at stake.
+        let dry_run = self
+            .estimates
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&delivery_key(message, attestation));
+        let estimate = match dry_run {
+            Some(g) => Ok(g),
+            None => self.estimate(message, attestation).await,
+        };
+        let gas = match estimate {
+            Ok(g) => g.saturating_mul(13) / 10,
+            Err(_) => FALLBACK_GAS,
+        }
+        .min(self.max_gas);
+        self.sign(request, account_nonce, gas, (max_fee, max_priority))
+            .await
+    }
+
+    /// The enabled attesters `receiveMessage` checks signatures against, and its threshold.
+    pub async fn attesters(&self) -> Result<(Vec<Address>, usize), ChainError> {
+        let t = self.transmitter;
+        let (n, threshold) = self
+            .rpc
+            .call("eth_call", |p| async move {
+                let c = MessageTransmitter::new(t, p);
+                let n = c.getNumEnabledAttesters().call().await?;
+                let threshold = c.signatureThreshold().call().await?;
+                Ok::<_, alloy::contract::Error>((n, threshold))
+            })
+            .await?;
+        let mut out = Vec::new();
+        for i in 0..n.saturating_to::<u64>() {
+            let a = self
+                .rpc
+                .call("eth_call", |p| async move {
+                    MessageTransmitter::new(t, p)
+                        .getEnabledAttester(alloy::primitives::U256::from(i))
+                        .call()
+                        .await
+                })
+                .await?;
+            out.push(a);
+        }
+        Ok((out, threshold.saturating_to()))
+    }
+
     pub fn new(
         rpc: Arc<EvmRpc>,
         domain: Domain,
@@ -309,40 +376,21 @@ impl Destination for EvmDestination {
         Ok(transmitter || token)
     }
 
-    async fn sign_delivery(
+    async fn prepare_delivery(
         &self,
         message: &[u8],
-        attestation: &[u8],
+        proof: &Proof,
         account_nonce: u64,
         bump: u32,
-    ) -> Result<PendingTx, ChainError> {
-        let input = MessageTransmitter::receiveMessageCall {
-            message: Bytes::copy_from_slice(message),
-            attestation: Bytes::copy_from_slice(attestation),
-        }
-        .abi_encode();
-        let (max_fee, max_priority) = self.fees(bump).await?;
-        let request = TransactionRequest::default()
-            .with_from(self.from)
-            .with_to(self.transmitter)
-            .with_input(input);
-        // Never more than the cap, whatever the estimate says: the relayer's funds are at stake.
-        let dry_run = self
-            .estimates
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&delivery_key(message, attestation));
-        let estimate = match dry_run {
-            Some(g) => Ok(g),
-            None => self.estimate(message, attestation).await,
+    ) -> Result<Prepared, ChainError> {
+        let Proof::Attestation(attestation) = proof else {
+            return Err(ChainError::Rejected(
+                "a MessageTransmitter takes an attestation, not co-signatures".into(),
+            ));
         };
-        let gas = match estimate {
-            Ok(g) => g.saturating_mul(13) / 10,
-            Err(_) => FALLBACK_GAS,
-        }
-        .min(self.max_gas);
-        self.sign(request, account_nonce, gas, (max_fee, max_priority))
+        self.sign_delivery(message, attestation, account_nonce, bump)
             .await
+            .map(Prepared::Signed)
     }
 
     /// A 0-value transfer to ourselves at `account_nonce`: 21,000 gas, the cheapest way to
@@ -415,31 +463,12 @@ impl Destination for EvmDestination {
         })
     }
 
-    async fn attesters(&self) -> Result<(Vec<Address>, usize), ChainError> {
-        let t = self.transmitter;
-        let (n, threshold) = self
-            .rpc
-            .call("eth_call", |p| async move {
-                let c = MessageTransmitter::new(t, p);
-                let n = c.getNumEnabledAttesters().call().await?;
-                let threshold = c.signatureThreshold().call().await?;
-                Ok::<_, alloy::contract::Error>((n, threshold))
-            })
-            .await?;
-        let mut out = Vec::new();
-        for i in 0..n.saturating_to::<u64>() {
-            let a = self
-                .rpc
-                .call("eth_call", |p| async move {
-                    MessageTransmitter::new(t, p)
-                        .getEnabledAttester(alloy::primitives::U256::from(i))
-                        .call()
-                        .await
-                })
-                .await?;
-            out.push(a);
-        }
-        Ok((out, threshold.saturating_to()))
+    async fn verifier(&self) -> Result<Verifier, ChainError> {
+        let (attesters, threshold) = self.attesters().await?;
+        Ok(Verifier::Attestation {
+            attesters,
+            threshold,
+        })
     }
 
     async fn account_nonce(&self) -> Result<u64, ChainError> {

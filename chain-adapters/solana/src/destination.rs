@@ -1,6 +1,7 @@
 //! Solana as a relayer destination (DESIGN §4): the canonical mint transaction with a recent
-//! blockhash, co-signed by `m` attesters over `POST /v1/solana/cosign`, signed by the fee
-//! payer and the claim authority, then sent. "Received" is the claim account; a transaction
+//! blockhash, naming the `m` co-signers the relayer chose; with their signatures (which the
+//! relayer gathers from the attesters) it is signed by the fee payer and the claim
+//! authority, then sent. "Received" is the claim account; a transaction
 //! whose blockhash expired without landing is rebuilt; a delivery that did not land may be
 //! given up once the message is claimed (no account nonces on Solana).
 
@@ -14,11 +15,11 @@ use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::{Keypair, Signature, Signer};
 use solana_sdk::transaction::Transaction;
 use std::str::FromStr;
-use std::time::Duration;
-use tokio::sync::{Mutex, OnceCell};
+use tokio::sync::OnceCell;
+use usd1_core::proof::{Prepared, Proof, Unsigned, Verifier};
 use usd1_core::state::PendingTx;
 use usd1_core::traits::{ChainError, Destination, DryRun, TxStatus};
-use usd1_core::{Address, Domain, Message};
+use usd1_core::{Domain, Message};
 
 pub struct SolanaDestination {
     rpc: SolanaRpc,
@@ -29,14 +30,15 @@ pub struct SolanaDestination {
     claim_authority: Keypair,
     /// What counts as received: claims keyed by (source, nonce), current and retired.
     claims: ClaimRule,
-    attesters: Vec<String>,
-    /// The bearer token presented to the attesters' co-sign route.
-    cosign_token: String,
-    http: reqwest::Client,
     /// (multisig members, m, rent-exempt minimum), read once.
     facts: OnceCell<(Vec<Pubkey>, usize, u64)>,
-    /// Attester URL → its ed25519 key (asked once per attester).
-    signers: Mutex<Vec<(String, Pubkey)>>,
+}
+
+/// A mint transaction waiting for its co-signatures, and when its blockhash expires.
+struct Draft {
+    tx: Transaction,
+    blockhash: solana_sdk::hash::Hash,
+    valid_until: u64,
 }
 
 fn rpc_err(method: &'static str) -> impl Fn(crate::rpc::SolanaError) -> ChainError {
@@ -44,39 +46,24 @@ fn rpc_err(method: &'static str) -> impl Fn(crate::rpc::SolanaError) -> ChainErr
 }
 
 impl SolanaDestination {
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
-        rpc_urls: &[String],
+        rpc: SolanaRpc,
         domain: Domain,
-        mint: Pubkey,
-        multisig: Pubkey,
+        (mint, multisig): (Pubkey, Pubkey),
         payer: Keypair,
         claim_authority: Keypair,
         retired: Vec<Pubkey>,
-        attesters: Vec<String>,
-        cosign_token: String,
-    ) -> Result<Self, String> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
-            .build()
-            .map_err(|e| e.to_string())?;
-        Ok(Self {
-            rpc: SolanaRpc::with_fallback(rpc_urls).map_err(|e| e.to_string())?,
+    ) -> Self {
+        Self {
+            rpc,
             domain,
             mint,
             multisig,
             payer,
             claims: ClaimRule::new(claim_authority.pubkey(), retired, mint, multisig),
             claim_authority,
-            attesters: attesters
-                .into_iter()
-                .map(|u| u.trim_end_matches('/').to_string())
-                .collect(),
-            cosign_token,
-            http,
             facts: OnceCell::new(),
-            signers: Mutex::new(Vec::new()),
-        })
+        }
     }
 
     async fn facts(&self) -> Result<&(Vec<Pubkey>, usize, u64), ChainError> {
@@ -96,73 +83,6 @@ impl SolanaDestination {
             })
             .await
     }
-
-    /// The attesters that answer now, with their keys, in configured order.
-    async fn reachable_signers(&self) -> Vec<(String, Pubkey)> {
-        let mut known = self.signers.lock().await;
-        for url in &self.attesters {
-            if known.iter().any(|(u, _)| u == url) {
-                continue;
-            }
-            let answer = self
-                .http
-                .get(format!("{url}/v1/solana/signer"))
-                .send()
-                .await;
-            if let Ok(v) = match answer {
-                Ok(r) => r.json::<serde_json::Value>().await,
-                Err(e) => Err(e),
-            } {
-                if let Some(k) = v["signer"].as_str().and_then(|s| Pubkey::from_str(s).ok()) {
-                    known.push((url.clone(), k));
-                }
-            }
-        }
-        known.clone()
-    }
-
-    async fn cosign(&self, url: &str, hash: &str, message: &[u8]) -> Result<Signature, Cosign> {
-        let body = serde_json::json!({
-            "messageHash": hash,
-            "transaction": base64::engine::general_purpose::STANDARD.encode(message),
-        });
-        let resp = self
-            .http
-            .post(format!("{url}/v1/solana/cosign"))
-            .bearer_auth(&self.cosign_token)
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| Cosign::Unreachable(e.to_string()))?;
-        let status = resp.status();
-        let v: serde_json::Value = resp
-            .json()
-            .await
-            .map_err(|e| Cosign::Unreachable(e.to_string()))?;
-        if !status.is_success() {
-            let text = format!("{status}: {}", v["error"].as_str().unwrap_or(""));
-            // A 4xx other than a rate limit is the attester's considered refusal.
-            return Err(
-                if status.is_client_error() && status != reqwest::StatusCode::TOO_MANY_REQUESTS {
-                    Cosign::Refused(text)
-                } else {
-                    Cosign::Unreachable(text)
-                },
-            );
-        }
-        v["signature"]
-            .as_str()
-            .and_then(|s| Signature::from_str(s).ok())
-            .ok_or_else(|| Cosign::Unreachable("an answer without a signature".into()))
-    }
-}
-
-/// Why an attester gave no co-signature.
-enum Cosign {
-    /// It answered with a refusal (not final there, not canonical, already received, ...).
-    Refused(String),
-    /// Down, slow, rate-limited, or an answer that makes no sense: worth asking again.
-    Unreachable(String),
 }
 
 /// A message with a `destinationCaller` may be delivered only by that key as fee payer (the
@@ -225,92 +145,98 @@ impl Destination for SolanaDestination {
         }
     }
 
-    /// Builds the transaction on a fresh blockhash and collects `m` co-signatures from the
-    /// attesters that answer (`account_nonce` and `bump` mean nothing here).
-    async fn sign_delivery(
+    /// The canonical mint transaction on a fresh blockhash, naming the chosen co-signers;
+    /// it waits for their signatures (`account_nonce` and `bump` mean nothing here).
+    async fn prepare_delivery(
         &self,
         message: &[u8],
-        _: &[u8],
+        proof: &Proof,
         _: u64,
         _: u32,
-    ) -> Result<PendingTx, ChainError> {
+    ) -> Result<Prepared, ChainError> {
+        let Proof::CoSigners(signers) = proof else {
+            return Err(ChainError::Rejected(
+                "a Solana mint takes co-signatures, not an attestation".into(),
+            ));
+        };
         let m = Message::decode(message).map_err(|e| ChainError::Rejected(e.to_string()))?;
-        let hash = format!("{:#x}", m.hash());
         let (members, threshold, rent) = self.facts().await?.clone();
-        let mut candidates: Vec<(String, Pubkey)> = self
-            .reachable_signers()
+        let keys: Vec<Pubkey> = signers.iter().map(|k| Pubkey::new_from_array(*k)).collect();
+        if keys.len() != threshold || keys.iter().any(|k| !members.contains(k)) {
+            return Err(ChainError::Rejected(format!(
+                "the mint needs {threshold} distinct members of its multisig as co-signers"
+            )));
+        }
+        let (blockhash, valid_until) = self
+            .rpc
+            .blockhash()
             .await
-            .into_iter()
-            .filter(|(_, k)| members.contains(k))
-            .collect();
-        let mut last_error = String::new();
-        let (mut refusals, mut unreachable) = (0, 0);
-        while candidates.len() >= threshold {
-            let chosen: Vec<(String, Pubkey)> = candidates[..threshold].to_vec();
-            let keys: Vec<Pubkey> = chosen.iter().map(|(_, k)| *k).collect();
-            let (blockhash, valid_until) = self
-                .rpc
-                .blockhash()
-                .await
-                .map_err(rpc_err("getLatestBlockhash"))?;
-            let p = MintParams {
-                message: &m,
-                mint: self.mint,
-                multisig: self.multisig,
-                claim_authority: self.claim_authority.pubkey(),
-                rent_exempt_lamports: rent,
-            };
-            let msg = canonical_mint_message(&p, &keys, &self.payer.pubkey(), blockhash)
-                .map_err(|e| ChainError::Rejected(e.to_string()))?;
-            let mut tx = Transaction::new_unsigned(msg.clone());
-            let mut refused = None;
-            for (url, key) in &chosen {
-                match self.cosign(url, &hash, &msg.serialize()).await {
-                    Ok(sig) => {
-                        attach(&mut tx, key, sig);
-                    }
-                    Err(e) => {
-                        let text = match e {
-                            Cosign::Refused(t) => {
-                                refusals += 1;
-                                t
-                            }
-                            Cosign::Unreachable(t) => {
-                                unreachable += 1;
-                                t
-                            }
-                        };
-                        last_error = format!("{url}: {text}");
-                        refused = Some(url.clone());
-                        break;
-                    }
-                }
-            }
-            if let Some(url) = refused {
-                candidates.retain(|(u, _)| *u != url);
-                continue;
-            }
-            tx.try_partial_sign(&[&self.payer, &self.claim_authority], blockhash)
-                .map_err(|e| ChainError::Rejected(format!("signing: {e}")))?;
-            let raw = bincode::serialize(&tx).map_err(|e| ChainError::Rejected(e.to_string()))?;
-            return Ok(PendingTx {
-                tx_hash: tx.signatures[0].to_string(),
-                raw: base64::engine::general_purpose::STANDARD.encode(raw),
-                account_nonce: 0,
-                max_fee_per_gas: 0,
-                max_priority_fee_per_gas: 0,
-                sent_at_ms: 0,
-                valid_until: Some(valid_until),
-            });
+            .map_err(rpc_err("getLatestBlockhash"))?;
+        let p = MintParams {
+            message: &m,
+            mint: self.mint,
+            multisig: self.multisig,
+            claim_authority: self.claim_authority.pubkey(),
+            rent_exempt_lamports: rent,
+        };
+        let msg = canonical_mint_message(&p, &keys, &self.payer.pubkey(), blockhash)
+            .map_err(|e| ChainError::Rejected(e.to_string()))?;
+        Ok(Prepared::NeedsCoSignatures(Unsigned {
+            message: msg.serialize(),
+            signers: signers.clone(),
+            draft: Box::new(Draft {
+                tx: Transaction::new_unsigned(msg),
+                blockhash,
+                valid_until,
+            }),
+        }))
+    }
+
+    /// The co-signatures in place, then the fee payer's and the claim authority's.
+    async fn finish_delivery(
+        &self,
+        unsigned: Unsigned,
+        signatures: Vec<[u8; 64]>,
+    ) -> Result<PendingTx, ChainError> {
+        let Ok(draft) = unsigned.draft.downcast::<Draft>() else {
+            return Err(ChainError::Rejected(
+                "not a delivery this destination prepared".into(),
+            ));
+        };
+        let Draft {
+            mut tx,
+            blockhash,
+            valid_until,
+        } = *draft;
+        if signatures.len() != unsigned.signers.len() {
+            return Err(ChainError::Rejected(format!(
+                "{} co-signatures for {} co-signers",
+                signatures.len(),
+                unsigned.signers.len()
+            )));
         }
-        let why = format!("fewer than {threshold} attesters co-signed; last: {last_error}");
-        // Every attester that answered refused: the attesters' considered word, counted
-        // against the message; otherwise some were only out of reach: ask again later.
-        if refusals > 0 && unreachable == 0 {
-            Err(ChainError::Rejected(why))
-        } else {
-            Err(ChainError::rpc("cosign", why))
+        for (key, sig) in unsigned.signers.iter().zip(signatures) {
+            let key = Pubkey::new_from_array(*key);
+            let sig = Signature::from(sig);
+            if !sig.verify(key.as_ref(), &unsigned.message) {
+                return Err(ChainError::Rejected(format!(
+                    "the co-signature of {key} does not verify"
+                )));
+            }
+            attach(&mut tx, &key, sig);
         }
+        tx.try_partial_sign(&[&self.payer, &self.claim_authority], blockhash)
+            .map_err(|e| ChainError::Rejected(format!("signing: {e}")))?;
+        let raw = bincode::serialize(&tx).map_err(|e| ChainError::Rejected(e.to_string()))?;
+        Ok(PendingTx {
+            tx_hash: tx.signatures[0].to_string(),
+            raw: base64::engine::general_purpose::STANDARD.encode(raw),
+            account_nonce: 0,
+            max_fee_per_gas: 0,
+            max_priority_fee_per_gas: 0,
+            sent_at_ms: 0,
+            valid_until: Some(valid_until),
+        })
     }
 
     async fn broadcast(&self, tx: &PendingTx) -> Result<(), ChainError> {
@@ -373,10 +299,13 @@ impl Destination for SolanaDestination {
         false
     }
 
-    /// No secp256k1 attestation is checked on Solana: an empty set means "any attesters".
-    async fn attesters(&self) -> Result<(Vec<Address>, usize), ChainError> {
-        let (_, m, _) = self.facts().await?;
-        Ok((Vec::new(), *m))
+    /// The mint's SPL multisig: its members co-sign the mint transaction itself.
+    async fn verifier(&self) -> Result<Verifier, ChainError> {
+        let (members, threshold, _) = self.facts().await?;
+        Ok(Verifier::CoSigners {
+            members: members.iter().map(|k| k.to_bytes()).collect(),
+            threshold: *threshold,
+        })
     }
 
     async fn account_nonce(&self) -> Result<u64, ChainError> {

@@ -6,6 +6,7 @@ use alloy::primitives::{Address, B256};
 use axum::extract::State;
 use serde_json::{json, Value};
 use std::sync::Arc;
+use usd1_core::proof::Verifier;
 use usd1_core::{Domain, Signature65};
 use usd1_runtime::extract::Json;
 use usd1_runtime::now_ms;
@@ -86,6 +87,7 @@ impl Explorer {
     }
 
     /// The destination's attesters and threshold (cached), where this relayer delivers there.
+    /// A destination that takes co-signatures checks no attester set: empty, with its `m`.
     pub(super) async fn attester_set(&self, d: Domain) -> Option<(Vec<Address>, usize)> {
         if let Some((at, set, t)) = self.sets.lock().unwrap_or_else(|p| p.into_inner()).get(&d) {
             if now_ms().saturating_sub(*at) < CACHE_MS {
@@ -93,10 +95,17 @@ impl Explorer {
             }
         }
         let (dest, _) = self.destinations.get(&d)?;
-        let (set, t) = tokio::time::timeout(LOOK_TIMEOUT, dest.attesters())
+        let (set, t) = match tokio::time::timeout(LOOK_TIMEOUT, dest.verifier())
             .await
             .ok()?
-            .ok()?;
+            .ok()?
+        {
+            Verifier::Attestation {
+                attesters,
+                threshold,
+            } => (attesters, threshold),
+            Verifier::CoSigners { threshold, .. } => (Vec::new(), threshold),
+        };
         self.sets
             .lock()
             .unwrap_or_else(|p| p.into_inner())

@@ -21,11 +21,11 @@ struct FakeChain {
     mined: StdMutex<HashMap<String, (bool, u64)>>,
     /// What the next dry runs say (`None`: it would succeed).
     dry_run: StdMutex<Option<DryRun>>,
-    /// `sign_delivery` refuses with this (as Solana's attesters may refuse to co-sign).
+    /// `prepare_delivery` refuses with this (as Solana's attesters may refuse to co-sign).
     sign_refusal: StdMutex<Option<String>>,
     paused: StdMutex<bool>,
     attesters: StdMutex<Vec<Address>>,
-    /// Solana-like: no account nonces, and `sign_delivery` waits for `cosign_gate`.
+    /// Solana-like: no account nonces, and `prepare_delivery` waits for `cosign_gate`.
     no_account_nonces: bool,
     cosign_gate: Option<Arc<tokio::sync::Barrier>>,
     /// tx hashes that can never land any more (a Solana blockhash past its validity).
@@ -60,13 +60,13 @@ impl Destination for FakeChain {
     fn uses_account_nonces(&self) -> bool {
         !self.no_account_nonces
     }
-    async fn sign_delivery(
+    async fn prepare_delivery(
         &self,
         message: &[u8],
-        _: &[u8],
+        _: &usd1_core::proof::Proof,
         nonce: u64,
         bump: u32,
-    ) -> Result<PendingTx, ChainError> {
+    ) -> Result<usd1_core::proof::Prepared, ChainError> {
         if let Some(reason) = self.sign_refusal.lock().unwrap().clone() {
             return Err(ChainError::Rejected(reason));
         }
@@ -89,7 +89,7 @@ impl Destination for FakeChain {
             valid_until: None,
         };
         self.signed.lock().unwrap().push(tx.clone());
-        Ok(tx)
+        Ok(usd1_core::proof::Prepared::Signed(tx))
     }
     async fn sign_nonce_filler(
         &self,
@@ -137,11 +137,33 @@ impl Destination for FakeChain {
             None => TxStatus::Unknown,
         })
     }
-    async fn attesters(&self) -> Result<(Vec<Address>, usize), ChainError> {
-        Ok((self.attesters.lock().unwrap().clone(), 2))
+    async fn verifier(&self) -> Result<Verifier, ChainError> {
+        Ok(Verifier::Attestation {
+            attesters: self.attesters.lock().unwrap().clone(),
+            threshold: 2,
+        })
     }
     async fn account_nonce(&self) -> Result<u64, ChainError> {
         Ok(0)
+    }
+}
+
+/// No destination here takes co-signatures.
+struct NoCoSigners;
+
+#[async_trait]
+impl crate::proof::CoSigners for NoCoSigners {
+    async fn reachable(&self) -> Vec<(String, [u8; 32])> {
+        Vec::new()
+    }
+    async fn cosign(
+        &self,
+        _: &str,
+        _: &[u8; 32],
+        _: &B256,
+        _: &[u8],
+    ) -> Result<[u8; 64], crate::proof::CoSignError> {
+        unreachable!("no destination here takes co-signatures")
     }
 }
 
@@ -194,12 +216,13 @@ impl Harness {
             chain: self.chain.clone(),
             confirmations: 2,
             submit_lock: Mutex::new(()),
-            attesters: Mutex::new(None),
+            verifier: Mutex::new(None),
         };
         Pipeline {
             store: Store::open(self.db.clone()).unwrap(),
             targets: HashMap::from([(Domain(6), target)]),
             signatures: self.attesters.clone(),
+            cosigners: Arc::new(NoCoSigners),
             settings: Settings {
                 max_refusals: policy.max_refusals,
                 retry_base: Duration::ZERO,

@@ -5,8 +5,10 @@
 
 use super::chain::{ChainState, Key, Mode, Payload, Tx, BLOCKHASH_VALIDITY};
 use super::process::Process;
+use crate::proof::{CoSignError, CoSigners};
 use async_trait::async_trait;
 use std::sync::{Arc, Mutex as StdMutex, MutexGuard};
+use usd1_core::proof::{Prepared, Proof, Unsigned, Verifier};
 use usd1_core::state::PendingTx;
 use usd1_core::traits::{ChainError, Destination, DryRun, TxStatus};
 use usd1_core::{Address, Domain, Message};
@@ -71,6 +73,44 @@ impl ModelChain {
     }
 }
 
+/// The Solana model's multisig: exactly `m` members, so one refusal leaves too few (as one
+/// refusal did when the adapter gathered co-signatures itself).
+const COSIGNERS: [(&str, [u8; 32]); 2] = [("attester-1", [1; 32]), ("attester-2", [2; 32])];
+
+/// The attesters as co-signers of Solana mints: they refuse what is received, or for a
+/// reason of theirs (an injected refusal).
+#[async_trait]
+impl CoSigners for ModelChain {
+    async fn reachable(&self) -> Vec<(String, [u8; 32])> {
+        COSIGNERS
+            .iter()
+            .map(|(url, k)| (url.to_string(), *k))
+            .collect()
+    }
+
+    async fn cosign(
+        &self,
+        _: &str,
+        _: &[u8; 32],
+        _: &usd1_core::B256,
+        transaction: &[u8],
+    ) -> Result<[u8; 64], CoSignError> {
+        self.call("cosign")
+            .await
+            .map_err(|e| CoSignError::Unreachable(e.to_string()))?;
+        let m = decode(transaction).map_err(|e| CoSignError::Refused(e.to_string()))?;
+        let mut s = self.state();
+        if s.used.contains_key(&key_of(&m)) {
+            return Err(CoSignError::Refused("409: already received".into()));
+        }
+        if s.faults.refused_dry_runs > 0 {
+            s.faults.refused_dry_runs -= 1;
+            return Err(CoSignError::Refused("422: injected refusal".into()));
+        }
+        Ok([0; 64])
+    }
+}
+
 fn decode(message: &[u8]) -> Result<Message, ChainError> {
     Message::decode(message).map_err(|e| ChainError::Rejected(e.to_string()))
 }
@@ -122,21 +162,21 @@ impl Destination for ModelChain {
         self.mode == Mode::Evm
     }
 
-    async fn sign_delivery(
+    async fn prepare_delivery(
         &self,
         message: &[u8],
-        _: &[u8],
+        _: &Proof,
         account_nonce: u64,
         bump: u32,
-    ) -> Result<PendingTx, ChainError> {
-        self.call("sign_delivery").await?;
+    ) -> Result<Prepared, ChainError> {
+        self.call("prepare_delivery").await?;
         let m = decode(message)?;
         let payload = Payload::Delivery {
             key: key_of(&m),
             message_hash: m.hash(),
         };
-        let tx = match self.mode {
-            Mode::Evm => Tx {
+        Ok(match self.mode {
+            Mode::Evm => Prepared::Signed(self.sign(Tx {
                 hash: tx_hash(&[
                     b"delivery",
                     message,
@@ -147,28 +187,37 @@ impl Destination for ModelChain {
                 fee: fee(bump),
                 valid_until: None,
                 payload,
-            },
+            })),
             Mode::Solana => {
-                let mut s = self.state();
-                // The attesters refuse to co-sign what is received, or for a reason of theirs.
-                if s.used.contains_key(&key_of(&m)) {
-                    return Err(ChainError::Rejected("409: already received".into()));
-                }
-                if s.faults.refused_dry_runs > 0 {
-                    s.faults.refused_dry_runs -= 1;
-                    return Err(ChainError::Rejected("422: injected refusal".into()));
-                }
-                // Signed over the latest blockhash: the same bytes within one block.
-                Tx {
+                let s = self.state();
+                // Built over the latest blockhash: the same bytes within one block.
+                let tx = Tx {
                     hash: tx_hash(&[b"solana", message, &s.height.to_be_bytes()]),
                     account_nonce: 0,
                     fee: 0,
                     valid_until: Some(s.height + BLOCKHASH_VALIDITY),
                     payload,
-                }
+                };
+                Prepared::NeedsCoSignatures(Unsigned {
+                    message: message.to_vec(),
+                    signers: COSIGNERS.iter().map(|(_, k)| *k).collect(),
+                    draft: Box::new(tx),
+                })
             }
-        };
-        Ok(self.sign(tx))
+        })
+    }
+
+    async fn finish_delivery(
+        &self,
+        unsigned: Unsigned,
+        _: Vec<[u8; 64]>,
+    ) -> Result<PendingTx, ChainError> {
+        self.call("finish_delivery").await?;
+        let tx = unsigned
+            .draft
+            .downcast::<Tx>()
+            .map_err(|_| ChainError::Rejected("not prepared here".into()))?;
+        Ok(self.sign(*tx))
     }
 
     async fn sign_nonce_filler(
@@ -224,12 +273,17 @@ impl Destination for ModelChain {
         Ok(self.state().status(tx_hash, valid_until))
     }
 
-    async fn attesters(&self) -> Result<(Vec<Address>, usize), ChainError> {
-        self.call("attesters").await?;
+    async fn verifier(&self) -> Result<Verifier, ChainError> {
+        self.call("verifier").await?;
         Ok(match self.mode {
-            Mode::Evm => (self.attesters.clone(), 2),
-            // No secp256k1 attestation checked: the pipeline takes who signed.
-            Mode::Solana => (Vec::new(), 2),
+            Mode::Evm => Verifier::Attestation {
+                attesters: self.attesters.clone(),
+                threshold: 2,
+            },
+            Mode::Solana => Verifier::CoSigners {
+                members: COSIGNERS.iter().map(|(_, k)| *k).collect(),
+                threshold: 2,
+            },
         })
     }
 

@@ -185,7 +185,7 @@ impl World {
             chain: chain.clone(),
             confirmations: 2,
             submit_lock: Mutex::new(()),
-            attesters: Mutex::new(None),
+            verifier: Mutex::new(None),
         };
         let mut messengers: HashMap<Domain, B256> = SOURCES.into_iter().collect();
         messengers.insert(EVM, EVM_MESSENGER);
@@ -194,6 +194,7 @@ impl World {
             store: Store::open(db).unwrap(),
             targets: HashMap::from([(EVM, target(&self.evm)), (SOLANA, target(&self.solana))]),
             signatures: self.attesters.clone(),
+            cosigners: self.solana.clone(),
             settings: Settings {
                 max_refusals: MAX_REFUSALS,
                 // Every retry and receipt poll is due at the next tick: the test's ticks are
