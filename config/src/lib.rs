@@ -4,6 +4,7 @@
 //! bad file gives one clear error naming the field.
 
 mod chain;
+mod families;
 mod governor;
 mod keys;
 mod policy;
@@ -11,6 +12,7 @@ mod service;
 mod solana;
 
 pub use chain::{ChainConfig, ChainKind, Finality};
+pub use families::to_toml;
 pub use governor::{
     held_by_governor_text, parse_limit, utc_datetime, GovernorChainConfig, GovernorConfig,
     GovernorLimits, DEFAULT_BIG_TRANSFER, DEFAULT_DAILY_LIMIT, DEFAULT_WINDOW_SECS,
@@ -63,14 +65,35 @@ pub fn load<T: DeserializeOwned + Validate>(path: &Path) -> Result<T, ConfigErro
         path: shown.clone(),
         reason: e.to_string(),
     })?;
+    // Solana written as a `chains` entry is read as the `[solana]` section it replaces.
+    let (text, solana) = families::loaded_view(&text).map_err(|reason| ConfigError::Parse {
+        path: shown.clone(),
+        reason,
+    })?;
     refuse_env_values_figment_mishandles(T::SECTIONS)?;
+    let entry = solana.clone();
     let env = Env::prefixed(ENV_PREFIX)
         .split("__")
+        .map(
+            move |key| match entry.as_ref().and_then(|e| e.env_key(key.as_str())) {
+                Some(moved) => moved.into(),
+                None => key.into(),
+            },
+        )
         .filter(|key| overrides_a_section(key.as_str(), T::SECTIONS));
+    let in_file = |text: String| match &solana {
+        Some(e) => e.in_file(&text),
+        None => text,
+    };
+    let field_in_file = |field: &str| match &solana {
+        Some(e) => e.field_in_file(field),
+        None => field.to_string(),
+    };
     let env_source = env.metadata().name;
     let figment = Figment::new().merge(Toml::string(&text)).merge(env);
     let config: T = figment.extract().map_err(|e| {
-        let (from_env, reason) = describe(e, &figment, &env_source);
+        let (from_env, reason) = describe(e, &figment, &env_source, &field_in_file);
+        let reason = in_file(reason);
         if from_env {
             ConfigError::Env { reason }
         } else {
@@ -84,6 +107,8 @@ pub fn load<T: DeserializeOwned + Validate>(path: &Path) -> Result<T, ConfigErro
         let from_env = figment
             .find_metadata(&field)
             .is_some_and(|m| m.name == env_source);
+        let field = field_in_file(&field);
+        let reason = in_file(reason);
         match env_var(&field.split('.').collect::<Vec<_>>()) {
             Some((var, value)) if from_env => ConfigError::Env {
                 reason: format!("{}: {reason}", overrides(&var, &value, &field)),
@@ -102,7 +127,12 @@ const ENV_PREFIX: &str = "USD1_";
 
 /// figment's message, with the key path spelled as in the file; errors in values that came
 /// from `USD1_` variables name the variable. `.0`: every error came from a variable.
-fn describe(e: figment::Error, figment: &Figment, env_source: &str) -> (bool, String) {
+fn describe(
+    e: figment::Error,
+    figment: &Figment,
+    env_source: &str,
+    field_in_file: &dyn Fn(&str) -> String,
+) -> (bool, String) {
     let mut out = String::new();
     let mut all_env = true;
     for (i, err) in e.into_iter().enumerate() {
@@ -123,7 +153,8 @@ fn describe(e: figment::Error, figment: &Figment, env_source: &str) -> (bool, St
             .find_metadata(&path.join("."))
             .or(err.metadata.as_ref())
             .is_some_and(|m| m.name == env_source);
-        match env_var(&path) {
+        let file_path = field_in_file(&path.join("."));
+        match env_var(&file_path.split('.').collect::<Vec<_>>()) {
             // An unknown key's value is never shown: it may be a secret set under a wrong name.
             Some((var, value)) if from_env => {
                 if unknown.is_some() {

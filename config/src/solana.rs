@@ -242,8 +242,10 @@ mod tests {
     /// The file alone (no `USD1_` overrides: other tests set some), validated.
     fn file<T: serde::de::DeserializeOwned + crate::Validate>(path: &std::path::Path) -> T {
         use figment::providers::{Format, Toml};
+        let text = std::fs::read_to_string(path).unwrap();
+        let (text, _) = crate::families::loaded_view(&text).unwrap();
         let c: T = figment::Figment::new()
-            .merge(Toml::file(path))
+            .merge(Toml::string(&text))
             .extract()
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         if let Err((field, why)) = c.validate() {
@@ -267,7 +269,9 @@ mod tests {
             );
         }
         let example: crate::AttesterConfig = file(&root.join("examples/attester.toml"));
-        let solana = example.solana.expect("the example shows [solana]");
+        let solana = example
+            .solana
+            .expect("the example shows a chain of kind \"solana\"");
         assert!(!solana.cosign_tokens.is_empty(), "and its co-sign callers");
         let relayer: crate::RelayerConfig = file(&root.join("examples/relayer.toml"));
         assert!(relayer.solana.unwrap().cosign_token_file.is_some());

@@ -354,8 +354,8 @@ fn issued_total_follows_the_amount_rule() {
 fn a_relayer_with_one_of_its_two_solana_keys_names_the_missing_one() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
     let example = std::fs::read_to_string(dir.join("relayer.toml")).unwrap();
-    // The example's own [solana] section is last: replaced by ours.
-    let base = example.split("\n[solana]").next().unwrap();
+    // The example's own Solana entry is last: replaced by ours (the older `[solana]` form).
+    let base = example.split("\n[chains.solana]").next().unwrap();
     let solana = |keys: &str| {
         format!(
             "{base}\n[solana]\nrpc_urls = [\"http://127.0.0.1:8899\"]\nmint = \"{k}\"\nmultisig = \"{k}\"\nclaim_authority = \"{k}\"\n{keys}\n",
@@ -396,4 +396,82 @@ fn an_escape_after_non_ascii_text_in_an_environment_value_is_an_error_not_a_pani
     let shown = err.to_string();
     assert!(shown.starts_with("USD1_SERVICE__LISTEN "), "{shown}");
     assert!(shown.contains("escape"), "{shown}");
+}
+
+/// Solana as an entry of `chains` (the form written today).
+const SOLANA_ENTRY: &str = r#"
+[chains.sol]
+kind = "solana"
+domain = 5
+rpc_urls = ["http://127.0.0.1:8899", "http://127.0.0.1:8898"]
+mint = "So11111111111111111111111111111111111111112"
+multisig = "So11111111111111111111111111111111111111112"
+claim_authority = "So11111111111111111111111111111111111111112"
+cosign_key_file = "/keys/cosign.json"
+"#;
+
+#[test]
+fn solana_is_an_entry_of_chains_with_kind_solana() {
+    let f = write(&format!("{ATTESTER}{SOLANA_ENTRY}"));
+    let c: AttesterConfig = load(f.path()).unwrap();
+    let solana = c.solana.unwrap();
+    assert_eq!(solana.name, "sol", "named by its key");
+    assert_eq!(solana.rpc_urls.len(), 2);
+    assert_eq!(
+        c.chains.keys().collect::<Vec<_>>(),
+        vec!["base", "ethereum"]
+    );
+}
+
+#[test]
+fn errors_in_the_solana_entry_name_it_as_written() {
+    let bad_key = SOLANA_ENTRY.replace("mint = \"So1", "mint = \"0x");
+    let e = load::<AttesterConfig>(write(&format!("{ATTESTER}{bad_key}")).path())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("chains.sol.mint"), "{e}");
+    let no_key = SOLANA_ENTRY.replace("cosign_key_file = \"/keys/cosign.json\"\n", "");
+    let e = load::<AttesterConfig>(write(&format!("{ATTESTER}{no_key}")).path())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("chains.sol.cosign_key_file"), "{e}");
+    let unknown = format!("{ATTESTER}{SOLANA_ENTRY}colour = \"red\"\n");
+    let e = load::<AttesterConfig>(write(&unknown).path())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("chains.sol") && e.contains("colour"), "{e}");
+    let both = format!("{ATTESTER}{SOLANA_ENTRY}\n[solana]\nrpc_urls = []\n");
+    let e = load::<AttesterConfig>(write(&both).path())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("[solana] is the older form"), "{e}");
+}
+
+#[test]
+fn the_solana_entry_takes_environment_overrides_under_its_own_name() {
+    let file = format!("{ATTESTER}{SOLANA_ENTRY}");
+    let c = load_with_env(
+        &[("USD1_CHAINS__SOL__RPC_URLS", r#"["http://10.0.0.9:8899"]"#)],
+        &file,
+    )
+    .unwrap();
+    assert_eq!(c.solana.unwrap().rpc_urls, vec!["http://10.0.0.9:8899"]);
+    let err =
+        load_with_env(&[("USD1_CHAINS__SOL__RPC_URLS", r#"["ftp://x"]"#)], &file).unwrap_err();
+    assert!(matches!(err, ConfigError::Env { .. }), "{err:?}");
+    let shown = err.to_string();
+    assert!(shown.starts_with("USD1_CHAINS__SOL__RPC_URLS="), "{shown}");
+    assert!(shown.contains("`chains.sol.rpc_urls`"), "{shown}");
+}
+
+#[test]
+fn a_config_written_by_to_toml_has_solana_in_chains_and_loads_back() {
+    let c: AttesterConfig = load(write(&format!("{ATTESTER}{SOLANA_ENTRY}")).path()).unwrap();
+    let text = to_toml(&c).unwrap();
+    assert!(
+        text.contains("[chains.sol]") && !text.contains("\n[solana]"),
+        "{text}"
+    );
+    let again: AttesterConfig = load(write(&text).path()).unwrap();
+    assert_eq!(again.solana.unwrap().rpc_urls, c.solana.unwrap().rpc_urls);
 }

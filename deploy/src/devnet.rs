@@ -605,7 +605,8 @@ impl Devnet {
 }
 
 fn write_toml<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), DevnetError> {
-    let text = toml::to_string_pretty(value).map_err(setup)?;
+    // Solana as a `kind = "solana"` entry of `chains`, as configs are written today.
+    let text = usd1_config::to_toml(value).map_err(setup)?;
     std::fs::write(path, text).map_err(setup)
 }
 
