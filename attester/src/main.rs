@@ -109,7 +109,8 @@ async fn run(config: AttesterConfig) -> Result<(), String> {
     if let Some(solana) = &config.solana {
         let tree = db.open_tree("watcher/solana").map_err(|e| e.to_string())?;
         let watcher =
-            usd1_solana::watcher::SolanaWatcher::from_config(solana, &config.chains, tree)?;
+            usd1_solana::watcher::SolanaWatcher::from_config(solana, &config.chains, tree)
+                .map_err(|e| e.to_string())?;
         sources.push((Arc::new(watcher), solana.poll_interval_ms));
     }
     let intake = Arc::new(watch::Attest(state.clone()));

@@ -228,8 +228,8 @@ pub async fn from_solana(ctx: &Context, args: TransferArgs) -> Result<(), CliErr
     let tree = scratch
         .open_tree("w")
         .map_err(|e| CliError::failed(e.to_string()))?;
-    let watcher =
-        SolanaWatcher::from_config(sol, &ctx.config.chains, tree).map_err(CliError::usage)?;
+    let watcher = SolanaWatcher::from_config(sol, &ctx.config.chains, tree)
+        .map_err(|e| CliError::usage(e.to_string()))?;
     let found = loop {
         match watcher.burn_in(&sig).await {
             Ok(Some(b)) => break b,

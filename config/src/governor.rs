@@ -206,11 +206,11 @@ impl GovernorConfig {
     }
 
     /// The admin bearer token, read from `admin_token_file` (None when not configured).
-    pub fn read_admin_token(&self) -> Result<Option<String>, String> {
+    pub fn read_admin_token(&self) -> Result<Option<String>, crate::TokenError> {
         self.admin_token_file
             .as_deref()
             .map(|path| {
-                crate::read_token_file(path).map_err(|e| format!("governor.admin_token_file: {e}"))
+                crate::read_token_file(path).map_err(|e| e.in_setting("governor.admin_token_file"))
             })
             .transpose()
     }
@@ -350,7 +350,7 @@ mod tests {
         let path = dir.path().join("admin.token");
         std::fs::write(&path, "short\n").unwrap();
         g.admin_token_file = Some(path.clone());
-        let err = g.read_admin_token().unwrap_err();
+        let err = g.read_admin_token().unwrap_err().to_string();
         assert!(err.starts_with("governor.admin_token_file"), "{err}");
         assert!(!err.contains("short\n"), "{err}");
         std::fs::write(&path, format!("{}\n", "k".repeat(40))).unwrap();

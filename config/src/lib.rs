@@ -23,7 +23,7 @@ pub use service::{
     AttesterConfig, AuditSettings, BridgeEndpoints, CliConfig, LogFormat, RelayerConfig,
     RelayerSettings, ServiceConfig, SignerConfig, SolanaUser,
 };
-pub use solana::{read_token_file, CosignToken, SolanaConfig, MIN_TOKEN_LEN};
+pub use solana::{read_token_file, CosignToken, SolanaConfig, TokenError, MIN_TOKEN_LEN};
 
 use figment::providers::{Env, Format, Toml};
 use figment::{Figment, Provider};

@@ -60,24 +60,49 @@ pub struct CosignToken {
 /// The shortest bearer token accepted (characters).
 pub const MIN_TOKEN_LEN: usize = 32;
 
+/// Why a bearer token could not be read. The token itself never appears in it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("cannot read token file {path}: {reason}")]
+    Read { path: String, reason: String },
+    #[error("token file {path}: the token must be at least {MIN_TOKEN_LEN} characters")]
+    TooShort { path: String },
+    #[error("token file {path}: the token must be printable ASCII without spaces")]
+    NotPrintable { path: String },
+    /// The setting that named the file, and what was wrong with it.
+    #[error("{setting}: {source}")]
+    In {
+        setting: String,
+        source: Box<TokenError>,
+    },
+    #[error("solana.cosign_tokens: {first} and {second} have the same token")]
+    Shared { first: String, second: String },
+}
+
+impl TokenError {
+    /// This error, said of the setting that named the file.
+    pub fn in_setting(self, setting: impl Into<String>) -> Self {
+        Self::In {
+            setting: setting.into(),
+            source: Box::new(self),
+        }
+    }
+}
+
 /// Reads a bearer token file: its content without surrounding whitespace, at least
-/// `MIN_TOKEN_LEN` characters, printable ASCII (it travels in an HTTP header). The token
-/// never appears in the error.
-pub fn read_token_file(path: &std::path::Path) -> Result<String, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read token file {}: {e}", path.display()))?;
+/// `MIN_TOKEN_LEN` characters, printable ASCII (it travels in an HTTP header).
+pub fn read_token_file(path: &std::path::Path) -> Result<String, TokenError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| TokenError::Read {
+        path: shown.clone(),
+        reason: e.to_string(),
+    })?;
     let token = text.trim();
     if token.len() < MIN_TOKEN_LEN {
-        return Err(format!(
-            "token file {}: the token must be at least {MIN_TOKEN_LEN} characters",
-            path.display()
-        ));
+        return Err(TokenError::TooShort { path: shown });
     }
     if !token.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(format!(
-            "token file {}: the token must be printable ASCII without spaces",
-            path.display()
-        ));
+        return Err(TokenError::NotPrintable { path: shown });
     }
     Ok(token.to_string())
 }
@@ -166,16 +191,16 @@ impl SolanaConfig {
 
     /// Attester: (name, token) of every configured co-sign caller, tokens read from their
     /// files. Two callers with the same token are refused (the name would be ambiguous).
-    pub fn read_cosign_tokens(&self) -> Result<Vec<(String, String)>, String> {
+    pub fn read_cosign_tokens(&self) -> Result<Vec<(String, String)>, TokenError> {
         let mut out: Vec<(String, String)> = Vec::new();
         for t in &self.cosign_tokens {
             let token = read_token_file(&t.token_file)
-                .map_err(|e| format!("solana.cosign_tokens ({}): {e}", t.name))?;
+                .map_err(|e| e.in_setting(format!("solana.cosign_tokens ({})", t.name)))?;
             if let Some((other, _)) = out.iter().find(|(_, known)| *known == token) {
-                return Err(format!(
-                    "solana.cosign_tokens: {} and {other} have the same token",
-                    t.name
-                ));
+                return Err(TokenError::Shared {
+                    first: t.name.clone(),
+                    second: other.clone(),
+                });
             }
             out.push((t.name.clone(), token));
         }
@@ -231,7 +256,7 @@ mod tests {
         );
         for bad in [&short, &spaced] {
             c.cosign_tokens[0].token_file = bad.path().into();
-            let err = c.read_cosign_tokens().unwrap_err();
+            let err = c.read_cosign_tokens().unwrap_err().to_string();
             assert!(err.contains("relayer-1"), "{err}");
             assert!(!err.contains("tooshort"), "the token is never shown: {err}");
         }
@@ -291,7 +316,11 @@ mod tests {
         assert!(c.validate().unwrap_err().1.contains("twice"));
         c.cosign_tokens = vec![entry("a"), entry("b")];
         assert!(c.validate().is_ok());
-        assert!(c.read_cosign_tokens().unwrap_err().contains("same token"));
+        assert!(c
+            .read_cosign_tokens()
+            .unwrap_err()
+            .to_string()
+            .contains("same token"));
         c.cosign_tokens.clear();
         c.cosign_rate_per_s = 0;
         assert_eq!(c.validate().unwrap_err().0, "solana.cosign_rate_per_s");

@@ -58,11 +58,8 @@ pub fn held_until(mut release_at: Vec<u64>, needed: usize) -> Option<u64> {
 }
 
 impl HttpAttesters {
-    pub fn new(urls: Vec<String>, timeout: Duration) -> Result<Self, String> {
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .build()
-            .map_err(|e| e.to_string())?;
+    pub fn new(urls: Vec<String>, timeout: Duration) -> Result<Self, reqwest::Error> {
+        let client = reqwest::Client::builder().timeout(timeout).build()?;
         Ok(Self {
             client,
             urls: urls

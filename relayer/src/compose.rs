@@ -2,6 +2,7 @@
 //! destinations, the pipeline, the sources, the supply audit), so `main` only composes.
 
 use crate::pipeline::{Pipeline, Settings, Target};
+use crate::start::StartError;
 use crate::{attesters, metrics, policy, store, supply};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -32,13 +33,13 @@ pub struct Chains {
 pub fn chains(
     config: &RelayerConfig,
     signer: &alloy::signers::local::PrivateKeySigner,
-) -> Result<Chains, String> {
+) -> Result<Chains, StartError> {
     let r = &config.relayer;
     let mut targets = HashMap::new();
     let mut balances = Vec::new();
     let mut rpcs = HashMap::new();
     for (name, chain) in &config.chains {
-        let rpc = Arc::new(EvmRpc::new(name, &chain.rpc_urls).map_err(|e| e.to_string())?);
+        let rpc = Arc::new(EvmRpc::new(name, &chain.rpc_urls)?);
         rpcs.insert(name.clone(), rpc.clone());
         if !serves(&r.destinations, chain.domain) {
             continue;
@@ -79,7 +80,7 @@ pub fn chains(
 
 /// The Solana destination, when the config has one this relayer delivers to, and the
 /// co-sign credential it needs.
-fn solana_target(config: &RelayerConfig) -> Result<Option<(Domain, Target, String)>, String> {
+fn solana_target(config: &RelayerConfig) -> Result<Option<(Domain, Target, String)>, StartError> {
     let r = &config.relayer;
     if let Some(solana) = &config.solana {
         if let (true, Some(payer), Some(claim)) = (
@@ -98,7 +99,7 @@ fn solana_target(config: &RelayerConfig) -> Result<Option<(Domain, Target, Strin
             };
             let key = |s: &str, f: &str| {
                 s.parse()
-                    .map_err(|_| format!("solana.{f}: {s:?} is not a public key"))
+                    .map_err(|_| StartError::not_a_key(&format!("solana.{f}"), s))
             };
             let retired = solana
                 .retired_claim_authorities
@@ -118,8 +119,7 @@ fn solana_target(config: &RelayerConfig) -> Result<Option<(Domain, Target, Strin
                     "solana.cosign_token_file: required to deliver to Solana (the attesters co-sign only for relayers whose token they list in solana.cosign_tokens)",
                 ),
             };
-            let rpc = usd1_solana::rpc::SolanaRpc::with_fallback(&solana.rpc_urls)
-                .map_err(|e| format!("solana.rpc_urls: {e}"))?;
+            let rpc = usd1_solana::rpc::SolanaRpc::with_fallback(&solana.rpc_urls)?;
             let dest = usd1_solana::destination::SolanaDestination::new(
                 rpc,
                 solana.domain,
@@ -153,7 +153,7 @@ pub fn pipeline(
     store: &store::Store,
     targets: HashMap<Domain, Target>,
     cosign_token: Option<String>,
-) -> Result<Pipeline, String> {
+) -> Result<Pipeline, StartError> {
     let r = &config.relayer;
     let attesters = attesters::HttpAttesters::new(
         r.attesters.clone(),
@@ -163,10 +163,10 @@ pub fn pipeline(
         store: store.clone(),
         targets,
         signatures: Arc::new(attesters),
-        cosigners: Arc::new(
-            crate::proof::cosign_http::HttpCoSigners::new(&r.attesters, cosign_token)
-                .map_err(|e| e.to_string())?,
-        ),
+        cosigners: Arc::new(crate::proof::cosign_http::HttpCoSigners::new(
+            &r.attesters,
+            cosign_token,
+        )?),
         settings: Settings {
             max_refusals: r.policy.max_refusals,
             retry_base: Duration::from_millis(r.retry_base_ms),
@@ -194,26 +194,20 @@ pub fn sources(
     config: &RelayerConfig,
     store: &store::Store,
     rpcs: &HashMap<String, Arc<EvmRpc>>,
-) -> Result<Vec<Polled>, String> {
+) -> Result<Vec<Polled>, StartError> {
     let r = &config.relayer;
     let mut sources: Vec<Polled> = Vec::new();
     for (name, chain) in &config.chains {
         if !serves(&r.sources, chain.domain) {
             continue;
         }
-        let tree = store
-            .db()
-            .open_tree(format!("watcher/{}", chain.domain))
-            .map_err(|e| e.to_string())?;
+        let tree = store.db().open_tree(format!("watcher/{}", chain.domain))?;
         let watcher = usd1_evm::connect::source(name, chain, rpcs[name].clone(), tree, false);
         sources.push((Arc::new(watcher), chain.poll_interval_ms));
     }
     if let Some(solana) = &config.solana {
         if serves(&r.sources, solana.domain) {
-            let tree = store
-                .db()
-                .open_tree("watcher/solana")
-                .map_err(|e| e.to_string())?;
+            let tree = store.db().open_tree("watcher/solana")?;
             let watcher =
                 usd1_solana::watcher::SolanaWatcher::from_config(solana, &config.chains, tree)?;
             sources.push((Arc::new(watcher), solana.poll_interval_ms));
@@ -227,7 +221,7 @@ pub fn spawn_supply_audit(
     config: &RelayerConfig,
     store: &store::Store,
     rpcs: &HashMap<String, Arc<EvmRpc>>,
-) -> Result<(), String> {
+) -> Result<(), StartError> {
     let audited = config
         .chains
         .iter()
@@ -270,7 +264,7 @@ pub fn spawn_supply_audit(
 /// TokenMessenger, Solana's mint (DESIGN §4).
 fn bridge_identities(
     config: &RelayerConfig,
-) -> Result<HashMap<usd1_core::Domain, usd1_core::B256>, String> {
+) -> Result<HashMap<usd1_core::Domain, usd1_core::B256>, StartError> {
     let mut ids: HashMap<_, _> = config
         .chains
         .values()
@@ -283,7 +277,7 @@ fn bridge_identities(
         .collect();
     if let Some(solana) = &config.solana {
         let mint = usd1_config::parse_word(&solana.mint)
-            .ok_or_else(|| format!("solana.mint: {:?} is not a public key", solana.mint))?;
+            .ok_or_else(|| StartError::not_a_key("solana.mint", &solana.mint))?;
         ids.insert(solana.domain, mint);
     }
     Ok(ids)

@@ -6,6 +6,7 @@
 //! apart from "not a bridge burn" and from "unknown". Explorer routes answer 200 with a
 //! `status` field for a miss, so the page can say so.
 
+use crate::start::StartError;
 use crate::store::Store;
 use alloy::primitives::{Address, B256, U256};
 use axum::routing::get;
@@ -92,7 +93,7 @@ impl Explorer {
         store: Store,
         rpcs: &HashMap<String, Arc<EvmRpc>>,
         destinations: Destinations,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, StartError> {
         let evm = config
             .chains
             .iter()
@@ -109,20 +110,17 @@ impl Explorer {
         let solana = match &config.solana {
             Some(s) => {
                 let key = |k: &str, f: &str| {
-                    Pubkey::from_str(k).map_err(|_| format!("solana.{f}: {k:?} is not a key"))
+                    Pubkey::from_str(k)
+                        .map_err(|_| StartError::not_a_key(&format!("solana.{f}"), k))
                 };
                 // A watcher used only to classify one transaction (`burn_in`); its cursor
                 // tree is never committed to.
-                let tree = store
-                    .db()
-                    .open_tree("explorer/solana-probe")
-                    .map_err(|e| e.to_string())?;
+                let tree = store.db().open_tree("explorer/solana-probe")?;
                 Some(SolanaSide {
                     name: s.name.clone(),
                     domain: s.domain,
                     url: s.rpc_urls[0].clone(),
-                    rpc: usd1_solana::rpc::SolanaRpc::with_fallback(&s.rpc_urls)
-                        .map_err(|e| format!("solana.rpc_urls: {e}"))?,
+                    rpc: usd1_solana::rpc::SolanaRpc::with_fallback(&s.rpc_urls)?,
                     watcher: usd1_solana::watcher::SolanaWatcher::from_config(
                         s,
                         &config.chains,

@@ -11,6 +11,7 @@ mod metrics;
 mod pipeline;
 mod policy;
 mod proof;
+mod start;
 mod store;
 mod supply;
 mod violations;
@@ -37,17 +38,16 @@ async fn main() {
 /// How often the queue is scanned when nothing new arrives.
 const TICK: Duration = Duration::from_millis(250);
 
-async fn run(config: RelayerConfig) -> Result<(), String> {
+async fn run(config: RelayerConfig) -> Result<(), start::StartError> {
     // A key file the config names but that cannot be used is a config error: exit 2.
     let signer = load_evm_signer(&config.submitter, "submitter.key_file")
         .unwrap_or_else(|e| usd1_runtime::fatal_config("usd1-relayer", e));
-    let db = sled::open(&config.service.db_path).map_err(|e| {
-        format!(
-            "cannot open store {}: {e}",
-            config.service.db_path.display()
-        )
-    })?;
-    let store = store::Store::open(db).map_err(|e| e.to_string())?;
+    let db =
+        sled::open(&config.service.db_path).map_err(|source| start::StartError::OpenStore {
+            path: config.service.db_path.display().to_string(),
+            source,
+        })?;
+    let store = store::Store::open(db)?;
     let compose::Chains {
         rpcs,
         targets,
@@ -79,7 +79,10 @@ async fn run(config: RelayerConfig) -> Result<(), String> {
 
     let listener = tokio::net::TcpListener::bind(config.service.listen)
         .await
-        .map_err(|e| format!("cannot listen on {}: {e}", config.service.listen))?;
+        .map_err(|source| start::StartError::Listen {
+            addr: config.service.listen,
+            source,
+        })?;
     tracing::info!(listen = %config.service.listen, submitter = %signer.address(), "usd1-relayer started");
     let explorer = explorer::Explorer::new(
         &config,
@@ -103,8 +106,8 @@ async fn run(config: RelayerConfig) -> Result<(), String> {
         usd1_runtime::ServerLimits::default(),
     )
     .await
-    .map_err(|e| e.to_string())?;
-    store.flush().await.map_err(|e| e.to_string())?;
+    .map_err(start::StartError::Serve)?;
+    store.flush().await?;
     Ok(())
 }
 

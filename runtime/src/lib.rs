@@ -50,7 +50,7 @@ pub fn start_service<T: DeserializeOwned + Validate>(
 }
 
 /// Ends the process after `run` returned: exit 1 with the error logged and printed.
-pub fn exit_on_error(program: &str, result: Result<(), String>) {
+pub fn exit_on_error(program: &str, result: Result<(), impl std::fmt::Display>) {
     if let Err(e) = result {
         tracing::error!(error = %e, "{program} stopped");
         eprintln!("{program}: {e}");

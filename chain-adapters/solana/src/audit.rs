@@ -57,6 +57,7 @@ fn chain_error(e: SolanaError) -> ChainError {
             method: "solana",
             detail,
         },
+        e @ SolanaError::Config { .. } => ChainError::Rejected(e.to_string()),
     }
 }
 
@@ -151,11 +152,14 @@ impl SolanaAudit {
     pub fn from_config(
         solana: &usd1_config::SolanaConfig,
         chains: &BTreeMap<String, usd1_config::ChainConfig>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, SolanaError> {
         let key = |text: &str, field: &str| {
-            Pubkey::from_str(text).map_err(|_| format!("{field}: {text:?} is not a public key"))
+            Pubkey::from_str(text).map_err(|_| SolanaError::not_a_key(field, text))
         };
-        let url = solana.rpc_urls.first().ok_or("solana.rpc_urls is empty")?;
+        let url = solana.rpc_urls.first().ok_or_else(|| SolanaError::Config {
+            field: "solana.rpc_urls".into(),
+            reason: "is empty".into(),
+        })?;
         let mut retired = Vec::new();
         for r in &solana.retired_claim_authorities {
             retired.push(key(r, "solana.retired_claim_authorities")?);
@@ -170,8 +174,7 @@ impl SolanaAudit {
             retired,
             chains.values().map(|c| c.domain).collect(),
         );
-        audit.rpc = SolanaRpc::with_fallback(&solana.rpc_urls)
-            .map_err(|e| format!("solana.rpc_urls: {e}"))?;
+        audit.rpc = SolanaRpc::with_fallback(&solana.rpc_urls)?;
         Ok(audit)
     }
 

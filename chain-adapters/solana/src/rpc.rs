@@ -19,6 +19,19 @@ pub enum SolanaError {
     },
     #[error("solana: {0}")]
     Invalid(String),
+    /// A setting of the Solana chain's config that cannot be used.
+    #[error("{field}: {reason}")]
+    Config { field: String, reason: String },
+}
+
+impl SolanaError {
+    /// `field`'s value `text` is not a base58 public key.
+    pub fn not_a_key(field: &str, text: &str) -> Self {
+        Self::Config {
+            field: field.into(),
+            reason: format!("{text:?} is not a public key"),
+        }
+    }
 }
 
 fn rpc(method: &'static str) -> impl Fn(solana_rpc_client_api::client_error::Error) -> SolanaError {

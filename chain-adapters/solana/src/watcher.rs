@@ -117,10 +117,13 @@ impl SolanaWatcher {
         solana: &usd1_config::SolanaConfig,
         chains: &std::collections::BTreeMap<String, usd1_config::ChainConfig>,
         tree: sled::Tree,
-    ) -> Result<Self, String> {
-        let url = solana.rpc_urls.first().ok_or("solana.rpc_urls is empty")?;
+    ) -> Result<Self, SolanaError> {
+        let url = solana.rpc_urls.first().ok_or_else(|| SolanaError::Config {
+            field: "solana.rpc_urls".into(),
+            reason: "is empty".into(),
+        })?;
         let mint = Pubkey::from_str(&solana.mint)
-            .map_err(|_| format!("solana.mint: {:?} is not a public key", solana.mint))?;
+            .map_err(|_| SolanaError::not_a_key("solana.mint", &solana.mint))?;
         let messengers = chains
             .values()
             .map(|c| {
@@ -133,7 +136,6 @@ impl SolanaWatcher {
         Self::new(url, mint, tree, messengers)
             .named(&solana.name, solana.domain)
             .with_fallback(&solana.rpc_urls)
-            .map_err(|e| format!("solana.rpc_urls: {e}"))
     }
 
     /// Reads what became final since the stored cursor. Nothing is stored until `commit`.

@@ -13,6 +13,7 @@ impl From<SolanaError> for SourceError {
                 SourceError::Chain(usd1_core::traits::ChainError::Rpc { method, detail })
             }
             SolanaError::Invalid(detail) => SourceError::Invalid(detail),
+            e @ SolanaError::Config { .. } => SourceError::Invalid(e.to_string()),
         }
     }
 }
