@@ -21,6 +21,7 @@
 //! or other bytes is refused), requires the fee payer to be the message's `destinationCaller`
 //! when that is set, and keeps at most `MAX_RECORDS` co-sign records per (source, nonce).
 
+use crate::error::AttesterError;
 use crate::store::Store;
 use crate::violations::Violations;
 use axum::http::{HeaderMap, StatusCode};
@@ -85,9 +86,9 @@ pub struct CosignRequest {
     transaction: String,
 }
 
-fn pubkey(text: &str, what: &str) -> Result<Pubkey, String> {
+fn pubkey(text: &str, what: &str) -> Result<Pubkey, AttesterError> {
     text.parse()
-        .map_err(|_| format!("solana.{what}: {text:?} is not a public key"))
+        .map_err(|_| AttesterError::not_a_key(&format!("solana.{what}"), text))
 }
 
 impl Cosigner {
@@ -95,11 +96,14 @@ impl Cosigner {
         config: &AttesterConfig,
         solana: &SolanaConfig,
         db: &sled::Db,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, AttesterError> {
         let key_file = solana
             .cosign_key_file
             .as_ref()
-            .ok_or("solana.cosign_key_file is required")?;
+            .ok_or_else(|| AttesterError::Setting {
+                field: "solana.cosign_key_file".into(),
+                reason: "is required".into(),
+            })?;
         let key = read_keypair_file(key_file).unwrap_or_else(|e| {
             usd1_runtime::fatal_config(
                 "usd1-attester",
@@ -129,8 +133,7 @@ impl Cosigner {
             .map(|k| pubkey(k, "retired_claim_authorities"))
             .collect::<Result<_, _>>()?;
         Ok(Self {
-            rpc: SolanaRpc::with_fallback(&solana.rpc_urls)
-                .map_err(|e| format!("solana.rpc_urls: {e}"))?,
+            rpc: SolanaRpc::with_fallback(&solana.rpc_urls)?,
             key,
             policy: CosignPolicy {
                 domain: solana.domain,
@@ -141,7 +144,7 @@ impl Cosigner {
             },
             claims: ClaimRule::new(claim_authority, retired, mint, multisig),
             chain_facts: OnceCell::new(),
-            tree: db.open_tree("solana_cosigned").map_err(|e| e.to_string())?,
+            tree: db.open_tree("solana_cosigned")?,
             records: tokio::sync::Mutex::new(()),
             callers: {
                 // An unreadable or too short token is a config error: exit 2, naming it.

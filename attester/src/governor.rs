@@ -20,6 +20,7 @@
 pub mod api;
 pub mod logic;
 
+use crate::error::AttesterError;
 use crate::metrics;
 use crate::signer::EvmAttesterKey;
 use crate::store::Store;
@@ -132,13 +133,13 @@ impl Governor {
     pub fn from_config(
         config: &AttesterConfig,
         admin_token: Option<String>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, AttesterError> {
         let mut chains = BTreeMap::new();
-        let mut add = |name: &str, domain: Domain, messenger: B256| -> Result<(), String> {
+        let mut add = |name: &str, domain: Domain, messenger: B256| -> Result<(), AttesterError> {
             let l = config
                 .governor
                 .limits(name, domain)
-                .map_err(|(field, why)| format!("{field}: {why}"))?;
+                .map_err(|(field, reason)| AttesterError::Setting { field, reason })?;
             let limits = Limits {
                 daily_limit: l.daily_limit.map(to_units),
                 big_transfer: l.big_transfer.map(to_units),
@@ -166,7 +167,7 @@ impl Governor {
             let mint: usd1_solana::solana_sdk::pubkey::Pubkey = solana
                 .mint
                 .parse()
-                .map_err(|_| format!("solana.mint: {:?} is not a public key", solana.mint))?;
+                .map_err(|_| AttesterError::not_a_key("solana.mint", &solana.mint))?;
             add(&solana.name, solana.domain, B256::from(mint.to_bytes()))?;
         }
         Ok(Self::new(chains, admin_token))
@@ -192,10 +193,15 @@ impl Governor {
 
     /// A final message: signed at once, held, or (read again) left as it is. The caller
     /// flushes before its watcher's cursor moves past it.
-    pub fn admit(&self, state: &dyn Host, f: &Final<'_>, now: u64) -> Result<Admitted, String> {
+    pub fn admit(
+        &self,
+        state: &dyn Host,
+        f: &Final<'_>,
+        now: u64,
+    ) -> Result<Admitted, AttesterError> {
         let _guard = self.lock();
         let store = state.store().blocking();
-        let e = |e: crate::store::StoreError| e.to_string();
+        let e = AttesterError::Store;
         if store.get(f.hash).map_err(e)?.is_some() || store.hold(f.hash).map_err(e)?.is_some() {
             return Ok(Admitted::Known);
         }
@@ -273,9 +279,9 @@ impl Governor {
         domain: Domain,
         chain: &ChainGovernor,
         now: u64,
-    ) -> Result<usize, String> {
+    ) -> Result<usize, AttesterError> {
         let store = state.store().blocking();
-        let e = |e: crate::store::StoreError| e.to_string();
+        let e = AttesterError::Store;
         let holds = store.holds(domain).map_err(e)?;
         let mut released = 0;
         for h in holds
@@ -337,14 +343,14 @@ impl Governor {
         chain: &ChainGovernor,
         queue: &[&Hold],
         last_release: u64,
-    ) -> Result<Vec<logic::Planned>, String> {
+    ) -> Result<Vec<logic::Planned>, AttesterError> {
         let window = Window::new(
             chain.limits.window_secs,
             state
                 .store()
                 .blocking()
                 .window(domain)
-                .map_err(|e| e.to_string())?,
+                .map_err(AttesterError::Store)?,
         );
         let queued: Vec<Queued> = queue
             .iter()
@@ -363,10 +369,10 @@ impl Governor {
 
     /// The release task's step (every second): releases what is due, forgets window entries
     /// no decision can look at any more, flushes, and updates the metrics.
-    pub fn tick(&self, state: &dyn Host, now: u64) -> Result<usize, String> {
+    pub fn tick(&self, state: &dyn Host, now: u64) -> Result<usize, AttesterError> {
         let _guard = self.lock();
         let store = state.store().blocking();
-        let e = |e: crate::store::StoreError| e.to_string();
+        let e = AttesterError::Store;
         let mut released = 0;
         for (domain, chain) in &self.chains {
             released += self.release_due(state, *domain, chain, now)?;
@@ -387,15 +393,15 @@ impl Governor {
             }
         }
         if released > 0 {
-            store.flush().map_err(|e| e.to_string())?;
+            store.flush().map_err(AttesterError::Store)?;
         }
         self.update_metrics(state, now)?;
         Ok(released)
     }
 
-    fn update_metrics(&self, state: &dyn Host, now: u64) -> Result<(), String> {
+    fn update_metrics(&self, state: &dyn Host, now: u64) -> Result<(), AttesterError> {
         let store = state.store().blocking();
-        let e = |e: crate::store::StoreError| e.to_string();
+        let e = AttesterError::Store;
         for (domain, chain) in &self.chains {
             let window = Window::new(chain.limits.window_secs, store.window(*domain).map_err(e)?);
             let holds = store.holds(*domain).map_err(e)?;
@@ -416,17 +422,17 @@ impl Governor {
 
     /// Whether the governor has the message (held, with when it is planned to be signed, or
     /// dropped); None when it has not.
-    pub fn pending(&self, state: &dyn Host, hash: &B256) -> Result<Option<Pending>, String> {
+    pub fn pending(&self, state: &dyn Host, hash: &B256) -> Result<Option<Pending>, AttesterError> {
         let _guard = self.lock();
         let store = state.store().blocking();
-        if let Some(h) = store.hold(hash).map_err(|e| e.to_string())? {
+        if let Some(h) = store.hold(hash).map_err(AttesterError::Store)? {
             let release_at = self.planned_release(state, &h)?;
             return Ok(Some(Pending::Held {
                 kind: h.kind,
                 release_at,
             }));
         }
-        if store.dropped(hash).map_err(|e| e.to_string())?.is_some() {
+        if store.dropped(hash).map_err(AttesterError::Store)?.is_some() {
             return Ok(Some(Pending::Dropped));
         }
         Ok(None)
@@ -434,7 +440,7 @@ impl Governor {
 
     /// When a hold is planned to be signed (source-chain seconds): a big transfer at the end of
     /// its delay; a window hold when the plan of its chain's queue reaches it.
-    fn planned_release(&self, state: &dyn Host, h: &Hold) -> Result<u64, String> {
+    fn planned_release(&self, state: &dyn Host, h: &Hold) -> Result<u64, AttesterError> {
         let Some(chain) = self.chains.get(&h.source_domain) else {
             return Ok(h.release_at);
         };
@@ -445,7 +451,7 @@ impl Governor {
             .store()
             .blocking()
             .holds(h.source_domain)
-            .map_err(|e| e.to_string())?;
+            .map_err(AttesterError::Store)?;
         let queue: Vec<&Hold> = holds
             .iter()
             .filter(|q| q.kind == HoldKind::Window)
@@ -454,7 +460,7 @@ impl Governor {
             .store()
             .blocking()
             .governor_meta(h.source_domain)
-            .map_err(|e| e.to_string())?;
+            .map_err(AttesterError::Store)?;
         let plan = self.plan(state, h.source_domain, chain, &queue, meta.last_release)?;
         Ok(queue
             .iter()
@@ -466,10 +472,10 @@ impl Governor {
 
     /// Operators: sign a held (or dropped) message now. It does not count toward the window
     /// (as Wormhole's manual release), and the queue behind it keeps its plan.
-    pub fn release(&self, state: &dyn Host, hash: &B256) -> Result<AdminOutcome, String> {
+    pub fn release(&self, state: &dyn Host, hash: &B256) -> Result<AdminOutcome, AttesterError> {
         let _guard = self.lock();
         let store = state.store().blocking();
-        let e = |e: crate::store::StoreError| e.to_string();
+        let e = AttesterError::Store;
         if let Some(m) = store.get(hash).map_err(e)? {
             return Ok(AdminOutcome::AlreadySigned(m.signature));
         }
@@ -488,16 +494,16 @@ impl Governor {
                 ..Default::default()
             },
         )?;
-        store.flush().map_err(|e| e.to_string())?;
+        store.flush().map_err(AttesterError::Store)?;
         tracing::warn!(message_hash = %hold.message_hash, amount = %usd1(hold.amount), "released by the operators");
         Ok(AdminOutcome::Released(signature))
     }
 
     /// Operators: never sign this held message (unless they release it later).
-    pub fn drop_held(&self, state: &dyn Host, hash: &B256) -> Result<AdminOutcome, String> {
+    pub fn drop_held(&self, state: &dyn Host, hash: &B256) -> Result<AdminOutcome, AttesterError> {
         let _guard = self.lock();
         let store = state.store().blocking();
-        let e = |e: crate::store::StoreError| e.to_string();
+        let e = AttesterError::Store;
         if let Some(m) = store.get(hash).map_err(e)? {
             return Ok(AdminOutcome::AlreadySigned(m.signature));
         }
@@ -508,16 +514,16 @@ impl Governor {
             return Ok(AdminOutcome::Unknown);
         };
         store.drop_hold(&hold, now_ms()).map_err(e)?;
-        store.flush().map_err(|e| e.to_string())?;
+        store.flush().map_err(AttesterError::Store)?;
         tracing::warn!(message_hash = %hold.message_hash, amount = %usd1(hold.amount), "dropped by the operators: it will not be signed");
         Ok(AdminOutcome::Dropped)
     }
 
     /// Per chain: limits, the window's use now, holds; then every hold and dropped message.
-    pub fn status(&self, state: &dyn Host, now: u64) -> Result<Value, String> {
+    pub fn status(&self, state: &dyn Host, now: u64) -> Result<Value, AttesterError> {
         let _guard = self.lock();
         let store = state.store().blocking();
-        let e = |e: crate::store::StoreError| e.to_string();
+        let e = AttesterError::Store;
         let mut chains = Vec::new();
         let mut held = Vec::new();
         for (domain, chain) in &self.chains {
@@ -594,7 +600,7 @@ fn as_usd1(units: u128) -> f64 {
 
 /// Signs `h`'s message, stores the signature with the governor's `change` in one transaction
 /// and counts it; returns the signature. The caller flushes.
-fn sign(state: &dyn Host, h: &Hold, change: GovernorChange<'_>) -> Result<String, String> {
+fn sign(state: &dyn Host, h: &Hold, change: GovernorChange<'_>) -> Result<String, AttesterError> {
     let hash = h.hash();
     let signature = state.key().sign(&hash)?.to_hex();
     let record = SignedMessage {
@@ -612,7 +618,7 @@ fn sign(state: &dyn Host, h: &Hold, change: GovernorChange<'_>) -> Result<String
         .store()
         .blocking()
         .commit_signature(&record, &hash, change)
-        .map_err(|e| e.to_string())?;
+        .map_err(AttesterError::Store)?;
     let (src, dst) = (
         state.label(h.source_domain),
         state.label(h.destination_domain),

@@ -3,6 +3,7 @@
 
 mod api;
 mod cosign;
+mod error;
 mod governor;
 mod metrics;
 mod signer;
@@ -11,6 +12,7 @@ mod store;
 mod violations;
 mod watch;
 
+use error::AttesterError;
 use state::{AppState, ChainStatus};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -29,18 +31,19 @@ async fn main() {
     usd1_runtime::exit_on_error("usd1-attester", run(config).await);
 }
 
-async fn run(config: AttesterConfig) -> Result<(), String> {
+async fn run(config: AttesterConfig) -> Result<(), AttesterError> {
     // A key file the config names but that cannot be used is a config error: exit 2.
     let key = load_evm_signer(&config.signer, "signer.key_file")
         .unwrap_or_else(|e| usd1_runtime::fatal_config("usd1-attester", e));
     let address = key.address();
-    let db = sled::open(&config.service.db_path).map_err(|e| {
-        format!(
+    let db = sled::open(&config.service.db_path).map_err(|e| AttesterError::Setting {
+        field: "service.db_path".into(),
+        reason: format!(
             "cannot open store {}: {e}",
             config.service.db_path.display()
-        )
+        ),
     })?;
-    let store = store::Store::open(db.clone()).map_err(|e| e.to_string())?;
+    let store = store::Store::open(db.clone())?;
     let cosigner = match &config.solana {
         Some(solana) => Some(cosign::Cosigner::new(&config, solana, &db)?),
         None => None,
@@ -78,7 +81,7 @@ async fn run(config: AttesterConfig) -> Result<(), String> {
         chains: RwLock::new(Default::default()),
         names,
         governor,
-        violations: violations::Violations::open(&db).map_err(|e| e.to_string())?,
+        violations: violations::Violations::open(&db)?,
     });
 
     state.init_metrics();
@@ -99,18 +102,15 @@ async fn run(config: AttesterConfig) -> Result<(), String> {
     }
     let mut sources: Vec<(Arc<dyn Source>, u64)> = Vec::new();
     for (name, chain) in &config.chains {
-        let rpc = Arc::new(EvmRpc::new(name, &chain.rpc_urls).map_err(|e| e.to_string())?);
-        let tree = db
-            .open_tree(format!("watcher/{}", chain.domain))
-            .map_err(|e| e.to_string())?;
+        let rpc = Arc::new(EvmRpc::new(name, &chain.rpc_urls)?);
+        let tree = db.open_tree(format!("watcher/{}", chain.domain))?;
         let watcher = usd1_evm::connect::source(name, chain, rpc, tree, true);
         sources.push((Arc::new(watcher), chain.poll_interval_ms));
     }
     if let Some(solana) = &config.solana {
-        let tree = db.open_tree("watcher/solana").map_err(|e| e.to_string())?;
+        let tree = db.open_tree("watcher/solana")?;
         let watcher =
-            usd1_solana::watcher::SolanaWatcher::from_config(solana, &config.chains, tree)
-                .map_err(|e| e.to_string())?;
+            usd1_solana::watcher::SolanaWatcher::from_config(solana, &config.chains, tree)?;
         sources.push((Arc::new(watcher), solana.poll_interval_ms));
     }
     let intake = Arc::new(watch::Attest(state.clone()));
@@ -133,7 +133,10 @@ async fn run(config: AttesterConfig) -> Result<(), String> {
 
     let listener = tokio::net::TcpListener::bind(config.service.listen)
         .await
-        .map_err(|e| format!("cannot listen on {}: {e}", config.service.listen))?;
+        .map_err(|source| AttesterError::Listen {
+            addr: config.service.listen,
+            source,
+        })?;
     tracing::info!(listen = %config.service.listen, attester = %address, chains = config.chains.len(), "usd1-attester started");
     let store = state.store.clone();
     usd1_runtime::serve(
@@ -142,7 +145,7 @@ async fn run(config: AttesterConfig) -> Result<(), String> {
         usd1_runtime::ServerLimits::default(),
     )
     .await
-    .map_err(|e| e.to_string())?;
-    store.flush().await.map_err(|e| e.to_string())?;
+    .map_err(AttesterError::Serve)?;
+    store.flush().await?;
     Ok(())
 }

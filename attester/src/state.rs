@@ -1,3 +1,4 @@
+use crate::error::AttesterError;
 use crate::metrics;
 use crate::signer::EvmAttesterKey;
 use crate::store::Store;
@@ -78,15 +79,13 @@ impl AppState {
     /// Runs `f` whole on tokio's blocking pool: the governor's decisions and signing, sync
     /// code that calls the store ([`crate::store::BlockingStore`]) many times under the
     /// governor's lock — one hop off the async workers instead of one per store call.
-    pub async fn blocking<T, F>(self: &Arc<Self>, f: F) -> Result<T, String>
+    pub async fn blocking<T, F>(self: &Arc<Self>, f: F) -> Result<T, AttesterError>
     where
-        F: FnOnce(&AppState) -> Result<T, String> + Send + 'static,
+        F: FnOnce(&AppState) -> Result<T, AttesterError> + Send + 'static,
         T: Send + 'static,
     {
         let state = self.clone();
-        usd1_runtime::blocking(move || f(&state))
-            .await
-            .map_err(|e| e.to_string())?
+        usd1_runtime::blocking(move || f(&state)).await?
     }
 }
 

@@ -2,6 +2,7 @@
 //! sign each new final burn once (or let the governor hold it), persist and flush, before the
 //! loop moves the source's cursor.
 
+use crate::error::AttesterError;
 use crate::governor::{Admitted, Final};
 use crate::metrics;
 use crate::state::{AppState, Unconfirmed};
@@ -36,7 +37,7 @@ impl Intake for Attest {
                 for burn in &burns {
                     attest(state, burn)?;
                 }
-                state.store.blocking().flush().map_err(|e| e.to_string())
+                Ok(state.store.blocking().flush()?)
             })
             .await?;
         Ok(count)
@@ -78,7 +79,7 @@ impl Intake for Attest {
 /// Signs a final burn once, unless the governor holds it: a message signed (or held, or
 /// dropped) before is left as it is. What is written here is flushed by the caller before its
 /// cursor moves. Sync (the governor's decision): call it on a blocking thread.
-pub fn attest(state: &AppState, burn: &ObservedBurn) -> Result<(), String> {
+pub fn attest(state: &AppState, burn: &ObservedBurn) -> Result<(), AttesterError> {
     let message = &burn.message;
     let span = tracing::info_span!("attest", message_hash = %burn.hash, source = message.source_domain.0,
         destination = message.destination_domain.0, nonce = message.nonce);
