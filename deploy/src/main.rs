@@ -3,6 +3,7 @@
 //! demo transfer each way with its progress, then keeps running until Ctrl-C.
 
 use alloy::primitives::U256;
+use alloy::signers::local::PrivateKeySigner;
 use clap::Parser;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -42,15 +43,42 @@ async fn main() {
     }
 }
 
+/// Starts the devnet, runs the demo, then stops (`--exit-after-demo`) or waits for Ctrl-C.
 async fn run(args: Args) -> Result<(), DevnetError> {
+    let devnet = start(&args).await?;
+    let recipient: alloy::signers::local::PrivateKeySigner =
+        ANVIL_KEYS[3].parse().map_err(setup)?;
+    let supply_before = total_supply(&devnet).await?;
+    let mut times = demo_evm(&devnet, &recipient).await?;
+    if devnet.solana.is_some() {
+        times.extend(demo_solana(&devnet, &recipient).await?);
+    }
+    report(&devnet, &recipient, supply_before, &times).await?;
+
+    if args.exit_after_demo {
+        devnet.stop().await;
+        println!("demo passed");
+        return Ok(());
+    }
+    println!(
+        "\ndevnet running; logs in {}. Ctrl-C stops everything.",
+        devnet.log_dir().display()
+    );
+    // Ctrl-C or SIGTERM: stop every process this devnet started.
+    usd1_runtime::shutdown_signal().await;
+    devnet.stop().await;
+    Ok(())
+}
+
+/// A fresh devnet (its chains start empty), with its endpoints printed.
+async fn start(args: &Args) -> Result<Devnet, DevnetError> {
     let _ = std::fs::remove_dir_all(args.work_dir.join("data"));
     let mut options = DevnetOptions::new(&args.work_dir);
     options.base_port = Some(args.base_port);
     options.solana = !args.no_solana;
     let started = Instant::now();
     println!("starting devnet in {} …", args.work_dir.display());
-    let devnet = Devnet::start(options).await?;
-    let mut devnet = devnet;
+    let mut devnet = Devnet::start(options).await?;
     println!("devnet up in {:.1}s\n", started.elapsed().as_secs_f64());
     print_endpoints(&devnet);
     if usd1_deploy::prometheus::available() {
@@ -63,13 +91,14 @@ async fn run(args: Args) -> Result<(), DevnetError> {
     }
     println!("  usd1 CLI    {} -c {} transfer --from ethereum --to base --amount 1 --recipient <address>",
         usd1_deploy::process::bin_path("usd1").display(), devnet.cli_config_path().display());
+    Ok(devnet)
+}
 
+/// One transfer each way between the EVM chains; their end-to-end times.
+async fn demo_evm(devnet: &Devnet, recipient: &PrivateKeySigner) -> Result<Vec<f64>, DevnetError> {
     let user = User {
         key: devnet.user.clone(),
     };
-    let recipient: alloy::signers::local::PrivateKeySigner =
-        ANVIL_KEYS[3].parse().map_err(setup)?;
-    let supply_before = total_supply(&devnet).await?;
     let a = devnet.chain("ethereum");
     let b = devnet.chain("base");
     let mut times = Vec::new();
@@ -110,54 +139,70 @@ async fn run(args: Args) -> Result<(), DevnetError> {
             confirmed["state"]["tx_hash"].as_str().unwrap_or("?")
         );
     }
+    Ok(times)
+}
 
-    if devnet.solana.is_some() {
-        use usd1_deploy::demo_solana;
-        let amount = U256::from(5_000_000u64);
-        println!(
-            "\ntransfer {} USD1: ethereum (domain 0) → solana (domain 5), to the Solana user",
-            format_usd1(amount)
-        );
-        let t0 = Instant::now();
-        let (tx, hash) = demo_solana::evm_to_solana(&devnet, amount).await?;
-        println!(
-            "  {:>6.1}s  burned on ethereum: tx {tx:#x}, message {hash:#x}",
-            t0.elapsed().as_secs_f64()
-        );
-        let confirmed = follow(&devnet.relayer_url, &hash, t0).await?;
-        times.push(t0.elapsed().as_secs_f64());
-        println!(
-            "  {:>6.1}s  minted on solana (finalized): tx {}",
-            t0.elapsed().as_secs_f64(),
-            confirmed["state"]["tx_hash"].as_str().unwrap_or("?")
-        );
+/// One transfer each way between ethereum and Solana; their end-to-end times.
+async fn demo_solana(
+    devnet: &Devnet,
+    recipient: &PrivateKeySigner,
+) -> Result<Vec<f64>, DevnetError> {
+    use usd1_deploy::demo_solana;
+    let mut times = Vec::new();
+    let amount = U256::from(5_000_000u64);
+    println!(
+        "\ntransfer {} USD1: ethereum (domain 0) → solana (domain 5), to the Solana user",
+        format_usd1(amount)
+    );
+    let t0 = Instant::now();
+    let (tx, hash) = demo_solana::evm_to_solana(devnet, amount).await?;
+    println!(
+        "  {:>6.1}s  burned on ethereum: tx {tx:#x}, message {hash:#x}",
+        t0.elapsed().as_secs_f64()
+    );
+    let confirmed = follow(&devnet.relayer_url, &hash, t0).await?;
+    times.push(t0.elapsed().as_secs_f64());
+    println!(
+        "  {:>6.1}s  minted on solana (finalized): tx {}",
+        t0.elapsed().as_secs_f64(),
+        confirmed["state"]["tx_hash"].as_str().unwrap_or("?")
+    );
 
-        println!(
-            "\ntransfer 2.5 USD1: solana (domain 5) → ethereum (domain 0), recipient {}",
-            recipient.address()
-        );
-        let t0 = Instant::now();
-        let sig = demo_solana::solana_to_evm(&devnet, recipient.address(), 2_500_000).await?;
-        println!(
-            "  {:>6.1}s  burned on solana with the bridge memo: tx {sig}",
-            t0.elapsed().as_secs_f64()
-        );
-        let hash =
-            demo_solana::message_of_solana_tx(&devnet.relayer_url, &sig, Duration::from_secs(120))
-                .await?;
-        println!(
-            "  {:>6.1}s  final on solana: message {hash:#x}",
-            t0.elapsed().as_secs_f64()
-        );
-        let confirmed = follow(&devnet.relayer_url, &hash, t0).await?;
-        times.push(t0.elapsed().as_secs_f64());
-        println!(
-            "  {:>6.1}s  minted on ethereum: tx {}",
-            t0.elapsed().as_secs_f64(),
-            confirmed["state"]["tx_hash"].as_str().unwrap_or("?")
-        );
-    }
+    println!(
+        "\ntransfer 2.5 USD1: solana (domain 5) → ethereum (domain 0), recipient {}",
+        recipient.address()
+    );
+    let t0 = Instant::now();
+    let sig = demo_solana::solana_to_evm(devnet, recipient.address(), 2_500_000).await?;
+    println!(
+        "  {:>6.1}s  burned on solana with the bridge memo: tx {sig}",
+        t0.elapsed().as_secs_f64()
+    );
+    let hash =
+        demo_solana::message_of_solana_tx(&devnet.relayer_url, &sig, Duration::from_secs(120))
+            .await?;
+    println!(
+        "  {:>6.1}s  final on solana: message {hash:#x}",
+        t0.elapsed().as_secs_f64()
+    );
+    let confirmed = follow(&devnet.relayer_url, &hash, t0).await?;
+    times.push(t0.elapsed().as_secs_f64());
+    println!(
+        "  {:>6.1}s  minted on ethereum: tx {}",
+        t0.elapsed().as_secs_f64(),
+        confirmed["state"]["tx_hash"].as_str().unwrap_or("?")
+    );
+    Ok(times)
+}
 
+/// The recipient's balances, the supply over every chain before and after (an error if it
+/// moved: the bridge duplicated or lost tokens) and the demo's times.
+async fn report(
+    devnet: &Devnet,
+    recipient: &PrivateKeySigner,
+    supply_before: U256,
+    times: &[f64],
+) -> Result<(), DevnetError> {
     println!("\nbalances of the recipient {}:", recipient.address());
     for c in &devnet.chains {
         let bal = client::balance(&c.admin, c.deployment.token, recipient.address())
@@ -165,8 +210,8 @@ async fn run(args: Args) -> Result<(), DevnetError> {
             .map_err(setup)?;
         println!("  {:<10} {} USD1", c.name, format_usd1(bal));
     }
-    usd1_deploy::demo_solana::print_balances(&devnet).await?;
-    let supply_after = total_supply(&devnet).await?;
+    usd1_deploy::demo_solana::print_balances(devnet).await?;
+    let supply_after = total_supply(devnet).await?;
     println!(
         "total supply over all chains: {} USD1 before, {} USD1 after",
         format_usd1(supply_before),
@@ -185,19 +230,6 @@ async fn run(args: Args) -> Result<(), DevnetError> {
             "total supply changed: the bridge duplicated or lost tokens",
         ));
     }
-
-    if args.exit_after_demo {
-        devnet.stop().await;
-        println!("demo passed");
-        return Ok(());
-    }
-    println!(
-        "\ndevnet running; logs in {}. Ctrl-C stops everything.",
-        devnet.log_dir().display()
-    );
-    // Ctrl-C or SIGTERM: stop every process this devnet started.
-    usd1_runtime::shutdown_signal().await;
-    devnet.stop().await;
     Ok(())
 }
 
