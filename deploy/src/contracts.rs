@@ -64,7 +64,7 @@ pub async fn deploy(
 }
 
 /// [`deploy`], or with `string_errors` the test fixture `StringErrorTransmitter` (refuses with
-/// Circle's `Error(string)` revert strings, defined below; a test fixture, see `crate::fixtures`) as the transmitter.
+/// Circle's `Error(string)` revert strings, defined below; a test fixture, see `usd1_e2e::fixtures`) as the transmitter.
 pub async fn deploy_with(
     provider: &DynProvider,
     admin: Address,
@@ -164,7 +164,7 @@ pub async fn issue(
 }
 
 // A test fixture (chain-adapters/evm/contracts/test/): a transmitter that refuses with
-// Circle's `Error(string)` revert strings. It lives here, not in `fixtures`, because
+// Circle's `Error(string)` revert strings. It lives here, not in the e2e tests' `usd1_e2e::fixtures`, because
 // `deploy_with` can deploy it in place of the production transmitter.
 alloy::sol!(
     #[sol(rpc)]

@@ -48,7 +48,7 @@ pub struct DevnetOptions {
     /// Also run Agave's test validator with the bridge mint (domain 5).
     pub solana: bool,
     /// Test fixture: every EVM chain's transmitter is a `StringErrorTransmitter`, refusing with
-    /// Circle's `Error(string)` revert strings instead of custom errors (see `fixtures`).
+    /// Circle's `Error(string)` revert strings instead of custom errors (see `usd1_e2e::fixtures`).
     pub string_errors: bool,
     /// The relayer's relay policy (`Devnet::set_relay_policy` changes it on a running devnet).
     pub relay_policy: usd1_config::RelayPolicyConfig,

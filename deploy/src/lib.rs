@@ -6,7 +6,6 @@ pub mod contracts;
 pub mod demo_solana;
 pub mod devnet;
 pub mod error;
-pub mod fixtures;
 pub mod process;
 pub mod prometheus;
 pub mod solana;

@@ -12,6 +12,9 @@ use usd1_evm::bindings::MessageTransmitter::MessageReceived;
 
 pub use usd1_deploy::client::{self, User};
 
+pub mod fixtures;
+pub use fixtures::{SendMessage, TransmitterOwner};
+
 /// Generous: a transfer takes ~5 s on the devnet; CI machines are slower and run tests side by side.
 pub const TRANSFER_TIMEOUT: Duration = Duration::from_secs(90);
 

@@ -6,7 +6,7 @@
 use alloy::primitives::{keccak256, Bytes, U256};
 use alloy::sol_types::{Revert, SolError};
 use usd1_core::message::address_to_bytes32;
-use usd1_deploy::fixtures::{self, recipient_mode, StringErrorTransmitter};
+use usd1_e2e::fixtures::{self, recipient_mode, StringErrorTransmitter};
 use usd1_e2e::*;
 
 #[tokio::test(flavor = "multi_thread")]

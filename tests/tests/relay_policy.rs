@@ -13,8 +13,8 @@ use alloy::providers::Provider;
 use std::time::Duration;
 use usd1_config::{AllowedMessage, RelayPolicyConfig};
 use usd1_core::message::address_to_bytes32;
-use usd1_deploy::fixtures::{self, recipient_mode, TEST_RECIPIENT_REFUSAL};
 use usd1_deploy::Devnet;
+use usd1_e2e::fixtures::{self, recipient_mode, TEST_RECIPIENT_REFUSAL};
 use usd1_e2e::*;
 
 async fn sent_by_relayer(d: &Devnet) -> u64 {

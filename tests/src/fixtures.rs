@@ -1,20 +1,20 @@
-//! Test fixtures, never part of a production deployment: bindings for the test-only contracts
-//! in `chain-adapters/evm/contracts/test/` (a transmitter that refuses with Circle's
-//! `Error(string)` revert strings, a message recipient that burns gas or refuses) and the
-//! devnet helpers that drive them: deploy a recipient, send an arbitrary message, and act as
-//! a transmitter's owner (disable an attester, pause).
-#![allow(clippy::too_many_arguments)]
+//! Test fixtures, kept out of the production crates: bindings for the test-only contracts in
+//! `chain-adapters/evm/contracts/test/` (a message recipient that burns gas or refuses; the
+//! transmitter that refuses with Circle's `Error(string)` revert strings is deployed by the
+//! devnet's `string_errors` option, so its binding stays in `usd1_deploy::contracts`) and the
+//! helpers that drive them: deploy a recipient, send an arbitrary message, and act as a
+//! transmitter's owner (disable an attester, pause).
 
-use crate::client::{Burn, User};
-use crate::contracts::Deployment;
-use crate::devnet::Chain;
-use crate::error::{setup, DevnetError};
 use alloy::primitives::{Address, B256, U256};
 use alloy::providers::DynProvider;
 use usd1_core::{Domain, Message};
+use usd1_deploy::client::{Burn, User};
+use usd1_deploy::contracts::Deployment;
+use usd1_deploy::devnet::Chain;
+use usd1_deploy::error::{setup, DevnetError};
 use usd1_evm::bindings::MessageTransmitter;
 
-pub use crate::contracts::{deploy_string_error_transmitter, StringErrorTransmitter};
+pub use usd1_deploy::contracts::{deploy_string_error_transmitter, StringErrorTransmitter};
 
 alloy::sol!(
     #[sol(rpc)]
@@ -66,10 +66,23 @@ pub async fn test_recipient_received(
         .map_err(setup)
 }
 
-impl User {
+/// A user sending any message, not only burns.
+#[allow(async_fn_in_trait)] // used by tests only, never as `dyn`
+pub trait SendMessage {
     /// Sends `MessageTransmitter.sendMessage(destination, recipient, body)` on the source
     /// chain; waits for the receipt and returns the emitted message.
-    pub async fn send_message(
+    async fn send_message(
+        &self,
+        rpc_url: &str,
+        source: &Deployment,
+        destination: Domain,
+        recipient: B256,
+        body: Vec<u8>,
+    ) -> Result<SentMessage, DevnetError>;
+}
+
+impl SendMessage for User {
+    async fn send_message(
         &self,
         rpc_url: &str,
         source: &Deployment,
@@ -115,30 +128,38 @@ pub fn message_from_receipt(
 
 /// The owner's (= attester manager's and pauser's: the devnet deployer, anvil key 0) actions
 /// on a chain's transmitter, either kind. Each waits for its receipt.
-impl Chain {
-    fn transmitter(&self) -> MessageTransmitter::MessageTransmitterInstance<DynProvider> {
-        MessageTransmitter::new(self.deployment.transmitter, self.admin.clone())
-    }
-
+#[allow(async_fn_in_trait)] // used by tests only, never as `dyn`
+pub trait TransmitterOwner {
     /// `disableAttester(attester)`: refused on chain (`TooFewAttesters`) unless more than
     /// `signatureThreshold` attesters stay enabled (the default devnet has 3 for 2).
-    pub async fn disable_attester(&self, attester: Address) -> Result<(), DevnetError> {
-        mined(self.transmitter().disableAttester(attester).send().await).await
-    }
-
-    /// `enableAttester(attester)`, e.g. to undo [`Chain::disable_attester`].
-    pub async fn enable_attester(&self, attester: Address) -> Result<(), DevnetError> {
-        mined(self.transmitter().enableAttester(attester).send().await).await
-    }
-
+    async fn disable_attester(&self, attester: Address) -> Result<(), DevnetError>;
+    /// `enableAttester(attester)`, e.g. to undo [`TransmitterOwner::disable_attester`].
+    async fn enable_attester(&self, attester: Address) -> Result<(), DevnetError>;
     /// `pause()`: the transmitter refuses to send and receive.
-    pub async fn pause_transmitter(&self) -> Result<(), DevnetError> {
-        mined(self.transmitter().pause().send().await).await
+    async fn pause_transmitter(&self) -> Result<(), DevnetError>;
+    /// `unpause()`.
+    async fn unpause_transmitter(&self) -> Result<(), DevnetError>;
+}
+
+fn transmitter(chain: &Chain) -> MessageTransmitter::MessageTransmitterInstance<DynProvider> {
+    MessageTransmitter::new(chain.deployment.transmitter, chain.admin.clone())
+}
+
+impl TransmitterOwner for Chain {
+    async fn disable_attester(&self, attester: Address) -> Result<(), DevnetError> {
+        mined(transmitter(self).disableAttester(attester).send().await).await
     }
 
-    /// `unpause()`.
-    pub async fn unpause_transmitter(&self) -> Result<(), DevnetError> {
-        mined(self.transmitter().unpause().send().await).await
+    async fn enable_attester(&self, attester: Address) -> Result<(), DevnetError> {
+        mined(transmitter(self).enableAttester(attester).send().await).await
+    }
+
+    async fn pause_transmitter(&self) -> Result<(), DevnetError> {
+        mined(transmitter(self).pause().send().await).await
+    }
+
+    async fn unpause_transmitter(&self) -> Result<(), DevnetError> {
+        mined(transmitter(self).unpause().send().await).await
     }
 }
 
