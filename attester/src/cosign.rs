@@ -36,6 +36,7 @@ use usd1_config::{AttesterConfig, SolanaConfig};
 use usd1_core::message::address_to_bytes32;
 use usd1_core::{Message, B256};
 use usd1_runtime::auth::constant_time_eq;
+use usd1_runtime::ServiceError;
 use usd1_runtime::{now_ms, parse_hash, ApiError};
 use usd1_solana::cosign_verify::{ChainFacts, CosignPolicy, CosignRefusal};
 use usd1_solana::mint_tx::MintTxError;
@@ -88,7 +89,7 @@ pub struct CosignRequest {
 
 fn pubkey(text: &str, what: &str) -> Result<Pubkey, AttesterError> {
     text.parse()
-        .map_err(|_| AttesterError::not_a_key(&format!("solana.{what}"), text))
+        .map_err(|_| ServiceError::not_a_key(&format!("solana.{what}"), text).into())
 }
 
 impl Cosigner {
@@ -100,10 +101,7 @@ impl Cosigner {
         let key_file = solana
             .cosign_key_file
             .as_ref()
-            .ok_or_else(|| AttesterError::Setting {
-                field: "solana.cosign_key_file".into(),
-                reason: "is required".into(),
-            })?;
+            .ok_or_else(|| ServiceError::setting("solana.cosign_key_file", "is required"))?;
         let key = read_keypair_file(key_file).unwrap_or_else(|e| {
             usd1_runtime::fatal_config(
                 "usd1-attester",

@@ -22,24 +22,7 @@ pub enum AttesterError {
     Solana(#[from] usd1_solana::rpc::SolanaError),
     #[error(transparent)]
     Token(#[from] usd1_config::TokenError),
-    /// A setting that cannot be used, e.g. `governor.chains.base.daily_limit`.
-    #[error("{field}: {reason}")]
-    Setting { field: String, reason: String },
-    #[error("cannot listen on {addr}: {source}")]
-    Listen {
-        addr: std::net::SocketAddr,
-        source: std::io::Error,
-    },
-    #[error("serving the API: {0}")]
-    Serve(std::io::Error),
-}
-
-impl AttesterError {
-    /// `field`'s value `text` is not a base58 public key.
-    pub fn not_a_key(field: &str, text: &str) -> Self {
-        Self::Setting {
-            field: field.into(),
-            reason: format!("{text:?} is not a public key"),
-        }
-    }
+    /// Opening the store, a setting, listening and serving: as for every service.
+    #[error(transparent)]
+    Service(#[from] usd1_runtime::ServiceError),
 }

@@ -33,6 +33,7 @@ use usd1_config::AttesterConfig;
 use usd1_core::message::address_to_bytes32;
 use usd1_core::{format_amount, Domain, Message, TxRef, B256, U256, USD1_DECIMALS};
 use usd1_runtime::now_ms;
+use usd1_runtime::ServiceError;
 
 /// One source chain's governor settings.
 pub struct ChainGovernor {
@@ -139,7 +140,7 @@ impl Governor {
             let l = config
                 .governor
                 .limits(name, domain)
-                .map_err(|(field, reason)| AttesterError::Setting { field, reason })?;
+                .map_err(|(field, reason)| ServiceError::setting(field, reason))?;
             let limits = Limits {
                 daily_limit: l.daily_limit.map(to_units),
                 big_transfer: l.big_transfer.map(to_units),
@@ -167,7 +168,7 @@ impl Governor {
             let mint: usd1_solana::solana_sdk::pubkey::Pubkey = solana
                 .mint
                 .parse()
-                .map_err(|_| AttesterError::not_a_key("solana.mint", &solana.mint))?;
+                .map_err(|_| ServiceError::not_a_key("solana.mint", &solana.mint))?;
             add(&solana.name, solana.domain, B256::from(mint.to_bytes()))?;
         }
         Ok(Self::new(chains, admin_token))

@@ -33,33 +33,16 @@ async fn run(config: AttesterConfig) -> Result<(), AttesterError> {
     let key = load_evm_signer(&config.signer, "signer.key_file")
         .unwrap_or_else(|e| usd1_runtime::fatal_config("usd1-attester", e));
     let address = key.address();
-    let db = sled::open(&config.service.db_path).map_err(|e| AttesterError::Setting {
-        field: "service.db_path".into(),
-        reason: format!(
-            "cannot open store {}: {e}",
-            config.service.db_path.display()
-        ),
-    })?;
+    let db = usd1_runtime::service_error::open_store(&config.service.db_path)?;
     let state = Arc::new(compose::state(&config, &db, key)?);
     state.init_metrics();
     compose::spawn_governor_releases(state.clone());
     compose::spawn_watchers(&state, compose::sources(&config, &db)?);
 
-    let listener = tokio::net::TcpListener::bind(config.service.listen)
-        .await
-        .map_err(|source| AttesterError::Listen {
-            addr: config.service.listen,
-            source,
-        })?;
+    let listener = usd1_runtime::service_error::bind(config.service.listen).await?;
     tracing::info!(listen = %config.service.listen, attester = %address, chains = config.chains.len(), "usd1-attester started");
     let store = state.store.clone();
-    usd1_runtime::serve(
-        listener,
-        api::router(state),
-        usd1_runtime::ServerLimits::default(),
-    )
-    .await
-    .map_err(AttesterError::Serve)?;
+    usd1_runtime::service_error::serve_api(listener, api::router(state)).await?;
     store.flush().await?;
     Ok(())
 }

@@ -99,7 +99,7 @@ fn solana_target(config: &RelayerConfig) -> Result<Option<(Domain, Target, Strin
             };
             let key = |s: &str, f: &str| {
                 s.parse()
-                    .map_err(|_| StartError::not_a_key(&format!("solana.{f}"), s))
+                    .map_err(|_| usd1_runtime::ServiceError::not_a_key(&format!("solana.{f}"), s))
             };
             let retired = solana
                 .retired_claim_authorities
@@ -277,7 +277,7 @@ fn bridge_identities(
         .collect();
     if let Some(solana) = &config.solana {
         let mint = usd1_config::parse_word(&solana.mint)
-            .ok_or_else(|| StartError::not_a_key("solana.mint", &solana.mint))?;
+            .ok_or_else(|| usd1_runtime::ServiceError::not_a_key("solana.mint", &solana.mint))?;
         ids.insert(solana.domain, mint);
     }
     Ok(ids)

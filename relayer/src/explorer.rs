@@ -110,8 +110,9 @@ impl Explorer {
         let solana = match &config.solana {
             Some(s) => {
                 let key = |k: &str, f: &str| {
-                    Pubkey::from_str(k)
-                        .map_err(|_| StartError::not_a_key(&format!("solana.{f}"), k))
+                    Pubkey::from_str(k).map_err(|_| {
+                        usd1_runtime::ServiceError::not_a_key(&format!("solana.{f}"), k)
+                    })
                 };
                 // A watcher used only to classify one transaction (`burn_in`); its cursor
                 // tree is never committed to.

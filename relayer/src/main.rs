@@ -42,11 +42,7 @@ async fn run(config: RelayerConfig) -> Result<(), start::StartError> {
     // A key file the config names but that cannot be used is a config error: exit 2.
     let signer = load_evm_signer(&config.submitter, "submitter.key_file")
         .unwrap_or_else(|e| usd1_runtime::fatal_config("usd1-relayer", e));
-    let db =
-        sled::open(&config.service.db_path).map_err(|source| start::StartError::OpenStore {
-            path: config.service.db_path.display().to_string(),
-            source,
-        })?;
+    let db = usd1_runtime::service_error::open_store(&config.service.db_path)?;
     let store = store::Store::open(db)?;
     let compose::Chains {
         rpcs,
@@ -77,12 +73,7 @@ async fn run(config: RelayerConfig) -> Result<(), start::StartError> {
     compose::spawn_supply_audit(&config, &store, &rpcs)?;
     tokio::spawn(watch_balances(balances));
 
-    let listener = tokio::net::TcpListener::bind(config.service.listen)
-        .await
-        .map_err(|source| start::StartError::Listen {
-            addr: config.service.listen,
-            source,
-        })?;
+    let listener = usd1_runtime::service_error::bind(config.service.listen).await?;
     tracing::info!(listen = %config.service.listen, submitter = %signer.address(), "usd1-relayer started");
     let explorer = explorer::Explorer::new(
         &config,
@@ -100,13 +91,7 @@ async fn run(config: RelayerConfig) -> Result<(), start::StartError> {
         expected_feeds,
         explorer: Some(Arc::new(explorer)),
     };
-    usd1_runtime::serve(
-        listener,
-        api::router(api),
-        usd1_runtime::ServerLimits::default(),
-    )
-    .await
-    .map_err(start::StartError::Serve)?;
+    usd1_runtime::service_error::serve_api(listener, api::router(api)).await?;
     store.flush().await?;
     Ok(())
 }

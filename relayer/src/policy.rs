@@ -3,10 +3,10 @@
 //! whose `recipient` is the destination's, of at least the route's minimum amount; a message
 //! named by the allowlist whatever it is; anything else is skipped before any work is done.
 
-use crate::start::StartError;
 use std::collections::HashMap;
 use usd1_config::{parse_word, RelayPolicyConfig};
 use usd1_core::{format_amount, Domain, Message, B256, U256, USD1_DECIMALS};
+use usd1_runtime::ServiceError;
 
 pub struct RelayPolicy {
     /// Each domain's bridge identity: its TokenMessenger as a word (Solana: the mint).
@@ -22,17 +22,14 @@ impl RelayPolicy {
     pub fn new(
         config: &RelayPolicyConfig,
         messengers: HashMap<Domain, B256>,
-    ) -> Result<Self, StartError> {
+    ) -> Result<Self, ServiceError> {
         let amount = |text: &str| {
-            usd1_core::parse_amount(text, USD1_DECIMALS).map_err(|e| StartError::Setting {
-                field: "relayer.policy".into(),
-                reason: e.to_string(),
-            })
+            usd1_core::parse_amount(text, USD1_DECIMALS)
+                .map_err(|e| ServiceError::setting("relayer.policy", e.to_string()))
         };
         let word = |text: &str| {
-            parse_word(text).ok_or_else(|| StartError::Setting {
-                field: "relayer.policy.allow".into(),
-                reason: format!("{text:?} is not a word"),
+            parse_word(text).ok_or_else(|| {
+                ServiceError::setting("relayer.policy.allow", format!("{text:?} is not a word"))
             })
         };
         Ok(Self {
@@ -42,12 +39,12 @@ impl RelayPolicy {
                 .routes
                 .iter()
                 .map(|r| Ok(((r.source, r.destination), amount(&r.min_amount)?)))
-                .collect::<Result<_, StartError>>()?,
+                .collect::<Result<_, ServiceError>>()?,
             allow: config
                 .allow
                 .iter()
                 .map(|a| Ok((a.source, word(&a.sender)?, word(&a.recipient)?)))
-                .collect::<Result<_, StartError>>()?,
+                .collect::<Result<_, ServiceError>>()?,
         })
     }
 

@@ -5,8 +5,6 @@ use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error("cannot open store {path}: {source}")]
-    OpenStore { path: String, source: sled::Error },
     #[error("store: {0}")]
     Store(#[from] StoreError),
     #[error("store: {0}")]
@@ -17,24 +15,7 @@ pub enum StartError {
     Solana(#[from] usd1_solana::rpc::SolanaError),
     #[error("http client: {0}")]
     Http(#[from] reqwest::Error),
-    /// A setting that cannot be used, e.g. `relayer.policy.…` or `solana.mint`.
-    #[error("{field}: {reason}")]
-    Setting { field: String, reason: String },
-    #[error("cannot listen on {addr}: {source}")]
-    Listen {
-        addr: std::net::SocketAddr,
-        source: std::io::Error,
-    },
-    #[error("serving the API: {0}")]
-    Serve(std::io::Error),
-}
-
-impl StartError {
-    /// `field`'s value `text` is not a base58 public key.
-    pub fn not_a_key(field: &str, text: &str) -> Self {
-        Self::Setting {
-            field: field.into(),
-            reason: format!("{text:?} is not a public key"),
-        }
-    }
+    /// Opening the store, a setting, listening and serving: as for every service.
+    #[error(transparent)]
+    Service(#[from] usd1_runtime::ServiceError),
 }

@@ -14,6 +14,7 @@ mod blocking;
 pub mod extract;
 mod redact;
 mod serve;
+pub mod service_error;
 pub mod store;
 #[cfg(feature = "store-stress")]
 pub mod store_stress;
@@ -22,6 +23,7 @@ pub mod watch;
 pub use blocking::{blocking, NotRun};
 pub use redact::{redact_json, redact_urls};
 pub use serve::{harden, raise_fd_limit, serve, serve_with_shutdown, ServerLimits};
+pub use service_error::ServiceError;
 
 /// The command line every service takes.
 #[derive(clap::Parser)]
