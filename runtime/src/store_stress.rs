@@ -207,3 +207,240 @@ impl XorShift {
         self.0
     }
 }
+
+/// Writer tasks, one per lane.
+pub const LANES: u64 = 16;
+/// Tasks that only flush, as the watch loops and the shutdown do.
+pub const FLUSHERS: usize = 4;
+/// Tasks that only read, as the API and the metrics do.
+pub const SCANNERS: usize = 4;
+/// The runtime's worker threads.
+pub const WORKERS: usize = 4;
+/// No operation completing for this long is a hang.
+pub const STALL: Duration = Duration::from_secs(30);
+/// Kill-and-reopen starts over from an empty database every this many cycles, so the
+/// whole-database check stays quick in a ten-minute soak.
+pub const CYCLES_PER_DB: u64 = 40;
+
+/// What a run did, counted by the tasks.
+#[derive(Default)]
+pub struct Figures {
+    pub transitions: AtomicU64,
+    pub flushes: AtomicU64,
+    pub scans: AtomicU64,
+}
+
+/// What one writer task is given.
+pub struct Lane {
+    /// Distinguishes the records of this run (a kill-and-reopen child's start time).
+    pub generation: u64,
+    pub lane: u64,
+    pub stop: Arc<AtomicBool>,
+    pub figures: Arc<Figures>,
+    pub progress: Counter,
+    /// Print an [`ack`] line for each transition once it is flushed.
+    pub ack: bool,
+}
+
+/// A service's store under this harness: what its writers, flushers and readers do, and
+/// what a reopened database must hold.
+#[async_trait::async_trait]
+pub trait Stressed: Clone + Send + Sync + 'static {
+    /// What a check of a reopened database found, to compare with the next one.
+    type Snapshot: Default + Send;
+    fn open(dir: &Path) -> Self;
+    /// One writer's transitions until `lane.stop`.
+    async fn lane(self, lane: Lane);
+    /// A flush with nothing of its own to flush.
+    async fn flush(&self);
+    /// One round of what the readers do (`round` varies what they read).
+    async fn scan(&self, round: u64);
+    /// Flushes synchronously (before a reopen).
+    fn flush_now(&self) -> Result<(), String>;
+    /// Every record whole and consistent; what the database holds.
+    fn check(&self) -> Result<Self::Snapshot, String>;
+    /// Nothing seen `before` went backwards in `now`.
+    fn compare(before: &Self::Snapshot, now: &Self::Snapshot) -> Result<(), String>;
+    /// What the writer child acknowledged as flushed is in `snap`.
+    fn check_acks(snap: &Self::Snapshot, acks: &[String]) -> Result<(), String>;
+    /// How many messages `snap` holds (for the figures printed).
+    fn messages(snap: &Self::Snapshot) -> usize;
+}
+
+/// A multi-thread runtime of [`WORKERS`] workers.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(WORKERS)
+        .enable_all()
+        .build()
+        .expect("a test runtime")
+}
+
+/// The lanes, flushers and scanners on `store` until `stop`.
+pub async fn workload<S: Stressed>(
+    store: &S,
+    generation: u64,
+    stop: &Arc<AtomicBool>,
+    figures: &Arc<Figures>,
+    progress: &Counter,
+    ack: bool,
+) {
+    let mut tasks = Vec::new();
+    for lane in 0..LANES {
+        tasks.push(tokio::spawn(store.clone().lane(Lane {
+            generation,
+            lane,
+            stop: stop.clone(),
+            figures: figures.clone(),
+            progress: progress.clone(),
+            ack,
+        })));
+    }
+    for _ in 0..FLUSHERS {
+        let (store, stop, figures, progress) = (
+            store.clone(),
+            stop.clone(),
+            figures.clone(),
+            progress.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                store.flush().await;
+                figures.flushes.fetch_add(1, Ordering::Relaxed);
+                progress.tick();
+            }
+        }));
+    }
+    for _ in 0..SCANNERS {
+        let (store, stop, figures, progress) = (
+            store.clone(),
+            stop.clone(),
+            figures.clone(),
+            progress.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut round = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                round += 1;
+                store.scan(round).await;
+                figures.scans.fetch_add(1, Ordering::Relaxed);
+                progress.tick();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("a stress task");
+    }
+}
+
+/// Lanes, flushers and scanners on one database for `run_for` (8 s in CI), then a reopen
+/// that must hold every record whole; prints the figures and returns the reopened
+/// database's snapshot. `what` names the store.
+pub fn concurrent<S: Stressed>(what: &str) -> S::Snapshot {
+    let run_for = run_for(Duration::from_secs(8));
+    let watchdog = Watchdog::start(&format!("{what}: concurrent"), STALL);
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let figures = Arc::new(Figures::default());
+    let started = Instant::now();
+    {
+        let store = S::open(dir.path());
+        let stop = Arc::new(AtomicBool::new(false));
+        runtime().block_on(async {
+            let timer = {
+                let stop = stop.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(run_for).await;
+                    stop.store(true, Ordering::Relaxed);
+                })
+            };
+            workload(&store, 1, &stop, &figures, &watchdog.counter(), false).await;
+            timer.await.expect("the timer");
+        });
+        store.flush_now().expect("a final flush");
+        store.check().expect("the database after the run");
+    }
+    // Reopened, it holds the same (and every record is still whole).
+    let snap = S::open(dir.path()).check().expect("the reopened database");
+    let transitions = figures.transitions.load(Ordering::Relaxed);
+    eprintln!(
+        "{what}, concurrent: {} s, {LANES} lanes + {FLUSHERS} flushers + {SCANNERS} \
+         scanners on {WORKERS} workers: {transitions} transitions, {} flushes, {} scans, \
+         {} messages, 0 hangs",
+        started.elapsed().as_secs(),
+        figures.flushes.load(Ordering::Relaxed),
+        figures.scans.load(Ordering::Relaxed),
+        S::messages(&snap),
+    );
+    assert!(transitions > 0, "{what}: no transition in {run_for:?}");
+    snap
+}
+
+/// The writer child of [`kill_and_reopen_cycles`]: the workload on `dir`, acknowledging what
+/// it flushed, until it is killed.
+fn child<S: Stressed>(dir: &Path) {
+    let started = Instant::now();
+    let store = S::open(dir);
+    let generation = crate::now_ms();
+    let stop = Arc::new(AtomicBool::new(false));
+    let figures = Arc::new(Figures::default());
+    runtime().block_on(async {
+        let expiry = {
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                while !child_expired(started) {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                stop.store(true, Ordering::Relaxed);
+            })
+        };
+        let counter = Counter::default();
+        workload(&store, generation, &stop, &figures, &counter, true).await;
+        expiry.await.expect("the expiry timer");
+    });
+}
+
+/// [`kill_and_reopen`] with `S`'s checks (8 s in CI): each cycle reopens the database,
+/// checks it, compares it with the last and checks the child's acknowledgements; every
+/// [`CYCLES_PER_DB`] the database starts afresh. `test` is the calling test's path in its
+/// crate, which the child runs; in the child, this runs the writer instead.
+pub fn kill_and_reopen_cycles<S: Stressed>(what: &str, test: &str) {
+    if let Some(dir) = child_dir() {
+        return child::<S>(&dir);
+    }
+    let run_for = run_for(Duration::from_secs(8));
+    let watchdog = Watchdog::start(&format!("{what}: kill-and-reopen"), STALL);
+    let root = tempfile::tempdir().expect("a temporary directory");
+    let dir = root.path().join("db");
+    let mut seen = S::Snapshot::default();
+    let started = Instant::now();
+    let done = kill_and_reopen(
+        test,
+        &dir,
+        run_for,
+        (Duration::from_millis(30), Duration::from_millis(1500)),
+        &watchdog.counter(),
+        |cycle, acks| {
+            let store = S::open(&dir);
+            let snap = store.check()?;
+            S::compare(&seen, &snap)?;
+            S::check_acks(&snap, &acks)?;
+            store.flush_now()?;
+            drop(store);
+            seen = snap;
+            if cycle % CYCLES_PER_DB == 0 {
+                std::fs::remove_dir_all(&dir).map_err(|e| e.to_string())?;
+                seen = S::Snapshot::default();
+            }
+            Ok(())
+        },
+    );
+    eprintln!(
+        "{what}, kill-and-reopen: {} s, {} cycles ({} killed before acknowledging \
+         anything), {} acknowledged flushed transitions checked, 0 hangs",
+        started.elapsed().as_secs(),
+        done.cycles,
+        done.silent,
+        done.acks,
+    );
+    assert!(done.cycles > 0 && done.acks > 0, "{done:?}");
+}

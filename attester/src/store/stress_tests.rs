@@ -12,42 +12,17 @@ use super::{tx_key, GovernorChange, GovernorMeta, Hold, SignedMessage, Store};
 use crate::governor::logic::HoldKind;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::sync::atomic::Ordering;
 use usd1_core::{Domain, B256, U256};
-use usd1_runtime::store_stress::{self, Counter, Watchdog};
+use usd1_runtime::store_stress::{self, Lane, Stressed, LANES};
 
-const LANES: u64 = 16;
-const FLUSHERS: usize = 4;
-const SCANNERS: usize = 4;
-const WORKERS: usize = 4;
-const STALL: Duration = Duration::from_secs(30);
 /// Lane `t` governs source domain `FIRST_SOURCE + t` (its own meta).
 const FIRST_SOURCE: u32 = 100;
-/// Kill-and-reopen starts over from an empty database every this many cycles, so the
-/// whole-database check stays quick in a ten-minute soak.
-const CYCLES_PER_DB: u64 = 40;
 
 /// How far a message got: held, dropped, signed (never backwards, never gone).
 const HELD: u8 = 1;
 const DROPPED: u8 = 2;
 const SIGNED: u8 = 3;
-
-#[derive(Default)]
-struct Figures {
-    transitions: AtomicU64,
-    flushes: AtomicU64,
-    scans: AtomicU64,
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(WORKERS)
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 fn now_ms() -> u64 {
     usd1_runtime::now_ms()
@@ -92,15 +67,16 @@ fn signed(h: &Hold) -> SignedMessage {
 /// hold (with the chain's meta) → flushed; then sign it, releasing the hold, with a window
 /// entry and the new meta → flushed; or drop it → flushed (and every other dropped one is
 /// released by the operators: signed → flushed). Now and then the window is pruned.
-async fn lane(
-    store: Store,
-    generation: u64,
-    lane: u64,
-    stop: Arc<AtomicBool>,
-    figures: Arc<Figures>,
-    progress: Counter,
-    ack: bool,
-) {
+/// One lane's governor transitions: hold, sometimes drop, sign (releasing), prune.
+async fn lane(store: Store, l: Lane) {
+    let Lane {
+        generation,
+        lane,
+        stop,
+        figures,
+        progress,
+        ack,
+    } = l;
     let domain = Domain(FIRST_SOURCE + lane as u32);
     let mut meta = store.run(move |s| s.governor_meta(domain)).await.unwrap();
     let mut i = 0;
@@ -167,85 +143,29 @@ async fn lane(
     }
 }
 
-/// Flushes with nothing of its own to flush, as the watch loops and the shutdown do.
-async fn flusher(store: Store, stop: Arc<AtomicBool>, figures: Arc<Figures>, progress: Counter) {
-    while !stop.load(Ordering::Relaxed) {
-        store.flush().await.unwrap();
-        figures.flushes.fetch_add(1, Ordering::Relaxed);
-        progress.tick();
-    }
-}
-
 /// What the API, the metrics and the governor's status read while the lanes write.
-async fn scanner(store: Store, stop: Arc<AtomicBool>, figures: Arc<Figures>, progress: Counter) {
-    let mut n = 0u64;
-    while !stop.load(Ordering::Relaxed) {
-        n += 1;
-        let domain = Domain(FIRST_SOURCE + (n % LANES) as u32);
-        let holds = store.all_holds().await.unwrap();
-        store.all_dropped().await.unwrap();
-        store.count().await.unwrap();
-        store
-            .run(move |s| {
-                s.holds(domain)?;
-                s.window(domain)
-            })
-            .await
-            .unwrap();
-        if let Some(h) = holds.first() {
-            let tx = usd1_core::TxRef::parse(&h.source_tx).unwrap();
-            store.get(&h.hash()).await.unwrap();
-            store.by_tx(h.source_domain, &tx).await.unwrap();
-        }
-        figures.scans.fetch_add(1, Ordering::Relaxed);
-        progress.tick();
-    }
-}
-
-async fn workload(
-    store: &Store,
-    generation: u64,
-    stop: &Arc<AtomicBool>,
-    figures: &Arc<Figures>,
-    progress: &Counter,
-    ack: bool,
-) {
-    let mut tasks = Vec::new();
-    for t in 0..LANES {
-        tasks.push(tokio::spawn(lane(
-            store.clone(),
-            generation,
-            t,
-            stop.clone(),
-            figures.clone(),
-            progress.clone(),
-            ack,
-        )));
-    }
-    for _ in 0..FLUSHERS {
-        tasks.push(tokio::spawn(flusher(
-            store.clone(),
-            stop.clone(),
-            figures.clone(),
-            progress.clone(),
-        )));
-    }
-    for _ in 0..SCANNERS {
-        tasks.push(tokio::spawn(scanner(
-            store.clone(),
-            stop.clone(),
-            figures.clone(),
-            progress.clone(),
-        )));
-    }
-    for t in tasks {
-        t.await.unwrap();
+async fn scan(store: &Store, n: u64) {
+    let domain = Domain(FIRST_SOURCE + (n % LANES) as u32);
+    let holds = store.all_holds().await.unwrap();
+    store.all_dropped().await.unwrap();
+    store.count().await.unwrap();
+    store
+        .run(move |s| {
+            s.holds(domain)?;
+            s.window(domain)
+        })
+        .await
+        .unwrap();
+    if let Some(h) = holds.first() {
+        let tx = usd1_core::TxRef::parse(&h.source_tx).unwrap();
+        store.get(&h.hash()).await.unwrap();
+        store.by_tx(h.source_domain, &tx).await.unwrap();
     }
 }
 
 /// What a reopened database holds, for comparing with what was seen or acknowledged before.
 #[derive(Default)]
-struct Snapshot {
+pub struct Snapshot {
     meta: BTreeMap<u32, GovernorMeta>,
     /// Message hash → [`HELD`], [`DROPPED`] or [`SIGNED`].
     progress: HashMap<B256, u8>,
@@ -391,126 +311,49 @@ fn check_acks(snap: &Snapshot, acks: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-fn open(dir: &Path) -> Store {
-    Store::open(sled::open(dir).unwrap()).unwrap()
+#[async_trait::async_trait]
+impl Stressed for Store {
+    type Snapshot = Snapshot;
+    fn open(dir: &Path) -> Self {
+        Store::open(sled::open(dir).unwrap()).unwrap()
+    }
+    async fn lane(self, l: Lane) {
+        lane(self, l).await
+    }
+    async fn flush(&self) {
+        Store::flush(self).await.unwrap();
+    }
+    async fn scan(&self, round: u64) {
+        scan(self, round).await
+    }
+    fn flush_now(&self) -> Result<(), String> {
+        self.blocking().flush().map_err(|e| e.to_string())
+    }
+    fn check(&self) -> Result<Snapshot, String> {
+        check(self)
+    }
+    fn compare(before: &Snapshot, now: &Snapshot) -> Result<(), String> {
+        compare(before, now)
+    }
+    fn check_acks(snap: &Snapshot, acks: &[String]) -> Result<(), String> {
+        check_acks(snap, acks)
+    }
+    fn messages(snap: &Snapshot) -> usize {
+        snap.progress.len()
+    }
 }
 
 #[test]
 fn concurrent_transitions_flushes_and_scans() {
-    let run_for = store_stress::run_for(Duration::from_secs(8));
-    let watchdog = Watchdog::start("attester store: concurrent", STALL);
-    let dir = tempfile::tempdir().unwrap();
-    let figures = Arc::new(Figures::default());
-    let started = Instant::now();
-    {
-        let store = open(dir.path());
-        let rt = runtime();
-        let stop = Arc::new(AtomicBool::new(false));
-        rt.block_on(async {
-            let timer = {
-                let stop = stop.clone();
-                tokio::spawn(async move {
-                    tokio::time::sleep(run_for).await;
-                    stop.store(true, Ordering::Relaxed);
-                })
-            };
-            workload(&store, 1, &stop, &figures, &watchdog.counter(), false).await;
-            timer.await.unwrap();
-        });
-        store.blocking().flush().unwrap();
-        check(&store).unwrap();
-    }
-    // Reopened, it holds the same (and every record is still whole).
-    let snap = check(&open(dir.path())).unwrap();
+    let snap = store_stress::concurrent::<Store>("attester store");
     assert_eq!(snap.meta.len(), LANES as usize);
-    let transitions = figures.transitions.load(Ordering::Relaxed);
-    eprintln!(
-        "attester store, concurrent: {} s, {LANES} lanes + {FLUSHERS} flushers + {SCANNERS} \
-         scanners on {WORKERS} workers: {transitions} transitions, {} flushes, {} scans, \
-         {} messages, 0 hangs",
-        started.elapsed().as_secs(),
-        figures.flushes.load(Ordering::Relaxed),
-        figures.scans.load(Ordering::Relaxed),
-        snap.progress.len(),
-    );
-    assert!(transitions > 0);
-}
-
-/// The writer child of [`kill_and_reopen_cycles`]: the same workload, acknowledging what it
-/// flushed, until it is killed.
-fn child(dir: &Path) {
-    let started = Instant::now();
-    let store = open(dir);
-    let generation = now_ms();
-    let rt = runtime();
-    let stop = Arc::new(AtomicBool::new(false));
-    let figures = Arc::new(Figures::default());
-    rt.block_on(async {
-        let expiry = {
-            let stop = stop.clone();
-            tokio::spawn(async move {
-                while !store_stress::child_expired(started) {
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                }
-                stop.store(true, Ordering::Relaxed);
-            })
-        };
-        workload(
-            &store,
-            generation,
-            &stop,
-            &figures,
-            &Counter::default(),
-            true,
-        )
-        .await;
-        expiry.await.unwrap();
-    });
 }
 
 #[test]
 fn kill_and_reopen_cycles() {
-    if let Some(dir) = store_stress::child_dir() {
-        return child(&dir);
-    }
     let test = format!(
         "{}::kill_and_reopen_cycles",
         module_path!().split_once("::").unwrap().1
     );
-    let run_for = store_stress::run_for(Duration::from_secs(8));
-    let watchdog = Watchdog::start("attester store: kill-and-reopen", STALL);
-    let root = tempfile::tempdir().unwrap();
-    let dir = root.path().join("db");
-    let mut seen = Snapshot::default();
-    let started = Instant::now();
-    let done = store_stress::kill_and_reopen(
-        &test,
-        &dir,
-        run_for,
-        (Duration::from_millis(30), Duration::from_millis(1500)),
-        &watchdog.counter(),
-        |cycle, acks| {
-            let store = open(&dir);
-            let snap = check(&store)?;
-            compare(&seen, &snap)?;
-            check_acks(&snap, &acks)?;
-            store.blocking().flush().map_err(|e| e.to_string())?;
-            drop(store);
-            seen = snap;
-            if cycle % CYCLES_PER_DB == 0 {
-                std::fs::remove_dir_all(&dir).map_err(|e| e.to_string())?;
-                seen = Snapshot::default();
-            }
-            Ok(())
-        },
-    );
-    eprintln!(
-        "attester store, kill-and-reopen: {} s, {} cycles ({} killed before acknowledging \
-         anything), {} acknowledged flushed transitions checked, 0 hangs",
-        started.elapsed().as_secs(),
-        done.cycles,
-        done.silent,
-        done.acks,
-    );
-    assert!(done.cycles > 0 && done.acks > 0, "{done:?}");
+    store_stress::kill_and_reopen_cycles::<Store>("attester store", &test);
 }

@@ -11,38 +11,15 @@
 use super::{hash_key, index_keys, Store};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use usd1_core::state::PendingTx;
 use usd1_core::{BurnBody, Domain, Message, MessageRecord, MessageState, B256, U256};
-use usd1_runtime::store_stress::{self, Counter, Watchdog};
+use usd1_runtime::store_stress::{self, runtime, Lane, Stressed, LANES};
 
-const LANES: u64 = 16;
-const FLUSHERS: usize = 4;
-const SCANNERS: usize = 4;
-const WORKERS: usize = 4;
-const STALL: Duration = Duration::from_secs(30);
 /// Lane `t` delivers to destination domain `FIRST_DESTINATION + t` (its own nonce counter).
 const FIRST_DESTINATION: u32 = 100;
-/// Kill-and-reopen starts over from an empty database every this many cycles, so the
-/// whole-database check stays quick in a ten-minute soak.
-const CYCLES_PER_DB: u64 = 40;
-
-#[derive(Default)]
-struct Figures {
-    transitions: AtomicU64,
-    flushes: AtomicU64,
-    scans: AtomicU64,
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(WORKERS)
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 fn now_ms() -> u64 {
     usd1_runtime::now_ms()
@@ -74,15 +51,17 @@ fn message(generation: u64, lane: u64, i: u64) -> Message {
 /// One lane: observe → attesting → attested → submitted (nonce counter + 1, flushed) →
 /// confirmed (flushed), again and again. With `ack`, tells the parent what each flush made
 /// durable.
-async fn lane(
-    store: Store,
-    generation: u64,
-    lane: u64,
-    stop: Arc<AtomicBool>,
-    figures: Arc<Figures>,
-    progress: Counter,
-    ack: bool,
-) {
+/// One lane's messages through their transitions, each submission moving the lane's nonce
+/// counter in the same transaction.
+async fn lane(store: Store, l: Lane) {
+    let Lane {
+        generation,
+        lane,
+        stop,
+        figures,
+        progress,
+        ack,
+    } = l;
     let destination = Domain(FIRST_DESTINATION + lane as u32);
     let mut i = 0;
     while !stop.load(Ordering::Relaxed) {
@@ -143,84 +122,27 @@ async fn lane(
     }
 }
 
-/// Flushes with nothing of its own to flush, as the feeds and the shutdown do.
-async fn flusher(store: Store, stop: Arc<AtomicBool>, figures: Arc<Figures>, progress: Counter) {
-    while !stop.load(Ordering::Relaxed) {
-        store.flush().await.unwrap();
-        figures.flushes.fetch_add(1, Ordering::Relaxed);
-        progress.tick();
-    }
-}
-
 /// What the API and the explorer read while the lanes write.
-async fn scanner(store: Store, stop: Arc<AtomicBool>, figures: Arc<Figures>, progress: Counter) {
-    let mut n = 0u64;
-    while !stop.load(Ordering::Relaxed) {
-        n += 1;
-        let active = store.active().await.unwrap();
-        let page = store.scan(None, 50, |_| true).await.unwrap();
-        let recent = store
-            .recent(None, 50, |r| !r.state.is_terminal())
-            .await
-            .unwrap();
-        if let Some(r) = page.first().or(active.first()) {
-            let hash: B256 = r.message_hash.parse().unwrap();
-            assert!(store.get(&hash).await.unwrap().is_some());
-            store.by_nonce(r.source_domain, r.nonce).await.unwrap();
-        }
-        let word = B256::left_padding_from(&(1_000 + n % 7).to_be_bytes());
-        store.by_address(&word, 20).await.unwrap();
-        std::hint::black_box(recent);
-        figures.scans.fetch_add(1, Ordering::Relaxed);
-        progress.tick();
+async fn scan(store: &Store, n: u64) {
+    let active = store.active().await.unwrap();
+    let page = store.scan(None, 50, |_| true).await.unwrap();
+    let recent = store
+        .recent(None, 50, |r| !r.state.is_terminal())
+        .await
+        .unwrap();
+    if let Some(r) = page.first().or(active.first()) {
+        let hash: B256 = r.message_hash.parse().unwrap();
+        assert!(store.get(&hash).await.unwrap().is_some());
+        store.by_nonce(r.source_domain, r.nonce).await.unwrap();
     }
-}
-
-/// Runs the lanes, flushers and scanners on `store` until `stop`.
-async fn workload(
-    store: &Store,
-    generation: u64,
-    stop: &Arc<AtomicBool>,
-    figures: &Arc<Figures>,
-    progress: &Counter,
-    ack: bool,
-) {
-    let mut tasks = Vec::new();
-    for t in 0..LANES {
-        tasks.push(tokio::spawn(lane(
-            store.clone(),
-            generation,
-            t,
-            stop.clone(),
-            figures.clone(),
-            progress.clone(),
-            ack,
-        )));
-    }
-    for _ in 0..FLUSHERS {
-        tasks.push(tokio::spawn(flusher(
-            store.clone(),
-            stop.clone(),
-            figures.clone(),
-            progress.clone(),
-        )));
-    }
-    for _ in 0..SCANNERS {
-        tasks.push(tokio::spawn(scanner(
-            store.clone(),
-            stop.clone(),
-            figures.clone(),
-            progress.clone(),
-        )));
-    }
-    for t in tasks {
-        t.await.unwrap();
-    }
+    let word = B256::left_padding_from(&(1_000 + n % 7).to_be_bytes());
+    store.by_address(&word, 20).await.unwrap();
+    std::hint::black_box(recent);
 }
 
 /// What a reopened database holds, for comparing with what was seen or acknowledged before.
 #[derive(Default)]
-struct Snapshot {
+pub struct Snapshot {
     /// Destination → next account nonce.
     counters: BTreeMap<u32, u64>,
     /// Message hash → how far it got (0 observed … 4 confirmed).
@@ -365,133 +287,51 @@ fn check_acks(snap: &Snapshot, acks: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-fn open(dir: &Path) -> (sled::Db, Store) {
-    let db = sled::open(dir).unwrap();
-    let store = Store::open(db.clone()).unwrap();
-    (db, store)
+#[async_trait::async_trait]
+impl Stressed for Store {
+    type Snapshot = Snapshot;
+    fn open(dir: &Path) -> Self {
+        Store::open(sled::open(dir).unwrap()).unwrap()
+    }
+    async fn lane(self, l: Lane) {
+        lane(self, l).await
+    }
+    async fn flush(&self) {
+        Store::flush(self).await.unwrap();
+    }
+    async fn scan(&self, round: u64) {
+        scan(self, round).await
+    }
+    fn flush_now(&self) -> Result<(), String> {
+        self.db().flush().map(|_| ()).map_err(|e| e.to_string())
+    }
+    fn check(&self) -> Result<Snapshot, String> {
+        check(self)
+    }
+    fn compare(before: &Snapshot, now: &Snapshot) -> Result<(), String> {
+        compare(before, now)
+    }
+    fn check_acks(snap: &Snapshot, acks: &[String]) -> Result<(), String> {
+        check_acks(snap, acks)
+    }
+    fn messages(snap: &Snapshot) -> usize {
+        snap.progress.len()
+    }
 }
 
 #[test]
 fn concurrent_transitions_flushes_and_scans() {
-    let run_for = store_stress::run_for(Duration::from_secs(8));
-    let watchdog = Watchdog::start("relayer store: concurrent", STALL);
-    let dir = tempfile::tempdir().unwrap();
-    let figures = Arc::new(Figures::default());
-    let started = Instant::now();
-    {
-        let (db, store) = open(dir.path());
-        let rt = runtime();
-        let stop = Arc::new(AtomicBool::new(false));
-        rt.block_on(async {
-            let timer = {
-                let stop = stop.clone();
-                tokio::spawn(async move {
-                    tokio::time::sleep(run_for).await;
-                    stop.store(true, Ordering::Relaxed);
-                })
-            };
-            workload(&store, 1, &stop, &figures, &watchdog.counter(), false).await;
-            timer.await.unwrap();
-        });
-        db.flush().unwrap();
-        check(&store).unwrap();
-    }
-    // Reopened, it holds the same (and every record is still whole).
-    let (_db, store) = open(dir.path());
-    let snap = check(&store).unwrap();
+    let snap = store_stress::concurrent::<Store>("relayer store");
     assert_eq!(snap.counters.len(), LANES as usize);
-    let transitions = figures.transitions.load(Ordering::Relaxed);
-    eprintln!(
-        "relayer store, concurrent: {} s, {LANES} lanes + {FLUSHERS} flushers + {SCANNERS} \
-         scanners on {WORKERS} workers: {transitions} transitions, {} flushes, {} scans, \
-         {} messages, 0 hangs",
-        started.elapsed().as_secs(),
-        figures.flushes.load(Ordering::Relaxed),
-        figures.scans.load(Ordering::Relaxed),
-        snap.progress.len(),
-    );
-    assert!(transitions > 0);
-}
-
-/// The writer child of [`kill_and_reopen_cycles`]: the same workload, acknowledging what it
-/// flushed, until it is killed.
-fn child(dir: &Path) {
-    let started = Instant::now();
-    let (_db, store) = open(dir);
-    let generation = now_ms();
-    let rt = runtime();
-    let stop = Arc::new(AtomicBool::new(false));
-    let figures = Arc::new(Figures::default());
-    rt.block_on(async {
-        let expiry = {
-            let stop = stop.clone();
-            tokio::spawn(async move {
-                while !store_stress::child_expired(started) {
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                }
-                stop.store(true, Ordering::Relaxed);
-            })
-        };
-        workload(
-            &store,
-            generation,
-            &stop,
-            &figures,
-            &Counter::default(),
-            true,
-        )
-        .await;
-        expiry.await.unwrap();
-    });
 }
 
 #[test]
 fn kill_and_reopen_cycles() {
-    if let Some(dir) = store_stress::child_dir() {
-        return child(&dir);
-    }
     let test = format!(
         "{}::kill_and_reopen_cycles",
         module_path!().split_once("::").unwrap().1
     );
-    let run_for = store_stress::run_for(Duration::from_secs(8));
-    let watchdog = Watchdog::start("relayer store: kill-and-reopen", STALL);
-    let root = tempfile::tempdir().unwrap();
-    let dir = root.path().join("db");
-    let mut seen = Snapshot::default();
-    let mut transitions = 0;
-    let started = Instant::now();
-    let done = store_stress::kill_and_reopen(
-        &test,
-        &dir,
-        run_for,
-        (Duration::from_millis(30), Duration::from_millis(1500)),
-        &watchdog.counter(),
-        |cycle, acks| {
-            transitions += acks.len();
-            let (db, store) = open(&dir);
-            let snap = check(&store)?;
-            compare(&seen, &snap)?;
-            check_acks(&snap, &acks)?;
-            db.flush().map_err(|e| e.to_string())?;
-            drop((store, db));
-            seen = snap;
-            if cycle % CYCLES_PER_DB == 0 {
-                std::fs::remove_dir_all(&dir).map_err(|e| e.to_string())?;
-                seen = Snapshot::default();
-            }
-            Ok(())
-        },
-    );
-    eprintln!(
-        "relayer store, kill-and-reopen: {} s, {} cycles ({} killed before acknowledging \
-         anything), {} acknowledged flushed transitions checked, 0 hangs",
-        started.elapsed().as_secs(),
-        done.cycles,
-        done.silent,
-        transitions,
-    );
-    assert!(done.cycles > 0 && done.acks > 0, "{done:?}");
+    store_stress::kill_and_reopen_cycles::<Store>("relayer store", &test);
 }
 
 /// The root cause of the hang the process-wide lock papered over (docs/decisions.md,
