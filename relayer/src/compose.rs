@@ -131,12 +131,13 @@ fn solana_target(config: &RelayerConfig) -> Result<Option<(Domain, Target, Strin
                 read(claim, "claim_authority_key_file"),
                 retired,
             );
-            // Confirmed at `confirmed` first, then Confirmed in the queue once `finalized`.
+            // Seen at `confirmed` first, then Confirmed in the queue once `finalized`: the
+            // destination's finality rule decides, no count of confirmations on top of it.
             return Ok(Some((
                 solana.domain,
                 Target {
                     chain: Arc::new(dest),
-                    confirmations: 2,
+                    confirmations: 1,
                     submit_lock: Mutex::new(()),
                     verifier: Mutex::new(None),
                 },
