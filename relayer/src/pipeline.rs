@@ -138,25 +138,16 @@ impl Pipeline {
     async fn sign(
         &self,
         target: &Target,
-        r: &MessageRecord,
+        delivery: &Delivery<'_>,
         account_nonce: u64,
         bump: u32,
     ) -> Result<PendingTx, StepError> {
-        let (raw, attestation) = delivery_bytes(r)?;
-        let hash = Message::decode(&raw)
-            .map_err(|e| StepError::Corrupt(e.to_string()))?
-            .hash();
         let verifier = self.verifier(target).await?;
-        let delivery = Delivery {
-            message: &raw,
-            hash: &hash,
-            attestation: &attestation,
-        };
         let tx = signed_delivery(
             target.chain.as_ref(),
             &verifier,
             self.cosigners.as_ref(),
-            &delivery,
+            delivery,
             account_nonce,
             bump,
         )
@@ -289,7 +280,13 @@ impl Pipeline {
             .next_nonce(target.chain.domain())
             .await?
             .unwrap_or(0);
-        let mut tx = match self.sign(target, r, nonce, 0).await {
+        let hash = message.hash();
+        let delivery = Delivery {
+            message: &raw,
+            hash: &hash,
+            attestation: &attestation,
+        };
+        let mut tx = match self.sign(target, &delivery, nonce, 0).await {
             Ok(tx) => tx,
             Err(StepError::Chain(ChainError::Rejected(reason))) => {
                 drop(_guard);
@@ -455,7 +452,15 @@ impl Pipeline {
                         .await;
                 }
             }
-            let tx = self.sign(target, r, pending.account_nonce, bump).await?;
+            let (raw, attestation) = delivery_bytes(r)?;
+            let delivery = Delivery {
+                message: &raw,
+                hash: &message.hash(),
+                attestation: &attestation,
+            };
+            let tx = self
+                .sign(target, &delivery, pending.account_nonce, bump)
+                .await?;
             let detail = if expired {
                 "its blockhash expired before it landed: rebuilt".to_string()
             } else {

@@ -7,8 +7,8 @@
 
 use alloy::primitives::{Address, B256, U256};
 use alloy::providers::DynProvider;
-use usd1_core::{Domain, Message};
-use usd1_deploy::client::{Burn, User};
+use usd1_core::Domain;
+use usd1_deploy::client::{burn_from_receipt, Burn, User};
 use usd1_deploy::contracts::Deployment;
 use usd1_deploy::devnet::Chain;
 use usd1_deploy::error::{setup, DevnetError};
@@ -99,31 +99,9 @@ impl SendMessage for User {
             .get_receipt()
             .await
             .map_err(setup)?;
-        message_from_receipt(&receipt)
+        // A message's receipt reads as a burn's: the first `MessageSent`.
+        burn_from_receipt(&receipt)
     }
-}
-
-/// The first `MessageSent` of a successful transaction.
-pub fn message_from_receipt(
-    receipt: &alloy::rpc::types::TransactionReceipt,
-) -> Result<SentMessage, DevnetError> {
-    if !receipt.status() {
-        return Err(setup(format!(
-            "transaction {} reverted",
-            receipt.transaction_hash
-        )));
-    }
-    let raw = usd1_evm::receipts::sent_messages(receipt)
-        .into_iter()
-        .next()
-        .ok_or_else(|| setup(format!("no MessageSent in {}", receipt.transaction_hash)))?;
-    let message = Message::decode(&raw).map_err(setup)?;
-    Ok(SentMessage {
-        tx_hash: receipt.transaction_hash,
-        message_hash: message.hash(),
-        message,
-        raw,
-    })
 }
 
 /// The owner's (= attester manager's and pauser's: the devnet deployer, anvil key 0) actions
