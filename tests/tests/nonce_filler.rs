@@ -54,6 +54,32 @@ async fn a_delivery_that_cannot_be_mined_is_replaced_by_a_self_transfer_once_del
     .unwrap();
     assert!(receipt.status());
 
+    // The relayer sees the receipt and signs the self-transfer first: funded before that, a
+    // poll already under way could re-send the stored delivery, which would then be mined
+    // (and revert) in place of the filler.
+    let deadline = std::time::Instant::now() + TRANSFER_TIMEOUT;
+    loop {
+        let status = client::relayer_status(&d.relayer_url, &burn.message_hash).await;
+        let filling = status.as_ref().is_some_and(|s| {
+            s["history"].as_array().is_some_and(|h| {
+                h.iter().any(|e| {
+                    e["detail"]
+                        .as_str()
+                        .is_some_and(|t| t.contains("filling account nonce"))
+                })
+            })
+        });
+        if filling {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no self-transfer signed: {status:?}; logs in {}",
+            d.log_dir().display()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
     // The account is funded again: what fills the nonce is a self-transfer.
     set_balance(funds).await;
     let status = client::wait_for_status(
