@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use usd1_config::Finality;
 use usd1_core::message::address_to_bytes32;
-use usd1_core::traits::{Destination, TxStatus};
+use usd1_core::traits::{AccountSequence, Destination, TxStatus};
 use usd1_core::{
     assemble_attestation, format_amount, parse_amount, Domain, Message, Signature65, USD1_DECIMALS,
 };
@@ -376,7 +376,7 @@ async fn self_relay(
         }
     }
     let nonce = dest
-        .account_nonce()
+        .next_on_chain()
         .await
         .map_err(|e| CliError::failed(e.to_string()))?;
     let tx = dest

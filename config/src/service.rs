@@ -108,6 +108,10 @@ pub struct RelayerSettings {
     /// A delivery not mined after this long is replaced with a higher fee.
     #[serde(default = "default_stuck")]
     pub stuck_after_ms: u64,
+    /// The most records the queue works on at once (collecting signatures, dry runs,
+    /// signing, receipts): bounds the RPC load and memory of a large backlog.
+    #[serde(default = "default_max_concurrent_steps")]
+    pub max_concurrent_steps: usize,
     /// Deliver only to these destinations / from these sources (empty: all). Lets several
     /// relayers split the load.
     #[serde(default)]
@@ -130,6 +134,9 @@ fn default_retry_max() -> u64 {
 }
 fn default_stuck() -> u64 {
     30_000
+}
+fn default_max_concurrent_steps() -> usize {
+    64
 }
 
 /// The supply audit: Σ supply over all chains + in-flight burns against what was issued.
@@ -186,6 +193,12 @@ impl Validate for RelayerConfig {
     ];
     fn validate(&self) -> Result<(), (String, String)> {
         validate_chains(&self.chains)?;
+        if self.relayer.max_concurrent_steps == 0 {
+            return Err((
+                "relayer.max_concurrent_steps".into(),
+                "must be at least 1".into(),
+            ));
+        }
         if let Some(solana) = &self.solana {
             solana.validate()?;
             if self.chains.values().any(|c| c.domain == solana.domain) {

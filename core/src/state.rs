@@ -75,12 +75,16 @@ pub struct HistoryEntry {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingTx {
     pub tx_hash: String,
+    /// The signed bytes as the chain takes them (hex for EVM, base64 for Solana).
     pub raw: String,
-    pub account_nonce: u64,
-    pub max_fee_per_gas: u128,
-    pub max_priority_fee_per_gas: u128,
+    /// The submitter account's sequence number it uses (an EVM account nonce), on chains
+    /// that order an account's transactions by one ([`crate::traits::AccountSequence`]).
+    /// Stores written before this field was generalised call it `account_nonce`.
+    #[serde(default, alias = "account_nonce")]
+    pub sequence: Option<u64>,
     pub sent_at_ms: u64,
-    /// Solana: the last block height at which its blockhash is valid.
+    /// The last block height at which it can still land, on chains where a transaction
+    /// expires (a Solana blockhash); `None` where it waits for as long as it takes.
     #[serde(default)]
     pub valid_until: Option<u64>,
 }

@@ -38,12 +38,47 @@ pub enum TxStatus {
     Included {
         success: bool,
         block: u64,
-        confirmations: u64,
         /// Whether the destination's own finality rule covers its block (the same rule the
-        /// watchers use): before that a reorg can still drop it.
+        /// watchers use, and any count of confirmations the operator asks on top): before
+        /// that a reorg can still drop it.
         is_final: bool,
         fee_paid: u128,
     },
+}
+
+/// Where a delivery goes among the submitter's transactions, and which try of it this is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Slot {
+    /// The account sequence number it takes, on a destination with an [`AccountSequence`];
+    /// `None` elsewhere.
+    pub sequence: Option<u64>,
+    /// Which try of this delivery it is (0 = the first): a destination raises its fee bid
+    /// with it, to replace a try that is not landing.
+    pub attempt: u32,
+}
+
+impl Slot {
+    pub fn first(sequence: Option<u64>) -> Self {
+        Self {
+            sequence,
+            attempt: 0,
+        }
+    }
+}
+
+/// A destination whose chain orders one account's transactions by a sequence number (an
+/// EVM account nonce): every number handed out must end up used by a mined transaction,
+/// or the account's later ones wait behind it forever. The relayer allocates the numbers
+/// and persists each with the record that uses it, in one store transaction (DESIGN §6:
+/// a crash can neither hand one number to two deliveries nor leave a hole); the chain's
+/// side of it — what the number means, fees, the filler — stays in the adapter.
+#[async_trait]
+pub trait AccountSequence: Send + Sync {
+    /// The chain's next number for the submitter account, counting pending transactions.
+    async fn next_on_chain(&self) -> Result<u64, ChainError>;
+    /// A transaction that only uses up `slot`'s number (an EVM self-transfer), for when the
+    /// message was delivered by someone else while ours cannot be mined.
+    async fn sign_filler(&self, slot: Slot) -> Result<PendingTx, ChainError>;
 }
 
 /// What a dry run of a delivery said. A refusal carries only a reason for people: why it
@@ -85,23 +120,23 @@ pub trait Destination: Send + Sync {
     async fn is_paused(&self) -> Result<bool, ChainError> {
         Ok(false)
     }
-    /// Whether deliveries take the submitter's account nonce (EVM), so that allocating one,
-    /// signing and sending must be serialised per account. Solana has no account nonce: its
-    /// deliveries (and their wait for co-signatures) run without that lock.
-    fn uses_account_nonces(&self) -> bool {
-        true
+    /// The account sequence deliveries take, where the chain has one (EVM): allocating a
+    /// number, signing and sending are then serialised per account, a stuck delivery is
+    /// replaced at its number with a higher fee, and one that someone else's delivery made
+    /// pointless is replaced by a filler. `None` (Solana): deliveries are independent, and
+    /// waiting for co-signatures holds no lock.
+    fn sequence(&self) -> Option<&dyn AccountSequence> {
+        None
     }
-    /// Builds the delivery transaction from the message and the relayer's proof, at this
-    /// account nonce; `bump` raises the fee (0 = the chain's current fee) to replace a stuck
-    /// one. Signed at once where the proof is an attestation; where the chain wants
+    /// Builds the delivery transaction from the message and the relayer's proof, in `slot`.
+    /// Signed at once where the proof is an attestation; where the chain wants
     /// co-signatures over the transaction, it comes back for them ([`Destination::finish_delivery`]).
     /// `Rejected` means the destination's side refused it for good; `Rpc` is transient.
     async fn prepare_delivery(
         &self,
         message: &[u8],
         proof: &Proof,
-        account_nonce: u64,
-        bump: u32,
+        slot: Slot,
     ) -> Result<Prepared, ChainError>;
     /// Signs a prepared delivery with the co-signatures of its signers, in their order.
     async fn finish_delivery(
@@ -113,16 +148,6 @@ pub trait Destination: Send + Sync {
             "this destination takes no co-signatures".into(),
         ))
     }
-    /// Signs a transaction that only uses up `account_nonce` (a self-transfer), for when the
-    /// message was delivered by someone else while ours cannot be mined: later deliveries
-    /// would wait behind that nonce forever. `None` where there are no account nonces.
-    async fn sign_nonce_filler(
-        &self,
-        _account_nonce: u64,
-        _bump: u32,
-    ) -> Result<Option<PendingTx>, ChainError> {
-        Ok(None)
-    }
     async fn broadcast(&self, tx: &PendingTx) -> Result<(), ChainError>;
     /// `valid_until`: the stored `PendingTx::valid_until`, when known.
     async fn tx_status(
@@ -130,13 +155,6 @@ pub trait Destination: Send + Sync {
         tx_hash: &str,
         valid_until: Option<u64>,
     ) -> Result<TxStatus, ChainError>;
-    /// Whether a delivery that has not landed may be given up once someone else delivered
-    /// the message. Not on EVM: its account nonce must still be filled, or later ones stall.
-    fn abandon_is_safe(&self) -> bool {
-        false
-    }
     /// Who the destination checks a delivery against, read from its chain.
     async fn verifier(&self) -> Result<Verifier, ChainError>;
-    /// The chain's count of transactions sent by our account, including pending ones.
-    async fn account_nonce(&self) -> Result<u64, ChainError>;
 }

@@ -70,38 +70,38 @@ impl HttpAttesters {
         })
     }
 
-    async fn one(&self, base: &str, hash: &B256) -> Result<Answer, String> {
+    async fn one(&self, base: &str, hash: &B256) -> Result<Answer, AskError> {
         let url = format!("{base}/v1/attestations/{hash:#x}");
-        let resp = self
-            .client
-            .get(&url)
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
+        let resp = self.client.get(&url).send().await?;
         if resp.status() == reqwest::StatusCode::NOT_FOUND {
             return Ok(Answer::Nothing);
         }
-        let answer: AttestationAnswer = resp
-            .error_for_status()
-            .map_err(|e| e.to_string())?
-            .json()
-            .await
-            .map_err(|e| e.to_string())?;
+        let answer: AttestationAnswer = resp.error_for_status()?.json().await?;
         match (
             answer.status.as_str(),
             answer.attestation,
             answer.release_at,
         ) {
             ("complete", Some(sig), _) => {
-                let raw = hex::decode(sig.trim_start_matches("0x")).map_err(|e| e.to_string())?;
+                let raw = hex::decode(sig.trim_start_matches("0x"))
+                    .map_err(|e| AskError::Signature(e.to_string()))?;
                 Signature65::parse(&raw)
                     .map(Answer::Signed)
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| AskError::Signature(e.to_string()))
             }
             ("pending_governor", _, Some(at)) => Ok(Answer::Held(at)),
             _ => Ok(Answer::Nothing),
         }
     }
+}
+
+/// Why one attester gave no usable answer (logged; the others may still answer).
+#[derive(Debug, thiserror::Error)]
+enum AskError {
+    #[error(transparent)]
+    Http(#[from] reqwest::Error),
+    #[error("its signature is malformed: {0}")]
+    Signature(String),
 }
 
 #[async_trait]

@@ -52,14 +52,13 @@ pub fn chains(
                 r.policy.max_delivery_gas,
                 signer.clone(),
             )
-            .with_finality(chain.finality),
+            .with_finality(chain.finality, chain.delivery_confirmations),
         );
         balances.push((name.clone(), dest.clone()));
         targets.insert(
             chain.domain,
             Target {
                 chain: dest as Arc<dyn Destination>,
-                confirmations: chain.delivery_confirmations,
                 submit_lock: Mutex::new(()),
                 verifier: Mutex::new(None),
             },
@@ -137,7 +136,6 @@ fn solana_target(config: &RelayerConfig) -> Result<Option<(Domain, Target, Strin
                 solana.domain,
                 Target {
                     chain: Arc::new(dest),
-                    confirmations: 1,
                     submit_lock: Mutex::new(()),
                     verifier: Mutex::new(None),
                 },
@@ -174,6 +172,8 @@ pub fn pipeline(
             retry_max: Duration::from_millis(r.retry_max_ms),
             stuck_after: Duration::from_millis(r.stuck_after_ms),
             receipt_poll: Duration::from_millis(500),
+            max_concurrent_steps: r.max_concurrent_steps,
+            steps_per_tick: crate::pipeline::STEPS_PER_TICK,
         },
         names: metrics::ChainNames(
             config

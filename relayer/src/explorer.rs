@@ -50,6 +50,8 @@ struct EvmChain {
     rpc: Arc<EvmRpc>,
     transmitter: Address,
     finality: Finality,
+    /// Confirmations a delivery here needs on top of `finality` (the relayer's setting).
+    delivery_confirmations: u64,
     poll_ms: u64,
     explorer_tx_url: Option<String>,
 }
@@ -69,8 +71,8 @@ struct SolanaSide {
 /// A destination's attester set as read at some time: (read at ms, attesters, threshold).
 type CachedSet = (u64, Vec<Address>, usize);
 
-/// A destination as the pipeline uses it, and the confirmations a delivery there needs.
-pub type Destinations = HashMap<Domain, (Arc<dyn Destination>, u64)>;
+/// Each destination as the pipeline uses it.
+pub type Destinations = HashMap<Domain, Arc<dyn Destination>>;
 
 pub struct Explorer {
     store: Store,
@@ -103,6 +105,7 @@ impl Explorer {
                 rpc: rpcs[name].clone(),
                 transmitter: c.message_transmitter,
                 finality: c.finality,
+                delivery_confirmations: c.delivery_confirmations,
                 poll_ms: c.poll_interval_ms,
                 explorer_tx_url: c.explorer_tx_url.clone(),
             })
@@ -185,6 +188,7 @@ impl Explorer {
             rpc: Arc::new(EvmRpc::new(name, &["http://127.0.0.1:9".into()]).unwrap()),
             transmitter: Address::repeat_byte(9),
             finality: Finality::Confirmations { confirmations: 2 },
+            delivery_confirmations: 1,
             poll_ms: 1000,
             explorer_tx_url: Some("https://scan.example/tx/{tx}".into()),
         };
@@ -235,6 +239,17 @@ impl Explorer {
             return Address::from_word(*w).to_checksum(None);
         }
         format!("{w:#x}")
+    }
+
+    /// (confirmations of `block` now, confirmations a delivery needs) on an EVM destination;
+    /// `None` on Solana (commitment levels, not counts) or when its head cannot be read.
+    async fn confirmations(&self, d: Domain, block: u64) -> Option<(u64, u64)> {
+        let c = self.evm.iter().find(|c| c.domain == d)?;
+        let head = tokio::time::timeout(LOOK_TIMEOUT, c.rpc.head())
+            .await
+            .ok()?
+            .ok()?;
+        Some((head.saturating_sub(block) + 1, c.delivery_confirmations))
     }
 
     fn finality_text(&self, d: Domain) -> String {

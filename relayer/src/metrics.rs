@@ -88,9 +88,10 @@ pub fn entered(p: &ChainNames, r: &MessageRecord, state: &str) {
         .inc();
 }
 
-pub fn set_queue_depth(active: &[MessageRecord]) {
+/// The queue-depth gauge from the store's count of active records per state.
+pub fn set_queue_depth(by_state: &std::collections::BTreeMap<String, usize>) {
     for name in MessageState::NAMES {
-        let n = active.iter().filter(|r| r.state.name() == name).count();
+        let n = by_state.get(name).copied().unwrap_or(0);
         QUEUE.with_label_values(&[name]).set(n as i64);
     }
 }

@@ -4,11 +4,12 @@
 //!   collect signatures; with `threshold` of them → `Attested`.
 //! - `Attested`: already received on the destination → `Delivered`; a dry run above the gas
 //!   cap → `Skipped`; a refusal is read from chain state (below); otherwise a delivery is
-//!   signed at the next persisted account nonce, stored with the nonce counter in one
-//!   transaction, flushed, and only then broadcast → `Submitted`.
-//! - `Submitted`: a successful receipt with enough confirmations → `Confirmed`; a reverted
-//!   one is a refusal; nothing mined after `stuck_after` → the same nonce is re-signed with a
-//!   higher fee.
+//!   signed (where the destination has an account sequence, at its next persisted number,
+//!   stored with the counter in one transaction), flushed, and only then broadcast →
+//!   `Submitted`.
+//! - `Submitted`: a successful receipt final under the destination's rule → `Confirmed`; a
+//!   reverted one is a refusal; nothing mined after `stuck_after` → the same number is
+//!   re-signed as the next try (a higher fee); expired → rebuilt.
 //!
 //! A refusal (dry run, co-signing, or a reverted delivery) is explained by chain state, never
 //! by the revert's selector (DESIGN §6): the (source, nonce) received → `Delivered`; the
@@ -24,6 +25,7 @@ use crate::metrics;
 use crate::policy::RelayPolicy;
 use crate::proof::{signed_delivery, CoSigners, Delivery};
 use crate::store::{Store, StoreError};
+use futures_util::StreamExt;
 use rand::Rng;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -32,7 +34,7 @@ use tokio::sync::Mutex;
 use tracing::Instrument;
 use usd1_core::proof::Verifier;
 use usd1_core::state::PendingTx;
-use usd1_core::traits::{ChainError, Destination, DryRun, TxStatus};
+use usd1_core::traits::{ChainError, Destination, DryRun, Slot, TxStatus};
 use usd1_core::{
     assemble_attestation, attestation_satisfies, Address, Domain, HistoryEntry, Message,
     MessageRecord, MessageState, B256,
@@ -48,12 +50,21 @@ pub struct Settings {
     pub stuck_after: Duration,
     /// How often a submitted transaction's receipt is checked.
     pub receipt_poll: Duration,
+    /// The most records stepped at once.
+    pub max_concurrent_steps: usize,
+    /// Steps one record may take in one tick when each finds its input already there (e.g.
+    /// signatures collected → deliver at once). [`STEPS_PER_TICK`] in the service; the unit
+    /// tests take 1 to pin down each transition.
+    pub steps_per_tick: usize,
 }
+
+/// Enough for observed → attested → submitted → a first receipt check, and a bound so that
+/// no record can spin within a tick.
+pub const STEPS_PER_TICK: usize = 4;
 
 /// A destination with what the relayer keeps about it.
 pub struct Target {
     pub chain: Arc<dyn Destination>,
-    pub confirmations: u64,
     /// Serialises nonce allocation, signing and broadcasting per submitter account.
     pub submit_lock: Mutex<()>,
     /// Who the destination checks deliveries against, read from its chain, and when.
@@ -89,7 +100,10 @@ impl Pipeline {
     /// transactions were sent from this account by something else.
     pub async fn sync_nonces(&self) -> Result<(), StepError> {
         for (domain, target) in &self.targets {
-            let chain = target.chain.account_nonce().await?;
+            let Some(sequence) = target.chain.sequence() else {
+                continue;
+            };
+            let chain = sequence.next_on_chain().await?;
             let stored = self.store.next_nonce(*domain).await?.unwrap_or(0);
             if chain > stored {
                 self.store.set_next_nonce(*domain, chain).await?;
@@ -99,27 +113,49 @@ impl Pipeline {
         Ok(())
     }
 
-    /// Advances every due record by one step; returns how many were due.
+    /// The most due records one tick takes: a backlog is worked through in batches (the run
+    /// loop goes on at once after a full one), so memory stays bounded however deep it is.
+    pub fn batch(&self) -> usize {
+        self.settings.max_concurrent_steps.max(1).saturating_mul(4)
+    }
+
+    /// Advances the records due now (up to [`Pipeline::batch`]), each as far as its inputs
+    /// allow; returns how many were due.
     pub async fn tick(&self) -> Result<usize, StepError> {
         crate::violations::apply_noted(&self.store).await?;
-        let now = now_ms();
-        let active = self.store.active().await?;
-        metrics::set_queue_depth(&active);
-        let due: Vec<MessageRecord> = active
-            .into_iter()
-            .filter(|r| r.next_attempt_at_ms <= now)
-            .collect();
+        let due = self.store.due(now_ms(), self.batch()).await?;
         let count = due.len();
         // Records are independent except for nonce allocation, which the per-target lock
-        // orders; running them together keeps one slow attester from stalling the batch.
-        let steps = due.into_iter().map(|r| async move {
-            let hash = r.message_hash.clone();
+        // orders; running them together keeps one slow attester from stalling the batch,
+        // and the bound keeps a large backlog's RPC load and memory in check.
+        let steps = due.into_iter().map(|r| self.advance(r));
+        futures_util::stream::iter(steps)
+            .buffer_unordered(self.settings.max_concurrent_steps.max(1))
+            .for_each(|()| async {})
+            .await;
+        Ok(count)
+    }
+
+    /// Steps `r` on while each step leaves it in a new state that is due at once: its input
+    /// is already there, and waiting for the next tick would only add latency.
+    async fn advance(&self, mut r: MessageRecord) {
+        let hash = r.message_hash.clone();
+        for _ in 0..self.settings.steps_per_tick.max(1) {
+            let before = r.state.clone();
             if let Err(e) = self.step(r).await {
                 tracing::warn!(message_hash = %hash, error = %e, "step failed; will retry");
+                return;
             }
-        });
-        futures_util::future::join_all(steps).await;
-        Ok(count)
+            let Ok(key) = hash.parse::<B256>() else {
+                return;
+            };
+            match self.store.get(&key).await {
+                Ok(Some(next)) if next.state != before && next.next_attempt_at_ms <= now_ms() => {
+                    r = next;
+                }
+                _ => return,
+            }
+        }
     }
 
     async fn verifier(&self, target: &Target) -> Result<Verifier, ChainError> {
@@ -139,8 +175,7 @@ impl Pipeline {
         &self,
         target: &Target,
         delivery: &Delivery<'_>,
-        account_nonce: u64,
-        bump: u32,
+        slot: Slot,
     ) -> Result<PendingTx, StepError> {
         let verifier = self.verifier(target).await?;
         let tx = signed_delivery(
@@ -148,8 +183,7 @@ impl Pipeline {
             &verifier,
             self.cosigners.as_ref(),
             delivery,
-            account_nonce,
-            bump,
+            slot,
         )
         .await?;
         Ok(tx)
@@ -275,18 +309,22 @@ impl Pipeline {
         }
 
         let _guard = self.account_lock(target).await;
-        let nonce = self
-            .store
-            .next_nonce(target.chain.domain())
-            .await?
-            .unwrap_or(0);
+        let sequence = match target.chain.sequence() {
+            Some(_) => Some(
+                self.store
+                    .next_nonce(target.chain.domain())
+                    .await?
+                    .unwrap_or(0),
+            ),
+            None => None,
+        };
         let hash = message.hash();
         let delivery = Delivery {
             message: &raw,
             hash: &hash,
             attestation: &attestation,
         };
-        let mut tx = match self.sign(target, &delivery, nonce, 0).await {
+        let mut tx = match self.sign(target, &delivery, Slot::first(sequence)).await {
             Ok(tx) => tx,
             Err(StepError::Chain(ChainError::Rejected(reason))) => {
                 drop(_guard);
@@ -300,11 +338,12 @@ impl Pipeline {
             tx_hash: tx.tx_hash.clone(),
         };
         r.pending_tx = Some(tx.clone());
-        r.transition(state, now_ms(), Some(format!("account nonce {nonce}")));
+        let detail = sequence.map(|n| format!("account nonce {n}"));
+        r.transition(state, now_ms(), detail);
         r.next_attempt_at_ms = now_ms() + self.settings.receipt_poll.as_millis() as u64;
         // The signed transaction and the nonce counter are durable before the broadcast, so
         // a crash right after re-sends these bytes instead of signing something new.
-        self.store.save(r, Some(nonce + 1)).await?;
+        self.store.save(r, sequence.map(|n| n + 1)).await?;
         self.store.flush().await?;
         metrics::entered(&self.names, r, "submitted");
         if let Err(e) = target.chain.broadcast(&tx).await {
@@ -338,7 +377,6 @@ impl Pipeline {
             if let TxStatus::Included {
                 success,
                 block,
-                confirmations,
                 is_final,
                 fee_paid,
             } = status
@@ -347,7 +385,7 @@ impl Pipeline {
                     metrics::fees(&self.names, message.destination_domain, fee_paid);
                     let detail = format!(
                         "delivered by someone else; our account nonce {} was filled by {tx_hash}",
-                        pending.account_nonce
+                        pending.sequence.unwrap_or_default()
                     );
                     return self.received_elsewhere(r, message, target, detail).await;
                 }
@@ -373,7 +411,7 @@ impl Pipeline {
                 }
                 // Final only under the destination's own finality rule: before that a reorg
                 // can drop the mint, and the transaction is re-sent if it vanishes.
-                if is_final && confirmations >= target.confirmations {
+                if is_final {
                     metrics::fees(&self.names, message.destination_domain, fee_paid);
                     metrics::minted(&self.names, r);
                     return self
@@ -398,8 +436,7 @@ impl Pipeline {
                         state: "included".into(),
                         tx_hash: Some(tx_hash.clone()),
                         detail: Some(format!(
-                            "minted at height {block} ({confirmations} confirmation{}); waiting for the destination's finality",
-                            if confirmations == 1 { "" } else { "s" }
+                            "minted at height {block}; waiting for the destination's finality"
                         )),
                     });
                 }
@@ -409,48 +446,40 @@ impl Pipeline {
             }
         }
 
-        // Not landed, and delivered by someone else: give ours up where that is safe; where
-        // our account nonce must still be used (EVM), use it up with a self-transfer.
+        // Not landed, and delivered by someone else: without an account sequence, ours is
+        // given up; with one (EVM), its number must still be used: a filler uses it up.
         let filling = !r.filler_txs.is_empty();
+        let slot = Slot {
+            sequence: pending.sequence,
+            attempt: r.sent_txs.len() as u32,
+        };
         if !filling && target.chain.is_received(message).await? {
-            if target.chain.abandon_is_safe() {
+            let Some(sequence) = target.chain.sequence() else {
                 let detail = "delivered by someone else; ours did not land".to_string();
                 return self.received_elsewhere(r, message, target, detail).await;
-            }
+            };
             let _guard = self.account_lock(target).await;
-            let bump = r.sent_txs.len() as u32;
-            if let Some(filler) = target
-                .chain
-                .sign_nonce_filler(pending.account_nonce, bump)
-                .await?
-            {
-                let detail = format!(
-                    "delivered by someone else while ours was not mined: filling account nonce {} with a self-transfer",
-                    pending.account_nonce
-                );
-                return self.replace_pending(r, target, filler, detail, true).await;
-            }
+            let filler = sequence.sign_filler(slot).await?;
+            let detail = format!(
+                "delivered by someone else while ours was not mined: filling account nonce {} with a self-transfer",
+                pending.sequence.unwrap_or_default()
+            );
+            return self.replace_pending(r, target, filler, detail, true).await;
         }
         let _guard = self.account_lock(target).await;
-        // A replacement supersedes a stuck transaction only where both take one account nonce
-        // (EVM). Without account nonces (Solana) both could land, the second a revert that
-        // costs a fee: it is rebuilt only once its blockhash expired.
-        let stuck = target.chain.uses_account_nonces()
+        // A replacement supersedes a stuck transaction only where both take one account
+        // sequence number (EVM). Without one (Solana) both could land, the second a revert
+        // that costs a fee: it is rebuilt only once its blockhash expired.
+        let stuck = target.chain.sequence().is_some()
             && now_ms().saturating_sub(pending.sent_at_ms)
                 >= self.settings.stuck_after.as_millis() as u64;
         if expired || stuck {
-            let bump = r.sent_txs.len() as u32;
-            if filling {
-                if let Some(filler) = target
-                    .chain
-                    .sign_nonce_filler(pending.account_nonce, bump)
-                    .await?
-                {
-                    let detail = "the nonce filler was not mined: replaced with a higher fee";
-                    return self
-                        .replace_pending(r, target, filler, detail.into(), true)
-                        .await;
-                }
+            if let (true, Some(sequence)) = (filling, target.chain.sequence()) {
+                let filler = sequence.sign_filler(slot).await?;
+                let detail = "the nonce filler was not mined: replaced with a higher fee";
+                return self
+                    .replace_pending(r, target, filler, detail.into(), true)
+                    .await;
             }
             let (raw, attestation) = delivery_bytes(r)?;
             let delivery = Delivery {
@@ -458,9 +487,7 @@ impl Pipeline {
                 hash: &message.hash(),
                 attestation: &attestation,
             };
-            let tx = self
-                .sign(target, &delivery, pending.account_nonce, bump)
-                .await?;
+            let tx = self.sign(target, &delivery, slot).await?;
             let detail = if expired {
                 "its blockhash expired before it landed: rebuilt".to_string()
             } else {
@@ -688,7 +715,7 @@ impl Pipeline {
         &self,
         target: &'a Target,
     ) -> Option<tokio::sync::MutexGuard<'a, ()>> {
-        if target.chain.uses_account_nonces() {
+        if target.chain.sequence().is_some() {
             Some(target.submit_lock.lock().await)
         } else {
             None

@@ -10,7 +10,7 @@ pub mod cosign_http;
 use async_trait::async_trait;
 use usd1_core::proof::{Prepared, Proof, Verifier};
 use usd1_core::state::PendingTx;
-use usd1_core::traits::{ChainError, Destination};
+use usd1_core::traits::{ChainError, Destination, Slot};
 use usd1_core::B256;
 
 /// Why an attester gave no co-signature.
@@ -46,22 +46,18 @@ pub struct Delivery<'a> {
     pub attestation: &'a [u8],
 }
 
-/// The signed delivery at this account nonce and fee bump, with the proof `verifier` wants.
+/// The signed delivery in this slot, with the proof `verifier` wants.
 pub async fn signed_delivery(
     chain: &dyn Destination,
     verifier: &Verifier,
     cosigners: &dyn CoSigners,
     d: &Delivery<'_>,
-    account_nonce: u64,
-    bump: u32,
+    slot: Slot,
 ) -> Result<PendingTx, ChainError> {
     match verifier {
         Verifier::Attestation { .. } => {
             let proof = Proof::Attestation(d.attestation.to_vec());
-            match chain
-                .prepare_delivery(d.message, &proof, account_nonce, bump)
-                .await?
-            {
+            match chain.prepare_delivery(d.message, &proof, slot).await? {
                 Prepared::Signed(tx) => Ok(tx),
                 Prepared::NeedsCoSignatures(_) => Err(ChainError::Rejected(
                     "a destination that checks attestations asked for co-signatures".into(),
@@ -69,15 +65,7 @@ pub async fn signed_delivery(
             }
         }
         Verifier::CoSigners { members, threshold } => {
-            cosigned(
-                chain,
-                cosigners,
-                (members, *threshold),
-                d,
-                account_nonce,
-                bump,
-            )
-            .await
+            cosigned(chain, cosigners, (members, *threshold), d, slot).await
         }
     }
 }
@@ -90,8 +78,7 @@ async fn cosigned(
     cosigners: &dyn CoSigners,
     (members, threshold): (&[[u8; 32]], usize),
     d: &Delivery<'_>,
-    account_nonce: u64,
-    bump: u32,
+    slot: Slot,
 ) -> Result<PendingTx, ChainError> {
     let mut candidates: Vec<(String, [u8; 32])> = cosigners
         .reachable()
@@ -105,7 +92,7 @@ async fn cosigned(
         let chosen = candidates[..threshold].to_vec();
         let keys = chosen.iter().map(|(_, k)| *k).collect();
         let unsigned = match chain
-            .prepare_delivery(d.message, &Proof::CoSigners(keys), account_nonce, bump)
+            .prepare_delivery(d.message, &Proof::CoSigners(keys), slot)
             .await?
         {
             Prepared::NeedsCoSignatures(u) => u,

@@ -4,7 +4,10 @@
 //! account nonce), and the explorer's indexes, written with the record: `by_nonce`
 //! ((source domain, nonce, hash): a burn and its replacements), `by_addr` ((32-byte word,
 //! hash) for a burn's `messageSender` and `mintRecipient`), `by_time` ((observed ms, hash),
-//! newest first). A transition and the data it depends on are written in one sled
+//! newest first), and `due` ((next attempt ms, hash) of every active record, so finding the
+//! work due now costs O(due), not O(queue); `active` keeps each record's due time and state
+//! name beside it, to move its `due` entry and count the queue without decoding records).
+//! A transition and the data it depends on are written in one sled
 //! transaction and flushed before the action it enables.
 //!
 //! Every call that reaches sled runs on tokio's blocking pool ([`usd1_runtime::blocking`]):
@@ -28,6 +31,31 @@ pub struct Store {
     by_nonce: sled::Tree,
     by_addr: sled::Tree,
     by_time: sled::Tree,
+    due: sled::Tree,
+}
+
+/// Marks a store whose `due` index covers every active record (stores written before it
+/// existed are indexed once, at open).
+const DUE_INDEXED_KEY: &[u8] = b"due-index-v1";
+
+/// `active`'s value for a record: its due time, then its state's name.
+fn active_value(record: &MessageRecord) -> Vec<u8> {
+    let mut v = record.next_attempt_at_ms.to_be_bytes().to_vec();
+    v.extend_from_slice(record.state.name().as_bytes());
+    v
+}
+
+/// `due`'s key: (due time, hash), in time order.
+fn due_key(at_ms: u64, key: &[u8]) -> Vec<u8> {
+    let mut k = at_ms.to_be_bytes().to_vec();
+    k.extend_from_slice(key);
+    k
+}
+
+/// The `due` key an `active` value points at (none for a value written before the index).
+fn due_key_of(active: &[u8], key: &[u8]) -> Option<Vec<u8>> {
+    let at: [u8; 8] = active.get(..8)?.try_into().ok()?;
+    Some(due_key(u64::from_be_bytes(at), key))
 }
 
 /// Marks a store whose explorer indexes cover every record (records observed before those
@@ -97,9 +125,31 @@ impl Store {
             by_nonce: db.open_tree("by_nonce")?,
             by_addr: db.open_tree("by_addr")?,
             by_time: db.open_tree("by_time")?,
+            due: db.open_tree("due")?,
             db,
         }
-        .indexed()
+        .indexed()?
+        .due_indexed()
+    }
+
+    /// Indexes, once, the due times of active records written before the `due` index.
+    fn due_indexed(self) -> Result<Self, StoreError> {
+        if self.db.get(DUE_INDEXED_KEY)?.is_some() {
+            return Ok(self);
+        }
+        for entry in self.active.iter() {
+            let (key, _) = entry?;
+            let Some(value) = self.messages.get(&key)? else {
+                continue;
+            };
+            let record: MessageRecord = serde_json::from_slice(&value)?;
+            self.active.insert(&key, active_value(&record))?;
+            self.due
+                .insert(due_key(record.next_attempt_at_ms, &key), &[])?;
+        }
+        self.db.insert(DUE_INDEXED_KEY, &[])?;
+        self.db.flush()?;
+        Ok(self)
     }
 
     /// Indexes, once, records observed before the explorer's indexes existed.
@@ -163,6 +213,10 @@ impl Store {
         let key = hash_key(&record.message_hash);
         let value = serde_json::to_vec(record)?;
         let keys = index_keys(record, &key);
+        let (active, due) = (
+            active_value(record),
+            due_key(record.next_attempt_at_ms, &key),
+        );
         self.run(move |s| {
             let inserted = (
                 &s.messages,
@@ -171,13 +225,15 @@ impl Store {
                 &s.by_nonce,
                 &s.by_addr,
                 &s.by_time,
+                &s.due,
             )
-                .transaction(|(m, a, t, n, ad, time)| {
+                .transaction(|(m, a, t, n, ad, time, d)| {
                     if m.get(&key)?.is_some() {
                         return Ok(false);
                     }
                     m.insert(key.as_slice(), value.as_slice())?;
-                    a.insert(key.as_slice(), &[])?;
+                    a.insert(key.as_slice(), active.as_slice())?;
+                    d.insert(due.as_slice(), &[])?;
                     if let Some(k) = &keys.tx {
                         t.insert(k.as_slice(), &[])?;
                     }
@@ -204,13 +260,23 @@ impl Store {
         let value = serde_json::to_vec(record)?;
         let terminal = record.state.is_terminal();
         let nonce_key = record.destination_domain.0.to_be_bytes();
+        let (active, due) = (
+            active_value(record),
+            due_key(record.next_attempt_at_ms, &key),
+        );
         self.run(move |s| {
-            (&s.messages, &s.active, &s.nonces).transaction(|(m, a, n)| {
+            (&s.messages, &s.active, &s.nonces, &s.due).transaction(|(m, a, n, d)| {
                 m.insert(key.as_slice(), value.as_slice())?;
-                if terminal {
-                    a.remove(key.as_slice())?;
+                let before = if terminal {
+                    a.remove(key.as_slice())?
                 } else {
-                    a.insert(key.as_slice(), &[])?;
+                    a.insert(key.as_slice(), active.as_slice())?
+                };
+                if let Some(old) = before.and_then(|v| due_key_of(&v, &key)) {
+                    d.remove(old)?;
+                }
+                if !terminal {
+                    d.insert(due.as_slice(), &[])?;
                 }
                 if let Some(next) = next_nonce {
                     n.insert(&nonce_key, &next.to_be_bytes())?;
@@ -231,7 +297,46 @@ impl Store {
         .await
     }
 
-    /// Records that still need work.
+    /// Up to `limit` active records due at `now_ms`, the longest-waiting first: a range read
+    /// of the `due` index, so a tick with nothing due reads nothing.
+    pub async fn due(&self, now_ms: u64, limit: usize) -> Result<Vec<MessageRecord>, StoreError> {
+        self.run(move |s| {
+            let end = due_key(now_ms, &[0xff; 33]);
+            let mut out = Vec::new();
+            for entry in s.due.range(..end) {
+                if out.len() >= limit {
+                    break;
+                }
+                let (k, _) = entry?;
+                if let Some(record) = s.messages.get(&k[8..])? {
+                    out.push(serde_json::from_slice(&record)?);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// How many active records are in each state, from the `active` tree alone (no record
+    /// is decoded): the queue-depth gauge.
+    pub async fn queue_depth(
+        &self,
+    ) -> Result<std::collections::BTreeMap<String, usize>, StoreError> {
+        self.run(|s| {
+            let mut out = std::collections::BTreeMap::new();
+            for entry in s.active.iter() {
+                let (_, v) = entry?;
+                let name = String::from_utf8_lossy(v.get(8..).unwrap_or_default()).into_owned();
+                *out.entry(name).or_insert(0) += 1;
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// Records that still need work (tests and the queue benchmark: the service reads only
+    /// what is due).
+    #[cfg(test)]
     pub async fn active(&self) -> Result<Vec<MessageRecord>, StoreError> {
         self.run(|s| {
             let mut out = Vec::new();
@@ -407,5 +512,7 @@ impl Store {
     }
 }
 
+#[cfg(test)]
+mod due_tests;
 #[cfg(test)]
 mod stress_tests;

@@ -11,6 +11,7 @@ use prometheus::{
 use std::sync::LazyLock;
 use std::time::Duration;
 use usd1_core::audit::{Balance, ForeignChain};
+use usd1_core::traits::ChainError;
 use usd1_core::{format_amount, U256, USD1_DECIMALS};
 use usd1_evm::audit::{audit, audit_indexed, AuditIndex, AuditedChain};
 use usd1_solana::audit::SolanaAudit;
@@ -73,11 +74,13 @@ pub struct LatestAudit {
 pub static LATEST: std::sync::RwLock<Option<LatestAudit>> = std::sync::RwLock::new(None);
 
 /// The audit's index in the relayer's store, and Solana's tree beside it.
-fn open_index(db: &sled::Db) -> Result<(AuditIndex, sled::Tree), String> {
-    let evm = db.open_tree("audit/evm").map_err(|e| e.to_string())?;
-    let index = AuditIndex::open(evm).map_err(|e| e.to_string())?;
-    let solana = db.open_tree("audit/solana").map_err(|e| e.to_string())?;
-    Ok((index, solana))
+fn open_index(db: &sled::Db) -> Result<(AuditIndex, sled::Tree), ChainError> {
+    let tree = |name| {
+        db.open_tree(name)
+            .map_err(|e| ChainError::Rejected(format!("the audit index ({name}): {e}")))
+    };
+    let index = AuditIndex::open(tree("audit/evm")?)?;
+    Ok((index, tree("audit/solana")?))
 }
 
 /// Audits every `every`; `solana` (from `[solana]`) adds Solana's mint and burns.

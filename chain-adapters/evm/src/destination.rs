@@ -9,7 +9,7 @@ use crate::bindings::TokenMessenger::TokenMessengerErrors;
 use crate::bindings::Usd1Token::Usd1TokenErrors;
 use crate::rpc::EvmRpc;
 use crate::source::{BlockSource, EvmBlockSource};
-use alloy::eips::Encodable2718;
+use alloy::eips::{BlockId, Encodable2718};
 use alloy::network::{EthereumWallet, NetworkTransactionBuilder, TransactionBuilder};
 use alloy::primitives::{Address, Bytes, B256};
 use alloy::providers::Provider;
@@ -22,7 +22,7 @@ use tokio::sync::OnceCell;
 use usd1_config::Finality;
 use usd1_core::proof::{Prepared, Proof, Verifier};
 use usd1_core::state::PendingTx;
-use usd1_core::traits::{ChainError, Destination, DryRun, TxStatus};
+use usd1_core::traits::{AccountSequence, ChainError, Destination, DryRun, Slot, TxStatus};
 use usd1_core::{Domain, Message};
 
 /// Gas for a delivery when estimation is not possible (measured ~170k), within the cap.
@@ -37,6 +37,9 @@ pub struct EvmDestination {
     max_gas: u64,
     /// When a delivery's block counts as final (the chain's rule, as its watchers use).
     finality: Finality,
+    /// Confirmations a delivery needs on top of that rule (the operator's
+    /// `delivery_confirmations`; 1 = mined).
+    delivery_confirmations: u64,
     wallet: EthereumWallet,
     from: Address,
     chain_id: OnceCell<u64>,
@@ -46,21 +49,21 @@ pub struct EvmDestination {
 }
 
 impl EvmDestination {
-    /// The signed `receiveMessage` transaction at this account nonce (`bump`: see
-    /// [`Destination::prepare_delivery`]).
+    /// The signed `receiveMessage` transaction at this account nonce; `attempt` raises the
+    /// fee 25 % per step over the chain's estimate, to replace one that is not mined.
     pub async fn sign_delivery(
         &self,
         message: &[u8],
         attestation: &[u8],
         account_nonce: u64,
-        bump: u32,
+        attempt: u32,
     ) -> Result<PendingTx, ChainError> {
         let input = MessageTransmitter::receiveMessageCall {
             message: Bytes::copy_from_slice(message),
             attestation: Bytes::copy_from_slice(attestation),
         }
         .abi_encode();
-        let (max_fee, max_priority) = self.fees(bump).await?;
+        let (max_fee, max_priority) = self.fees(attempt).await?;
         let request = TransactionRequest::default()
             .with_from(self.from)
             .with_to(self.transmitter)
@@ -128,6 +131,7 @@ impl EvmDestination {
             token,
             max_gas,
             finality: Finality::Confirmations { confirmations: 0 },
+            delivery_confirmations: 1,
             wallet: EthereumWallet::from(signer),
             from,
             chain_id: OnceCell::new(),
@@ -135,9 +139,11 @@ impl EvmDestination {
         }
     }
 
-    /// Deliveries count as final under `finality` (default: as soon as they are mined).
-    pub fn with_finality(mut self, finality: Finality) -> Self {
+    /// Deliveries count as final under `finality` once they have `delivery_confirmations`
+    /// (default: as soon as they are mined).
+    pub fn with_finality(mut self, finality: Finality, delivery_confirmations: u64) -> Self {
         self.finality = finality;
+        self.delivery_confirmations = delivery_confirmations;
         self
     }
 
@@ -145,18 +151,16 @@ impl EvmDestination {
         self.from
     }
 
-    /// (max fee, max priority fee) per gas: the chain's estimate, raised 25 % per `bump`
-    /// (above the 10 % nodes require to replace a transaction).
-    async fn fees(&self, bump: u32) -> Result<(u128, u128), ChainError> {
+    /// (max fee, max priority fee) per gas: the chain's estimate, [`raised`] for this try.
+    async fn fees(&self, attempt: u32) -> Result<(u128, u128), ChainError> {
         let fees = self
             .rpc
             .call("eth_feeHistory", |p| async move {
                 p.estimate_eip1559_fees().await
             })
             .await?;
-        let scale = |fee: u128| (0..bump).fold(fee.max(1), |f, _| f.saturating_mul(5) / 4 + 1);
-        let max_priority = scale(fees.max_priority_fee_per_gas.max(1_000_000_000));
-        let max_fee = scale(fees.max_fee_per_gas).max(max_priority);
+        let max_priority = raised(fees.max_priority_fee_per_gas.max(1_000_000_000), attempt);
+        let max_fee = raised(fees.max_fee_per_gas, attempt).max(max_priority);
         Ok((max_fee, max_priority))
     }
 
@@ -180,9 +184,7 @@ impl EvmDestination {
         Ok(PendingTx {
             tx_hash: format!("{:#x}", envelope.tx_hash()),
             raw: format!("0x{}", alloy::hex::encode(envelope.encoded_2718())),
-            account_nonce,
-            max_fee_per_gas: max_fee,
-            max_priority_fee_per_gas: max_priority,
+            sequence: Some(account_nonce),
             sent_at_ms: 0,
             valid_until: None,
         })
@@ -200,10 +202,13 @@ impl EvmDestination {
                 }
                 .abi_encode(),
             );
+        // Against the latest block, not the node's default (pending): a delivery does not
+        // depend on our other pending ones, and on the pending block the node re-executes
+        // our whole queue first (2.4 ms with an empty pool, 23.5 ms with 200 pending).
         self.rpc
             .call("eth_estimateGas", |p| {
                 let r = request.clone();
-                async move { p.estimate_gas(r).await }
+                async move { p.estimate_gas(r).block(BlockId::latest()).await }
             })
             .await
     }
@@ -380,34 +385,21 @@ impl Destination for EvmDestination {
         &self,
         message: &[u8],
         proof: &Proof,
-        account_nonce: u64,
-        bump: u32,
+        slot: Slot,
     ) -> Result<Prepared, ChainError> {
         let Proof::Attestation(attestation) = proof else {
             return Err(ChainError::Rejected(
                 "a MessageTransmitter takes an attestation, not co-signatures".into(),
             ));
         };
-        self.sign_delivery(message, attestation, account_nonce, bump)
+        let nonce = account_nonce(slot)?;
+        self.sign_delivery(message, attestation, nonce, slot.attempt)
             .await
             .map(Prepared::Signed)
     }
 
-    /// A 0-value transfer to ourselves at `account_nonce`: 21,000 gas, the cheapest way to
-    /// use up a nonce whose delivery can no longer matter.
-    async fn sign_nonce_filler(
-        &self,
-        account_nonce: u64,
-        bump: u32,
-    ) -> Result<Option<PendingTx>, ChainError> {
-        let request = TransactionRequest::default()
-            .with_from(self.from)
-            .with_to(self.from)
-            .with_value(alloy::primitives::U256::ZERO);
-        let fees = self.fees(bump).await?;
-        self.sign(request, account_nonce, 21_000, fees)
-            .await
-            .map(Some)
+    fn sequence(&self) -> Option<&dyn AccountSequence> {
+        Some(self)
     }
 
     async fn broadcast(&self, tx: &PendingTx) -> Result<(), ChainError> {
@@ -457,8 +449,7 @@ impl Destination for EvmDestination {
         Ok(TxStatus::Included {
             success: receipt.status(),
             block,
-            confirmations: head.saturating_sub(block) + 1,
-            is_final: block <= final_height,
+            is_final: delivery_is_final(block, head, final_height, self.delivery_confirmations),
             fee_paid: receipt.gas_used as u128 * receipt.effective_gas_price,
         })
     }
@@ -470,8 +461,13 @@ impl Destination for EvmDestination {
             threshold,
         })
     }
+}
 
-    async fn account_nonce(&self) -> Result<u64, ChainError> {
+/// The account nonce is this chain's sequence: the pending transaction count counts
+/// what the node has in its pool, so a restart never re-uses a number already sent.
+#[async_trait]
+impl AccountSequence for EvmDestination {
+    async fn next_on_chain(&self) -> Result<u64, ChainError> {
         let from = self.from;
         self.rpc
             .call("eth_getTransactionCount", |p| async move {
@@ -479,6 +475,36 @@ impl Destination for EvmDestination {
             })
             .await
     }
+
+    /// A 0-value transfer to ourselves at the slot's nonce: 21,000 gas, the cheapest way
+    /// to use up a nonce whose delivery can no longer matter.
+    async fn sign_filler(&self, slot: Slot) -> Result<PendingTx, ChainError> {
+        let request = TransactionRequest::default()
+            .with_from(self.from)
+            .with_to(self.from)
+            .with_value(alloy::primitives::U256::ZERO);
+        let fees = self.fees(slot.attempt).await?;
+        self.sign(request, account_nonce(slot)?, 21_000, fees).await
+    }
+}
+
+/// A delivery mined at `block` is final once the chain's rule covers it (`final_height`)
+/// and it has the confirmations the operator asks on top (`needed`, counting its own block).
+fn delivery_is_final(block: u64, head: u64, final_height: u64, needed: u64) -> bool {
+    block <= final_height && head.saturating_sub(block) + 1 >= needed
+}
+
+/// A fee bid raised 25 % per try after the first: above the 10 % a node requires before it
+/// lets a transaction replace another at the same nonce.
+fn raised(fee: u128, attempt: u32) -> u128 {
+    (0..attempt).fold(fee.max(1), |f, _| f.saturating_mul(5) / 4 + 1)
+}
+
+/// The slot's account nonce: the relayer allocates one for every delivery here.
+fn account_nonce(slot: Slot) -> Result<u64, ChainError> {
+    slot.sequence.ok_or_else(|| {
+        ChainError::Rejected("an EVM delivery needs an account nonce; none was allocated".into())
+    })
 }
 
 /// A node's answer meaning these signed bytes (or their nonce) are already in its pool or
@@ -508,7 +534,41 @@ fn paused_or_absent(
 
 #[cfg(test)]
 mod tests {
-    use super::paused_or_absent;
+    use super::{account_nonce, paused_or_absent, raised};
+    use usd1_core::traits::Slot;
+
+    #[test]
+    fn a_delivery_is_final_under_the_chain_rule_and_the_operators_confirmations() {
+        use super::delivery_is_final;
+        // Mined at 10, head 12 (3 confirmations), the chain's rule final up to 11.
+        assert!(delivery_is_final(10, 12, 11, 3));
+        assert!(!delivery_is_final(10, 12, 11, 4), "too few confirmations");
+        assert!(
+            !delivery_is_final(10, 12, 9, 1),
+            "not under the chain's rule"
+        );
+        assert!(delivery_is_final(10, 10, 10, 1), "1 = mined and final");
+    }
+
+    #[test]
+    fn each_try_bids_enough_more_to_replace_the_last() {
+        for fee in [0u128, 1, 7, 1_000_000_000, 10u128.pow(30)] {
+            for attempt in 0..8 {
+                let (last, next) = (raised(fee, attempt), raised(fee, attempt + 1));
+                assert!(
+                    next >= last.saturating_add(last / 10),
+                    "{fee} try {attempt}"
+                );
+            }
+        }
+        assert_eq!(raised(100, 0), 100, "the first try bids the estimate");
+    }
+
+    #[test]
+    fn a_delivery_without_an_allocated_nonce_is_refused_not_signed_at_zero() {
+        assert!(account_nonce(Slot::first(None)).is_err());
+        assert_eq!(account_nonce(Slot::first(Some(7))).unwrap(), 7);
+    }
     use alloy::contract::Error;
     use alloy::transports::{RpcError, TransportErrorKind};
 

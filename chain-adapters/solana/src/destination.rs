@@ -18,7 +18,7 @@ use std::str::FromStr;
 use tokio::sync::OnceCell;
 use usd1_core::proof::{Prepared, Proof, Unsigned, Verifier};
 use usd1_core::state::PendingTx;
-use usd1_core::traits::{ChainError, Destination, DryRun, TxStatus};
+use usd1_core::traits::{ChainError, Destination, DryRun, Slot, TxStatus};
 use usd1_core::{Domain, Message};
 
 pub struct SolanaDestination {
@@ -146,13 +146,14 @@ impl Destination for SolanaDestination {
     }
 
     /// The canonical mint transaction on a fresh blockhash, naming the chosen co-signers;
-    /// it waits for their signatures (`account_nonce` and `bump` mean nothing here).
+    /// it waits for their signatures. Every try is a new transaction of its own (a new
+    /// blockhash), so the slot says nothing here: there is no account sequence, and a try is
+    /// only made once the last one's blockhash expired.
     async fn prepare_delivery(
         &self,
         message: &[u8],
         proof: &Proof,
-        _: u64,
-        _: u32,
+        _slot: Slot,
     ) -> Result<Prepared, ChainError> {
         let Proof::CoSigners(signers) = proof else {
             return Err(ChainError::Rejected(
@@ -226,9 +227,7 @@ impl Destination for SolanaDestination {
         Ok(PendingTx {
             tx_hash: tx.signatures[0].to_string(),
             raw: base64::engine::general_purpose::STANDARD.encode(raw),
-            account_nonce: 0,
-            max_fee_per_gas: 0,
-            max_priority_fee_per_gas: 0,
+            sequence: None,
             sent_at_ms: 0,
             valid_until: Some(valid_until),
         })
@@ -265,8 +264,6 @@ impl Destination for SolanaDestination {
             Some(o) => Ok(TxStatus::Included {
                 success: o.error.is_none(),
                 block: o.slot,
-                // `confirmed` counts 1; `finalized` counts as many as anyone asks for.
-                confirmations: if o.finalized { u64::MAX } else { 1 },
                 is_final: o.finalized,
                 fee_paid: 0,
             }),
@@ -286,14 +283,6 @@ impl Destination for SolanaDestination {
         }
     }
 
-    fn abandon_is_safe(&self) -> bool {
-        true
-    }
-
-    fn uses_account_nonces(&self) -> bool {
-        false
-    }
-
     /// The mint's SPL multisig: its members co-sign the mint transaction itself.
     async fn verifier(&self) -> Result<Verifier, ChainError> {
         let (members, threshold, _) = self.facts().await?;
@@ -301,10 +290,6 @@ impl Destination for SolanaDestination {
             members: members.iter().map(|k| k.to_bytes()).collect(),
             threshold: *threshold,
         })
-    }
-
-    async fn account_nonce(&self) -> Result<u64, ChainError> {
-        Ok(0)
     }
 }
 

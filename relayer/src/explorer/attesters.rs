@@ -94,7 +94,7 @@ impl Explorer {
                 return Some((set.clone(), *t));
             }
         }
-        let (dest, _) = self.destinations.get(&d)?;
+        let dest = self.destinations.get(&d)?;
         let (set, t) = match tokio::time::timeout(LOOK_TIMEOUT, dest.verifier())
             .await
             .ok()?

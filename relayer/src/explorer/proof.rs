@@ -24,7 +24,7 @@ pub(super) async fn proof(
     let m = Message::decode_hex(&r.message).map_err(ApiError::internal)?;
     let dst = m.destination_domain;
     let received = match x.destinations.get(&dst) {
-        Some((d, _)) => tokio::time::timeout(LOOK_TIMEOUT, d.is_received(&m))
+        Some(d) => tokio::time::timeout(LOOK_TIMEOUT, d.is_received(&m))
             .await
             .ok()
             .and_then(Result::ok),

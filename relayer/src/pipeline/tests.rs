@@ -8,16 +8,19 @@ use async_trait::async_trait;
 use std::collections::HashSet;
 use std::sync::Mutex as StdMutex;
 use usd1_core::state::PendingTx;
+use usd1_core::traits::AccountSequence;
 use usd1_core::{BurnBody, Signature65, U256};
 
 #[derive(Default)]
 struct FakeChain {
     received: StdMutex<HashSet<u64>>,
     signed: StdMutex<Vec<PendingTx>>,
+    /// The slot of each delivery signed, in order.
+    slots: StdMutex<Vec<Slot>>,
     /// Self-transfers signed to use up a nonce.
     fillers: StdMutex<Vec<PendingTx>>,
     broadcasts: StdMutex<Vec<String>>,
-    /// tx hash → (success, confirmations)
+    /// tx hash → (success, confirmations); final at 2 (this fake chain's finality rule)
     mined: StdMutex<HashMap<String, (bool, u64)>>,
     /// What the next dry runs say (`None`: it would succeed).
     dry_run: StdMutex<Option<DryRun>>,
@@ -57,15 +60,14 @@ impl Destination for FakeChain {
     async fn is_paused(&self) -> Result<bool, ChainError> {
         Ok(*self.paused.lock().unwrap())
     }
-    fn uses_account_nonces(&self) -> bool {
-        !self.no_account_nonces
+    fn sequence(&self) -> Option<&dyn AccountSequence> {
+        (!self.no_account_nonces).then_some(self as &dyn AccountSequence)
     }
     async fn prepare_delivery(
         &self,
         message: &[u8],
         _: &usd1_core::proof::Proof,
-        nonce: u64,
-        bump: u32,
+        slot: Slot,
     ) -> Result<usd1_core::proof::Prepared, ChainError> {
         if let Some(reason) = self.sign_refusal.lock().unwrap().clone() {
             return Err(ChainError::Rejected(reason));
@@ -76,43 +78,18 @@ impl Destination for FakeChain {
             gate.wait().await;
         }
         let mut seed = message.to_vec();
-        seed.extend_from_slice(&nonce.to_be_bytes());
-        seed.extend_from_slice(&bump.to_be_bytes());
-        let fee = 100u128 * 5u128.pow(bump) / 4u128.pow(bump);
+        seed.extend_from_slice(&slot.sequence.unwrap_or(u64::MAX).to_be_bytes());
+        seed.extend_from_slice(&slot.attempt.to_be_bytes());
         let tx = PendingTx {
             tx_hash: format!("{:#x}", alloy::primitives::keccak256(seed)),
             raw: "0x00".into(),
-            account_nonce: nonce,
-            max_fee_per_gas: fee,
-            max_priority_fee_per_gas: fee,
+            sequence: slot.sequence,
             sent_at_ms: 0,
             valid_until: None,
         };
         self.signed.lock().unwrap().push(tx.clone());
+        self.slots.lock().unwrap().push(slot);
         Ok(usd1_core::proof::Prepared::Signed(tx))
-    }
-    async fn sign_nonce_filler(
-        &self,
-        nonce: u64,
-        bump: u32,
-    ) -> Result<Option<PendingTx>, ChainError> {
-        if self.no_account_nonces {
-            return Ok(None);
-        }
-        let tx = PendingTx {
-            tx_hash: format!("{:#x}", B256::with_last_byte(0xf0 + bump as u8)),
-            raw: "0x01".into(),
-            account_nonce: nonce,
-            max_fee_per_gas: 1,
-            max_priority_fee_per_gas: 1,
-            sent_at_ms: 0,
-            valid_until: None,
-        };
-        self.fillers.lock().unwrap().push(tx.clone());
-        Ok(Some(tx))
-    }
-    fn abandon_is_safe(&self) -> bool {
-        self.no_account_nonces
     }
     async fn broadcast(&self, tx: &PendingTx) -> Result<(), ChainError> {
         self.broadcasts.lock().unwrap().push(tx.tx_hash.clone());
@@ -130,8 +107,7 @@ impl Destination for FakeChain {
             Some((success, confirmations)) => TxStatus::Included {
                 success: *success,
                 block: 1,
-                confirmations: *confirmations,
-                is_final: true,
+                is_final: *confirmations >= 2,
                 fee_paid: 1,
             },
             None => TxStatus::Unknown,
@@ -143,8 +119,23 @@ impl Destination for FakeChain {
             threshold: 2,
         })
     }
-    async fn account_nonce(&self) -> Result<u64, ChainError> {
+}
+
+#[async_trait]
+impl AccountSequence for FakeChain {
+    async fn next_on_chain(&self) -> Result<u64, ChainError> {
         Ok(0)
+    }
+    async fn sign_filler(&self, slot: Slot) -> Result<PendingTx, ChainError> {
+        let tx = PendingTx {
+            tx_hash: format!("{:#x}", B256::with_last_byte(0xf0 + slot.attempt as u8)),
+            raw: "0x01".into(),
+            sequence: slot.sequence,
+            sent_at_ms: 0,
+            valid_until: None,
+        };
+        self.fillers.lock().unwrap().push(tx.clone());
+        Ok(tx)
     }
 }
 
@@ -214,7 +205,6 @@ impl Harness {
     ) -> Pipeline {
         let target = Target {
             chain: self.chain.clone(),
-            confirmations: 2,
             submit_lock: Mutex::new(()),
             verifier: Mutex::new(None),
         };
@@ -229,6 +219,8 @@ impl Harness {
                 retry_max: Duration::ZERO,
                 stuck_after,
                 receipt_poll: Duration::ZERO,
+                max_concurrent_steps: 64,
+                steps_per_tick: 1,
             },
             names: Default::default(),
             policy: RelayPolicy::new(
@@ -406,8 +398,10 @@ async fn a_stuck_transaction_is_replaced_at_the_same_nonce_with_a_higher_fee() {
     p.tick().await.unwrap();
     let signed = h.chain.signed.lock().unwrap().clone();
     assert_eq!(signed.len(), 2);
-    assert_eq!(signed[0].account_nonce, signed[1].account_nonce);
-    assert!(signed[1].max_fee_per_gas >= signed[0].max_fee_per_gas * 11 / 10);
+    assert_eq!(signed[0].sequence, signed[1].sequence);
+    // The adapter raises its fee bid with the try (EVM: `raised`, tested there).
+    let slots = h.chain.slots.lock().unwrap().clone();
+    assert!(slots[1].attempt > slots[0].attempt, "{slots:?}");
     // The first one is what got mined after all: it still counts.
     h.chain
         .mined
@@ -716,7 +710,7 @@ async fn nonces_are_assigned_in_sequence_across_messages() {
         .lock()
         .unwrap()
         .iter()
-        .map(|t| t.account_nonce)
+        .map(|t| t.sequence.unwrap())
         .collect();
     nonces.sort();
     assert_eq!(nonces, vec![0, 1, 2, 3, 4]);
@@ -768,7 +762,7 @@ async fn a_delivery_that_cannot_be_mined_after_someone_else_delivered_fills_its_
     p.tick().await.unwrap();
     let fillers = h.chain.fillers.lock().unwrap().clone();
     assert_eq!(fillers.len(), 1, "a self-transfer at our nonce");
-    assert_eq!(fillers[0].account_nonce, ours.account_nonce);
+    assert_eq!(fillers[0].sequence, ours.sequence);
     let r = record(&p, &m).await;
     assert!(
         matches!(r.state, MessageState::Submitted { .. }),
@@ -878,4 +872,42 @@ async fn a_receipt_by_someone_else_ends_the_message_only_once_final() {
     p.tick().await.unwrap();
     p.tick().await.unwrap();
     assert_eq!(state(&p, &m2).await, MessageState::Delivered);
+}
+
+#[tokio::test]
+async fn a_record_whose_inputs_are_all_there_goes_from_observed_to_submitted_in_one_tick() {
+    let h = Harness::new();
+    let mut p = h.pipeline(NEVER);
+    p.settings.steps_per_tick = STEPS_PER_TICK;
+    p.settings.receipt_poll = Duration::from_secs(60);
+    let m = message(1);
+    observe(&p, &m).await;
+    h.sign_with(2, &m);
+    p.tick().await.unwrap();
+    let signed = h.chain.signed.lock().unwrap().clone();
+    assert_eq!(signed.len(), 1, "signed in the tick that collected");
+    assert_eq!(
+        state(&p, &m).await,
+        MessageState::Submitted {
+            tx_hash: signed[0].tx_hash.clone()
+        }
+    );
+    assert_eq!(
+        h.chain.broadcasts.lock().unwrap().clone(),
+        vec![signed[0].tx_hash.clone()],
+        "broadcast once; the receipt is checked a poll later, not in the same tick"
+    );
+}
+
+#[tokio::test]
+async fn a_record_waiting_for_signatures_takes_one_step_per_tick() {
+    let h = Harness::new();
+    let mut p = h.pipeline(NEVER);
+    p.settings.steps_per_tick = STEPS_PER_TICK;
+    let m = message(1);
+    observe(&p, &m).await;
+    h.sign_with(1, &m); // below the threshold of 2
+    p.tick().await.unwrap();
+    assert_eq!(state(&p, &m).await, MessageState::Attesting);
+    assert!(h.chain.signed.lock().unwrap().is_empty());
 }

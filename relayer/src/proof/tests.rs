@@ -18,9 +18,7 @@ fn pending(tag: &str) -> PendingTx {
     PendingTx {
         tx_hash: tag.into(),
         raw: String::new(),
-        account_nonce: 0,
-        max_fee_per_gas: 0,
-        max_priority_fee_per_gas: 0,
+        sequence: None,
         sent_at_ms: 0,
         valid_until: None,
     }
@@ -41,8 +39,7 @@ impl Destination for Chain {
         &self,
         message: &[u8],
         proof: &Proof,
-        _: u64,
-        _: u32,
+        _: Slot,
     ) -> Result<Prepared, ChainError> {
         self.proofs.lock().unwrap().push(proof.clone());
         Ok(match proof {
@@ -70,9 +67,6 @@ impl Destination for Chain {
     }
     async fn verifier(&self) -> Result<Verifier, ChainError> {
         unreachable!("the caller passes the verifier")
-    }
-    async fn account_nonce(&self) -> Result<u64, ChainError> {
-        Ok(0)
     }
 }
 
@@ -130,7 +124,7 @@ async fn deliver(
         hash: &B256::ZERO,
         attestation: b"sigs",
     };
-    signed_delivery(chain, &verifier, attesters, &d, 7, 0).await
+    signed_delivery(chain, &verifier, attesters, &d, Slot::first(Some(7))).await
 }
 
 #[tokio::test]

@@ -86,9 +86,7 @@ async fn lane(store: Store, l: Lane) {
         r.pending_tx = Some(PendingTx {
             tx_hash: sent.clone(),
             raw: "0x00".into(),
-            account_nonce: nonce,
-            max_fee_per_gas: 1,
-            max_priority_fee_per_gas: 1,
+            sequence: Some(nonce),
             sent_at_ms: now_ms(),
             valid_until: None,
         });
@@ -200,20 +198,16 @@ fn check(store: &Store) -> Result<Snapshot, String> {
                 return Err(format!("{h} is missing from {name}"));
             }
         }
-        if let Some(p) = &r.pending_tx {
+        if let Some(nonce) = r.pending_tx.as_ref().and_then(|p| p.sequence) {
             let d = r.destination_domain.0;
             let counter = snap.counters.get(&d).copied().unwrap_or(0);
-            if counter <= p.account_nonce {
+            if counter <= nonce {
                 return Err(format!(
-                    "{h} was submitted with nonce {} of domain {d}, whose counter is {counter}",
-                    p.account_nonce
+                    "{h} was submitted with nonce {nonce} of domain {d}, whose counter is {counter}"
                 ));
             }
-            if !used.insert((d, p.account_nonce)) {
-                return Err(format!(
-                    "nonce {} of domain {d} used twice",
-                    p.account_nonce
-                ));
+            if !used.insert((d, nonce)) {
+                return Err(format!("nonce {nonce} of domain {d} used twice"));
             }
         }
         hashes.insert(k.to_vec());

@@ -95,7 +95,7 @@ impl Explorer {
         let live = match state {
             MessageState::Submitted { tx_hash } | MessageState::Confirmed { tx_hash } => {
                 match self.destinations.get(&dst) {
-                    Some((d, _)) => tokio::time::timeout(LOOK_TIMEOUT, d.tx_status(tx_hash, None))
+                    Some(d) => tokio::time::timeout(LOOK_TIMEOUT, d.tx_status(tx_hash, None))
                         .await
                         .ok()
                         .and_then(Result::ok),
@@ -154,15 +154,17 @@ impl Explorer {
             "waiting",
             String::new(),
         );
-        let confirmations_needed = self.destinations.get(&dst).map(|(_, n)| *n);
         let included = match &live {
             Some(TxStatus::Included {
                 success: true,
                 block,
-                confirmations,
                 ..
-            }) => Some((*block, *confirmations)),
+            }) => Some(*block),
             _ => None,
+        };
+        let confirmations = match included {
+            Some(block) => self.confirmations(dst, block).await,
+            None => None,
         };
         let landed = has_history("included")
             || included.is_some()
@@ -176,7 +178,7 @@ impl Explorer {
                 .or_else(|| first_at("confirmed"))
                 .or_else(|| first_at("delivered")));
             minted["detail"] = json!(match (&included, state) {
-                (Some((block, _)), _) => format!(
+                (Some(block), _) => format!(
                     "{} USD1 in {} {block}",
                     body.as_ref().map(|b| usd1(b.amount)).unwrap_or_default(),
                     if self.is_solana(dst) { "slot" } else { "block" }
@@ -204,10 +206,11 @@ impl Explorer {
         match state {
             MessageState::Confirmed { .. } => {
                 final_["status"] = json!("done");
-                final_["detail"] = json!(match included {
-                    Some((_, k)) if !self.is_solana(dst) =>
-                        format!("{k} confirmations (final at {})", self.finality_text(dst)),
-                    _ => format!("final under {}", self.finality_text(dst)),
+                final_["detail"] = json!(match confirmations {
+                    Some((k, _)) => {
+                        format!("{k} confirmations (final at {})", self.finality_text(dst))
+                    }
+                    None => format!("final under {}", self.finality_text(dst)),
                 });
                 final_["atMs"] = json!(first_at("confirmed"));
             }
@@ -224,8 +227,8 @@ impl Explorer {
             }
             _ if landed => {
                 final_["status"] = json!("active");
-                final_["detail"] = json!(match (included, confirmations_needed) {
-                    (Some((_, k)), Some(n)) => format!(
+                final_["detail"] = json!(match confirmations {
+                    Some((k, n)) => format!(
                         "{k} of {n} confirmations; final under {}",
                         self.finality_text(dst)
                     ),

@@ -306,12 +306,6 @@ impl ChainState {
             return TxStatus::Included {
                 success: r.success,
                 block: r.block,
-                // As the Solana adapter says it: `confirmed` is 1, `finalized` is any number.
-                confirmations: match (self.mode, is_final) {
-                    (Mode::Solana, true) => u64::MAX,
-                    (Mode::Solana, false) => 1,
-                    (Mode::Evm, _) => confirmations,
-                },
                 is_final,
                 fee_paid: r.fee,
             };

@@ -10,12 +10,12 @@ use async_trait::async_trait;
 use std::sync::{Arc, Mutex as StdMutex, MutexGuard};
 use usd1_core::proof::{Prepared, Proof, Unsigned, Verifier};
 use usd1_core::state::PendingTx;
-use usd1_core::traits::{ChainError, Destination, DryRun, TxStatus};
+use usd1_core::traits::{AccountSequence, ChainError, Destination, DryRun, Slot, TxStatus};
 use usd1_core::{Address, Domain, Message};
 
-/// The fee at `bump`: 25 % more per bump, as the EVM adapter raises it.
-fn fee(bump: u32) -> u128 {
-    (0..bump).fold(100u128, |f, _| f.saturating_mul(5) / 4 + 1)
+/// The fee of a try: 25 % more per try, as the EVM adapter raises it.
+fn fee(attempt: u32) -> u128 {
+    (0..attempt).fold(100u128, |f, _| f.saturating_mul(5) / 4 + 1)
 }
 
 fn tx_hash(parts: &[&[u8]]) -> String {
@@ -62,9 +62,7 @@ impl ModelChain {
         let pending = PendingTx {
             tx_hash: tx.hash.clone(),
             raw: "0x00".into(),
-            account_nonce: tx.account_nonce,
-            max_fee_per_gas: tx.fee,
-            max_priority_fee_per_gas: tx.fee,
+            sequence: (self.mode == Mode::Evm).then_some(tx.account_nonce),
             sent_at_ms: 0,
             valid_until: tx.valid_until,
         };
@@ -158,16 +156,15 @@ impl Destination for ModelChain {
         Ok(self.state().paused)
     }
 
-    fn uses_account_nonces(&self) -> bool {
-        self.mode == Mode::Evm
+    fn sequence(&self) -> Option<&dyn AccountSequence> {
+        (self.mode == Mode::Evm).then_some(self as &dyn AccountSequence)
     }
 
     async fn prepare_delivery(
         &self,
         message: &[u8],
         _: &Proof,
-        account_nonce: u64,
-        bump: u32,
+        slot: Slot,
     ) -> Result<Prepared, ChainError> {
         self.call("prepare_delivery").await?;
         let m = decode(message)?;
@@ -176,18 +173,23 @@ impl Destination for ModelChain {
             message_hash: m.hash(),
         };
         Ok(match self.mode {
-            Mode::Evm => Prepared::Signed(self.sign(Tx {
-                hash: tx_hash(&[
-                    b"delivery",
-                    message,
-                    &account_nonce.to_be_bytes(),
-                    &bump.to_be_bytes(),
-                ]),
-                account_nonce,
-                fee: fee(bump),
-                valid_until: None,
-                payload,
-            })),
+            Mode::Evm => {
+                let account_nonce = slot
+                    .sequence
+                    .ok_or_else(|| ChainError::Rejected("no account nonce allocated".into()))?;
+                Prepared::Signed(self.sign(Tx {
+                    hash: tx_hash(&[
+                        b"delivery",
+                        message,
+                        &account_nonce.to_be_bytes(),
+                        &slot.attempt.to_be_bytes(),
+                    ]),
+                    account_nonce,
+                    fee: fee(slot.attempt),
+                    valid_until: None,
+                    payload,
+                }))
+            }
             Mode::Solana => {
                 let s = self.state();
                 // Built over the latest blockhash: the same bytes within one block.
@@ -218,29 +220,6 @@ impl Destination for ModelChain {
             .downcast::<Tx>()
             .map_err(|_| ChainError::Rejected("not prepared here".into()))?;
         Ok(self.sign(*tx))
-    }
-
-    async fn sign_nonce_filler(
-        &self,
-        account_nonce: u64,
-        bump: u32,
-    ) -> Result<Option<PendingTx>, ChainError> {
-        if self.mode == Mode::Solana {
-            return Ok(None);
-        }
-        self.call("sign_nonce_filler").await?;
-        let tx = Tx {
-            hash: tx_hash(&[b"filler", &account_nonce.to_be_bytes(), &bump.to_be_bytes()]),
-            account_nonce,
-            fee: fee(bump),
-            valid_until: None,
-            payload: Payload::Filler,
-        };
-        Ok(Some(self.sign(tx)))
-    }
-
-    fn abandon_is_safe(&self) -> bool {
-        self.mode == Mode::Solana
     }
 
     async fn broadcast(&self, pending: &PendingTx) -> Result<(), ChainError> {
@@ -286,12 +265,32 @@ impl Destination for ModelChain {
             },
         })
     }
+}
 
-    async fn account_nonce(&self) -> Result<u64, ChainError> {
+/// The EVM model's account nonces.
+#[async_trait]
+impl AccountSequence for ModelChain {
+    async fn next_on_chain(&self) -> Result<u64, ChainError> {
         self.call("account_nonce").await?;
-        Ok(match self.mode {
-            Mode::Evm => self.state().pending_nonce(),
-            Mode::Solana => 0,
-        })
+        Ok(self.state().pending_nonce())
+    }
+
+    async fn sign_filler(&self, slot: Slot) -> Result<PendingTx, ChainError> {
+        self.call("sign_nonce_filler").await?;
+        let account_nonce = slot
+            .sequence
+            .ok_or_else(|| ChainError::Rejected("no account nonce allocated".into()))?;
+        let tx = Tx {
+            hash: tx_hash(&[
+                b"filler",
+                &account_nonce.to_be_bytes(),
+                &slot.attempt.to_be_bytes(),
+            ]),
+            account_nonce,
+            fee: fee(slot.attempt),
+            valid_until: None,
+            payload: Payload::Filler,
+        };
+        Ok(self.sign(tx))
     }
 }

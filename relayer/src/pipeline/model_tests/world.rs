@@ -183,7 +183,6 @@ impl World {
         let db = db.unwrap();
         let target = |chain: &Arc<ModelChain>| Target {
             chain: chain.clone(),
-            confirmations: 2,
             submit_lock: Mutex::new(()),
             verifier: Mutex::new(None),
         };
@@ -203,6 +202,8 @@ impl World {
                 retry_max: Duration::ZERO,
                 stuck_after: NEVER,
                 receipt_poll: Duration::ZERO,
+                max_concurrent_steps: 64,
+                steps_per_tick: crate::pipeline::STEPS_PER_TICK,
             },
             names: Default::default(),
             policy: RelayPolicy::new(&Default::default(), messengers).unwrap(),

@@ -1,0 +1,169 @@
+//! The `due` index: what a tick reads is what is due, in time order, and every write keeps
+//! the index in step with the records (moved, removed when terminal, built for old stores).
+
+use super::*;
+use usd1_core::{BurnBody, Message, MessageState, U256};
+
+fn record(nonce: u64, due_at: u64) -> MessageRecord {
+    let body = BurnBody {
+        version: 0,
+        burn_token: B256::repeat_byte(1),
+        mint_recipient: B256::repeat_byte(4),
+        amount: U256::from(1_000u64),
+        message_sender: B256::repeat_byte(5),
+    };
+    let m = Message {
+        version: 0,
+        source_domain: Domain(0),
+        destination_domain: Domain(6),
+        nonce,
+        sender: B256::repeat_byte(2),
+        recipient: B256::repeat_byte(3),
+        destination_caller: B256::ZERO,
+        body: body.encode(),
+    };
+    let tx = format!("{:#x}", B256::with_last_byte(nonce as u8));
+    let mut r = crate::feed::new_record(&m, &m.encode(), &tx, 1, 1);
+    r.next_attempt_at_ms = due_at;
+    r
+}
+
+fn nonces(records: &[MessageRecord]) -> Vec<u64> {
+    records.iter().map(|r| r.nonce).collect()
+}
+
+fn store() -> Store {
+    Store::open(sled::Config::new().temporary(true).open().unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn only_what_is_due_is_read_longest_waiting_first() {
+    let s = store();
+    for (nonce, due) in [(1, 300), (2, 100), (3, 5_000), (4, 200)] {
+        s.observe(&record(nonce, due)).await.unwrap();
+    }
+    assert_eq!(nonces(&s.due(1_000, 10).await.unwrap()), vec![2, 4, 1]);
+    assert_eq!(nonces(&s.due(1_000, 2).await.unwrap()), vec![2, 4], "limit");
+    assert!(s.due(50, 10).await.unwrap().is_empty(), "nothing due yet");
+}
+
+#[tokio::test]
+async fn a_save_moves_the_record_in_the_index_and_a_terminal_one_leaves_it() {
+    let s = store();
+    let (mut a, mut b) = (record(1, 100), record(2, 100));
+    s.observe(&a).await.unwrap();
+    s.observe(&b).await.unwrap();
+    a.next_attempt_at_ms = 9_000;
+    s.save(&a, None).await.unwrap();
+    assert_eq!(nonces(&s.due(1_000, 10).await.unwrap()), vec![2]);
+    assert_eq!(nonces(&s.due(9_000, 10).await.unwrap()), vec![2, 1]);
+    b.transition(
+        MessageState::Confirmed {
+            tx_hash: "0x01".into(),
+        },
+        100,
+        None,
+    );
+    s.save(&b, None).await.unwrap();
+    assert_eq!(nonces(&s.due(9_000, 10).await.unwrap()), vec![1]);
+    assert_eq!(
+        s.due.len(),
+        1,
+        "one entry per active record, none left behind"
+    );
+    let depth = s.queue_depth().await.unwrap();
+    assert_eq!(depth.get("observed"), Some(&1));
+    assert_eq!(depth.values().sum::<usize>(), 1);
+}
+
+#[tokio::test]
+async fn a_store_written_before_the_index_is_indexed_at_open() {
+    let db = sled::Config::new().temporary(true).open().unwrap();
+    let s = Store::open(db.clone()).unwrap();
+    s.observe(&record(1, 100)).await.unwrap();
+    s.observe(&record(2, 7_000)).await.unwrap();
+    // As an older relayer left it: no `due` tree, `active` values empty.
+    s.due.clear().unwrap();
+    for key in s.active.iter().keys() {
+        s.active.insert(key.unwrap(), &[]).unwrap();
+    }
+    db.remove(DUE_INDEXED_KEY).unwrap();
+    let reopened = Store::open(db).unwrap();
+    assert_eq!(nonces(&reopened.due(1_000, 10).await.unwrap()), vec![1]);
+    assert_eq!(nonces(&reopened.due(7_000, 10).await.unwrap()), vec![1, 2]);
+    assert_eq!(
+        reopened.queue_depth().await.unwrap().get("observed"),
+        Some(&2)
+    );
+}
+
+/// The figures behind docs/benchmarks.md ("Relayer queue at 100k"): not a timed test, a
+/// measurement run by `deploy/bench-queue.sh` (release build). Fills a store with
+/// `USD1_QUEUE_RECORDS` (default 100,000) active records, none due, and times side by side
+/// what a tick read before the `due` index (every active record, decoded) and what it
+/// reads now, plus the queue-depth count, with the process's resident memory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement: deploy/bench-queue.sh"]
+async fn queue_scale_figures() {
+    use std::time::Instant;
+    let n: u64 = std::env::var("USD1_QUEUE_RECORDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(sled::open(dir.path()).unwrap()).unwrap();
+    let far = u64::MAX / 2;
+    let started = Instant::now();
+    let writers: Vec<_> = (0..4u64)
+        .map(|w| {
+            let s = s.clone();
+            tokio::spawn(async move {
+                for i in (w..n).step_by(4) {
+                    s.observe(&record(1 + i, far)).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.await.unwrap();
+    }
+    s.flush().await.unwrap();
+    println!(
+        "filled {n} records in {:.1} s; RSS {} MB",
+        started.elapsed().as_secs_f64(),
+        rss_mb()
+    );
+    // The median of 5 runs: (ms, what it returned).
+    macro_rules! median {
+        ($e:expr) => {{
+            let mut runs = Vec::new();
+            for _ in 0..5 {
+                let t = Instant::now();
+                let got = $e;
+                runs.push((t.elapsed().as_secs_f64() * 1000.0, got));
+            }
+            runs.sort_by(|a, b| a.0.total_cmp(&b.0));
+            runs[2]
+        }};
+    }
+    let (full, all) = median!(s.active().await.unwrap().len());
+    let (indexed, due) = median!(s.due(1_000, 256).await.unwrap().len());
+    let (depth, _) = median!(s.queue_depth().await.unwrap().values().sum::<usize>());
+    println!("medians of 5, {n} active records, none due:");
+    println!("  read every active record (the tick before): {full:.1} ms ({all} records)");
+    println!("  read the due ones (the tick now):            {indexed:.3} ms ({due} records)");
+    println!("  ratio: {:.0}x", full / indexed.max(0.001));
+    println!("  count the queue by state (1 s gauge):       {depth:.1} ms");
+    println!("RSS after: {} MB", rss_mb());
+}
+
+fn rss_mb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb / 1024)
+}
