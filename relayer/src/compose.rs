@@ -184,6 +184,7 @@ pub fn pipeline(
                 .collect(),
         ),
         policy: policy::RelayPolicy::new(&r.policy, bridge_identities(config)?)?,
+        deciding: Default::default(),
     })
 }
 

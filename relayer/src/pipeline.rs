@@ -83,6 +83,42 @@ pub struct Pipeline {
     pub settings: Settings,
     pub names: metrics::ChainNames,
     pub policy: RelayPolicy,
+    /// The (source domain, nonce) of each burn between "does another burn of it go first?"
+    /// and its submission being stored: a burn and its replacements decide one at a time.
+    pub deciding: Deciding,
+}
+
+/// Burns whose delivery is being decided, by (source domain, nonce).
+#[derive(Default)]
+pub struct Deciding(std::sync::Mutex<std::collections::HashSet<(Domain, u64)>>);
+
+/// One (source domain, nonce) being decided; released when dropped.
+pub struct Claim<'a> {
+    deciding: &'a Deciding,
+    key: (Domain, u64),
+}
+
+impl Deciding {
+    /// `None` while another burn of this (source, nonce) is being decided.
+    pub fn claim(&self, source: Domain, nonce: u64) -> Option<Claim<'_>> {
+        let fresh = self
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert((source, nonce));
+        // Built only when taken: a `Claim` dropped unused would release someone else's.
+        fresh.then(|| Claim {
+            deciding: self,
+            key: (source, nonce),
+        })
+    }
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        let mut set = self.deciding.0.lock().unwrap_or_else(|p| p.into_inner());
+        set.remove(&self.key);
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -290,6 +326,14 @@ impl Pipeline {
                 )
                 .await;
         }
+        // Held until the submission is stored: another burn of this (source, nonce) reads
+        // it as in flight, never as merely attested while this one is being sent.
+        let Some(_claim) = self.deciding.claim(r.source_domain, r.nonce) else {
+            let why = "another burn with the same source and nonce is being delivered";
+            self.retry_later(r, why);
+            self.store.save(r, None).await?;
+            return Ok(());
+        };
         if let Some(first) = self.replacement_going_first(r).await? {
             // Not counted: that delivery will either land (and this one be `Delivered`) or
             // come back to `Attested`, when this one may go.
@@ -341,9 +385,13 @@ impl Pipeline {
         let detail = sequence.map(|n| format!("account nonce {n}"));
         r.transition(state, now_ms(), detail);
         r.next_attempt_at_ms = now_ms() + self.settings.receipt_poll.as_millis() as u64;
+        self.store.save(r, sequence.map(|n| n + 1)).await?;
+        // The counter is written: the next delivery may take its number while this one is
+        // made durable and sent. Every broadcast still follows a flush made after its own
+        // record was written, and a node holds a later nonce until the earlier one arrives.
+        drop(_guard);
         // The signed transaction and the nonce counter are durable before the broadcast, so
         // a crash right after re-sends these bytes instead of signing something new.
-        self.store.save(r, sequence.map(|n| n + 1)).await?;
         self.store.flush().await?;
         metrics::entered(&self.names, r, "submitted");
         if let Err(e) = target.chain.broadcast(&tx).await {

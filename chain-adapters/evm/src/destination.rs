@@ -46,7 +46,13 @@ pub struct EvmDestination {
     /// The dry run's gas estimate of a delivery, taken by the signing that follows it in the
     /// same step, so a delivery asks `eth_estimateGas` once, not twice.
     estimates: std::sync::Mutex<std::collections::HashMap<B256, u64>>,
+    /// The last fee estimate and when it was read.
+    fee_cache: std::sync::Mutex<Option<(std::time::Instant, (u128, u128))>>,
 }
+
+/// How long a fee estimate is used: under a second, so a try still bids what the chain
+/// asks now (a try that is not mined is replaced with a raised bid anyway).
+const FEE_ESTIMATE_TTL: std::time::Duration = std::time::Duration::from_millis(500);
 
 impl EvmDestination {
     /// The signed `receiveMessage` transaction at this account nonce; `attempt` raises the
@@ -136,6 +142,7 @@ impl EvmDestination {
             from,
             chain_id: OnceCell::new(),
             estimates: Default::default(),
+            fee_cache: Default::default(),
         }
     }
 
@@ -153,15 +160,32 @@ impl EvmDestination {
 
     /// (max fee, max priority fee) per gas: the chain's estimate, [`raised`] for this try.
     async fn fees(&self, attempt: u32) -> Result<(u128, u128), ChainError> {
+        let (fee, priority) = self.fee_estimate().await?;
+        let max_priority = raised(priority.max(1_000_000_000), attempt);
+        let max_fee = raised(fee, attempt).max(max_priority);
+        Ok((max_fee, max_priority))
+    }
+
+    /// The chain's (max fee, max priority fee) estimate, asked at most once per
+    /// [`FEE_ESTIMATE_TTL`]: signing runs under the account's nonce lock, and a backlog's
+    /// deliveries would otherwise each wait there for their own `eth_feeHistory`.
+    async fn fee_estimate(&self) -> Result<(u128, u128), ChainError> {
+        let cached = *self.fee_cache.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((at, fees)) = cached {
+            if at.elapsed() < FEE_ESTIMATE_TTL {
+                return Ok(fees);
+            }
+        }
         let fees = self
             .rpc
             .call("eth_feeHistory", |p| async move {
                 p.estimate_eip1559_fees().await
             })
             .await?;
-        let max_priority = raised(fees.max_priority_fee_per_gas.max(1_000_000_000), attempt);
-        let max_fee = raised(fees.max_fee_per_gas, attempt).max(max_priority);
-        Ok((max_fee, max_priority))
+        let fees = (fees.max_fee_per_gas, fees.max_priority_fee_per_gas);
+        *self.fee_cache.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((std::time::Instant::now(), fees));
+        Ok(fees)
     }
 
     /// Signs `request` at `account_nonce` with these fees; the stored form of a transaction.

@@ -228,6 +228,7 @@ impl Harness {
                 HashMap::from([(Domain(0), SENDER), (Domain(6), RECIPIENT)]),
             )
             .unwrap(),
+            deciding: Default::default(),
         }
     }
 
@@ -910,4 +911,64 @@ async fn a_record_waiting_for_signatures_takes_one_step_per_tick() {
     p.tick().await.unwrap();
     assert_eq!(state(&p, &m).await, MessageState::Attesting);
     assert!(h.chain.signed.lock().unwrap().is_empty());
+}
+
+/// Found by the model once records advanced several states per tick: a burn and its
+/// replacement (same source and nonce) decided in the same tick which goes first, each
+/// reading the other before it was submitted, and both were sent.
+#[tokio::test]
+async fn a_burn_and_its_replacement_decided_in_one_tick_send_one_delivery() {
+    let h = Harness::new();
+    let mut p = h.pipeline(NEVER);
+    p.settings.steps_per_tick = STEPS_PER_TICK;
+    p.settings.receipt_poll = Duration::from_secs(60);
+    let a = message(1);
+    let mut b = a.clone();
+    b.body = BurnBody {
+        amount: U256::from(20_000_000u64),
+        ..BurnBody::decode(&a.body).unwrap()
+    }
+    .encode();
+    observe(&p, &a).await;
+    observe(&p, &b).await;
+    let both: Vec<Signature65> = [&a, &b]
+        .iter()
+        .flat_map(|m| {
+            h.keys[..2].iter().map(|k| {
+                Signature65::from_signature(&k.sign_hash_sync(&m.hash()).unwrap()).unwrap()
+            })
+        })
+        .collect();
+    *h.attesters.0.lock().unwrap() = both;
+    for _ in 0..3 {
+        p.tick().await.unwrap();
+    }
+    assert_eq!(
+        h.chain.signed.lock().unwrap().len(),
+        1,
+        "one delivery of the (source, nonce), not one per burn"
+    );
+}
+
+#[tokio::test]
+async fn no_delivery_is_sent_while_another_burn_of_its_source_and_nonce_is_being_decided() {
+    let h = Harness::new();
+    let p = h.pipeline(NEVER);
+    let m = message(1);
+    observe(&p, &m).await;
+    h.sign_with(2, &m);
+    p.tick().await.unwrap();
+    assert_eq!(state(&p, &m).await, MessageState::Attested);
+    let claim = p.deciding.claim(Domain(0), 1).expect("free");
+    assert!(p.deciding.claim(Domain(0), 1).is_none(), "one at a time");
+    p.tick().await.unwrap();
+    assert!(h.chain.signed.lock().unwrap().is_empty());
+    assert_eq!(state(&p, &m).await, MessageState::Attested);
+    drop(claim);
+    p.tick().await.unwrap();
+    assert_eq!(
+        h.chain.signed.lock().unwrap().len(),
+        1,
+        "sent once released"
+    );
 }
