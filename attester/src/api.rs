@@ -225,7 +225,9 @@ mod tests {
         let state = AppState {
             violations: crate::violations::Violations::open(&db).unwrap(),
             store: crate::store::Store::open(db).unwrap(),
-            key: crate::signer::EvmAttesterKey(alloy::signers::local::PrivateKeySigner::random()),
+            key: crate::signer::EvmAttesterKey::new(
+                alloy::signers::local::PrivateKeySigner::random(),
+            ),
             unconfirmed: RwLock::new(Default::default()),
             chains: RwLock::new(chains),
             cosigner: None,

@@ -31,7 +31,7 @@ pub fn state(
     }
     Ok(AppState {
         store,
-        key: signer::EvmAttesterKey(key),
+        key: signer::EvmAttesterKey::new(key),
         cosigner,
         unconfirmed: RwLock::new(Default::default()),
         chains: RwLock::new(Default::default()),

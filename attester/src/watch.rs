@@ -34,9 +34,13 @@ impl Intake for Attest {
         let count = burns.len();
         self.0
             .blocking(move |state| {
-                for burn in &burns {
-                    attest(state, burn)?;
-                }
+                // A backfill's signatures are made on every core first; the governor then
+                // decides each burn in order with its signature at hand.
+                let hashes: Vec<B256> = burns.iter().map(|b| b.hash).collect();
+                state.key.sign_ahead(&hashes);
+                let attested = burns.iter().try_for_each(|burn| attest(state, burn));
+                state.key.forget_ahead();
+                attested?;
                 Ok(state.store.blocking().flush()?)
             })
             .await?;

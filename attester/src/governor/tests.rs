@@ -42,7 +42,7 @@ fn app_state(db: sled::Db, limits: Limits, token: Option<&str>) -> Arc<AppState>
     Arc::new(AppState {
         violations: crate::violations::Violations::open(&db).unwrap(),
         store: Store::open(db).unwrap(),
-        key: crate::signer::EvmAttesterKey(key),
+        key: crate::signer::EvmAttesterKey::new(key),
         unconfirmed: RwLock::new(Default::default()),
         chains: RwLock::new(Default::default()),
         cosigner: None,
