@@ -151,3 +151,20 @@ impl MessageRecord {
         self.next_attempt_at_ms = now_ms;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::PendingTx;
+
+    #[test]
+    fn a_pending_transaction_stored_before_sequences_loads_with_its_nonce() {
+        // As relayers before the `Slot` seam stored it: EVM fees and `account_nonce`.
+        let old = r#"{"tx_hash":"0xab","raw":"0x00","account_nonce":7,
+            "max_fee_per_gas":100,"max_priority_fee_per_gas":2,"sent_at_ms":5}"#;
+        let tx: PendingTx = serde_json::from_str(old).unwrap();
+        assert_eq!(tx.sequence, Some(7));
+        assert_eq!(tx.valid_until, None);
+        let now: PendingTx = serde_json::from_str(&serde_json::to_string(&tx).unwrap()).unwrap();
+        assert_eq!(now, tx, "written and read back in today's form");
+    }
+}
