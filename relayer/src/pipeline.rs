@@ -173,23 +173,21 @@ impl Pipeline {
     }
 
     /// Steps `r` on while each step leaves it in a new state that is due at once: its input
-    /// is already there, and waiting for the next tick would only add latency.
+    /// is already there, and waiting for the next tick would only add latency. Each step
+    /// hands back the record as it stored it, so nothing is read again between steps.
     async fn advance(&self, mut r: MessageRecord) {
         let hash = r.message_hash.clone();
         for _ in 0..self.settings.steps_per_tick.max(1) {
             let before = r.state.clone();
-            if let Err(e) = self.step(r).await {
-                tracing::warn!(message_hash = %hash, error = %e, "step failed; will retry");
-                return;
-            }
-            let Ok(key) = hash.parse::<B256>() else {
-                return;
-            };
-            match self.store.get(&key).await {
-                Ok(Some(next)) if next.state != before && next.next_attempt_at_ms <= now_ms() => {
+            match self.step(r).await {
+                Ok(next) if next.state != before && next.next_attempt_at_ms <= now_ms() => {
                     r = next;
                 }
-                _ => return,
+                Ok(_) => return,
+                Err(e) => {
+                    tracing::warn!(message_hash = %hash, error = %e, "step failed; will retry");
+                    return;
+                }
             }
         }
     }
@@ -225,7 +223,8 @@ impl Pipeline {
         Ok(tx)
     }
 
-    async fn step(&self, r: MessageRecord) -> Result<(), StepError> {
+    /// One step of `r`; returns the record as the step stored it.
+    async fn step(&self, r: MessageRecord) -> Result<MessageRecord, StepError> {
         let message =
             Message::decode_hex(&r.message).map_err(|e| StepError::Corrupt(e.to_string()))?;
         let span = tracing::info_span!("relay", message_hash = %message.hash(), source = message.source_domain.0,
@@ -233,23 +232,31 @@ impl Pipeline {
         self.step_in_span(r, message).instrument(span).await
     }
 
-    async fn step_in_span(&self, mut r: MessageRecord, message: Message) -> Result<(), StepError> {
+    async fn step_in_span(
+        &self,
+        mut r: MessageRecord,
+        message: Message,
+    ) -> Result<MessageRecord, StepError> {
         let hash = message.hash();
-        let Some(target) = self.targets.get(&message.destination_domain) else {
-            return self
-                .fail(r, "destination is not configured on this relayer")
-                .await;
-        };
-        let result = match r.state.clone() {
-            MessageState::Observed | MessageState::Attesting => {
-                if let Some(reason) = self.policy.skip_reason(&message) {
-                    return self.skip(r, reason).await;
-                }
-                self.collect(&mut r, &hash, target).await
+        let result = match (
+            self.targets.get(&message.destination_domain),
+            r.state.clone(),
+        ) {
+            (None, _) => {
+                self.fail(&mut r, "destination is not configured on this relayer")
+                    .await
             }
-            MessageState::Attested => self.deliver(&mut r, &message, target).await,
-            MessageState::Submitted { .. } => self.follow(&mut r, &message, target).await,
-            _ => return Ok(()),
+            (Some(target), MessageState::Observed | MessageState::Attesting) => {
+                match self.policy.skip_reason(&message) {
+                    Some(reason) => self.skip(&mut r, reason).await,
+                    None => self.collect(&mut r, &hash, target).await,
+                }
+            }
+            (Some(target), MessageState::Attested) => self.deliver(&mut r, &message, target).await,
+            (Some(target), MessageState::Submitted { .. }) => {
+                self.follow(&mut r, &message, target).await
+            }
+            _ => Ok(()),
         };
         if let Err(e) = result {
             // A failed step leaves the state as it was; only the persisted schedule moves.
@@ -257,7 +264,7 @@ impl Pipeline {
             self.store.save(&r, None).await?;
             return Err(e);
         }
-        Ok(())
+        Ok(r)
     }
 
     async fn collect(
@@ -348,8 +355,8 @@ impl Pipeline {
         match target.chain.simulate_delivery(&raw, &attestation).await? {
             DryRun::Succeeds => {}
             DryRun::Reverts { reason } => return self.refused(r, message, target, reason).await,
-            DryRun::TooCostly { reason } => return self.skip(r.clone(), reason).await,
-            DryRun::Undeliverable { reason } => return self.fail(r.clone(), &reason).await,
+            DryRun::TooCostly { reason } => return self.skip(r, reason).await,
+            DryRun::Undeliverable { reason } => return self.fail(r, &reason).await,
         }
 
         let _guard = self.account_lock(target).await;
@@ -451,7 +458,7 @@ impl Pipeline {
                     let detail = format!("transaction {tx_hash} reverted; checking again");
                     r.last_error = Some(detail.clone());
                     if r.refusals >= self.settings.max_refusals {
-                        return self.fail(r.clone(), &detail).await;
+                        return self.fail(r, &detail).await;
                     }
                     return self
                         .transition(r, MessageState::Attested, Some(detail))
@@ -668,10 +675,10 @@ impl Pipeline {
             .await
     }
 
-    async fn fail(&self, mut r: MessageRecord, reason: &str) -> Result<(), StepError> {
+    async fn fail(&self, r: &mut MessageRecord, reason: &str) -> Result<(), StepError> {
         tracing::error!(reason, "message failed for good");
         self.transition(
-            &mut r,
+            r,
             MessageState::Failed {
                 reason: reason.to_string(),
             },
@@ -680,9 +687,9 @@ impl Pipeline {
         .await
     }
 
-    async fn skip(&self, mut r: MessageRecord, reason: String) -> Result<(), StepError> {
+    async fn skip(&self, r: &mut MessageRecord, reason: String) -> Result<(), StepError> {
         tracing::info!(reason, "message skipped by the relay policy");
-        self.transition(&mut r, MessageState::Skipped { reason }, None)
+        self.transition(r, MessageState::Skipped { reason }, None)
             .await
     }
 
@@ -729,12 +736,8 @@ impl Pipeline {
             "the destination refused the delivery"
         );
         if r.refusals >= self.settings.max_refusals {
-            return self
-                .fail(
-                    r.clone(),
-                    &format!("refused {} times: {reason}", r.refusals),
-                )
-                .await;
+            let reason = format!("refused {} times: {reason}", r.refusals);
+            return self.fail(r, &reason).await;
         }
         self.retry_later(r, &reason);
         self.store.save(r, None).await?;

@@ -296,22 +296,9 @@ pub async fn workload<S: Stressed>(
             ack,
         })));
     }
-    for _ in 0..FLUSHERS {
-        let (store, stop, figures, progress) = (
-            store.clone(),
-            stop.clone(),
-            figures.clone(),
-            progress.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            while !stop.load(Ordering::Relaxed) {
-                store.flush().await;
-                figures.flushes.fetch_add(1, Ordering::Relaxed);
-                progress.tick();
-            }
-        }));
-    }
-    for _ in 0..SCANNERS {
+    // Beside the lanes: flushers (fsync) and scanners (readers), each looping until stopped.
+    let flushers = std::iter::repeat_n(true, FLUSHERS);
+    for flusher in flushers.chain(std::iter::repeat_n(false, SCANNERS)) {
         let (store, stop, figures, progress) = (
             store.clone(),
             stop.clone(),
@@ -322,8 +309,14 @@ pub async fn workload<S: Stressed>(
             let mut round = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 round += 1;
-                store.scan(round).await;
-                figures.scans.fetch_add(1, Ordering::Relaxed);
+                let done = if flusher {
+                    store.flush().await;
+                    &figures.flushes
+                } else {
+                    store.scan(round).await;
+                    &figures.scans
+                };
+                done.fetch_add(1, Ordering::Relaxed);
                 progress.tick();
             }
         }));

@@ -2,26 +2,10 @@
 //! the index in step with the records (moved, removed when terminal, built for old stores).
 
 use super::*;
-use usd1_core::{BurnBody, Message, MessageState, U256};
+use usd1_core::MessageState;
 
 fn record(nonce: u64, due_at: u64) -> MessageRecord {
-    let body = BurnBody {
-        version: 0,
-        burn_token: B256::repeat_byte(1),
-        mint_recipient: B256::repeat_byte(4),
-        amount: U256::from(1_000u64),
-        message_sender: B256::repeat_byte(5),
-    };
-    let m = Message {
-        version: 0,
-        source_domain: Domain(0),
-        destination_domain: Domain(6),
-        nonce,
-        sender: B256::repeat_byte(2),
-        recipient: B256::repeat_byte(3),
-        destination_caller: B256::ZERO,
-        body: body.encode(),
-    };
+    let m = super::stress_tests::message(0, 0, nonce);
     let tx = format!("{:#x}", B256::with_last_byte(nonce as u8));
     let mut r = crate::feed::new_record(&m, &m.encode(), &tx, 1, 1);
     r.next_attempt_at_ms = due_at;

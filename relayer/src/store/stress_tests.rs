@@ -27,7 +27,7 @@ fn now_ms() -> u64 {
 
 /// A burn of lane `lane`'s `i`th message in generation `generation` (one per writer
 /// process), to the lane's own destination.
-fn message(generation: u64, lane: u64, i: u64) -> Message {
+pub(super) fn message(generation: u64, lane: u64, i: u64) -> Message {
     let word = |b: u64| B256::left_padding_from(&b.to_be_bytes());
     let body = BurnBody {
         version: 0,
