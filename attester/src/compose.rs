@@ -92,8 +92,11 @@ pub fn sources(config: &AttesterConfig, db: &sled::Db) -> Result<Vec<Polled>, At
     }
     if let Some(solana) = &config.solana {
         let tree = db.open_tree("watcher/solana")?;
-        let watcher =
-            usd1_solana::watcher::SolanaWatcher::from_config(solana, &config.chains, tree)?;
+        let watcher = usd1_solana::watcher::SolanaWatcher::from_config(
+            solana,
+            usd1_config::remote_messengers(&config.chains),
+            tree,
+        )?;
         sources.push((Arc::new(watcher), solana.poll_interval_ms));
     }
     Ok(sources)

@@ -87,11 +87,6 @@ pub struct CosignRequest {
     transaction: String,
 }
 
-fn pubkey(text: &str, what: &str) -> Result<Pubkey, AttesterError> {
-    text.parse()
-        .map_err(|_| ServiceError::not_a_key(&format!("solana.{what}"), text).into())
-}
-
 impl Cosigner {
     pub fn new(
         config: &AttesterConfig,
@@ -122,14 +117,9 @@ impl Cosigner {
                 )
             })
             .collect();
-        let mint = pubkey(&solana.mint, "mint")?;
-        let multisig = pubkey(&solana.multisig, "multisig")?;
-        let claim_authority = pubkey(&solana.claim_authority, "claim_authority")?;
-        let retired = solana
-            .retired_claim_authorities
-            .iter()
-            .map(|k| pubkey(k, "retired_claim_authorities"))
-            .collect::<Result<_, _>>()?;
+        let (mint, multisig, claim_authority) =
+            (solana.mint, solana.multisig, solana.claim_authority);
+        let retired = solana.retired_claim_authorities.clone();
         Ok(Self {
             rpc: SolanaRpc::with_fallback(&solana.rpc_urls)?,
             key,

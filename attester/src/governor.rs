@@ -165,11 +165,7 @@ impl Governor {
             )?;
         }
         if let Some(solana) = &config.solana {
-            let mint: usd1_solana::solana_sdk::pubkey::Pubkey = solana
-                .mint
-                .parse()
-                .map_err(|_| ServiceError::not_a_key("solana.mint", &solana.mint))?;
-            add(&solana.name, solana.domain, B256::from(mint.to_bytes()))?;
+            add(&solana.name, solana.domain, solana.bridge_identity())?;
         }
         Ok(Self::new(chains, admin_token))
     }

@@ -7,7 +7,7 @@ use alloy::signers::local::PrivateKeySigner;
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
-use usd1_config::{ChainConfig, CliConfig};
+use usd1_config::{CliConfig, EvmChainConfig};
 use usd1_evm::EvmRpc;
 use usd1_solana::solana_sdk::pubkey::Pubkey;
 
@@ -42,7 +42,7 @@ pub struct Context {
 
 pub struct Chain<'a> {
     pub name: &'a str,
-    pub config: &'a ChainConfig,
+    pub config: &'a EvmChainConfig,
 }
 
 impl Context {

@@ -333,8 +333,11 @@ pub async fn audit(ctx: &Context, options: AuditOptions) -> Result<(), CliError>
     };
     let solana = match &ctx.config.solana {
         Some(sol) => {
-            let s = SolanaAudit::from_config(sol, &ctx.config.chains)
-                .map_err(|e| CliError::usage(format!("the [solana] section: {e}")))?;
+            let s = SolanaAudit::from_config(
+                sol,
+                ctx.config.chains.values().map(|c| c.domain).collect(),
+            )
+            .map_err(|e| CliError::usage(format!("the [solana] section: {e}")))?;
             Some(match &index {
                 Some(((_, _, tree), _)) => s.with_index(tree.clone()),
                 None => s,

@@ -7,13 +7,11 @@ use crate::context::{unreachable, CliError, Context};
 use crate::progress::Progress;
 use crate::transfer::{burn, check_deadline, wait_attested, wait_final, wait_minted, TransferArgs};
 use alloy::primitives::{Address, B256};
-use std::str::FromStr;
 use std::time::{Duration, Instant};
 use usd1_config::SolanaConfig;
 use usd1_core::{format_amount, parse_amount, U256, USD1_DECIMALS};
 use usd1_solana::memo::BurnMemo;
 use usd1_solana::rpc::SolanaRpc;
-use usd1_solana::solana_sdk::pubkey::Pubkey;
 use usd1_solana::solana_sdk::signature::{read_keypair_file, Signature, Signer};
 use usd1_solana::solana_sdk::transaction::Transaction;
 use usd1_solana::watcher::SolanaWatcher;
@@ -25,11 +23,6 @@ fn solana(ctx: &Context) -> Result<&SolanaConfig, CliError> {
         .solana
         .as_ref()
         .ok_or_else(|| CliError::usage("no [solana] section in the config"))
-}
-
-fn key(text: &str, what: &str) -> Result<Pubkey, CliError> {
-    Pubkey::from_str(text)
-        .map_err(|_| CliError::usage(format!("{what} {text:?} is not a Solana address (base58)")))
 }
 
 fn amount(args: &TransferArgs) -> Result<U256, CliError> {
@@ -73,7 +66,7 @@ pub async fn to_solana(ctx: &Context, args: TransferArgs) -> Result<(), CliError
 
     // The attesters sign every final message; on Solana they co-sign the mint itself.
     let rpc = SolanaRpc::new(&sol.rpc_urls[0]);
-    let multisig = key(&sol.multisig, "solana.multisig")?;
+    let multisig = sol.multisig;
     let (_, m) = rpc
         .multisig(&multisig)
         .await
@@ -107,13 +100,12 @@ pub async fn to_solana(ctx: &Context, args: TransferArgs) -> Result<(), CliError
     ));
 
     let mut stage = progress.stage("minted");
-    let current = key(&sol.claim_authority, "solana.claim_authority")?;
-    let mut retired = Vec::new();
-    for k in &sol.retired_claim_authorities {
-        retired.push(key(k, "solana.retired_claim_authorities")?);
-    }
-    let mint = key(&sol.mint, "solana.mint")?;
-    let claims = usd1_solana::received::ClaimRule::new(current, retired, mint, multisig);
+    let claims = usd1_solana::received::ClaimRule::new(
+        sol.claim_authority,
+        sol.retired_claim_authorities.clone(),
+        sol.mint,
+        multisig,
+    );
     loop {
         if claims
             .received(&rpc, message.source_domain, message.nonce)
@@ -126,8 +118,12 @@ pub async fn to_solana(ctx: &Context, args: TransferArgs) -> Result<(), CliError
         check_deadline(deadline, "the mint")?;
         tokio::time::sleep(POLL).await;
     }
-    let claim = usd1_solana::claim::claim_address(&current, message.source_domain, message.nonce)
-        .map_err(|e| CliError::failed(e.to_string()))?;
+    let claim = usd1_solana::claim::claim_address(
+        &sol.claim_authority,
+        message.source_domain,
+        message.nonce,
+    )
+    .map_err(|e| CliError::failed(e.to_string()))?;
     let mint_tx = rpc
         .client()
         .get_signatures_for_address(&claim)
@@ -136,7 +132,7 @@ pub async fn to_solana(ctx: &Context, args: TransferArgs) -> Result<(), CliError
         .and_then(|s| s.last().map(|s| s.signature.clone()))
         .unwrap_or_else(|| "?".into());
     let balance = rpc
-        .token_balance(&wallet, &mint)
+        .token_balance(&wallet, &sol.mint)
         .await
         .map_err(|e| unreachable(&sol.name, e))?;
     stage.done(format!(
@@ -171,7 +167,7 @@ pub async fn from_solana(ctx: &Context, args: TransferArgs) -> Result<(), CliErr
     let shown = format_amount(amount, USD1_DECIMALS);
     let deadline = Instant::now() + args.timeout;
     let rpc = SolanaRpc::new(&sol.rpc_urls[0]);
-    let mint = key(&sol.mint, "solana.mint")?;
+    let mint = sol.mint;
     let progress = Progress::new();
 
     let mut stage = progress.stage("burn");
@@ -221,14 +217,7 @@ pub async fn from_solana(ctx: &Context, args: TransferArgs) -> Result<(), CliErr
     stage.done(format!("{shown} USD1 burned on solana: tx {sig}"));
 
     let mut stage = progress.stage("final");
-    let scratch = sled::Config::new()
-        .temporary(true)
-        .open()
-        .map_err(|e| CliError::failed(e.to_string()))?;
-    let tree = scratch
-        .open_tree("w")
-        .map_err(|e| CliError::failed(e.to_string()))?;
-    let watcher = SolanaWatcher::from_config(sol, &ctx.config.chains, tree)
+    let watcher = SolanaWatcher::reader(sol, usd1_config::remote_messengers(&ctx.config.chains))
         .map_err(|e| CliError::usage(e.to_string()))?;
     let found = loop {
         match watcher.burn_in(&sig).await {

@@ -39,58 +39,101 @@ impl SolanaEntry {
     }
 }
 
-/// A file's text in the loaded view: a `kind = "solana"` entry of `chains` becomes the
-/// `[solana]` section, named by its key. Text that does not parse, or has no such entry,
-/// is returned as it is (so figment reports parse errors with their lines).
-pub(crate) fn loaded_view(text: &str) -> Result<(String, Option<SolanaEntry>), String> {
+/// The chain families this build has an adapter for, as `kind` spells them.
+const KINDS: &str = "evm, solana";
+
+/// Why the file's `chains` cannot be routed to the adapters (each names the entry).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum FormError {
+    #[error(
+        "chains.{name}.kind: {kind:?} is not a chain family this build has an adapter for ({})",
+        KINDS
+    )]
+    UnknownKind { name: String, kind: String },
+    #[error("chains.{name}.kind: must be a string")]
+    KindNotText { name: String },
+    #[error("chains.{name}.kind: missing (one of {})", KINDS)]
+    NoKind { name: String },
+    #[error("chains: {0} have kind = \"solana\"; a deployment has one Solana cluster")]
+    SeveralSolana(String),
+    #[error(
+        "chains.{name} has kind = \"solana\" and a [solana] section is given too: keep \
+         chains.{name} ([solana] is the older form of the same settings)"
+    )]
+    BothForms { name: String },
+    #[error("chains.{name}.name: a chain's name is its key in chains; leave `name` out")]
+    NameGiven { name: String },
+    #[error("cannot write the loaded view: {0}")]
+    Write(#[from] toml::ser::Error),
+}
+
+/// A file's text in the loaded view: every entry of `chains` is routed by its `kind` (which
+/// is the file's, not the adapter's: it is taken out), a `kind = "solana"` entry becoming the
+/// `[solana]` section, named by its key. Text that does not parse, or has no `chains`, is
+/// returned as it is (so figment reports parse errors with their lines).
+pub(crate) fn loaded_view(text: &str) -> Result<(String, Option<SolanaEntry>), FormError> {
     let Ok(mut doc) = text.parse::<Table>() else {
         return Ok((text.to_string(), None));
     };
     let Some(Value::Table(chains)) = doc.get_mut("chains") else {
         return Ok((text.to_string(), None));
     };
-    let solana: Vec<String> = chains
-        .iter()
-        .filter(|(_, entry)| entry.get("kind").and_then(Value::as_str) == Some("solana"))
-        .map(|(name, _)| name.clone())
-        .collect();
-    let name = match solana.as_slice() {
-        [] => return Ok((text.to_string(), None)),
-        [name] => name.clone(),
-        _ => {
-            return Err(format!(
-                "chains: {} have kind = \"solana\"; a deployment has one Solana cluster",
-                solana.join(" and ")
-            ))
+    let mut solana = Vec::new();
+    for (name, entry) in chains.iter_mut() {
+        // Not a table: figment says so, naming the entry.
+        let Value::Table(entry) = entry else { continue };
+        match entry.get("kind").map(|k| k.as_str()) {
+            Some(Some("evm")) => {
+                entry.remove("kind");
+            }
+            Some(Some("solana")) => solana.push(name.clone()),
+            Some(Some(other)) => {
+                return Err(FormError::UnknownKind {
+                    name: name.clone(),
+                    kind: other.to_string(),
+                })
+            }
+            Some(None) => return Err(FormError::KindNotText { name: name.clone() }),
+            None => return Err(FormError::NoKind { name: name.clone() }),
         }
+    }
+    let name = match solana.as_slice() {
+        [] => return Ok((to_text(&doc)?, None)),
+        [name] => name.clone(),
+        _ => return Err(FormError::SeveralSolana(solana.join(" and "))),
     };
     let Some(Value::Table(mut entry)) = chains.remove(&name) else {
-        return Ok((text.to_string(), None));
+        return Ok((to_text(&doc)?, None));
     };
     if doc.contains_key("solana") {
-        return Err(format!(
-            "chains.{name} has kind = \"solana\" and a [solana] section is given too: keep \
-             chains.{name} ([solana] is the older form of the same settings)"
-        ));
+        return Err(FormError::BothForms { name });
     }
     entry.remove("kind");
     if let Some(given) = entry.get("name") {
         if given.as_str() != Some(name.as_str()) {
-            return Err(format!(
-                "chains.{name}.name: a chain's name is its key in chains; leave `name` out"
-            ));
+            return Err(FormError::NameGiven { name });
         }
     }
     entry.insert("name".into(), Value::String(name.clone()));
     doc.insert("solana".into(), Value::Table(entry));
-    let text = toml::to_string(&doc).map_err(|e| e.to_string())?;
-    Ok((text, Some(SolanaEntry { name })))
+    Ok((to_text(&doc)?, Some(SolanaEntry { name })))
+}
+
+fn to_text(doc: &Table) -> Result<String, FormError> {
+    Ok(toml::to_string(doc)?)
 }
 
 /// A config as a file writes it: `[solana]` of the loaded view becomes the `kind = "solana"`
 /// entry of `chains`, named by its `name`.
 pub fn to_toml<T: serde::Serialize>(config: &T) -> Result<String, toml::ser::Error> {
     let mut doc = Table::try_from(config)?;
+    if let Some(Value::Table(chains)) = doc.get_mut("chains") {
+        for (_, entry) in chains.iter_mut() {
+            if let Value::Table(entry) = entry {
+                entry.insert("kind".into(), Value::String("evm".into()));
+            }
+        }
+    }
     if let Some(Value::Table(mut solana)) = doc.remove("solana") {
         let name = match solana.remove("name") {
             Some(Value::String(n)) => n,
@@ -137,9 +180,14 @@ mint = "M"
     }
 
     #[test]
-    fn a_file_without_one_is_left_as_it_is() {
-        let old = "[chains.ethereum]\nkind = \"evm\"\n\n[solana]\nmint = \"M\"\n";
-        assert_eq!(loaded_view(old).unwrap(), (old.to_string(), None));
+    fn evm_entries_lose_their_kind_and_the_older_section_is_left_as_it_is() {
+        let old = "[chains.ethereum]\nkind = \"evm\"\ndomain = 0\n\n[solana]\nmint = \"M\"\n";
+        let (text, moved) = loaded_view(old).unwrap();
+        let doc: Table = text.parse().unwrap();
+        assert_eq!(moved, None);
+        assert!(doc["chains"]["ethereum"].get("kind").is_none());
+        assert_eq!(doc["chains"]["ethereum"]["domain"].as_integer(), Some(0));
+        assert_eq!(doc["solana"]["mint"].as_str(), Some("M"));
         let broken = "[chains\nkind = ";
         assert_eq!(loaded_view(broken).unwrap(), (broken.to_string(), None));
     }
@@ -147,16 +195,19 @@ mint = "M"
     #[test]
     fn two_solana_entries_or_both_forms_at_once_are_refused() {
         let two = format!("{NEW_FORM}\n[chains.other]\nkind = \"solana\"\n");
-        let e = loaded_view(&two).unwrap_err();
+        let e = loaded_view(&two).unwrap_err().to_string();
         assert!(
             e.contains("other and sol") || e.contains("sol and other"),
             "{e}"
         );
         let both = format!("{NEW_FORM}\n[solana]\nmint = \"M\"\n");
-        let e = loaded_view(&both).unwrap_err();
+        let e = loaded_view(&both).unwrap_err().to_string();
         assert!(e.contains("chains.sol") && e.contains("[solana]"), "{e}");
         let named = NEW_FORM.replace("mint = \"M\"", "mint = \"M\"\nname = \"x\"");
-        assert!(loaded_view(&named).unwrap_err().contains("chains.sol.name"));
+        assert!(loaded_view(&named)
+            .unwrap_err()
+            .to_string()
+            .contains("chains.sol.name"));
     }
 
     #[test]

@@ -381,6 +381,7 @@ token_messenger = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"
 token = "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0"
 {governor}"#
         );
+        let (text, _) = crate::families::loaded_view(&text).map_err(|e| e.to_string())?;
         let c: crate::AttesterConfig = figment::Figment::new()
             .merge(Toml::string(&text))
             .extract()

@@ -9,9 +9,8 @@ mod governor;
 mod keys;
 mod policy;
 mod service;
-mod solana;
 
-pub use chain::{ChainConfig, ChainKind, Finality};
+pub use chain::remote_messengers;
 pub use families::to_toml;
 pub use governor::{
     held_by_governor_text, parse_limit, utc_datetime, GovernorChainConfig, GovernorConfig,
@@ -23,7 +22,10 @@ pub use service::{
     AttesterConfig, AuditSettings, BridgeEndpoints, CliConfig, LogFormat, RelayerConfig,
     RelayerSettings, ServiceConfig, SignerConfig, SolanaUser,
 };
-pub use solana::{read_token_file, CosignToken, SolanaConfig, TokenError, MIN_TOKEN_LEN};
+pub use usd1_evm::conf::{EvmChainConfig, Finality};
+pub use usd1_solana::conf::{
+    read_token_file, CosignToken, SolanaConfig, TokenError, MIN_TOKEN_LEN,
+};
 
 use figment::providers::{Env, Format, Toml};
 use figment::{Figment, Provider};
@@ -66,9 +68,9 @@ pub fn load<T: DeserializeOwned + Validate>(path: &Path) -> Result<T, ConfigErro
         reason: e.to_string(),
     })?;
     // Solana written as a `chains` entry is read as the `[solana]` section it replaces.
-    let (text, solana) = families::loaded_view(&text).map_err(|reason| ConfigError::Parse {
+    let (text, solana) = families::loaded_view(&text).map_err(|e| ConfigError::Parse {
         path: shown.clone(),
-        reason,
+        reason: e.to_string(),
     })?;
     refuse_env_values_figment_mishandles(T::SECTIONS)?;
     let entry = solana.clone();

@@ -1,10 +1,11 @@
-use crate::chain::{validate_chains, ChainConfig};
+use crate::chain::validate_all;
 use crate::Validate;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use usd1_core::Domain;
+use usd1_evm::conf::EvmChainConfig;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -43,7 +44,7 @@ fn default_password_env() -> String {
 pub struct AttesterConfig {
     pub service: ServiceConfig,
     pub signer: SignerConfig,
-    pub chains: BTreeMap<String, ChainConfig>,
+    pub chains: BTreeMap<String, EvmChainConfig>,
     #[serde(default)]
     pub solana: Option<crate::SolanaConfig>,
     /// Per source chain: the rolling limit and the big-transfer hold (DESIGN §10). Omitted:
@@ -71,15 +72,8 @@ impl Validate for AttesterConfig {
     const SECTIONS: &'static [&'static str] =
         &["service", "signer", "chains", "solana", "governor"];
     fn validate(&self) -> Result<(), (String, String)> {
-        validate_chains(&self.chains)?;
+        validate_all(&self.chains, self.solana.as_ref())?;
         if let Some(solana) = &self.solana {
-            solana.validate()?;
-            if self.chains.values().any(|c| c.domain == solana.domain) {
-                return Err((
-                    "solana.domain".into(),
-                    format!("domain {} is also an EVM chain's", solana.domain),
-                ));
-            }
             if solana.cosign_key_file.is_none() {
                 return Err((
                     "solana.cosign_key_file".into(),
@@ -176,7 +170,7 @@ pub struct RelayerConfig {
     pub relayer: RelayerSettings,
     #[serde(default)]
     pub audit: AuditSettings,
-    pub chains: BTreeMap<String, ChainConfig>,
+    pub chains: BTreeMap<String, EvmChainConfig>,
     /// Solana as a source (its bridge burns are queued for EVM destinations).
     #[serde(default)]
     pub solana: Option<crate::SolanaConfig>,
@@ -192,22 +186,13 @@ impl Validate for RelayerConfig {
         "solana",
     ];
     fn validate(&self) -> Result<(), (String, String)> {
-        validate_chains(&self.chains)?;
         if self.relayer.max_concurrent_steps == 0 {
             return Err((
                 "relayer.max_concurrent_steps".into(),
                 "must be at least 1".into(),
             ));
         }
-        if let Some(solana) = &self.solana {
-            solana.validate()?;
-            if self.chains.values().any(|c| c.domain == solana.domain) {
-                return Err((
-                    "solana.domain".into(),
-                    format!("domain {} is also an EVM chain's", solana.domain),
-                ));
-            }
-        }
+        validate_all(&self.chains, self.solana.as_ref())?;
         if let Some(solana) = &self.solana {
             // Both keys or neither (Solana then only a source): one alone would silently
             // leave Solana undelivered.
@@ -283,7 +268,7 @@ pub struct CliConfig {
     pub bridge: BridgeEndpoints,
     #[serde(default)]
     pub audit: AuditSettings,
-    pub chains: BTreeMap<String, ChainConfig>,
+    pub chains: BTreeMap<String, EvmChainConfig>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -301,10 +286,7 @@ impl Validate for CliConfig {
     const SECTIONS: &'static [&'static str] =
         &["user", "solana_user", "bridge", "audit", "chains", "solana"];
     fn validate(&self) -> Result<(), (String, String)> {
-        validate_chains(&self.chains)?;
-        if let Some(solana) = &self.solana {
-            solana.validate()?;
-        }
+        validate_all(&self.chains, self.solana.as_ref())?;
         self.audit.validate("audit")?;
         for url in self
             .bridge

@@ -475,3 +475,52 @@ fn a_config_written_by_to_toml_has_solana_in_chains_and_loads_back() {
     let again: AttesterConfig = load(write(&text).path()).unwrap();
     assert_eq!(again.solana.unwrap().rpc_urls, c.solana.unwrap().rpc_urls);
 }
+
+/// The file alone (no `USD1_` overrides: other tests set some), validated.
+fn file_alone<T: serde::de::DeserializeOwned + crate::Validate>(path: &std::path::Path) -> T {
+    use figment::providers::{Format, Toml};
+    let text = std::fs::read_to_string(path).unwrap();
+    let (text, _) = crate::families::loaded_view(&text).unwrap();
+    let c: T = figment::Figment::new()
+        .merge(Toml::string(&text))
+        .extract()
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    if let Err((field, why)) = c.validate() {
+        panic!("{}: {field}: {why}", path.display());
+    }
+    c
+}
+
+#[test]
+fn example_and_production_attesters_listen_on_loopback_only() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for path in [
+        root.join("examples/attester.toml"),
+        root.join("../deploy/config/attester.production.toml"),
+    ] {
+        let c: crate::AttesterConfig = file_alone(&path);
+        assert!(
+            c.service.listen.ip().is_loopback(),
+            "{}: an attester behind its TLS proxy listens on 127.0.0.1",
+            path.display()
+        );
+    }
+    let example: crate::AttesterConfig = file_alone(&root.join("examples/attester.toml"));
+    let solana = example
+        .solana
+        .expect("the example shows a chain of kind \"solana\"");
+    assert!(!solana.cosign_tokens.is_empty(), "and its co-sign callers");
+    let relayer: crate::RelayerConfig = file_alone(&root.join("examples/relayer.toml"));
+    assert!(relayer.solana.unwrap().cosign_token_file.is_some());
+}
+
+#[test]
+fn a_chain_of_a_kind_without_an_adapter_is_refused_by_name() {
+    let f = write(&ATTESTER.replacen("kind = \"evm\"", "kind = \"cosmos\"", 1));
+    let e = load::<AttesterConfig>(f.path()).unwrap_err().to_string();
+    assert!(e.contains("chains.") && e.contains("\"cosmos\""), "{e}");
+    assert!(e.contains("evm, solana"), "says which kinds are: {e}");
+    let f = write(&ATTESTER.replacen("kind = \"evm\"\n", "", 1));
+    let e = load::<AttesterConfig>(f.path()).unwrap_err().to_string();
+    assert!(e.contains(".kind: missing"), "{e}");
+}

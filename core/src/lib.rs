@@ -8,6 +8,7 @@ pub mod audit;
 pub mod domain;
 pub mod message;
 pub mod proof;
+pub mod setting;
 pub mod source;
 pub mod state;
 pub mod traits;

@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use usd1_config::{
-    AttesterConfig, AuditSettings, BridgeEndpoints, ChainConfig, ChainKind, CliConfig, Finality,
-    LogFormat, RelayerConfig, RelayerSettings, ServiceConfig, SignerConfig,
+    AttesterConfig, AuditSettings, BridgeEndpoints, CliConfig, EvmChainConfig, Finality, LogFormat,
+    RelayerConfig, RelayerSettings, ServiceConfig, SignerConfig,
 };
 use usd1_core::Domain;
 
@@ -300,7 +300,7 @@ impl Devnet {
     }
 
     /// The chains as the services see them (through [`DevnetOptions::service_rpc`]).
-    fn chain_configs(&self) -> BTreeMap<String, ChainConfig> {
+    fn chain_configs(&self) -> BTreeMap<String, EvmChainConfig> {
         let mut chains = self.cli_chain_configs();
         for (name, cfg) in chains.iter_mut() {
             cfg.rpc_urls = self.service_urls(name, &cfg.rpc_urls[0]);
@@ -316,13 +316,12 @@ impl Devnet {
     }
 
     /// The chains with their nodes' own RPC URLs.
-    fn cli_chain_configs(&self) -> BTreeMap<String, ChainConfig> {
+    fn cli_chain_configs(&self) -> BTreeMap<String, EvmChainConfig> {
         self.chains
             .iter()
             .map(|c| {
-                let cfg = ChainConfig {
+                let cfg = EvmChainConfig {
                     domain: c.domain,
-                    kind: ChainKind::Evm,
                     rpc_urls: vec![c.rpc_url.clone()],
                     finality: Finality::Confirmations {
                         confirmations: self.options.confirmations,

@@ -96,15 +96,6 @@ fn solana_target(config: &RelayerConfig) -> Result<Option<(Domain, Target, Strin
                     )
                 })
             };
-            let key = |s: &str, f: &str| {
-                s.parse()
-                    .map_err(|_| usd1_runtime::ServiceError::not_a_key(&format!("solana.{f}"), s))
-            };
-            let retired = solana
-                .retired_claim_authorities
-                .iter()
-                .map(|k| key(k, "retired_claim_authorities"))
-                .collect::<Result<Vec<_>, _>>()?;
             // The attesters' co-sign route needs this relayer's credential: exit 2 without it.
             let cosign_token = match &solana.cosign_token_file {
                 Some(f) => usd1_config::read_token_file(f).unwrap_or_else(|e| {
@@ -122,13 +113,10 @@ fn solana_target(config: &RelayerConfig) -> Result<Option<(Domain, Target, Strin
             let dest = usd1_solana::destination::SolanaDestination::new(
                 rpc,
                 solana.domain,
-                (
-                    key(&solana.mint, "mint")?,
-                    key(&solana.multisig, "multisig")?,
-                ),
+                (solana.mint, solana.multisig),
                 read(payer, "payer_key_file"),
                 read(claim, "claim_authority_key_file"),
-                retired,
+                solana.retired_claim_authorities.clone(),
             );
             // Seen at `confirmed` first, then Confirmed in the queue once `finalized`: the
             // destination's finality rule decides, no count of confirmations on top of it.
@@ -183,7 +171,7 @@ pub fn pipeline(
                 .chain(config.solana.iter().map(|s| (s.domain, s.name.clone())))
                 .collect(),
         ),
-        policy: policy::RelayPolicy::new(&r.policy, bridge_identities(config)?)?,
+        policy: policy::RelayPolicy::new(&r.policy, bridge_identities(config))?,
         deciding: Default::default(),
     })
 }
@@ -210,8 +198,11 @@ pub fn sources(
     if let Some(solana) = &config.solana {
         if serves(&r.sources, solana.domain) {
             let tree = store.db().open_tree("watcher/solana")?;
-            let watcher =
-                usd1_solana::watcher::SolanaWatcher::from_config(solana, &config.chains, tree)?;
+            let watcher = usd1_solana::watcher::SolanaWatcher::from_config(
+                solana,
+                usd1_config::remote_messengers(&config.chains),
+                tree,
+            )?;
             sources.push((Arc::new(watcher), solana.poll_interval_ms));
         }
     }
@@ -248,7 +239,7 @@ pub fn spawn_supply_audit(
     let solana_audit = match &config.solana {
         Some(solana) => Some(usd1_solana::audit::SolanaAudit::from_config(
             solana,
-            &config.chains,
+            config.chains.values().map(|c| c.domain).collect(),
         )?),
         None => None,
     };
@@ -264,9 +255,7 @@ pub fn spawn_supply_audit(
 
 /// Each configured domain's bridge identity, as messages name it: an EVM chain's
 /// TokenMessenger, Solana's mint (DESIGN §4).
-fn bridge_identities(
-    config: &RelayerConfig,
-) -> Result<HashMap<usd1_core::Domain, usd1_core::B256>, StartError> {
+fn bridge_identities(config: &RelayerConfig) -> HashMap<usd1_core::Domain, usd1_core::B256> {
     let mut ids: HashMap<_, _> = config
         .chains
         .values()
@@ -278,9 +267,7 @@ fn bridge_identities(
         })
         .collect();
     if let Some(solana) = &config.solana {
-        let mint = usd1_config::parse_word(&solana.mint)
-            .ok_or_else(|| usd1_runtime::ServiceError::not_a_key("solana.mint", &solana.mint))?;
-        ids.insert(solana.domain, mint);
+        ids.insert(solana.domain, solana.bridge_identity());
     }
-    Ok(ids)
+    ids
 }

@@ -13,7 +13,6 @@ use axum::routing::get;
 use axum::Router;
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use usd1_config::{Finality, RelayerConfig};
@@ -112,30 +111,18 @@ impl Explorer {
             .collect();
         let solana = match &config.solana {
             Some(s) => {
-                let key = |k: &str, f: &str| {
-                    Pubkey::from_str(k).map_err(|_| {
-                        usd1_runtime::ServiceError::not_a_key(&format!("solana.{f}"), k)
-                    })
-                };
-                // A watcher used only to classify one transaction (`burn_in`); its cursor
-                // tree is never committed to.
-                let tree = store.db().open_tree("explorer/solana-probe")?;
+                // Classifies one transaction at a time (`burn_in`): a reader, no cursor.
                 Some(SolanaSide {
                     name: s.name.clone(),
                     domain: s.domain,
                     url: s.rpc_urls[0].clone(),
                     rpc: usd1_solana::rpc::SolanaRpc::with_fallback(&s.rpc_urls)?,
-                    watcher: usd1_solana::watcher::SolanaWatcher::from_config(
+                    watcher: usd1_solana::watcher::SolanaWatcher::reader(
                         s,
-                        &config.chains,
-                        tree,
+                        usd1_config::remote_messengers(&config.chains),
                     )?,
-                    claim_authority: key(&s.claim_authority, "claim_authority")?,
-                    retired: s
-                        .retired_claim_authorities
-                        .iter()
-                        .map(|k| key(k, "retired_claim_authorities"))
-                        .collect::<Result<_, _>>()?,
+                    claim_authority: s.claim_authority,
+                    retired: s.retired_claim_authorities.clone(),
                     poll_ms: s.poll_interval_ms,
                     explorer_tx_url: s.explorer_tx_url.clone(),
                 })

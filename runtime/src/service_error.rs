@@ -9,7 +9,7 @@ use std::path::Path;
 pub enum ServiceError {
     #[error("cannot open store {path}: {source}")]
     OpenStore { path: String, source: sled::Error },
-    /// A setting that cannot be used, e.g. `relayer.policy.allow` or `solana.mint`.
+    /// A setting that cannot be used, e.g. `relayer.policy.allow` or `solana.multisig`.
     #[error("{field}: {reason}")]
     Setting { field: String, reason: String },
     #[error("cannot listen on {addr}: {source}")]
@@ -27,11 +27,6 @@ impl ServiceError {
             field: field.into(),
             reason: reason.into(),
         }
-    }
-
-    /// `field`'s value `text` is not a base58 public key.
-    pub fn not_a_key(field: &str, text: &str) -> Self {
-        Self::setting(field, format!("{text:?} is not a public key"))
     }
 }
 

@@ -51,6 +51,7 @@ pub use unbacked::{unbacked_receipts, Unbacked};
 
 use crate::bindings::MessageTransmitter::MessageSent;
 use crate::bindings::{MessageTransmitter, Usd1Token};
+use crate::conf::Finality;
 use crate::rpc::EvmRpc;
 use crate::source::{BlockSource, EvmBlockSource};
 use alloy::eips::BlockId;
@@ -61,7 +62,6 @@ use alloy::sol_types::SolEvent;
 use async_trait::async_trait;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use usd1_config::Finality;
 use usd1_core::audit::{
     AuditedBurn, ChainReads, ChainSupply, Fate, ForeignChain, Height, SupplyAudit,
 };

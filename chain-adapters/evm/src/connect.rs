@@ -1,14 +1,14 @@
 //! An EVM chain of the config as the services use it.
 
+use crate::conf::EvmChainConfig;
 use crate::{EvmBlockSource, EvmRpc, Watcher};
 use std::sync::Arc;
-use usd1_config::ChainConfig;
 
 /// The chain's `MessageSent` watcher, its cursor in `tree`. `track_unconfirmed`: also read
 /// burns above the final height (the attester answers "pending confirmations" with them).
 pub fn source(
     name: &str,
-    chain: &ChainConfig,
+    chain: &EvmChainConfig,
     rpc: Arc<EvmRpc>,
     tree: sled::Tree,
     track_unconfirmed: bool,

@@ -2,6 +2,7 @@
 //! finality-aware `MessageSent` watcher, and the `receiveMessage` destination.
 pub mod audit;
 pub mod bindings;
+pub mod conf;
 pub mod connect;
 pub mod destination;
 pub mod metrics;

@@ -2,6 +2,7 @@
 //! against a scripted chain; `EvmBlockSource` is the real one.
 
 use crate::bindings::MessageTransmitter::MessageSent;
+use crate::conf::Finality;
 use crate::rpc::{EvmRpc, FinalOn};
 use alloy::eips::BlockNumberOrTag;
 use alloy::primitives::{Address, B256};
@@ -10,7 +11,6 @@ use alloy::rpc::types::{Filter, Log};
 use alloy::sol_types::SolEvent;
 use async_trait::async_trait;
 use std::sync::Arc;
-use usd1_config::Finality;
 use usd1_core::traits::ChainError;
 
 /// One `MessageSent` log.

@@ -4,12 +4,12 @@
 //! checks the newest stored hash against the chain; on a mismatch it walks back to the
 //! newest block still on the chain, rewinds there, and counts the reorg.
 
+use crate::conf::Finality;
 use crate::metrics;
 use crate::source::{BlockSource, SentLog};
 use alloy::primitives::B256;
 use std::collections::BTreeMap;
 use thiserror::Error;
-use usd1_config::Finality;
 use usd1_core::source::Rejected;
 use usd1_core::traits::ChainError;
 use usd1_core::{Domain, Message, ObservedBurn, TxRef};

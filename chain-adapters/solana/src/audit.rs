@@ -31,8 +31,7 @@
 
 use crate::rpc::{SolanaError, SolanaRpc};
 use solana_sdk::pubkey::Pubkey;
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::str::FromStr;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use usd1_core::audit::{
     ChainReads, ChainSupply, ForeignBurns, ForeignChain, ForeignPin, Height, OutboundBurn,
@@ -150,29 +149,22 @@ impl SolanaAudit {
 
     /// From the `[solana]` section; the EVM chains are the bridge burns' destinations.
     pub fn from_config(
-        solana: &usd1_config::SolanaConfig,
-        chains: &BTreeMap<String, usd1_config::ChainConfig>,
+        solana: &crate::conf::SolanaConfig,
+        destinations: HashSet<Domain>,
     ) -> Result<Self, SolanaError> {
-        let key = |text: &str, field: &str| {
-            Pubkey::from_str(text).map_err(|_| SolanaError::not_a_key(field, text))
-        };
         let url = solana.rpc_urls.first().ok_or_else(|| SolanaError::Config {
             field: "solana.rpc_urls".into(),
             reason: "is empty".into(),
         })?;
-        let mut retired = Vec::new();
-        for r in &solana.retired_claim_authorities {
-            retired.push(key(r, "solana.retired_claim_authorities")?);
-        }
         let mut audit = Self::new(
             solana.name.clone(),
             solana.domain,
             url,
-            key(&solana.mint, "solana.mint")?,
-            key(&solana.multisig, "solana.multisig")?,
-            key(&solana.claim_authority, "solana.claim_authority")?,
-            retired,
-            chains.values().map(|c| c.domain).collect(),
+            solana.mint,
+            solana.multisig,
+            solana.claim_authority,
+            solana.retired_claim_authorities.clone(),
+            destinations,
         );
         audit.rpc = SolanaRpc::with_fallback(&solana.rpc_urls)?;
         Ok(audit)

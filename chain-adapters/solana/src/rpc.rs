@@ -24,16 +24,6 @@ pub enum SolanaError {
     Config { field: String, reason: String },
 }
 
-impl SolanaError {
-    /// `field`'s value `text` is not a base58 public key.
-    pub fn not_a_key(field: &str, text: &str) -> Self {
-        Self::Config {
-            field: field.into(),
-            reason: format!("{text:?} is not a public key"),
-        }
-    }
-}
-
 fn rpc(method: &'static str) -> impl Fn(solana_rpc_client_api::client_error::Error) -> SolanaError {
     move |e| SolanaError::Rpc {
         method,

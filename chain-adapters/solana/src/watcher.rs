@@ -42,7 +42,9 @@ pub struct SolanaBatch {
 pub struct SolanaWatcher {
     rpc: crate::rpc::SolanaRpc,
     mint: Pubkey,
-    tree: sled::Tree,
+    /// Where the cursor is kept. None: a reader of single burns (`burn_in`, e.g. the CLI
+    /// following its own burn), which keeps no cursor and cannot `poll` or `commit`.
+    tree: Option<sled::Tree>,
     /// Destination domain → its registered TokenMessenger (the message's recipient).
     messengers: HashMap<Domain, B256>,
     /// The configured chain name and domain (what the services label it with).
@@ -71,7 +73,7 @@ impl SolanaWatcher {
         Self {
             rpc: crate::rpc::SolanaRpc::new(url),
             mint,
-            tree,
+            tree: Some(tree),
             messengers,
             name: "solana".into(),
             domain: Domain::SOLANA,
@@ -93,9 +95,15 @@ impl SolanaWatcher {
             .map_err(rpc("getSlot"))
     }
 
+    fn tree(&self) -> Result<&sled::Tree, SolanaError> {
+        self.tree.as_ref().ok_or_else(|| {
+            SolanaError::Invalid("a burn reader keeps no cursor: it cannot poll".into())
+        })
+    }
+
     fn cursor(&self) -> Result<Option<Signature>, SolanaError> {
         let stored = self
-            .tree
+            .tree()?
             .get(CURSOR_KEY)
             .map_err(|e| SolanaError::Invalid(format!("store: {e}")))?;
         Ok(stored.and_then(|v| {
@@ -111,31 +119,37 @@ impl SolanaWatcher {
         Ok(self)
     }
 
-    /// A watcher for the configured cluster: messages are addressed to each EVM chain's
-    /// TokenMessenger (the registered remote messenger of its domain).
+    /// A watcher for the configured cluster: messages are addressed to each remote chain's
+    /// messenger (`messengers`: domain → the TokenMessenger registered for it).
     pub fn from_config(
-        solana: &usd1_config::SolanaConfig,
-        chains: &std::collections::BTreeMap<String, usd1_config::ChainConfig>,
+        solana: &crate::conf::SolanaConfig,
+        messengers: HashMap<Domain, B256>,
         tree: sled::Tree,
     ) -> Result<Self, SolanaError> {
-        let url = solana.rpc_urls.first().ok_or_else(|| SolanaError::Config {
-            field: "solana.rpc_urls".into(),
-            reason: "is empty".into(),
-        })?;
-        let mint = Pubkey::from_str(&solana.mint)
-            .map_err(|_| SolanaError::not_a_key("solana.mint", &solana.mint))?;
-        let messengers = chains
-            .values()
-            .map(|c| {
-                (
-                    c.domain,
-                    usd1_core::message::address_to_bytes32(c.token_messenger),
-                )
-            })
-            .collect();
-        Self::new(url, mint, tree, messengers)
-            .named(&solana.name, solana.domain)
-            .with_fallback(&solana.rpc_urls)
+        Self::configured(solana, messengers, Some(tree))
+    }
+
+    /// A reader of single burns (`burn_in`) for the configured cluster: no cursor, no store.
+    pub fn reader(
+        solana: &crate::conf::SolanaConfig,
+        messengers: HashMap<Domain, B256>,
+    ) -> Result<Self, SolanaError> {
+        Self::configured(solana, messengers, None)
+    }
+
+    fn configured(
+        solana: &crate::conf::SolanaConfig,
+        messengers: HashMap<Domain, B256>,
+        tree: Option<sled::Tree>,
+    ) -> Result<Self, SolanaError> {
+        Ok(Self {
+            rpc: crate::rpc::SolanaRpc::with_fallback(&solana.rpc_urls)?,
+            mint: solana.mint,
+            tree,
+            messengers,
+            name: solana.name.clone(),
+            domain: solana.domain,
+        })
     }
 
     /// Reads what became final since the stored cursor. Nothing is stored until `commit`.
@@ -271,11 +285,10 @@ impl SolanaWatcher {
     /// Stores the batch's cursor and flushes; call after storing the burns.
     pub async fn commit(&self, batch: &SolanaBatch) -> Result<(), SolanaError> {
         if let Some(newest) = &batch.newest {
-            self.tree
-                .insert(CURSOR_KEY, newest.as_bytes())
+            let tree = self.tree()?;
+            tree.insert(CURSOR_KEY, newest.as_bytes())
                 .map_err(|e| SolanaError::Invalid(format!("store: {e}")))?;
-            self.tree
-                .flush()
+            tree.flush()
                 .map_err(|e| SolanaError::Invalid(format!("store: {e}")))?;
         }
         Ok(())
@@ -320,3 +333,21 @@ impl SolanaWatcher {
 }
 
 mod as_source;
+
+#[cfg(test)]
+mod reader_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_reader_keeps_no_cursor_so_it_cannot_poll_or_commit() {
+        let reader = SolanaWatcher::reader(&crate::conf::tests::config(), HashMap::new()).unwrap();
+        // Refused before any RPC is asked: the node in the config is not running.
+        let e = reader.poll().await.unwrap_err().to_string();
+        assert!(e.contains("no cursor"), "{e}");
+        let batch = SolanaBatch {
+            newest: Some("x".into()),
+            ..Default::default()
+        };
+        assert!(reader.commit(&batch).await.is_err());
+    }
+}

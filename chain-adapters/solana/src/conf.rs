@@ -1,9 +1,15 @@
+//! A Solana cluster's settings: the fields of the `kind = "solana"` entry of the config's
+//! `chains` (the config crate reads the file and routes the entry here by its kind).
+
 use serde::{Deserialize, Serialize};
+use solana_sdk::pubkey::Pubkey;
 use std::path::PathBuf;
+use usd1_core::setting::{check_explorer_url, check_rpc_urls, InvalidSetting};
 use usd1_core::Domain;
 
-/// The Solana cluster, if the deployment has one (DESIGN §4). Keys are base58 strings as the
-/// Solana CLI prints them; key files are Solana CLI keypair JSON.
+/// The Solana cluster, if the deployment has one (DESIGN §4). Keys are written as base58
+/// strings, as the Solana CLI prints them, and read once into keys here (a bad one is an error
+/// naming its field when the file is loaded); key files are Solana CLI keypair JSON.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SolanaConfig {
@@ -14,13 +20,16 @@ pub struct SolanaConfig {
     pub domain: Domain,
     pub rpc_urls: Vec<String>,
     /// The bridge mint; toward other chains it is Solana's identity (remote messenger and token).
-    pub mint: String,
+    #[serde(with = "base58")]
+    pub mint: Pubkey,
     /// The SPL multisig of the attesters' ed25519 keys, the mint's authority.
-    pub multisig: String,
+    #[serde(with = "base58")]
+    pub multisig: Pubkey,
     /// The claim authority in use, and those retired (still checked for existing claims).
-    pub claim_authority: String,
-    #[serde(default)]
-    pub retired_claim_authorities: Vec<String>,
+    #[serde(with = "base58")]
+    pub claim_authority: Pubkey,
+    #[serde(default, with = "base58::list")]
+    pub retired_claim_authorities: Vec<Pubkey>,
     /// Attester only: this attester's ed25519 key, one of the multisig's signers.
     #[serde(default)]
     pub cosign_key_file: Option<PathBuf>,
@@ -120,73 +129,38 @@ fn default_cosign_rate() -> u32 {
     20
 }
 
-fn is_pubkey(s: &str) -> bool {
-    bs58::decode(s).into_vec().is_ok_and(|v| v.len() == 32)
-}
-
 impl SolanaConfig {
-    pub(crate) fn validate(&self) -> Result<(), (String, String)> {
-        if self.rpc_urls.is_empty() {
-            return Err((
-                "solana.rpc_urls".into(),
-                "must list at least one URL".into(),
-            ));
-        }
-        if let Some(url) = self
-            .rpc_urls
-            .iter()
-            .find(|u| !(u.starts_with("http://") || u.starts_with("https://")))
-        {
-            return Err((
-                "solana.rpc_urls".into(),
-                format!("{url:?} is not an http(s) URL"),
-            ));
-        }
-        for (field, key) in [
-            ("mint", &self.mint),
-            ("multisig", &self.multisig),
-            ("claim_authority", &self.claim_authority),
-        ] {
-            if !is_pubkey(key) {
-                return Err((
-                    format!("solana.{field}"),
-                    format!("{key:?} is not a base58 public key"),
-                ));
-            }
-        }
-        if let Some(k) = self
-            .retired_claim_authorities
-            .iter()
-            .find(|k| !is_pubkey(k))
-        {
-            return Err((
-                "solana.retired_claim_authorities".into(),
-                format!("{k:?} is not a base58 public key"),
-            ));
-        }
+    /// The settings a process can run with; the error names the field within the entry.
+    pub fn validate(&self) -> Result<(), InvalidSetting> {
+        check_rpc_urls(&self.rpc_urls)?;
         let mut names = std::collections::BTreeSet::new();
         for t in &self.cosign_tokens {
             if t.name.trim().is_empty() {
-                return Err((
-                    "solana.cosign_tokens".into(),
-                    "every entry needs a non-empty name".into(),
+                return Err(InvalidSetting::new(
+                    "cosign_tokens",
+                    "every entry needs a non-empty name",
                 ));
             }
             if !names.insert(t.name.as_str()) {
-                return Err((
-                    "solana.cosign_tokens".into(),
+                return Err(InvalidSetting::new(
+                    "cosign_tokens",
                     format!("the name {:?} is listed twice", t.name),
                 ));
             }
         }
         if self.cosign_rate_per_s == 0 {
-            return Err(("solana.cosign_rate_per_s".into(), "must be > 0".into()));
+            return Err(InvalidSetting::new("cosign_rate_per_s", "must be > 0"));
         }
         if let Some(url) = &self.explorer_tx_url {
-            crate::chain::check_explorer_url(url)
-                .map_err(|e| ("solana.explorer_tx_url".into(), e))?;
+            check_explorer_url(url)?;
         }
         Ok(())
+    }
+
+    /// Solana's identity toward other chains, as their messages name it (remote messenger
+    /// and token): the mint (DESIGN §4).
+    pub fn bridge_identity(&self) -> usd1_core::B256 {
+        usd1_core::B256::from(self.mint.to_bytes())
     }
 
     /// Attester: (name, token) of every configured co-sign caller, tokens read from their
@@ -208,19 +182,58 @@ impl SolanaConfig {
     }
 }
 
+/// Keys as base58 text in the file (what the Solana CLI prints), [`Pubkey`]s once read.
+mod base58 {
+    use serde::{de::Error, Deserialize, Deserializer, Serializer};
+    use solana_sdk::pubkey::Pubkey;
+    use std::str::FromStr;
+
+    pub fn serialize<S: Serializer>(key: &Pubkey, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(key)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Pubkey, D::Error> {
+        parse(&String::deserialize(d)?).map_err(D::Error::custom)
+    }
+
+    pub fn parse(text: &str) -> Result<Pubkey, NotAKey> {
+        Pubkey::from_str(text).map_err(|_| NotAKey(text.to_string()))
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("{0:?} is not a base58 public key")]
+    pub struct NotAKey(String);
+
+    pub mod list {
+        use super::*;
+
+        pub fn serialize<S: Serializer>(keys: &[Pubkey], s: S) -> Result<S::Ok, S::Error> {
+            s.collect_seq(keys.iter().map(|k| k.to_string()))
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Pubkey>, D::Error> {
+            Vec::<String>::deserialize(d)?
+                .iter()
+                .map(|k| parse(k).map_err(D::Error::custom))
+                .collect()
+        }
+    }
+}
+
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::io::Write;
 
-    fn config() -> SolanaConfig {
+    /// A valid cluster's settings (other modules' tests build on it).
+    pub(crate) fn config() -> SolanaConfig {
         SolanaConfig {
             name: default_name(),
             domain: default_domain(),
             rpc_urls: vec!["http://127.0.0.1:8899".into()],
-            mint: "11111111111111111111111111111111".into(),
-            multisig: "11111111111111111111111111111111".into(),
-            claim_authority: "11111111111111111111111111111111".into(),
+            mint: Pubkey::new_unique(),
+            multisig: Pubkey::new_unique(),
+            claim_authority: Pubkey::new_unique(),
             retired_claim_authorities: vec![],
             cosign_key_file: None,
             payer_key_file: None,
@@ -264,44 +277,6 @@ mod tests {
         assert!(c.read_cosign_tokens().is_err());
     }
 
-    /// The file alone (no `USD1_` overrides: other tests set some), validated.
-    fn file<T: serde::de::DeserializeOwned + crate::Validate>(path: &std::path::Path) -> T {
-        use figment::providers::{Format, Toml};
-        let text = std::fs::read_to_string(path).unwrap();
-        let (text, _) = crate::families::loaded_view(&text).unwrap();
-        let c: T = figment::Figment::new()
-            .merge(Toml::string(&text))
-            .extract()
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        if let Err((field, why)) = c.validate() {
-            panic!("{}: {field}: {why}", path.display());
-        }
-        c
-    }
-
-    #[test]
-    fn example_and_production_attesters_listen_on_loopback_only() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        for path in [
-            root.join("examples/attester.toml"),
-            root.join("../deploy/config/attester.production.toml"),
-        ] {
-            let c: crate::AttesterConfig = file(&path);
-            assert!(
-                c.service.listen.ip().is_loopback(),
-                "{}: an attester behind its TLS proxy listens on 127.0.0.1",
-                path.display()
-            );
-        }
-        let example: crate::AttesterConfig = file(&root.join("examples/attester.toml"));
-        let solana = example
-            .solana
-            .expect("the example shows a chain of kind \"solana\"");
-        assert!(!solana.cosign_tokens.is_empty(), "and its co-sign callers");
-        let relayer: crate::RelayerConfig = file(&root.join("examples/relayer.toml"));
-        assert!(relayer.solana.unwrap().cosign_token_file.is_some());
-    }
-
     #[test]
     fn cosign_token_names_are_non_empty_and_unique_and_tokens_distinct() {
         let f = token_file(&"x".repeat(32));
@@ -311,9 +286,9 @@ mod tests {
         };
         let mut c = config();
         c.cosign_tokens = vec![entry(" ")];
-        assert_eq!(c.validate().unwrap_err().0, "solana.cosign_tokens");
+        assert_eq!(c.validate().unwrap_err().field, "cosign_tokens");
         c.cosign_tokens = vec![entry("a"), entry("a")];
-        assert!(c.validate().unwrap_err().1.contains("twice"));
+        assert!(c.validate().unwrap_err().reason.contains("twice"));
         c.cosign_tokens = vec![entry("a"), entry("b")];
         assert!(c.validate().is_ok());
         assert!(c
@@ -323,6 +298,24 @@ mod tests {
             .contains("same token"));
         c.cosign_tokens.clear();
         c.cosign_rate_per_s = 0;
-        assert_eq!(c.validate().unwrap_err().0, "solana.cosign_rate_per_s");
+        assert_eq!(c.validate().unwrap_err().field, "cosign_rate_per_s");
+    }
+
+    #[test]
+    fn keys_are_base58_in_the_file_and_keys_once_read() {
+        let c = config();
+        let json = serde_json::to_value(&c).unwrap();
+        assert_eq!(json["mint"], c.mint.to_string());
+        let mut bad = json.clone();
+        bad["multisig"] = "not-a-key".into();
+        let e = serde_json::from_value::<SolanaConfig>(bad).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("\"not-a-key\" is not a base58 public key"),
+            "{e}"
+        );
+        let mut retired = json;
+        retired["retired_claim_authorities"] = serde_json::json!([c.mint.to_string(), "x"]);
+        assert!(serde_json::from_value::<SolanaConfig>(retired).is_err());
     }
 }
