@@ -3,6 +3,7 @@
 //! that every burn was minted exactly once, prints a table, and exits non-zero on any
 //! violation. Seeds are printed and replayable.
 
+mod error;
 mod kills;
 mod net;
 mod plan;
@@ -14,6 +15,7 @@ mod verdict;
 mod violation;
 
 use clap::Parser;
+use error::ChaosError;
 use plan::{Plan, Profile, Scenario};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -103,11 +105,9 @@ fn main() -> ExitCode {
 }
 
 /// The soak: returns the number of violations.
-async fn soak(plan: Plan, work_dir: &std::path::Path) -> Result<usize, String> {
+async fn soak(plan: Plan, work_dir: &std::path::Path) -> Result<usize, ChaosError> {
     let began = Instant::now();
-    let (net, faults) = net::start(&plan, work_dir)
-        .await
-        .map_err(|e| e.to_string())?;
+    let (net, faults) = net::start(&plan, work_dir).await?;
     println!(
         "devnet up in {:.0} s; logs in {}",
         began.elapsed().as_secs_f64(),
@@ -131,14 +131,14 @@ async fn soak(plan: Plan, work_dir: &std::path::Path) -> Result<usize, String> {
         let (net, plan) = (net.clone(), plan.clone());
         tokio::spawn(async move { reorgs::run(net, &plan, spread).await })
     };
-    let traffic = sending.await.map_err(|e| e.to_string())?;
+    let traffic = sending.await?;
     println!(
         "traffic done: {} burns sent at {:.0} s",
         traffic.sent.len(),
         began.elapsed().as_secs_f64()
     );
-    let kills = killing.await.map_err(|e| e.to_string())?;
-    let (reorgs, mut notes) = reorging.await.map_err(|e| e.to_string())?;
+    let kills = killing.await?;
+    let (reorgs, mut notes) = reorging.await?;
     faults.set_rate(0.0);
     notes.extend(kills.restart_errors.iter().cloned());
     let quiet = verdict::wait_quiet(&net, plan.quiet_timeout).await;

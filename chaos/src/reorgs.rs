@@ -2,6 +2,7 @@
 //! change: below the finality rule (nothing attested may change on a source; a dropped mint
 //! on a destination must be sent again), or deeper than it (a finality violation).
 
+use crate::error::ChaosError;
 use crate::net::SharedNet;
 use crate::plan::Plan;
 use alloy::providers::Provider;
@@ -14,19 +15,22 @@ use std::time::Duration;
 const REORG_SENDER: &str = "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc";
 
 /// Replaces the newest `depth` blocks of `chain` with new ones holding a self-transfer.
-pub async fn reorg(net: &SharedNet, chain: &str, depth: u64) -> Result<(), String> {
+pub async fn reorg(net: &SharedNet, chain: &str, depth: u64) -> Result<(), ChaosError> {
     let d = net.read().await;
     let c = d
         .chains
         .iter()
         .find(|c| c.name == chain)
-        .ok_or_else(|| format!("no chain {chain}"))?;
+        .ok_or_else(|| ChaosError::NoChain(chain.to_string()))?;
     let tx = serde_json::json!({"from": REORG_SENDER, "to": REORG_SENDER, "value": "0x1"});
     c.admin
         .raw_request::<_, serde_json::Value>("anvil_reorg".into(), (depth, vec![(tx, 0u64)]))
         .await
         .map(|_| ())
-        .map_err(|e| format!("anvil_reorg on {chain}: {e}"))
+        .map_err(|source| ChaosError::Reorg {
+            chain: chain.to_string(),
+            source,
+        })
 }
 
 /// `plan.reorgs` shallow reorgs (depth 1, below the devnet's 2-block finality rule) on
@@ -55,7 +59,7 @@ pub async fn run(
         let chain = chains[rng.gen_range(0..chains.len())].clone();
         match reorg(&net, &chain, 1).await {
             Ok(()) => *done.entry(chain).or_insert(0) += 1,
-            Err(e) => errors.push(e),
+            Err(e) => errors.push(e.to_string()),
         }
     }
     (done, errors)

@@ -3,6 +3,7 @@
 //! by the user itself while the relayer also tries. Each burn's send time is kept for the
 //! latency figures; what really happened is read back from the chains at the end.
 
+use crate::error::ChaosError;
 use crate::net::SharedNet;
 use crate::plan::Plan;
 use alloy::primitives::{Address, B256, U256};
@@ -66,29 +67,27 @@ pub fn now_ms() -> u64 {
 }
 
 /// Gives the extra users USD1 on every EVM chain (from the devnet's user).
-pub async fn fund_users(net: &SharedNet, users: &[PrivateKeySigner]) -> Result<(), String> {
+pub async fn fund_users(net: &SharedNet, users: &[PrivateKeySigner]) -> Result<(), ChaosError> {
     let d = net.read().await;
     for c in &d.chains {
-        let p = wallet_provider(&c.rpc_url, &d.user).map_err(|e| e.to_string())?;
+        let p = wallet_provider(&c.rpc_url, &d.user)?;
         let token = Usd1Token::new(c.deployment.token, p);
         for u in users {
             token
                 .transfer(u.address(), U256::from(100_000_000_000u64))
                 .send()
-                .await
-                .map_err(|e| e.to_string())?
+                .await?
                 .get_receipt()
-                .await
-                .map_err(|e| e.to_string())?;
+                .await?;
         }
     }
     Ok(())
 }
 
-pub fn extra_users() -> Result<Vec<PrivateKeySigner>, String> {
+pub fn extra_users() -> Result<Vec<PrivateKeySigner>, ChaosError> {
     ANVIL_KEYS[3..]
         .iter()
-        .map(|k| k.parse().map_err(|e| format!("anvil key: {e}")))
+        .map(|k| k.parse().map_err(ChaosError::Key))
         .collect()
 }
 
@@ -197,13 +196,13 @@ impl Stream {
                 _ => self.evm_burn(amount, &mut t).await,
             };
             if let Err(e) = result {
-                t.send_errors.push(e);
+                t.send_errors.push(e.to_string());
             }
         }
         t
     }
 
-    async fn solana_burn(&mut self, amount: u64, t: &mut Traffic) -> Result<(), String> {
+    async fn solana_burn(&mut self, amount: u64, t: &mut Traffic) -> Result<(), ChaosError> {
         let to = self.evms[self.rng.gen_range(0..self.evms.len())].clone();
         let recipient = Address::from(self.rng.gen::<[u8; 20]>());
         let signature = {
@@ -213,8 +212,10 @@ impl Stream {
                 usd1_deploy::demo_solana::solana_burn_to(&d, to.domain, recipient, amount),
             )
             .await
-            .map_err(|_| "a Solana burn was not confirmed in time".to_string())?
-            .map_err(|e| e.to_string())?
+            .map_err(|_| ChaosError::Timeout {
+                what: "a Solana burn".into(),
+                until: "confirmed",
+            })??
         };
         t.sent.push(Sent {
             from: "solana".into(),
@@ -227,12 +228,15 @@ impl Stream {
         Ok(())
     }
 
-    async fn evm_burn(&mut self, amount: u64, t: &mut Traffic) -> Result<(), String> {
+    async fn evm_burn(&mut self, amount: u64, t: &mut Traffic) -> Result<(), ChaosError> {
         let from = self.evms[self.rng.gen_range(0..self.evms.len())].clone();
         let toward_solana = self.role == Role::Main && self.solana && self.rng.gen_bool(0.3);
         let (to_name, to_domain, recipient) = if toward_solana {
             let d = self.net.read().await;
-            let sol = d.solana.as_ref().ok_or("no Solana side")?;
+            let sol = d
+                .solana
+                .as_ref()
+                .ok_or(ChaosError::Missing("no Solana side"))?;
             use usd1_solana::solana_sdk::signature::Signer;
             let wallet = B256::from(sol.user.pubkey().to_bytes());
             ("solana".to_string(), Domain::SOLANA, wallet)
@@ -242,7 +246,7 @@ impl Stream {
                 .iter()
                 .find(|c| c.domain != from.domain)
                 .cloned()
-                .ok_or("one EVM chain only")?;
+                .ok_or(ChaosError::Missing("one EVM chain only"))?;
             let r = Address::from(self.rng.gen::<[u8; 20]>());
             (to.name, to.domain, r.into_word())
         };
@@ -257,8 +261,10 @@ impl Stream {
             ),
         )
         .await
-        .map_err(|_| format!("a burn on {} was not mined in time", from.name))?
-        .map_err(|e| e.to_string())?;
+        .map_err(|_| ChaosError::Timeout {
+            what: format!("a burn on {}", from.name),
+            until: "mined",
+        })??;
         let sent_at_ms = now_ms();
         let mut kind = Kind::Plain;
         if !toward_solana
@@ -297,8 +303,11 @@ impl Stream {
                     ),
                 )
                 .await
-                .map_err(|_| "a replacement was not mined in time".to_string())?
-                .map_err(|e| format!("replacing a burn: {e}"))?;
+                .map_err(|_| ChaosError::Timeout {
+                    what: "a replacement".into(),
+                    until: "mined",
+                })?
+                .map_err(ChaosError::Replace)?;
                 t.replacements += 1;
                 t.sent.push(Sent {
                     from: from.name,
@@ -315,7 +324,7 @@ impl Stream {
                     .evms
                     .iter()
                     .find(|c| c.domain == to_domain)
-                    .ok_or("no such EVM chain")?;
+                    .ok_or(ChaosError::Missing("no such EVM chain"))?;
                 t.self_relays += 1;
                 if self.deliver(to, &burn.raw, &attestation).await {
                     t.self_relays_landed += 1;
@@ -326,7 +335,7 @@ impl Stream {
     }
 
     /// The relayer's aggregated attestation, once it has one (it may be down for a while).
-    async fn attestation(&self, hash: &B256) -> Result<Vec<u8>, String> {
+    async fn attestation(&self, hash: &B256) -> Result<Vec<u8>, ChaosError> {
         let url = format!("{}/v1/attestations/{hash:#x}", self.relayer_url);
         let deadline = std::time::Instant::now() + PATIENCE;
         while std::time::Instant::now() < deadline {
@@ -341,7 +350,10 @@ impl Stream {
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
-        Err(format!("no attestation for {hash:#x} within {PATIENCE:?}"))
+        Err(ChaosError::NoAttestation {
+            hash: *hash,
+            within: PATIENCE,
+        })
     }
 
     /// `receiveMessage` from the user; false when it reverted (the relayer was first) or

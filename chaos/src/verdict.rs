@@ -3,6 +3,7 @@
 //! each EVM destination's `MessageReceived` log (no (source, nonce) twice), and the relayer's
 //! records (none left in a non-terminal state, every `Skipped`/`Failed` with its reason).
 
+use crate::error::ChaosError;
 use crate::net::SharedNet;
 use crate::traffic::{Kind, Sent};
 use alloy::providers::{Provider, ProviderBuilder};
@@ -60,7 +61,11 @@ struct Audit {
 }
 
 /// `usd1 audit` against the nodes themselves (the CLI config has no proxy).
-fn audit(net_cli: &std::path::Path, index: &std::path::Path, fresh: bool) -> Result<Audit, String> {
+fn audit(
+    net_cli: &std::path::Path,
+    index: &std::path::Path,
+    fresh: bool,
+) -> Result<Audit, ChaosError> {
     let mut cmd = std::process::Command::new(usd1_deploy::process::bin_path("usd1"));
     cmd.arg("--config").arg(net_cli).arg("audit");
     if fresh {
@@ -69,7 +74,10 @@ fn audit(net_cli: &std::path::Path, index: &std::path::Path, fresh: bool) -> Res
     let out = cmd
         .env("USD1_AUDIT_INDEX", index)
         .output()
-        .map_err(|e| format!("running usd1 audit: {e}"))?;
+        .map_err(|source| ChaosError::Spawn {
+            what: "usd1 audit",
+            source,
+        })?;
     let text =
         String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     // "  in flight   12.5 USD1  (3 of 120 burns not minted yet)"
@@ -98,7 +106,7 @@ fn audit(net_cli: &std::path::Path, index: &std::path::Path, fresh: bool) -> Res
 }
 
 /// Every relayer record, page by page.
-async fn relayer_records(relayer: &str) -> Result<Vec<serde_json::Value>, String> {
+async fn relayer_records(relayer: &str) -> Result<Vec<serde_json::Value>, ChaosError> {
     let mut out = Vec::new();
     let mut after: Option<String> = None;
     loop {
@@ -108,10 +116,10 @@ async fn relayer_records(relayer: &str) -> Result<Vec<serde_json::Value>, String
         }
         let v: serde_json::Value = reqwest::get(&url)
             .await
-            .map_err(|e| format!("relayer list: {e}"))?
+            .map_err(ChaosError::RelayerList)?
             .json()
             .await
-            .map_err(|e| format!("relayer list: {e}"))?;
+            .map_err(ChaosError::RelayerList)?;
         out.extend(v["messages"].as_array().cloned().unwrap_or_default());
         match v["next"].as_str() {
             Some(n) => after = Some(n.to_string()),
@@ -185,7 +193,7 @@ pub async fn judge(net: &SharedNet, sent: &[Sent], quiet_after: Duration) -> Ver
             v.burns = a.burns;
             v.audit_line = a.line;
         }
-        Ok(Err(e)) => v.audit_line = e,
+        Ok(Err(e)) => v.audit_line = e.to_string(),
         Err(e) => v.audit_line = e.to_string(),
     }
     for (name, url, transmitter) in chains {
@@ -214,7 +222,7 @@ pub async fn judge(net: &SharedNet, sent: &[Sent], quiet_after: Duration) -> Ver
                 }
             }
         }
-        Err(e) => v.unexplained.push(e),
+        Err(e) => v.unexplained.push(e.to_string()),
     }
     latencies(&relayer, sent, &mut v).await;
     v
@@ -224,18 +232,19 @@ pub async fn judge(net: &SharedNet, sent: &[Sent], quiet_after: Duration) -> Ver
 async fn received_twice(
     url: &str,
     transmitter: alloy::primitives::Address,
-) -> Result<usize, String> {
-    let p = ProviderBuilder::new().connect_http(url.parse().map_err(|e| format!("{url}: {e}"))?);
+) -> Result<usize, ChaosError> {
+    let p = ProviderBuilder::new().connect_http(url.parse().map_err(|source| ChaosError::Url {
+        url: url.to_string(),
+        source,
+    })?);
     let filter = Filter::new()
         .address(transmitter)
         .event_signature(MessageTransmitter::MessageReceived::SIGNATURE_HASH)
         .from_block(0);
-    let logs = p.get_logs(&filter).await.map_err(|e| e.to_string())?;
+    let logs = p.get_logs(&filter).await?;
     let mut seen: BTreeMap<(u32, u64), usize> = BTreeMap::new();
     for log in logs {
-        let e = log
-            .log_decode::<MessageTransmitter::MessageReceived>()
-            .map_err(|e| e.to_string())?;
+        let e = log.log_decode::<MessageTransmitter::MessageReceived>()?;
         *seen
             .entry((e.inner.data.sourceDomain, e.inner.data.nonce))
             .or_insert(0) += 1;

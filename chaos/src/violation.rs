@@ -6,6 +6,7 @@
 //! the relayer marks both messages, the finality-violation metrics and alert series move,
 //! and `usd1 audit --receipts` names the (source, nonce) pair.
 
+use crate::error::ChaosError;
 use crate::plan::Plan;
 use crate::reorgs::reorg;
 use alloy::primitives::{Address, U256};
@@ -23,12 +24,12 @@ struct Signal {
     seen: bool,
 }
 
-pub async fn run(plan: Plan, work_dir: &std::path::Path) -> Result<usize, String> {
+pub async fn run(plan: Plan, work_dir: &std::path::Path) -> Result<usize, ChaosError> {
     let began = Instant::now();
     let _ = std::fs::remove_dir_all(work_dir);
     let mut options = DevnetOptions::new(work_dir);
     options.solana = false;
-    let d = Devnet::start(options).await.map_err(|e| e.to_string())?;
+    let d = Devnet::start(options).await?;
     let net = std::sync::Arc::new(RwLock::new(d));
     let d = net.read().await;
     let user = User {
@@ -48,23 +49,15 @@ pub async fn run(plan: Plan, work_dir: &std::path::Path) -> Result<usize, String
             recipient,
             amount,
         )
-        .await
-        .map_err(|e| e.to_string())?;
-    wait_for_status(&d.relayer_url, &x.message_hash, "confirmed", WAIT)
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
+    wait_for_status(&d.relayer_url, &x.message_hash, "confirmed", WAIT).await?;
     let burn_block = eth
         .admin
         .get_transaction_receipt(x.tx_hash)
-        .await
-        .map_err(|e| e.to_string())?
+        .await?
         .and_then(|r| r.block_number)
-        .ok_or("the burn's receipt has no block")?;
-    let head = eth
-        .admin
-        .get_block_number()
-        .await
-        .map_err(|e| e.to_string())?;
+        .ok_or(ChaosError::Missing("the burn's receipt has no block"))?;
+    let head = eth.admin.get_block_number().await?;
     let depth = head - burn_block + 1;
     println!(
         "attested and minted from ethereum block {burn_block}: {:#x} (nonce {}); reorging {depth} blocks (finality: {} confirmations)",
@@ -79,8 +72,7 @@ pub async fn run(plan: Plan, work_dir: &std::path::Path) -> Result<usize, String
     let gone = eth
         .admin
         .get_transaction_receipt(x.tx_hash)
-        .await
-        .map_err(|e| e.to_string())?
+        .await?
         .is_none();
 
     // 3. A later burn reuses the nonce (another amount: the very same message again would
@@ -93,8 +85,7 @@ pub async fn run(plan: Plan, work_dir: &std::path::Path) -> Result<usize, String
             recipient,
             amount + U256::from(1_000_000u64),
         )
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     println!(
         "the orphaned burn is {}; a new burn reuses nonce {}: {:#x}",
         if gone { "gone" } else { "STILL THERE" },
@@ -168,7 +159,10 @@ pub async fn run(plan: Plan, work_dir: &std::path::Path) -> Result<usize, String
         .arg(d.cli_config_path())
         .args(["audit", "--no-index", "--receipts"])
         .output()
-        .map_err(|e| format!("running usd1 audit: {e}"))?;
+        .map_err(|source| ChaosError::Spawn {
+            what: "usd1 audit",
+            source,
+        })?;
     let text = String::from_utf8_lossy(&audit.stdout).to_string()
         + &String::from_utf8_lossy(&audit.stderr);
     let pair = format!("(source {}, nonce {})", eth.domain.0, x.message.nonce);
