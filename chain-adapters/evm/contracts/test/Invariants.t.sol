@@ -5,8 +5,9 @@ pragma solidity ^0.8.24;
 // a simulated remote domain C = 5, driven by test/invariant/Handler.sol, the fuzzer's only target.
 // The handler's actions: depositForBurn (random users, amounts within / at / over the burn limit,
 // to known and unknown domains, with and without a destination caller), burns on C, receiving
-// pending messages with a valid m-of-n attestation (random attester subset, sorted), receiving
-// with invalid attestations (too few / too many, disabled or never-enabled signer, descending,
+// pending messages with a valid m-of-n attestation (random attester subset, sorted), batched
+// receives (receiveMessages of pending, already received and repeated messages: skips and
+// whole-batch refusals as the model predicts), receiving with invalid attestations (too few / too many, disabled or never-enabled signer, descending,
 // duplicate, over another message, tampered message, high-s twin, garbage), replays,
 // replaceDepositForBurn (by the depositor; by someone else, with a tampered original and straight
 // on the transmitter, which must revert), attested messages that must not mint (raw sendMessage
@@ -110,7 +111,7 @@ contract BridgeInvariantTest is Test {
     }
 
     function targetSelectors() public view returns (FuzzSelector[] memory targets) {
-        bytes4[] memory s = new bytes4[](22);
+        bytes4[] memory s = new bytes4[](23);
         s[0] = BridgeHandler.depositForBurn.selector;
         s[1] = BridgeHandler.remoteBurn.selector;
         s[2] = BridgeHandler.receiveMessage.selector;
@@ -134,6 +135,7 @@ contract BridgeInvariantTest is Test {
         // Burns and deliveries weigh double: the other actions matter through them.
         s[20] = BridgeHandler.receiveMessage.selector;
         s[21] = BridgeHandler.depositForBurn.selector;
+        s[22] = BridgeHandler.receiveBatch.selector;
         targets = new FuzzSelector[](1);
         targets[0] = FuzzSelector(address(handler), s);
     }
@@ -142,7 +144,7 @@ contract BridgeInvariantTest is Test {
 
     /// A fixed pseudo-random walk of 600 handler calls (no campaign): the outcomes that give the
     /// invariants their teeth (mints by valid receives, refused replays, replacements, attester
-    /// and ownership changes) must all happen, so a handler change that made, say, every receive
+    /// and ownership changes, batches that mint and that skip) must all happen, so a handler change that made, say, every receive
     /// revert fails here instead of passing vacuously. -vv prints every outcome's count.
     function test_handlerReachesTheOutcomes() public {
         bytes4[] memory actions = targetSelectors()[0].selectors;
@@ -172,7 +174,7 @@ contract BridgeInvariantTest is Test {
         invariant_administrationMatchesModel();
 
         // Logged (-vv) for the record; the ones before `required` must have happened.
-        string[46] memory all = [
+        string[54] memory all = [
             "deposit.ok",
             "deposit.refused.overLimit",
             "remoteBurn",
@@ -189,6 +191,8 @@ contract BridgeInvariantTest is Test {
             "ownership.transfer",
             "ownership.accept",
             "ownership.accept.reverted",
+            "batch.ok",
+            "batch.skipped",
             // informational from here
             "deposit.refused.zeroAmount",
             "deposit.refused.zeroRecipient",
@@ -219,9 +223,15 @@ contract BridgeInvariantTest is Test {
             "attack.unlinkedToken",
             "attack.otherChain",
             "attack.directMint",
-            "role.rotate"
+            "role.rotate",
+            "batch.refused.transmitterPaused",
+            "batch.refused.wrongCaller",
+            "batch.refused.tokenPaused",
+            "batch.refused.recipientFrozen",
+            "batch.refused.notMinter",
+            "batch.refused.mintAllowance"
         ];
-        uint256 required = 16;
+        uint256 required = 18;
         for (uint256 i = 0; i < all.length; i++) {
             log(all[i], handler.count(keccak256(bytes(all[i]))));
         }

@@ -12,7 +12,8 @@ import {IMessageHandler, MessageTransmitter} from "../src/MessageTransmitter.sol
 /// handler's revert bubbles up unchanged; a handler returning false gives
 /// "handleReceiveMessage() failed". Everything else (sending, administration, the views
 /// `usedNonces`, `paused`, `signatureThreshold`, `getNumEnabledAttesters`,
-/// `getEnabledAttester`) is inherited unchanged.
+/// `getEnabledAttester`) is inherited unchanged, and so is the batch `receiveMessages`, which keeps
+/// our custom errors (Circle's v1 transmitter has no batch entry point to mimic).
 contract StringErrorTransmitter is MessageTransmitter {
     /// secp256k1n / 2: a higher `s` is malleable (OpenZeppelin 3.4's ECDSA, which Circle uses).
     uint256 private constant HALF_N = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
@@ -22,12 +23,12 @@ contract StringErrorTransmitter is MessageTransmitter {
     {}
 
     function receiveMessage(bytes calldata message, bytes calldata attestation) external override returns (bool) {
-        require(!paused, "Pausable: paused");
+        require(!paused(), "Pausable: paused");
         _verifyAttestationSignatures(message, attestation);
         require(message.length >= Message.BODY, "Malformed message");
         // Circle checks the body size on send only; kept here so both transmitters accept the
         // same messages (string as Circle's send-side check).
-        require(message.length - Message.BODY <= maxMessageBodySize, "Message body exceeds max size");
+        require(message.length - Message.BODY <= maxMessageBodySize(), "Message body exceeds max size");
         require(Message.destinationDomain(message) == localDomain, "Invalid destination domain");
         bytes32 caller = Message.destinationCaller(message);
         if (caller != bytes32(0)) {
@@ -53,10 +54,11 @@ contract StringErrorTransmitter is MessageTransmitter {
 
     /// Circle's Attestable._verifyAttestationSignatures with OpenZeppelin 3.4's ECDSA.recover.
     function _verifyAttestationSignatures(bytes calldata message, bytes calldata attestation) private view {
-        require(attestation.length == SIGNATURE_LENGTH * signatureThreshold, "Invalid attestation length");
+        uint256 threshold = signatureThreshold();
+        require(attestation.length == SIGNATURE_LENGTH * threshold, "Invalid attestation length");
         bytes32 digest = keccak256(message);
         address previous = address(0);
-        for (uint256 i = 0; i < signatureThreshold; i++) {
+        for (uint256 i = 0; i < threshold; i++) {
             address signer = _recover(digest, attestation[i * SIGNATURE_LENGTH:(i + 1) * SIGNATURE_LENGTH]);
             require(signer > previous, "Invalid signature order or dupe");
             require(isEnabledAttester[signer], "Invalid signature: not attester");

@@ -435,6 +435,156 @@ contract BridgeHandler {
         receivedIdx.push(i);
     }
 
+    /// The model of one receiveMessages call.
+    struct Batch {
+        uint256 d; // destination chain
+        uint256[] idx; // msgs delivered, in order (duplicates allowed)
+        bytes[] messages;
+        bytes[] attestations;
+        address caller;
+        bool[] receives; // by the model: received (not skipped)
+        uint256 received;
+        uint256 minted;
+        bool expectOk;
+        string refusal; // why the batch must revert, "" if it must succeed
+        uint256 supplyBefore;
+        uint256[] balanceBefore;
+    }
+
+    /// Delivers 1..4 known messages for one chain in one receiveMessages: pending ones, received
+    /// ones and the same one twice, each with a valid m-of-n attestation. By the model, the batch
+    /// reverts whole when the transmitter is paused or any message is refused (a caller other than
+    /// its destination caller, whether or not it is already received; the token refusing a mint:
+    /// paused, frozen recipient, not a minter, allowance used up by the batch); otherwise a
+    /// (source, nonce) already received, before or earlier in the batch, is skipped and every other
+    /// message mints, once.
+    function receiveBatch(uint256 chainSeed, uint256 pickSeed, uint256 subsetSeed, uint256 callerSeed) external {
+        uint256 n = msgs.length;
+        if (n == 0) return;
+        Batch memory b;
+        b.d = chainSeed % 2;
+        uint256 size = 1 + pickSeed % 4;
+        b.idx = new uint256[](size);
+        b.messages = new bytes[](size);
+        b.attestations = new bytes[](size);
+        for (uint256 j = 0; j < size; j++) {
+            uint256 r = uint256(keccak256(abi.encode(pickSeed, j)));
+            if (j > 0 && r % 5 == 0) {
+                b.idx[j] = b.idx[j - 1]; // the same message again
+            } else {
+                (uint256 i, bool found) = _messageFor(b.d, r % n);
+                if (!found) return;
+                b.idx[j] = i;
+            }
+            bool signed;
+            (b.attestations[j], signed) =
+                _validAttestation(b.d, msgs[b.idx[j]].message, uint256(keccak256(abi.encode(subsetSeed, j))));
+            if (!signed) return;
+            b.messages[j] = msgs[b.idx[j]].message;
+        }
+        b.caller = _batchCaller(b, callerSeed);
+        b.refusal = _predictBatch(b);
+        b.expectOk = bytes(b.refusal).length == 0;
+        Chain storage ch = chains[b.d];
+        b.supplyBefore = ch.token.totalSupply();
+        b.balanceBefore = new uint256[](size);
+        for (uint256 j = 0; j < size; j++) {
+            b.balanceBefore[j] = ch.token.balanceOf(msgs[b.idx[j]].recipient);
+        }
+
+        vm.prank(b.caller);
+        try ch.transmitter.receiveMessages(b.messages, b.attestations) returns (uint256 received) {
+            if (!b.expectOk) _violate("receiveMessages succeeded where it must not");
+            if (received != b.received) _violate("receiveMessages received another number than the model");
+            _batchReceived(b);
+        } catch {
+            _count(string.concat("batch.refused.", b.refusal));
+            if (b.expectOk) _violate("receiveMessages refused a valid batch");
+        }
+    }
+
+    /// The first message for chain d from msgs[start] on (wrapping around).
+    function _messageFor(uint256 d, uint256 start) internal view returns (uint256, bool) {
+        uint256 n = msgs.length;
+        for (uint256 k = 0; k < n; k++) {
+            uint256 i = (start + k) % n;
+            if (msgs[i].dst == d) return (i, true);
+        }
+        return (0, false);
+    }
+
+    /// Usually the first destination caller named in the batch (else an actor); sometimes an actor.
+    function _batchCaller(Batch memory b, uint256 seed) internal view returns (address) {
+        if (seed % 4 != 0) {
+            for (uint256 j = 0; j < b.idx.length; j++) {
+                bytes32 c = msgs[b.idx[j]].caller;
+                if (c != bytes32(0)) return Message.bytes32ToAddress(c);
+            }
+        }
+        return _actor(seed >> 2);
+    }
+
+    /// Fills b.receives, b.received and b.minted; returns why the batch must revert ("" if not).
+    function _predictBatch(Batch memory b) internal view returns (string memory) {
+        Chain storage ch = chains[b.d];
+        uint256 size = b.idx.length;
+        b.receives = new bool[](size);
+        if (ch.transmitter.paused()) return "transmitterPaused";
+        uint256 allowance = ch.token.minterAllowance(address(ch.messenger));
+        for (uint256 j = 0; j < size; j++) {
+            Msg storage m = msgs[b.idx[j]];
+            // Checked before the nonce: a wrong caller is refused even for a used nonce.
+            if (m.caller != bytes32(0) && m.caller != Message.addressToBytes32(b.caller)) return "wrongCaller";
+            bytes32 key = keccak256(abi.encodePacked(m.srcDomain, m.nonce));
+            bool already = receiveCount[b.d][key] > 0;
+            for (uint256 k = 0; k < j && !already; k++) {
+                Msg storage earlier = msgs[b.idx[k]];
+                already = b.receives[k] && keccak256(abi.encodePacked(earlier.srcDomain, earlier.nonce)) == key;
+            }
+            if (already) continue;
+            if (ch.token.paused()) return "tokenPaused";
+            if (ch.token.blocklisted(m.recipient)) return "recipientFrozen";
+            if (!ch.token.isMinter(address(ch.messenger))) return "notMinter";
+            if (allowance < m.amount) return "mintAllowance";
+            allowance -= m.amount;
+            b.receives[j] = true;
+            b.received++;
+            b.minted += m.amount;
+        }
+        return "";
+    }
+
+    /// Checks and bookkeeping of a successful batch.
+    function _batchReceived(Batch memory b) internal {
+        Chain storage ch = chains[b.d];
+        if (ch.token.totalSupply() != b.supplyBefore + b.minted) _violate("receiveMessages minted another amount");
+        for (uint256 j = 0; j < b.idx.length; j++) {
+            // Each recipient's balance grew by the sum of its received messages.
+            address recipient = msgs[b.idx[j]].recipient;
+            uint256 expected = b.balanceBefore[j];
+            for (uint256 k = 0; k < b.idx.length; k++) {
+                if (b.receives[k] && msgs[b.idx[k]].recipient == recipient) expected += msgs[b.idx[k]].amount;
+            }
+            if (ch.token.balanceOf(recipient) != expected) _violate("receiveMessages credited another amount");
+        }
+        for (uint256 j = 0; j < b.idx.length; j++) {
+            if (!b.receives[j]) continue;
+            Msg storage m = msgs[b.idx[j]];
+            bytes32 key = keccak256(abi.encodePacked(m.srcDomain, m.nonce));
+            if (receiveCount[b.d][key] > 0) _violate("a (source, nonce) was received twice");
+            receiveCount[b.d][key]++;
+            mintedByValidReceives[b.d] += m.amount;
+            if (m.srcDomain == DOMAIN_C) {
+                mintedFromC[b.d] += m.amount;
+            } else {
+                mintedFrom[b.d][1 - b.d] += m.amount;
+            }
+            receivedIdx.push(b.idx[j]);
+        }
+        _count("batch.ok");
+        if (b.received < b.idx.length) _count("batch.skipped");
+    }
+
     /// Delivers a known message with an attestation that is not a valid m-of-n one: too few or
     /// too many signatures, a disabled or never-enabled signer, descending order, a duplicated
     /// signer, signatures over another message, a tampered message, a high-s twin, garbage.
