@@ -76,6 +76,11 @@ impl Slot {
 pub trait AccountSequence: Send + Sync {
     /// The chain's next number for the submitter account, counting pending transactions.
     async fn next_on_chain(&self) -> Result<u64, ChainError>;
+    /// How many of the account's numbers transactions in blocks have used (EVM: its nonce at
+    /// the latest block). A delivery whose number is below it, and none of whose tries is in
+    /// a block, lost its number to another transaction (an operator's, or another process
+    /// with the same key): waiting for it would wait for ever.
+    async fn used_on_chain(&self) -> Result<u64, ChainError>;
     /// A transaction that only uses up `slot`'s number (an EVM self-transfer), for when the
     /// message was delivered by someone else while ours cannot be mined.
     async fn sign_filler(&self, slot: Slot) -> Result<PendingTx, ChainError>;

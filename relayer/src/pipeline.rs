@@ -501,6 +501,14 @@ impl Pipeline {
             }
         }
 
+        // Not landed. If another transaction of the account used its number, no try of this
+        // attempt can ever be mined: decide again from the chain, at a new number.
+        if let (Some(n), Some(sequence)) = (pending.sequence, target.chain.sequence()) {
+            let used = sequence.used_on_chain().await?;
+            if used > n && !self.any_try_landed(r, target).await? {
+                return self.sequence_lost(r, message, target, n, used).await;
+            }
+        }
         // Not landed, and delivered by someone else: without an account sequence, ours is
         // given up; with one (EVM), its number must still be used: a filler uses it up.
         let filling = !r.filler_txs.is_empty();
@@ -559,6 +567,45 @@ impl Pipeline {
         r.next_attempt_at_ms = now_ms() + self.settings.receipt_poll.as_millis() as u64;
         self.store.save(r, None).await?;
         Ok(())
+    }
+
+    /// Whether a try of this attempt is in a block now: asked again after the account's
+    /// used count, so a try mined between the two reads is not taken for a lost number.
+    async fn any_try_landed(&self, r: &MessageRecord, target: &Target) -> Result<bool, StepError> {
+        for tx_hash in current_attempt(r) {
+            if let TxStatus::Included { .. } = target.chain.tx_status(&tx_hash, None).await? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Number `n` of the submitter account was used by a transaction that is none of this
+    /// attempt's tries (`used`: the account's count in blocks now). Delivered meanwhile by
+    /// someone else: that ends it; otherwise it goes again, at a number past `used`.
+    async fn sequence_lost(
+        &self,
+        r: &mut MessageRecord,
+        message: &Message,
+        target: &Target,
+        n: u64,
+        used: u64,
+    ) -> Result<(), StepError> {
+        {
+            let _guard = self.account_lock(target).await;
+            let domain = target.chain.domain();
+            if self.store.next_nonce(domain).await?.unwrap_or(0) < used {
+                self.store.set_next_nonce(domain, used).await?;
+            }
+        }
+        let detail = format!("account nonce {n} was used by another transaction");
+        if target.chain.is_received(message).await? {
+            let detail = format!("{detail}; the message was delivered by someone else");
+            return self.received_elsewhere(r, message, target, detail).await;
+        }
+        let detail = format!("{detail}: sending it again at a new one");
+        self.transition(r, MessageState::Attested, Some(detail))
+            .await
     }
 
     /// The hash of another burn of this (source, nonce) (an original and its

@@ -500,6 +500,15 @@ impl AccountSequence for EvmDestination {
             .await
     }
 
+    async fn used_on_chain(&self) -> Result<u64, ChainError> {
+        let from = self.from;
+        self.rpc
+            .call("eth_getTransactionCount", |p| async move {
+                p.get_transaction_count(from).latest().await
+            })
+            .await
+    }
+
     /// A 0-value transfer to ourselves at the slot's nonce: 21,000 gas, the cheapest way
     /// to use up a nonce whose delivery can no longer matter.
     async fn sign_filler(&self, slot: Slot) -> Result<PendingTx, ChainError> {

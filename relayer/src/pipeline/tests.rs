@@ -35,6 +35,8 @@ struct FakeChain {
     expired: StdMutex<HashSet<String>>,
     /// Nonces of `received` whose receipt is not final yet (a reorg could still take it).
     received_not_final: StdMutex<HashSet<u64>>,
+    /// The submitter account's numbers used by transactions in blocks.
+    used_sequence: StdMutex<u64>,
 }
 
 #[async_trait]
@@ -125,6 +127,9 @@ impl Destination for FakeChain {
 impl AccountSequence for FakeChain {
     async fn next_on_chain(&self) -> Result<u64, ChainError> {
         Ok(0)
+    }
+    async fn used_on_chain(&self) -> Result<u64, ChainError> {
+        Ok(*self.used_sequence.lock().unwrap())
     }
     async fn sign_filler(&self, slot: Slot) -> Result<PendingTx, ChainError> {
         let tx = PendingTx {
@@ -971,4 +976,68 @@ async fn no_delivery_is_sent_while_another_burn_of_its_source_and_nonce_is_being
         1,
         "sent once released"
     );
+}
+
+/// Another transaction of the submitter account (an operator's, by hand) took the number of
+/// a delivery in flight: the delivery can never be mined, so it goes again at a new number,
+/// instead of being re-sent at the used one for ever.
+#[tokio::test]
+async fn a_delivery_whose_account_nonce_another_transaction_used_goes_again_at_a_new_one() {
+    let h = Harness::new();
+    let p = h.pipeline(NEVER);
+    let m = message(1);
+    observe(&p, &m).await;
+    h.sign_with(2, &m);
+    p.tick().await.unwrap();
+    p.tick().await.unwrap();
+    let first = h.chain.signed.lock().unwrap()[0].clone();
+    assert_eq!(first.sequence, Some(0));
+    assert!(matches!(
+        state(&p, &m).await,
+        MessageState::Submitted { .. }
+    ));
+
+    *h.chain.used_sequence.lock().unwrap() = 1;
+    for _ in 0..3 {
+        p.tick().await.unwrap();
+    }
+    let signed = h.chain.signed.lock().unwrap().clone();
+    assert_eq!(signed.len(), 2, "sent again once: {signed:?}");
+    assert_eq!(signed[1].sequence, Some(1), "at the next number");
+    assert_eq!(
+        state(&p, &m).await,
+        MessageState::Submitted {
+            tx_hash: signed[1].tx_hash.clone()
+        }
+    );
+    let r = record(&p, &m).await;
+    assert!(
+        r.history.iter().any(|e| e
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.contains("account nonce 0 was used"))),
+        "the history says why: {:?}",
+        r.history
+    );
+}
+
+/// The same, when the message was meanwhile delivered by someone else: nothing is sent again.
+#[tokio::test]
+async fn a_used_account_nonce_with_the_message_delivered_elsewhere_ends_delivered() {
+    let h = Harness::new();
+    let p = h.pipeline(NEVER);
+    let m = message(1);
+    observe(&p, &m).await;
+    h.sign_with(2, &m);
+    p.tick().await.unwrap();
+    p.tick().await.unwrap();
+    *h.chain.used_sequence.lock().unwrap() = 1;
+    h.chain.received.lock().unwrap().insert(m.nonce);
+    p.tick().await.unwrap();
+    assert_eq!(h.chain.signed.lock().unwrap().len(), 1);
+    assert!(
+        h.chain.fillers.lock().unwrap().is_empty(),
+        "no filler: the number is used"
+    );
+    assert_eq!(state(&p, &m).await, MessageState::Delivered);
 }

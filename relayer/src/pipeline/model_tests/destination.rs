@@ -275,6 +275,11 @@ impl AccountSequence for ModelChain {
         Ok(self.state().pending_nonce())
     }
 
+    async fn used_on_chain(&self) -> Result<u64, ChainError> {
+        self.call("account_nonce").await?;
+        Ok(self.state().mined_nonce)
+    }
+
     async fn sign_filler(&self, slot: Slot) -> Result<PendingTx, ChainError> {
         self.call("sign_nonce_filler").await?;
         let account_nonce = slot
