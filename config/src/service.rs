@@ -106,6 +106,12 @@ pub struct RelayerSettings {
     /// signing, receipts): bounds the RPC load and memory of a large backlog.
     #[serde(default = "default_max_concurrent_steps")]
     pub max_concurrent_steps: usize,
+    /// The most messages one delivery transaction carries where the destination takes
+    /// batches (our MessageTransmitter's `receiveMessages`, found in its code; Circle's has
+    /// none): a backlog for one destination goes in batches, at ~65k gas a mint in a batch
+    /// of 20 against ~113k alone. 1: one delivery per message. At most 256.
+    #[serde(default = "default_max_batch")]
+    pub max_batch: usize,
     /// Deliver only to these destinations / from these sources (empty: all). Lets several
     /// relayers split the load.
     #[serde(default)]
@@ -132,6 +138,11 @@ fn default_stuck() -> u64 {
 fn default_max_concurrent_steps() -> usize {
     64
 }
+fn default_max_batch() -> usize {
+    20
+}
+/// A batch of 256 is ~16.5M gas: within a block's 30M, with room for others' transactions.
+const MAX_BATCH: usize = 256;
 
 /// The supply audit: Σ supply over all chains + in-flight burns against what was issued.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -190,6 +201,12 @@ impl Validate for RelayerConfig {
             return Err((
                 "relayer.max_concurrent_steps".into(),
                 "must be at least 1".into(),
+            ));
+        }
+        if !(1..=MAX_BATCH).contains(&self.relayer.max_batch) {
+            return Err((
+                "relayer.max_batch".into(),
+                format!("must be from 1 to {MAX_BATCH}"),
             ));
         }
         validate_all(&self.chains, self.solana.as_ref())?;

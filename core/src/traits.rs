@@ -86,6 +86,36 @@ pub trait AccountSequence: Send + Sync {
     async fn sign_filler(&self, slot: Slot) -> Result<PendingTx, ChainError>;
 }
 
+/// One message of a batch, with the attestation the destination checks it against.
+#[derive(Clone, Copy, Debug)]
+pub struct BatchEntry<'a> {
+    pub message: &'a [u8],
+    pub attestation: &'a [u8],
+}
+
+/// A destination that receives several attested messages in one transaction. A message of
+/// the batch already received is skipped by the chain (it mints once), and any other refusal
+/// reverts the whole batch: the relayer dry-runs the batch and, when it would revert, sends
+/// the messages one by one, whose own dry runs say which is refused and why.
+#[async_trait]
+pub trait BatchDelivery: Send + Sync {
+    /// Whether the destination's contract has the batch entry point, read from the chain
+    /// (any CCTP v1 transmitter may be configured; Circle's has none).
+    async fn supports_batches(&self) -> Result<bool, ChainError>;
+    /// A dry run of the whole batch, against the relayer's gas cap per message.
+    async fn simulate_batch(&self, entries: &[BatchEntry<'_>]) -> Result<DryRun, ChainError>;
+    /// The signed batch transaction in `slot` (its sequence number, if the chain has them).
+    async fn prepare_batch(
+        &self,
+        entries: &[BatchEntry<'_>],
+        slot: Slot,
+    ) -> Result<PendingTx, ChainError>;
+    /// Whether our successful transaction `tx_hash` skipped `message` because its (source,
+    /// nonce) was already received (someone else delivered it between our check and the
+    /// block): then it is not our mint. False for a transaction that is not a batch.
+    async fn skipped(&self, tx_hash: &str, message: &Message) -> Result<bool, ChainError>;
+}
+
 /// What a dry run of a delivery said. A refusal carries only a reason for people: why it
 /// happened is read from chain state (DESIGN §6), never from the revert's selector, so any
 /// CCTP v1 MessageTransmitter works (Circle's reverts with `Error(string)`).
@@ -131,6 +161,12 @@ pub trait Destination: Send + Sync {
     /// pointless is replaced by a filler. `None` (Solana): deliveries are independent, and
     /// waiting for co-signatures holds no lock.
     fn sequence(&self) -> Option<&dyn AccountSequence> {
+        None
+    }
+    /// Several attested messages in one transaction, where the destination can (our EVM
+    /// transmitter's `receiveMessages`; CCTP v1's has no batch entry point). `None`: one
+    /// delivery per message.
+    fn batches(&self) -> Option<&dyn BatchDelivery> {
         None
     }
     /// Builds the delivery transaction from the message and the relayer's proof, in `slot`.

@@ -498,6 +498,7 @@ impl Devnet {
                 retry_max_ms: 2000,
                 stuck_after_ms: 20_000,
                 max_concurrent_steps: 64,
+                max_batch: 20,
                 destinations: vec![],
                 sources: vec![],
                 policy: self.options.relay_policy.clone(),

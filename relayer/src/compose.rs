@@ -162,6 +162,7 @@ pub fn pipeline(
             receipt_poll: Duration::from_millis(500),
             max_concurrent_steps: r.max_concurrent_steps,
             steps_per_tick: crate::pipeline::STEPS_PER_TICK,
+            max_batch: r.max_batch,
         },
         names: metrics::ChainNames(
             config

@@ -2,7 +2,9 @@
 //!
 //! - `Observed`/`Attesting`: outside the relay policy → `Skipped` (nothing spent); else
 //!   collect signatures; with `threshold` of them → `Attested`.
-//! - `Attested`: already received on the destination → `Delivered`; a dry run above the gas
+//! - `Attested` (several for one destination at the start of a tick: delivered as one batch
+//!   where the destination takes batches, see `batch`; alone otherwise, or when the batch's
+//!   dry run would revert): already received on the destination → `Delivered`; a dry run above the gas
 //!   cap → `Skipped`; a refusal is read from chain state (below); otherwise a delivery is
 //!   signed (where the destination has an account sequence, at its next persisted number,
 //!   stored with the counter in one transaction), flushed, and only then broadcast →
@@ -56,6 +58,9 @@ pub struct Settings {
     /// signatures collected → deliver at once). [`STEPS_PER_TICK`] in the service; the unit
     /// tests take 1 to pin down each transition.
     pub steps_per_tick: usize,
+    /// The most messages one delivery transaction carries, where the destination takes
+    /// batches (`relayer.max_batch`); 1: one delivery per message.
+    pub max_batch: usize,
 }
 
 /// Enough for observed → attested → submitted → a first receipt check, and a bound so that
@@ -164,7 +169,14 @@ impl Pipeline {
         // Records are independent except for nonce allocation, which the per-target lock
         // orders; running them together keeps one slow attester from stalling the batch,
         // and the bound keeps a large backlog's RPC load and memory in check.
-        let steps = due.into_iter().map(|r| self.advance(r));
+        let (batches, alone) = self.batches_of(due);
+        let mut steps: Vec<futures_util::future::BoxFuture<'_, ()>> = Vec::new();
+        for (domain, records) in batches {
+            steps.push(Box::pin(self.deliver_batch(domain, records)));
+        }
+        for r in alone {
+            steps.push(Box::pin(self.advance(r)));
+        }
         futures_util::stream::iter(steps)
             .buffer_unordered(self.settings.max_concurrent_steps.max(1))
             .for_each(|()| async {})
@@ -468,6 +480,14 @@ impl Pipeline {
                 // can drop the mint, and the transaction is re-sent if it vanishes.
                 if is_final {
                     metrics::fees(&self.names, message.destination_domain, fee_paid);
+                    if let Some(batches) = target.chain.batches() {
+                        if batches.skipped(tx_hash, message).await? {
+                            let detail = format!(
+                                "our batch {tx_hash} skipped it: someone else delivered it first"
+                            );
+                            return self.received_elsewhere(r, message, target, detail).await;
+                        }
+                    }
                     metrics::minted(&self.names, r);
                     return self
                         .transition(
@@ -861,6 +881,7 @@ fn delivery_bytes(r: &MessageRecord) -> Result<(Vec<u8>, Vec<u8>), StepError> {
     ))
 }
 
+mod batch;
 #[cfg(test)]
 mod model_tests;
 #[cfg(test)]

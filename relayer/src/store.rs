@@ -113,6 +113,15 @@ fn hash_key(hex_hash: &str) -> Vec<u8> {
         .unwrap_or_else(|_| hex_hash.as_bytes().to_vec())
 }
 
+/// One record's writes in a save: its value, its place in the active set and the due index.
+struct RecordWrite {
+    key: Vec<u8>,
+    value: Vec<u8>,
+    terminal: bool,
+    active: Vec<u8>,
+    due: Vec<u8>,
+}
+
 impl Store {
     /// Opens the trees and indexes old records once. Sync: it runs at startup, before any
     /// task that could be stalled exists (and in sync tests).
@@ -256,27 +265,48 @@ impl Store {
         record: &MessageRecord,
         next_nonce: Option<u64>,
     ) -> Result<(), StoreError> {
-        let key = hash_key(&record.message_hash);
-        let value = serde_json::to_vec(record)?;
-        let terminal = record.state.is_terminal();
-        let nonce_key = record.destination_domain.0.to_be_bytes();
-        let (active, due) = (
-            active_value(record),
-            due_key(record.next_attempt_at_ms, &key),
-        );
+        self.save_all(std::slice::from_ref(record), next_nonce)
+            .await
+    }
+
+    /// Writes every record (all of one destination: a batch delivered in one transaction)
+    /// and the destination's nonce counter, if given, in one sled transaction: a crash
+    /// leaves all of them or none.
+    pub async fn save_all(
+        &self,
+        records: &[MessageRecord],
+        next_nonce: Option<u64>,
+    ) -> Result<(), StoreError> {
+        let Some(first) = records.first() else {
+            return Ok(());
+        };
+        let nonce_key = first.destination_domain.0.to_be_bytes();
+        let mut writes = Vec::with_capacity(records.len());
+        for record in records {
+            let key = hash_key(&record.message_hash);
+            writes.push(RecordWrite {
+                value: serde_json::to_vec(record)?,
+                terminal: record.state.is_terminal(),
+                active: active_value(record),
+                due: due_key(record.next_attempt_at_ms, &key),
+                key,
+            });
+        }
         self.run(move |s| {
             (&s.messages, &s.active, &s.nonces, &s.due).transaction(|(m, a, n, d)| {
-                m.insert(key.as_slice(), value.as_slice())?;
-                let before = if terminal {
-                    a.remove(key.as_slice())?
-                } else {
-                    a.insert(key.as_slice(), active.as_slice())?
-                };
-                if let Some(old) = before.and_then(|v| due_key_of(&v, &key)) {
-                    d.remove(old)?;
-                }
-                if !terminal {
-                    d.insert(due.as_slice(), &[])?;
+                for w in &writes {
+                    m.insert(w.key.as_slice(), w.value.as_slice())?;
+                    let before = if w.terminal {
+                        a.remove(w.key.as_slice())?
+                    } else {
+                        a.insert(w.key.as_slice(), w.active.as_slice())?
+                    };
+                    if let Some(old) = before.and_then(|v| due_key_of(&v, &w.key)) {
+                        d.remove(old)?;
+                    }
+                    if !w.terminal {
+                        d.insert(w.due.as_slice(), &[])?;
+                    }
                 }
                 if let Some(next) = next_nonce {
                     n.insert(&nonce_key, &next.to_be_bytes())?;

@@ -22,7 +22,11 @@ use std::sync::Arc;
 use tokio::sync::OnceCell;
 use usd1_core::proof::{Prepared, Proof, Verifier};
 use usd1_core::state::PendingTx;
-use usd1_core::traits::{AccountSequence, ChainError, Destination, DryRun, Slot, TxStatus};
+use usd1_core::traits::{
+    AccountSequence, BatchDelivery, ChainError, Destination, DryRun, Slot, TxStatus,
+};
+
+mod batch;
 use usd1_core::{Domain, Message};
 
 /// Gas for a delivery when estimation is not possible (measured ~170k), within the cap.
@@ -48,6 +52,8 @@ pub struct EvmDestination {
     estimates: std::sync::Mutex<std::collections::HashMap<B256, u64>>,
     /// The last fee estimate and when it was read.
     fee_cache: std::sync::Mutex<Option<(std::time::Instant, (u128, u128))>>,
+    /// Whether the transmitter has `receiveMessages`, read from its code once.
+    batch_support: OnceCell<bool>,
 }
 
 /// How long a fee estimate is used: under a second, so a try still bids what the chain
@@ -143,6 +149,7 @@ impl EvmDestination {
             chain_id: OnceCell::new(),
             estimates: Default::default(),
             fee_cache: Default::default(),
+            batch_support: OnceCell::new(),
         }
     }
 
@@ -423,6 +430,10 @@ impl Destination for EvmDestination {
     }
 
     fn sequence(&self) -> Option<&dyn AccountSequence> {
+        Some(self)
+    }
+
+    fn batches(&self) -> Option<&dyn BatchDelivery> {
         Some(self)
     }
 

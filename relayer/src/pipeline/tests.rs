@@ -37,6 +37,58 @@ struct FakeChain {
     received_not_final: StdMutex<HashSet<u64>>,
     /// The submitter account's numbers used by transactions in blocks.
     used_sequence: StdMutex<u64>,
+    /// Takes batches (`receiveMessages`); `batch_entry_point`: its contract has one.
+    batching: bool,
+    batch_entry_point: bool,
+    /// What the next batch dry runs say (`None`: it would succeed).
+    batch_dry_run: StdMutex<Option<DryRun>>,
+    /// Each batch signed: its messages' nonces and the transaction.
+    batches: StdMutex<Vec<(Vec<u64>, PendingTx)>>,
+    /// Nonces our batches skipped as already received.
+    skipped: StdMutex<HashSet<u64>>,
+}
+
+#[async_trait]
+impl usd1_core::traits::BatchDelivery for FakeChain {
+    async fn supports_batches(&self) -> Result<bool, ChainError> {
+        Ok(self.batch_entry_point)
+    }
+    async fn simulate_batch(
+        &self,
+        _: &[usd1_core::traits::BatchEntry<'_>],
+    ) -> Result<DryRun, ChainError> {
+        Ok(self
+            .batch_dry_run
+            .lock()
+            .unwrap()
+            .clone()
+            .unwrap_or(DryRun::Succeeds))
+    }
+    async fn prepare_batch(
+        &self,
+        entries: &[usd1_core::traits::BatchEntry<'_>],
+        slot: Slot,
+    ) -> Result<PendingTx, ChainError> {
+        let mut seed = b"batch".to_vec();
+        let mut nonces = Vec::new();
+        for e in entries {
+            seed.extend_from_slice(e.message);
+            nonces.push(Message::decode(e.message).unwrap().nonce);
+        }
+        seed.extend_from_slice(&slot.sequence.unwrap_or(u64::MAX).to_be_bytes());
+        let tx = PendingTx {
+            tx_hash: format!("{:#x}", alloy::primitives::keccak256(seed)),
+            raw: "0x02".into(),
+            sequence: slot.sequence,
+            sent_at_ms: 0,
+            valid_until: None,
+        };
+        self.batches.lock().unwrap().push((nonces, tx.clone()));
+        Ok(tx)
+    }
+    async fn skipped(&self, _: &str, m: &Message) -> Result<bool, ChainError> {
+        Ok(self.skipped.lock().unwrap().contains(&m.nonce))
+    }
 }
 
 #[async_trait]
@@ -64,6 +116,10 @@ impl Destination for FakeChain {
     }
     fn sequence(&self) -> Option<&dyn AccountSequence> {
         (!self.no_account_nonces).then_some(self as &dyn AccountSequence)
+    }
+    fn batches(&self) -> Option<&dyn usd1_core::traits::BatchDelivery> {
+        self.batching
+            .then_some(self as &dyn usd1_core::traits::BatchDelivery)
     }
     async fn prepare_delivery(
         &self,
@@ -226,6 +282,7 @@ impl Harness {
                 receipt_poll: Duration::ZERO,
                 max_concurrent_steps: 64,
                 steps_per_tick: 1,
+                max_batch: 1,
             },
             names: Default::default(),
             policy: RelayPolicy::new(
@@ -1040,4 +1097,222 @@ async fn a_used_account_nonce_with_the_message_delivered_elsewhere_ends_delivere
         "no filler: the number is used"
     );
     assert_eq!(state(&p, &m).await, MessageState::Delivered);
+}
+
+/// A harness whose chain takes batches (its contract has `receiveMessages` when
+/// `entry_point`), and a pipeline that batches up to 20.
+fn batching(entry_point: bool, stuck_after: Duration) -> (Harness, Pipeline) {
+    let mut h = Harness::new();
+    let chain = FakeChain {
+        attesters: StdMutex::new(h.keys.iter().map(|k| k.address()).collect()),
+        batching: true,
+        batch_entry_point: entry_point,
+        ..Default::default()
+    };
+    h.chain = Arc::new(chain);
+    let mut p = h.pipeline(stuck_after);
+    p.settings.max_batch = 20;
+    (h, p)
+}
+
+/// Observed and attested (each signed by two attesters) in one tick, ready to deliver.
+async fn attested(h: &Harness, p: &Pipeline, nonces: &[u64]) -> Vec<Message> {
+    let messages: Vec<Message> = nonces.iter().map(|n| message(*n)).collect();
+    let mut signatures = Vec::new();
+    for m in &messages {
+        observe(p, m).await;
+        let hash = m.hash();
+        for k in &h.keys[..2] {
+            signatures
+                .push(Signature65::from_signature(&k.sign_hash_sync(&hash).unwrap()).unwrap());
+        }
+    }
+    // The fake attesters answer every message with all of these: each message's attestation
+    // keeps the two that recover to attesters over its own hash.
+    *h.attesters.0.lock().unwrap() = signatures;
+    p.tick().await.unwrap();
+    for m in &messages {
+        assert_eq!(state(p, m).await, MessageState::Attested);
+    }
+    messages
+}
+
+#[tokio::test]
+async fn attested_messages_for_one_destination_go_in_one_transaction_at_one_nonce() {
+    let (h, p) = batching(true, NEVER);
+    let messages = attested(&h, &p, &[1, 2, 3]).await;
+    p.tick().await.unwrap();
+    let batches = h.chain.batches.lock().unwrap().clone();
+    assert_eq!(batches.len(), 1, "one batch: {batches:?}");
+    let (mut nonces, tx) = batches[0].clone();
+    nonces.sort();
+    assert_eq!(nonces, vec![1, 2, 3]);
+    assert_eq!(tx.sequence, Some(0));
+    assert!(
+        h.chain.signed.lock().unwrap().is_empty(),
+        "no single delivery"
+    );
+    assert_eq!(
+        *h.chain.broadcasts.lock().unwrap(),
+        vec![tx.tx_hash.clone()]
+    );
+    assert_eq!(p.store.next_nonce(Domain(6)).await.unwrap(), Some(1));
+    for m in &messages {
+        let r = record(&p, m).await;
+        assert_eq!(
+            r.state,
+            MessageState::Submitted {
+                tx_hash: tx.tx_hash.clone()
+            }
+        );
+        assert_eq!(r.pending_tx.as_ref().map(|t| &t.raw), Some(&tx.raw));
+    }
+    h.chain
+        .mined
+        .lock()
+        .unwrap()
+        .insert(tx.tx_hash.clone(), (true, 5));
+    p.tick().await.unwrap();
+    for m in &messages {
+        assert_eq!(
+            state(&p, m).await,
+            MessageState::Confirmed {
+                tx_hash: tx.tx_hash.clone()
+            }
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_batch_that_would_revert_goes_as_single_deliveries() {
+    let (h, p) = batching(true, NEVER);
+    let messages = attested(&h, &p, &[1, 2]).await;
+    *h.chain.batch_dry_run.lock().unwrap() = reverts("SignerNotAttester");
+    p.tick().await.unwrap();
+    assert!(h.chain.batches.lock().unwrap().is_empty());
+    let mut sequences: Vec<_> = h
+        .chain
+        .signed
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|t| t.sequence)
+        .collect();
+    sequences.sort();
+    assert_eq!(
+        sequences,
+        vec![Some(0), Some(1)],
+        "each alone, at its own number"
+    );
+    for m in &messages {
+        assert!(matches!(state(&p, m).await, MessageState::Submitted { .. }));
+    }
+}
+
+#[tokio::test]
+async fn a_transmitter_without_the_batch_entry_point_gets_single_deliveries() {
+    let (h, p) = batching(false, NEVER);
+    attested(&h, &p, &[1, 2]).await;
+    p.tick().await.unwrap();
+    assert!(h.chain.batches.lock().unwrap().is_empty());
+    assert_eq!(h.chain.signed.lock().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_message_received_already_stays_out_of_the_batch() {
+    let (h, p) = batching(true, NEVER);
+    let messages = attested(&h, &p, &[1, 2, 3]).await;
+    h.chain.received.lock().unwrap().insert(2);
+    p.tick().await.unwrap();
+    let batches = h.chain.batches.lock().unwrap().clone();
+    let mut nonces = batches[0].0.clone();
+    nonces.sort();
+    assert_eq!(nonces, vec![1, 3]);
+    assert_eq!(state(&p, &messages[1]).await, MessageState::Delivered);
+}
+
+/// A member that replaces the stuck batch sends its own message at the batch's number; the
+/// others find the number used by that transaction and go again, each once, at new numbers.
+#[tokio::test]
+async fn a_stuck_batch_replaced_by_one_member_sends_the_others_again_not_twice() {
+    let (h, p) = batching(true, Duration::ZERO);
+    let messages = attested(&h, &p, &[1, 2]).await;
+    p.tick().await.unwrap();
+    let (_, batch) = h.chain.batches.lock().unwrap()[0].clone();
+    // Not mined: each member re-signs its own message at number 0, a higher fee.
+    p.tick().await.unwrap();
+    let replacements = h.chain.signed.lock().unwrap().clone();
+    assert_eq!(replacements.len(), 2);
+    assert!(replacements.iter().all(|t| t.sequence == Some(0)));
+    // The first replacement is what the chain mined at number 0.
+    let mined = replacements[0].clone();
+    let mut winner = None;
+    for m in &messages {
+        if record(&p, m).await.sent_txs.contains(&mined.tx_hash) {
+            winner = Some(m.clone());
+        }
+    }
+    let winner = winner.expect("one member signed it");
+    let loser = messages.iter().find(|m| m.nonce != winner.nonce).unwrap();
+    h.chain
+        .mined
+        .lock()
+        .unwrap()
+        .insert(mined.tx_hash.clone(), (true, 5));
+    h.chain.received.lock().unwrap().insert(winner.nonce);
+    *h.chain.used_sequence.lock().unwrap() = 1;
+    p.tick().await.unwrap();
+    p.tick().await.unwrap();
+    assert_eq!(
+        state(&p, &winner).await,
+        MessageState::Confirmed {
+            tx_hash: mined.tx_hash.clone()
+        }
+    );
+    let r = record(&p, loser).await;
+    assert!(
+        matches!(r.state, MessageState::Submitted { .. }),
+        "{:?}",
+        r.state
+    );
+    assert_eq!(
+        r.pending_tx.as_ref().and_then(|t| t.sequence),
+        Some(1),
+        "sent again once, at a new number"
+    );
+    assert!(r.sent_txs.contains(&batch.tx_hash));
+    let at_one = h
+        .chain
+        .signed
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|t| t.sequence == Some(1))
+        .count();
+    assert_eq!(at_one, 1);
+}
+
+/// Someone else delivered a member between our check and the block: the batch skipped it,
+/// and the record says delivered by someone else, not confirmed by our transaction.
+#[tokio::test]
+async fn a_member_the_batch_skipped_ends_delivered_not_confirmed() {
+    let (h, p) = batching(true, NEVER);
+    let messages = attested(&h, &p, &[1, 2]).await;
+    p.tick().await.unwrap();
+    let (_, tx) = h.chain.batches.lock().unwrap()[0].clone();
+    h.chain
+        .mined
+        .lock()
+        .unwrap()
+        .insert(tx.tx_hash.clone(), (true, 5));
+    h.chain.received.lock().unwrap().extend([1, 2]);
+    h.chain.skipped.lock().unwrap().insert(2);
+    p.tick().await.unwrap();
+    assert_eq!(
+        state(&p, &messages[0]).await,
+        MessageState::Confirmed {
+            tx_hash: tx.tx_hash.clone()
+        }
+    );
+    assert_eq!(state(&p, &messages[1]).await, MessageState::Delivered);
 }

@@ -34,6 +34,9 @@ pub enum Payload {
         key: Key,
         message_hash: B256,
     },
+    /// Several messages in one transaction (EVM `receiveMessages`): a key already used is
+    /// skipped, anything else that refuses reverts the whole batch.
+    Batch(Vec<(Key, B256)>),
     /// A self-transfer that only uses up an account nonce.
     Filler,
 }
@@ -52,6 +55,8 @@ pub struct Receipt {
     pub success: bool,
     pub block: u64,
     pub fee: u128,
+    /// A batch's keys skipped as already used (not delivered by it).
+    pub skipped: Vec<Key>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -83,6 +88,8 @@ pub struct Waste {
     pub reverted_otherwise: u64,
     /// Self-transfers mined to use up a nonce.
     pub fillers: u64,
+    /// Messages our batches carried that were already received (skipped: no revert).
+    pub skipped_in_batches: u64,
 }
 
 pub struct ChainState {
@@ -135,21 +142,29 @@ impl ChainState {
 
     /// The properties of a broadcast, checked when the relayer makes it.
     pub fn check_broadcast(&mut self, tx: &Tx) {
-        let Payload::Delivery { key, .. } = &tx.payload else {
-            return;
-        };
-        match self.used.get(key) {
-            Some(Deliverer::Us { tx: landed, .. }) if *landed == tx.hash => {}
-            Some(by) => self.violations.push(format!(
-                "{} broadcast a delivery of {key:?} after the chain showed it received ({by:?})",
-                tx.hash
-            )),
-            None => {}
+        // A single delivery of a received key can only revert; a batch skips it (no cost).
+        if let Payload::Delivery { key, .. } = &tx.payload {
+            match self.used.get(key) {
+                Some(Deliverer::Us { tx: landed, .. }) if *landed == tx.hash => {}
+                Some(by) => self.violations.push(format!(
+                    "{} broadcast a delivery of {key:?} after the chain showed it received ({by:?})",
+                    tx.hash
+                )),
+                None => {}
+            }
         }
+        for key in tx.keys() {
+            self.check_rivals(tx, &key);
+        }
+    }
+
+    /// No other transaction carrying `key` that could still land, except a replacement at
+    /// the same account nonce.
+    fn check_rivals(&mut self, tx: &Tx, key: &Key) {
         let rivals: Vec<String> = self
             .sent
             .values()
-            .filter(|o| o.hash != tx.hash && o.payload_key() == Some(*key))
+            .filter(|o| o.hash != tx.hash && o.keys().contains(key))
             // A replacement at the same account nonce supersedes: only one of them can land.
             .filter(|o| self.mode == Mode::Solana || o.account_nonce != tx.account_nonce)
             .filter(|o| self.could_land(o))
@@ -204,7 +219,29 @@ impl ChainState {
     }
 
     fn execute(&mut self, tx: Tx) {
+        let mut skipped = Vec::new();
         let success = match &tx.payload {
+            Payload::Batch(entries) => {
+                if self.paused || self.faults.reverted_landings > 0 {
+                    self.faults.reverted_landings = self.faults.reverted_landings.saturating_sub(1);
+                    self.waste.reverted_otherwise += 1;
+                    false
+                } else {
+                    for (key, message_hash) in entries {
+                        if self.used.contains_key(key) {
+                            skipped.push(*key);
+                            self.waste.skipped_in_batches += 1;
+                        } else {
+                            let by = Deliverer::Us {
+                                tx: tx.hash.clone(),
+                                message_hash: *message_hash,
+                            };
+                            self.used.insert(*key, by);
+                        }
+                    }
+                    true
+                }
+            }
             Payload::Filler => {
                 self.waste.fillers += 1;
                 true
@@ -231,6 +268,7 @@ impl ChainState {
             success,
             block: self.height,
             fee: tx.fee,
+            skipped,
         };
         self.receipts.insert(tx.hash, receipt);
     }
@@ -284,7 +322,12 @@ impl ChainState {
             .receipts
             .iter()
             .filter(|(hash, r)| {
-                r.success && self.signed.get(*hash).and_then(Tx::payload_key) == Some(*key)
+                r.success
+                    && !r.skipped.contains(key)
+                    && self
+                        .signed
+                        .get(*hash)
+                        .is_some_and(|t| t.keys().contains(key))
             })
             .count();
         ours + usize::from(self.used.get(key) == Some(&Deliverer::Other))
@@ -318,10 +361,12 @@ impl ChainState {
 }
 
 impl Tx {
-    fn payload_key(&self) -> Option<Key> {
-        match self.payload {
-            Payload::Delivery { key, .. } => Some(key),
-            Payload::Filler => None,
+    /// The (source, nonce) keys it delivers.
+    fn keys(&self) -> Vec<Key> {
+        match &self.payload {
+            Payload::Delivery { key, .. } => vec![*key],
+            Payload::Batch(entries) => entries.iter().map(|(k, _)| *k).collect(),
+            Payload::Filler => vec![],
         }
     }
 }

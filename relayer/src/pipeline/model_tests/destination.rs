@@ -10,7 +10,9 @@ use async_trait::async_trait;
 use std::sync::{Arc, Mutex as StdMutex, MutexGuard};
 use usd1_core::proof::{Prepared, Proof, Unsigned, Verifier};
 use usd1_core::state::PendingTx;
-use usd1_core::traits::{AccountSequence, ChainError, Destination, DryRun, Slot, TxStatus};
+use usd1_core::traits::{
+    AccountSequence, BatchDelivery, BatchEntry, ChainError, Destination, DryRun, Slot, TxStatus,
+};
 use usd1_core::{Address, Domain, Message};
 
 /// The fee of a try: 25 % more per try, as the EVM adapter raises it.
@@ -160,6 +162,10 @@ impl Destination for ModelChain {
         (self.mode == Mode::Evm).then_some(self as &dyn AccountSequence)
     }
 
+    fn batches(&self) -> Option<&dyn BatchDelivery> {
+        (self.mode == Mode::Evm).then_some(self as &dyn BatchDelivery)
+    }
+
     async fn prepare_delivery(
         &self,
         message: &[u8],
@@ -297,5 +303,70 @@ impl AccountSequence for ModelChain {
             payload: Payload::Filler,
         };
         Ok(self.sign(tx))
+    }
+}
+
+/// The EVM model's `receiveMessages`.
+#[async_trait]
+impl BatchDelivery for ModelChain {
+    async fn supports_batches(&self) -> Result<bool, ChainError> {
+        self.call("supports_batches").await?;
+        Ok(true)
+    }
+
+    /// A used key is skipped, so only a pause or an injected refusal reverts the batch.
+    async fn simulate_batch(&self, entries: &[BatchEntry<'_>]) -> Result<DryRun, ChainError> {
+        self.call("simulate_batch").await?;
+        for e in entries {
+            decode(e.message)?;
+        }
+        let mut s = self.state();
+        let reason = if s.paused {
+            "paused"
+        } else if s.faults.refused_dry_runs > 0 {
+            s.faults.refused_dry_runs -= 1;
+            "injected refusal"
+        } else {
+            return Ok(DryRun::Succeeds);
+        };
+        Ok(DryRun::Reverts {
+            reason: reason.into(),
+        })
+    }
+
+    async fn prepare_batch(
+        &self,
+        entries: &[BatchEntry<'_>],
+        slot: Slot,
+    ) -> Result<PendingTx, ChainError> {
+        self.call("prepare_batch").await?;
+        let account_nonce = slot
+            .sequence
+            .ok_or_else(|| ChainError::Rejected("no account nonce allocated".into()))?;
+        let mut parts: Vec<&[u8]> = vec![b"batch"];
+        let mut keys = Vec::new();
+        for e in entries {
+            let m = decode(e.message)?;
+            keys.push((key_of(&m), m.hash()));
+            parts.push(e.message);
+        }
+        let (n, attempt) = (account_nonce.to_be_bytes(), slot.attempt.to_be_bytes());
+        parts.extend([&n[..], &attempt[..]]);
+        Ok(self.sign(Tx {
+            hash: tx_hash(&parts),
+            account_nonce,
+            fee: fee(slot.attempt),
+            valid_until: None,
+            payload: Payload::Batch(keys),
+        }))
+    }
+
+    async fn skipped(&self, tx_hash: &str, message: &Message) -> Result<bool, ChainError> {
+        self.call("skipped").await?;
+        Ok(self
+            .state()
+            .receipts
+            .get(tx_hash)
+            .is_some_and(|r| r.skipped.contains(&key_of(message))))
     }
 }

@@ -204,6 +204,8 @@ impl World {
                 receipt_poll: Duration::ZERO,
                 max_concurrent_steps: 64,
                 steps_per_tick: crate::pipeline::STEPS_PER_TICK,
+                // Small, so that batches and single deliveries both happen.
+                max_batch: 3,
             },
             names: Default::default(),
             policy: RelayPolicy::new(&Default::default(), messengers).unwrap(),

@@ -10,7 +10,12 @@ use usd1_core::{Domain, MessageRecord, MessageState};
 pub type Tally = BTreeMap<String, u64>;
 
 /// Texts of the pipeline's history details, and what the tally calls them.
-const HISTORY_MARKERS: [(&str, &str); 5] = [
+const HISTORY_MARKERS: [(&str, &str); 7] = [
+    ("in a batch of", "sent in a batch"),
+    (
+        "was used by another transaction",
+        "account nonce lost to another transaction",
+    ),
     ("expired before it landed", "rebuilt after blockhash expiry"),
     ("replaced with a higher fee", "replaced with a higher fee"),
     ("filling account nonce", "nonce filler sent"),
@@ -158,6 +163,7 @@ impl World {
                 reverted_as_received,
                 reverted_otherwise,
                 fillers,
+                skipped_in_batches,
             } = chain.state().waste;
             let mode = chain.mode;
             add(
@@ -169,6 +175,10 @@ impl World {
                 reverted_otherwise,
             );
             add(format!("{mode:?} nonce fillers mined"), fillers);
+            add(
+                format!("{mode:?} batch members skipped as received"),
+                skipped_in_batches,
+            );
         }
         tally
     }

@@ -1,0 +1,264 @@
+//! Several attested messages for one destination in one transaction, where the destination
+//! can take a batch (`Destination::batches`). A tick groups the records that are `Attested`
+//! when it starts by destination, up to `Settings::max_batch` a group. A group is checked as
+//! single deliveries are (received already, another burn of its (source, nonce) going first),
+//! then dry-run as a whole: if the batch would revert, or the chain has no batch entry point,
+//! each record is delivered alone, whose own dry run says which is refused and why.
+//!
+//! A batch takes one account number, allocated and stored with every member's `Submitted`
+//! record and the counter in one sled transaction, then flushed, then broadcast: the same
+//! exactly-once rules as a single delivery (DESIGN §6). Each member then follows the shared
+//! transaction on its own: a success final under the destination's rule confirms each; a
+//! revert sends each back to `Attested` (its next dry run explains it); a member that
+//! replaces the stuck batch re-signs its own message at that number, and the others find
+//! the number used by another transaction and go again (`sequence_lost`).
+
+use super::{delivery_bytes, Claim, Pipeline, StepError, Target};
+use crate::metrics;
+use usd1_core::traits::{BatchDelivery, BatchEntry, ChainError, DryRun, Slot};
+use usd1_core::{Domain, Message, MessageRecord, MessageState};
+use usd1_runtime::now_ms;
+
+/// A record taken into a batch: its message, its delivery bytes, and the claim on its
+/// (source, nonce) held until the submission is stored.
+struct Member<'a> {
+    record: MessageRecord,
+    message: Message,
+    bytes: (Vec<u8>, Vec<u8>),
+    _claim: Claim<'a>,
+}
+
+impl Pipeline {
+    /// Splits a tick's due records into groups delivered as one batch each (two or more
+    /// `Attested` records of a destination that takes batches) and the records stepped alone.
+    pub(super) fn batches_of(
+        &self,
+        due: Vec<MessageRecord>,
+    ) -> (Vec<(Domain, Vec<MessageRecord>)>, Vec<MessageRecord>) {
+        let max = self.settings.max_batch;
+        let mut groups: std::collections::BTreeMap<Domain, Vec<MessageRecord>> = Default::default();
+        let mut alone = Vec::new();
+        for r in due {
+            let batchable = max >= 2
+                && r.state == MessageState::Attested
+                && self
+                    .targets
+                    .get(&r.destination_domain)
+                    .is_some_and(|t| t.chain.batches().is_some());
+            if batchable {
+                groups.entry(r.destination_domain).or_default().push(r);
+            } else {
+                alone.push(r);
+            }
+        }
+        let mut batches = Vec::new();
+        for (domain, records) in groups {
+            let mut records = records.into_iter().peekable();
+            while records.peek().is_some() {
+                let chunk: Vec<MessageRecord> = records.by_ref().take(max).collect();
+                if chunk.len() >= 2 {
+                    batches.push((domain, chunk));
+                } else {
+                    alone.extend(chunk);
+                }
+            }
+        }
+        (batches, alone)
+    }
+
+    /// Delivers `records` (all `Attested`, all for `domain`) as one batch where it can; the
+    /// others, and all of them when the batch cannot go, are stepped alone.
+    pub(super) async fn deliver_batch(&self, domain: Domain, records: Vec<MessageRecord>) {
+        let alone = match self.try_batch(domain, records).await {
+            Ok(alone) => alone,
+            Err((e, alone)) => {
+                tracing::warn!(destination = domain.0, error = %e, "batch not sent; delivering alone");
+                alone
+            }
+        };
+        for r in alone {
+            self.advance(r).await;
+        }
+    }
+
+    /// Sends what it can of `records` as one batch; returns the records to step alone.
+    async fn try_batch(
+        &self,
+        domain: Domain,
+        records: Vec<MessageRecord>,
+    ) -> Result<Vec<MessageRecord>, (StepError, Vec<MessageRecord>)> {
+        let Some((target, batches)) = self
+            .targets
+            .get(&domain)
+            .and_then(|t| Some((t, t.chain.batches()?)))
+        else {
+            return Ok(records);
+        };
+        match batches.supports_batches().await {
+            Ok(true) => {}
+            Ok(false) => return Ok(records),
+            Err(e) => return Err((e.into(), records)),
+        }
+        let (members, mut alone) = match self.members(target, records).await {
+            Ok(split) => split,
+            Err((e, records)) => return Err((e, records)),
+        };
+        if members.len() < 2 {
+            alone.extend(members.into_iter().map(|m| m.record));
+            return Ok(alone);
+        }
+        let entries: Vec<BatchEntry<'_>> = members
+            .iter()
+            .map(|m| BatchEntry {
+                message: &m.bytes.0,
+                attestation: &m.bytes.1,
+            })
+            .collect();
+        let verdict = batches.simulate_batch(&entries).await;
+        if !matches!(verdict, Ok(DryRun::Succeeds)) {
+            if let Ok(dry_run) = &verdict {
+                tracing::info!(
+                    destination = domain.0,
+                    size = members.len(),
+                    ?dry_run,
+                    "the batch would not go; delivering its messages alone"
+                );
+            }
+            drop(entries);
+            alone.extend(members.into_iter().map(|m| m.record));
+            return match verdict {
+                Err(e) => Err((e.into(), alone)),
+                Ok(_) => Ok(alone),
+            };
+        }
+        match self.submit_batch(target, batches, &entries, &members).await {
+            Ok(()) => Ok(alone),
+            Err(e) => {
+                drop(entries);
+                alone.extend(members.into_iter().map(|m| m.record));
+                Err((e, alone))
+            }
+        }
+    }
+
+    /// The records that may go in the batch (claimed), and those to step alone: received
+    /// already, another burn of the (source, nonce) deciding or going first.
+    async fn members(
+        &self,
+        target: &Target,
+        records: Vec<MessageRecord>,
+    ) -> Result<(Vec<Member<'_>>, Vec<MessageRecord>), (StepError, Vec<MessageRecord>)> {
+        let mut members = Vec::new();
+        let mut alone = Vec::new();
+        let mut records = records.into_iter();
+        while let Some(r) = records.next() {
+            match self.member(target, r).await {
+                Ok(Ok(m)) => members.push(m),
+                Ok(Err(r)) => alone.push(r),
+                Err((e, r)) => {
+                    alone.push(r);
+                    alone.extend(members.into_iter().map(|m: Member<'_>| m.record));
+                    alone.extend(records);
+                    return Err((e, alone));
+                }
+            }
+        }
+        Ok((members, alone))
+    }
+
+    /// `r` as a batch member, or back to be stepped alone.
+    async fn member(
+        &self,
+        target: &Target,
+        r: MessageRecord,
+    ) -> Result<Result<Member<'_>, MessageRecord>, (StepError, MessageRecord)> {
+        let message = match Message::decode_hex(&r.message) {
+            Ok(m) => m,
+            Err(_) => return Ok(Err(r)),
+        };
+        let bytes = match delivery_bytes(&r) {
+            Ok(b) => b,
+            Err(_) => return Ok(Err(r)),
+        };
+        match target.chain.is_received(&message).await {
+            Ok(false) => {}
+            Ok(true) => return Ok(Err(r)),
+            Err(e) => return Err((e.into(), r)),
+        }
+        let Some(claim) = self.deciding.claim(r.source_domain, r.nonce) else {
+            return Ok(Err(r));
+        };
+        match self.replacement_going_first(&r).await {
+            Ok(None) => Ok(Ok(Member {
+                record: r,
+                message,
+                bytes,
+                _claim: claim,
+            })),
+            Ok(Some(_)) => Ok(Err(r)),
+            Err(e) => Err((e, r)),
+        }
+    }
+
+    /// Signs the batch at the account's next number, stores every member `Submitted` with the
+    /// counter in one transaction, flushes, then broadcasts.
+    async fn submit_batch(
+        &self,
+        target: &Target,
+        batches: &dyn BatchDelivery,
+        entries: &[BatchEntry<'_>],
+        members: &[Member<'_>],
+    ) -> Result<(), StepError> {
+        let guard = self.account_lock(target).await;
+        let sequence = match target.chain.sequence() {
+            Some(_) => Some(
+                self.store
+                    .next_nonce(target.chain.domain())
+                    .await?
+                    .unwrap_or(0),
+            ),
+            None => None,
+        };
+        let mut tx = batches
+            .prepare_batch(entries, Slot::first(sequence))
+            .await
+            .map_err(|e| match e {
+                ChainError::Rejected(reason) => {
+                    StepError::Chain(ChainError::Rejected(format!("batch not signed: {reason}")))
+                }
+                other => StepError::Chain(other),
+            })?;
+        tx.sent_at_ms = now_ms();
+        let detail = match sequence {
+            Some(n) => format!("in a batch of {}, account nonce {n}", members.len()),
+            None => format!("in a batch of {}", members.len()),
+        };
+        let mut records: Vec<MessageRecord> = members.iter().map(|m| m.record.clone()).collect();
+        for r in &mut records {
+            r.sent_txs.push(tx.tx_hash.clone());
+            r.pending_tx = Some(tx.clone());
+            r.transition(
+                MessageState::Submitted {
+                    tx_hash: tx.tx_hash.clone(),
+                },
+                now_ms(),
+                Some(detail.clone()),
+            );
+            r.next_attempt_at_ms = now_ms() + self.settings.receipt_poll.as_millis() as u64;
+        }
+        self.store
+            .save_all(&records, sequence.map(|n| n + 1))
+            .await?;
+        drop(guard);
+        // Durable before the broadcast, as a single delivery: a crash re-sends these bytes.
+        self.store.flush().await?;
+        for (r, m) in records.iter().zip(members) {
+            metrics::entered(&self.names, r, "submitted");
+            tracing::info!(message_hash = %m.message.hash(), tx = %tx.tx_hash, %detail, "transition");
+        }
+        if let Err(e) = target.chain.broadcast(&tx).await {
+            tracing::warn!(error = %e, "broadcast failed; it will be re-sent");
+        }
+        Ok(())
+    }
+}
