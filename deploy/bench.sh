@@ -1,11 +1,60 @@
 #!/usr/bin/env bash
-# Scripted end-to-end measurements (recorded in docs/benchmarks.md): the devnet demo's
-# transfer times each way, and the 50-transfer batch with a relayer SIGKILL.
+# The scripted benchmarks in one command (recorded in docs/benchmarks.md), each figure
+# measured side by side in one run on this machine's loopback devnet:
+#   1. gas: receiveMessage single and receiveMessages batches of 5/20/50 (forge, total tx gas)
+#   2. a backlog for one destination: mints/s of a bare receiveMessage loop vs the relayer,
+#      one delivery a message and in batches, and how full the blocks were
+#   3. the demo's transfers end to end (each way) and the relayer's observed → broadcast time
+#   4. 50 transfers with a relayer SIGKILL mid-batch
+#   5. the services at scale: the relayer's queue with 100k records, the attester's backfill
+#      signing (deploy/bench-scale.sh)
+# Release builds for the services and the bench binaries.
+#
+#   deploy/bench.sh            the full run (~10 min)
+#   deploy/bench.sh --smoke    CI's: every part runs with small sizes and debug builds, only
+#                              to check it still works (its figures mean nothing)
 set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/setup.sh" >/dev/null
 cd "$repo"
-cargo build --bins --quiet
-echo "== demo transfers (1 s blocks, 2 confirmations, 3 attesters, threshold 2)"
-"$USD1_BIN_DIR/usd1-devnet" --exit-after-demo --work-dir "$CARGO_TARGET_DIR/devnet-bench" --base-port 28545 | grep -E "demo end-to-end|supply"
-echo "== batch of 50 with a relayer SIGKILL"
-cargo test -p usd1-e2e --test relayer_crash --quiet -- --nocapture 2>&1 | grep -E "SIGKILL|batch of"
+smoke=false
+[ "${1:-}" = "--smoke" ] && smoke=true
+section() { printf '\n== %s\n' "$*"; }
+
+if $smoke; then
+  profile=debug
+  cargo build --quiet --bins
+  messages=12 rounds=1 queue=2000
+else
+  profile=release
+  cargo build --release --quiet -p usd1-attester -p usd1-relayer -p usd1-deploy --bins
+  messages=500 rounds=2 queue=100000
+fi
+bins="$CARGO_TARGET_DIR/$profile"
+export USD1_BIN_DIR="$bins"
+
+section "1. gas per mint (forge, total transaction gas: 21,000 + calldata + execution)"
+(cd chain-adapters/evm/contracts &&
+  "$repo/node_modules/.bin/forge" test --use ./tools/solc --match-contract GasTest -vv 2>&1 |
+  grep -E "total transaction gas|total per mint|batch size" | sed 's/^ */  /')
+
+section "2. a backlog of $messages attested messages ethereum → base ($rounds rounds)"
+timeout 900 "$bins/usd1-bench-backlog" --messages "$messages" --rounds "$rounds" \
+  --work-dir "$CARGO_TARGET_DIR/bench-backlog"
+
+if ! $smoke; then # (deploy/test.sh runs the demo anyway)
+  section "3. demo transfers (1 s blocks, 2 confirmations, 3 attesters, threshold 2)"
+  "$bins/usd1-devnet" --exit-after-demo --work-dir "$CARGO_TARGET_DIR/devnet-bench" --base-port 28545 |
+    grep -E "demo end-to-end|supply|observed"
+
+  section "4. batch of 50 with a relayer SIGKILL"
+  cargo test -p usd1-e2e --test relayer_crash --quiet -- --nocapture 2>&1 | grep -E "SIGKILL|batch of"
+fi
+
+section "5. the services at scale ($queue queued records)"
+if $smoke; then
+  USD1_QUEUE_RECORDS=$queue cargo test -p usd1-relayer --bin usd1-relayer --quiet -- \
+    --ignored --nocapture --exact store::due_tests::queue_scale_figures 2>&1 |
+    grep -vE "^(running|test result|$)"
+else
+  USD1_QUEUE_RECORDS=$queue deploy/bench-scale.sh
+fi

@@ -25,6 +25,9 @@ deploy/build-solana-validator.sh
 step "devnet demo (usd1-devnet --exit-after-demo)"
 "$USD1_BIN_DIR/usd1-devnet" --exit-after-demo --work-dir "$CARGO_TARGET_DIR/devnet-smoke" --base-port 18545
 
+step "benchmarks, smoke profile (deploy/bench.sh --smoke: every part still runs; figures meaningless)"
+deploy/bench.sh --smoke
+
 step "chaos soak, short profile (deploy/chaos.sh: kills, RPC faults, reorgs; checked from the chains)"
 deploy/chaos.sh --profile short
 

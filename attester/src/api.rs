@@ -206,7 +206,6 @@ mod tests {
     use axum::body::Body;
     use axum::http::{header, Request};
     use std::sync::RwLock;
-    use tower::ServiceExt;
 
     fn app() -> Router {
         let db = sled::Config::new().temporary(true).open().unwrap();
@@ -248,17 +247,7 @@ mod tests {
         let request = request
             .body(Body::from(json_body.unwrap_or_default().to_owned()))
             .unwrap();
-        let response = app().oneshot(request).await.unwrap();
-        let status = response.status();
-        assert_eq!(
-            response.headers().get(header::CONTENT_TYPE).unwrap(),
-            "application/json",
-            "{method} {uri}"
-        );
-        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
-            .await
-            .unwrap();
-        (status, serde_json::from_slice(&body).unwrap())
+        usd1_runtime::testing::json_answer(app(), request).await
     }
 
     #[tokio::test]

@@ -91,12 +91,8 @@ pub fn sources(config: &AttesterConfig, db: &sled::Db) -> Result<Vec<Polled>, At
         sources.push((Arc::new(watcher), chain.poll_interval_ms));
     }
     if let Some(solana) = &config.solana {
-        let tree = db.open_tree("watcher/solana")?;
-        let watcher = usd1_solana::watcher::SolanaWatcher::from_config(
-            solana,
-            usd1_config::remote_messengers(&config.chains),
-            tree,
-        )?;
+        let messengers = usd1_config::remote_messengers(&config.chains);
+        let watcher = usd1_solana::connect::source(solana, messengers, db)?;
         sources.push((Arc::new(watcher), solana.poll_interval_ms));
     }
     Ok(sources)

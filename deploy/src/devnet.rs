@@ -52,6 +52,8 @@ pub struct DevnetOptions {
     pub string_errors: bool,
     /// The relayer's relay policy (`Devnet::set_relay_policy` changes it on a running devnet).
     pub relay_policy: usd1_config::RelayPolicyConfig,
+    /// The relayer's `max_batch` (`Devnet::set_max_batch` changes it on a running devnet).
+    pub max_batch: usize,
     /// The attesters' governor; None: [`devnet_governor`]. Without its own
     /// `admin_token_file`, the devnet's ([`Devnet::governor_token_file`]) is used.
     pub governor: Option<usd1_config::GovernorConfig>,
@@ -100,6 +102,7 @@ impl DevnetOptions {
             base_port: None,
             solana: false,
             relay_policy: Default::default(),
+            max_batch: 20,
             string_errors: false,
             remove_work_dir_on_drop: false,
             governor: None,
@@ -498,7 +501,7 @@ impl Devnet {
                 retry_max_ms: 2000,
                 stuck_after_ms: 20_000,
                 max_concurrent_steps: 64,
-                max_batch: 20,
+                max_batch: self.options.max_batch,
                 destinations: vec![],
                 sources: vec![],
                 policy: self.options.relay_policy.clone(),

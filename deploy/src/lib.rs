@@ -1,5 +1,6 @@
 //! Contract deployment and the local devnet (anvil chains, attesters, relayer), plus the
 //! user-side helpers the demo and the end-to-end tests share.
+pub mod bench;
 pub mod bridge_mint;
 pub mod client;
 pub mod contracts;

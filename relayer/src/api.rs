@@ -208,7 +208,6 @@ mod tests {
     use super::*;
     use axum::body::Body;
     use axum::http::Request;
-    use tower::ServiceExt;
 
     fn app() -> Router {
         let db = sled::Config::new().temporary(true).open().unwrap();
@@ -231,20 +230,7 @@ mod tests {
             .uri(uri)
             .body(Body::empty())
             .unwrap();
-        let response = app().oneshot(request).await.unwrap();
-        let status = response.status();
-        assert_eq!(
-            response
-                .headers()
-                .get(axum::http::header::CONTENT_TYPE)
-                .unwrap(),
-            "application/json",
-            "{method} {uri}"
-        );
-        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
-            .await
-            .unwrap();
-        (status, serde_json::from_slice(&body).unwrap())
+        usd1_runtime::testing::json_answer(app(), request).await
     }
 
     #[tokio::test]

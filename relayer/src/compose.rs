@@ -198,12 +198,8 @@ pub fn sources(
     }
     if let Some(solana) = &config.solana {
         if serves(&r.sources, solana.domain) {
-            let tree = store.db().open_tree("watcher/solana")?;
-            let watcher = usd1_solana::watcher::SolanaWatcher::from_config(
-                solana,
-                usd1_config::remote_messengers(&config.chains),
-                tree,
-            )?;
+            let messengers = usd1_config::remote_messengers(&config.chains);
+            let watcher = usd1_solana::connect::source(solana, messengers, store.db())?;
             sources.push((Arc::new(watcher), solana.poll_interval_ms));
         }
     }

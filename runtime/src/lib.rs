@@ -16,8 +16,10 @@ mod redact;
 mod serve;
 pub mod service_error;
 pub mod store;
-#[cfg(feature = "store-stress")]
+#[cfg(feature = "test-util")]
 pub mod store_stress;
+#[cfg(feature = "test-util")]
+pub mod testing;
 pub mod watch;
 
 pub use blocking::{blocking, NotRun};

@@ -1,4 +1,4 @@
-//! What the relayer's and the attester's store stress tests share (feature `store-stress`,
+//! What the relayer's and the attester's store stress tests share (feature `test-util`,
 //! enabled by their dev-dependencies only): how long a run lasts, a watchdog that turns a hang
 //! into a failure with a clear message, and kill-and-reopen cycles — the test binary started
 //! again as a writer child, SIGKILLed at a random moment, its database then reopened and

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod burn;
 pub mod claim;
 pub mod conf;
+pub mod connect;
 pub mod cosign_verify;
 pub mod destination;
 pub mod memo;

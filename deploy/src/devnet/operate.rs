@@ -35,6 +35,14 @@ impl Devnet {
         Ok(old)
     }
 
+    /// Starts the relayer (killed first if running) with another `max_batch`, its store kept.
+    pub async fn set_max_batch(&mut self, max_batch: usize) -> Result<(), DevnetError> {
+        self.options.max_batch = max_batch;
+        self.kill_relayer().await;
+        self.write_relayer_config(port_of(&self.relayer_url)?)?;
+        self.start_relayer().await
+    }
+
     /// Restarts the relayer with another relay policy (its store, and so its queue, kept).
     pub async fn set_relay_policy(
         &mut self,

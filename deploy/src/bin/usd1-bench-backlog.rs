@@ -1,0 +1,216 @@
+//! `usd1-bench-backlog`: how fast a backlog for one destination is minted, against the
+//! chain's own limit (docs/benchmarks.md). On one devnet (two anvil chains on loopback, 1 s
+//! blocks, anvil's default block gas limit), each round makes `--messages` burns ethereum →
+//! base three times, waits until the attesters have signed every one, and mints them:
+//! - `bare`: a loop of signed `receiveMessage` transactions sent back to back (no store, no
+//!   dry run, attestations made beforehand): what the chain takes one message at a time;
+//! - `relayer, max_batch 1`: the relayer started with the backlog waiting, one delivery per
+//!   message;
+//! - `relayer, max_batch 20`: the same, in batches.
+//!
+//! Each is timed until base's supply has grown by the backlog (the relayer from just before
+//! its start). Prints every run, the medians, the ratios to `bare` and how full the blocks
+//! that carried the mints were.
+
+use alloy::providers::Provider;
+use clap::Parser;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use usd1_deploy::bench::{
+    attest, burn, deliver_singles, sent_messages, supply, wait_final, BenchError, AMOUNT,
+};
+use usd1_deploy::{Devnet, DevnetOptions};
+
+#[derive(Parser)]
+#[command(
+    name = "usd1-bench-backlog",
+    about = "Mints/s of a backlog: bare loop vs the relayer, single and batched"
+)]
+struct Args {
+    /// Messages in each backlog.
+    #[arg(long, default_value_t = 500)]
+    messages: usize,
+    /// Rounds (each runs the three ways once).
+    #[arg(long, default_value_t = 2)]
+    rounds: usize,
+    /// The devnet's directory (wiped first).
+    #[arg(long)]
+    work_dir: PathBuf,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Way {
+    Bare,
+    Relayer { max_batch: usize },
+}
+
+impl std::fmt::Display for Way {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Way::Bare => f.write_str("bare receiveMessage loop"),
+            Way::Relayer { max_batch } => write!(f, "relayer, max_batch {max_batch}"),
+        }
+    }
+}
+
+const WAYS: [Way; 3] = [
+    Way::Bare,
+    Way::Relayer { max_batch: 1 },
+    Way::Relayer { max_batch: 20 },
+];
+
+/// One way's run: how long, and the blocks that carried it.
+struct Run {
+    elapsed: Duration,
+    blocks: usize,
+    /// Gas used / gas limit over those blocks.
+    fullness: f64,
+    gas_per_mint: f64,
+}
+
+#[tokio::main]
+async fn main() {
+    let args = Args::parse();
+    usd1_evm::tls::install();
+    if let Err(e) = run(args).await {
+        eprintln!("usd1-bench-backlog: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(args: Args) -> Result<(), BenchError> {
+    let _ = std::fs::remove_dir_all(&args.work_dir);
+    let mut d = Devnet::start(DevnetOptions::new(&args.work_dir)).await?;
+    d.kill_relayer().await;
+    let base = d.chain("base").admin.clone();
+    let limit = base
+        .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+        .await?
+        .map(|b| b.header.gas_limit)
+        .unwrap_or_default();
+    println!(
+        "devnet: 2 anvil chains, 1 s blocks, block gas limit {limit}; 3 attesters (2 of 3); backlogs of {} messages ethereum → base",
+        args.messages
+    );
+    let mut runs: Vec<(Way, Run)> = Vec::new();
+    for round in 1..=args.rounds {
+        for way in WAYS {
+            d.kill_relayer().await;
+            let run = backlog(&mut d, way, args.messages).await?;
+            println!(
+                "round {round}: {way:<26} {:>7.2} s  {:>6.1} mints/s  {} blocks {:>5.1} % full  {:>7.0} gas a mint",
+                run.elapsed.as_secs_f64(),
+                args.messages as f64 / run.elapsed.as_secs_f64(),
+                run.blocks,
+                run.fullness * 100.0,
+                run.gas_per_mint
+            );
+            runs.push((way, run));
+        }
+    }
+    println!("\nmedians over {} rounds:", args.rounds);
+    let rate = |way: Way| {
+        let mut v: Vec<f64> = runs
+            .iter()
+            .filter(|(w, _)| *w == way)
+            .map(|(_, r)| args.messages as f64 / r.elapsed.as_secs_f64())
+            .collect();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let bare = rate(Way::Bare);
+    for way in WAYS {
+        println!(
+            "  {way:<26} {:>6.1} mints/s   {:.2}× the bare loop",
+            rate(way),
+            rate(way) / bare
+        );
+    }
+    d.stop().await;
+    Ok(())
+}
+
+/// Makes a backlog of `n` attested messages and mints it `way`.
+async fn backlog(d: &mut Devnet, way: Way, n: usize) -> Result<Run, BenchError> {
+    let burns = burn(d, n).await?;
+    let eth = d.chain("ethereum");
+    let messages = sent_messages(&eth.admin, eth.deployment.transmitter, burns).await?;
+    wait_final(d).await?;
+    wait_signed(d, &messages).await?;
+    let attestations = attest(d, &messages)?;
+    let base = d.chain("base").admin.clone();
+    let token = d.chain("base").deployment.token;
+    let before = supply(&base, token).await?;
+    let target = before + alloy::primitives::U256::from(AMOUNT) * alloy::primitives::U256::from(n);
+    let first_block = base.get_block_number().await? + 1;
+    let started = Instant::now();
+    match way {
+        Way::Bare => {
+            deliver_singles(d, &messages, &attestations).await?;
+        }
+        Way::Relayer { max_batch } => {
+            d.set_max_batch(max_batch).await?;
+        }
+    }
+    let deadline = started + Duration::from_secs(600);
+    while supply(&base, token).await? < target {
+        if Instant::now() > deadline {
+            return Err(BenchError::NotMinted(way.to_string()));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let elapsed = started.elapsed();
+    let last_block = base.get_block_number().await?;
+    let (mut used, mut limit, mut blocks) = (0u64, 0u64, 0usize);
+    for number in first_block..=last_block {
+        let Some(block) = base.get_block_by_number(number.into()).await? else {
+            continue;
+        };
+        if block.header.gas_used > 0 {
+            used += block.header.gas_used;
+            limit += block.header.gas_limit;
+            blocks += 1;
+        }
+    }
+    Ok(Run {
+        elapsed,
+        blocks,
+        fullness: used as f64 / limit.max(1) as f64,
+        gas_per_mint: used as f64 / n as f64,
+    })
+}
+
+/// Until two attesters answer every message's attestation `complete` (the relayer's
+/// threshold), so that the backlog is attested before anything is timed.
+async fn wait_signed(d: &Devnet, messages: &[Vec<u8>]) -> Result<(), BenchError> {
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(300);
+    for url in d.attester_urls.iter().take(2) {
+        for m in messages {
+            let hash = alloy::primitives::keccak256(m);
+            loop {
+                let complete = signed(&client, &format!("{url}/v1/attestations/{hash:#x}")).await;
+                if complete {
+                    break;
+                }
+                if Instant::now() > deadline {
+                    return Err(BenchError::NotSigned(hash));
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether the attester's answer at `url` is a complete attestation.
+async fn signed(client: &reqwest::Client, url: &str) -> bool {
+    let Ok(answer) = client.get(url).send().await else {
+        return false;
+    };
+    answer.status().is_success()
+        && answer
+            .json::<serde_json::Value>()
+            .await
+            .is_ok_and(|v| v["status"] == "complete")
+}
