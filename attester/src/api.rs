@@ -109,12 +109,7 @@ async fn messages_by_tx(
     State(s): State<Arc<AppState>>,
     Path((domain, tx)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let domain = Domain(
-        domain
-            .parse()
-            .map_err(|_| ApiError::bad_request("source domain must be a number"))?,
-    );
-    let tx = usd1_runtime::parse_source_tx(&tx)?;
+    let (domain, tx) = usd1_runtime::parse_source_path(&domain, &tx)?;
     let mut messages: Vec<Value> = s
         .store
         .by_tx(domain, &tx)

@@ -158,12 +158,7 @@ async fn by_tx(
     State(s): State<ApiState>,
     Path((domain, tx)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let domain = Domain(
-        domain
-            .parse()
-            .map_err(|_| ApiError::bad_request("source domain must be a number"))?,
-    );
-    let tx = usd1_runtime::parse_source_tx(&tx)?;
+    let (domain, tx) = usd1_runtime::parse_source_path(&domain, &tx)?;
     let found = s
         .store
         .by_source_tx_bytes(domain, tx.as_bytes())

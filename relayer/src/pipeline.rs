@@ -2,9 +2,9 @@
 //!
 //! - `Observed`/`Attesting`: outside the relay policy → `Skipped` (nothing spent); else
 //!   collect signatures; with `threshold` of them → `Attested`.
-//! - `Attested` (several for one destination at the start of a tick: delivered as one batch
-//!   where the destination takes batches, see `batch`; alone otherwise, or when the batch's
-//!   dry run would revert): already received on the destination → `Delivered`; a dry run above the gas
+//! - `Attested` (for a destination that takes batches: parked, and delivered with the others
+//!   of the tick for that destination as one batch, see `batch`; alone otherwise, or when
+//!   the batch's dry run would revert): already received on the destination → `Delivered`; a dry run above the gas
 //!   cap → `Skipped`; a refusal is read from chain state (below); otherwise a delivery is
 //!   signed (where the destination has an account sequence, at its next persisted number,
 //!   stored with the counter in one transaction), flushed, and only then broadcast →
@@ -169,39 +169,50 @@ impl Pipeline {
         // Records are independent except for nonce allocation, which the per-target lock
         // orders; running them together keeps one slow attester from stalling the batch,
         // and the bound keeps a large backlog's RPC load and memory in check.
-        let (batches, alone) = self.batches_of(due);
-        let mut steps: Vec<futures_util::future::BoxFuture<'_, ()>> = Vec::new();
-        for (domain, records) in batches {
-            steps.push(Box::pin(self.deliver_batch(domain, records)));
-        }
-        for r in alone {
-            steps.push(Box::pin(self.advance(r)));
-        }
-        futures_util::stream::iter(steps)
-            .buffer_unordered(self.settings.max_concurrent_steps.max(1))
-            .for_each(|()| async {})
-            .await;
+        // A record that is (or becomes) `Attested` for a destination that takes batches is
+        // parked, and the batcher delivers the parked ones together (`batch`).
+        let (parked, parking) = tokio::sync::mpsc::unbounded_channel();
+        let batching = self.settings.max_batch >= 2;
+        let steps = async move {
+            futures_util::stream::iter(due)
+                .map(|r| self.advance(r, batching))
+                .buffer_unordered(self.settings.max_concurrent_steps.max(1))
+                .for_each(|waiting| {
+                    if let Some(r) = waiting {
+                        // The batcher ends only after every sender is dropped: it is there.
+                        let _ = parked.send(r);
+                    }
+                    async {}
+                })
+                .await;
+        };
+        tokio::join!(steps, self.batcher(parking));
         Ok(count)
     }
 
     /// Steps `r` on while each step leaves it in a new state that is due at once: its input
     /// is already there, and waiting for the next tick would only add latency. Each step
     /// hands back the record as it stored it, so nothing is read again between steps.
-    async fn advance(&self, mut r: MessageRecord) {
+    /// With `park`, a record ready to be delivered in a batch is handed back instead.
+    async fn advance(&self, mut r: MessageRecord, park: bool) -> Option<MessageRecord> {
         let hash = r.message_hash.clone();
         for _ in 0..self.settings.steps_per_tick.max(1) {
+            if park && self.batchable(&r) {
+                return Some(r);
+            }
             let before = r.state.clone();
             match self.step(r).await {
                 Ok(next) if next.state != before && next.next_attempt_at_ms <= now_ms() => {
                     r = next;
                 }
-                Ok(_) => return,
+                Ok(_) => return None,
                 Err(e) => {
                     tracing::warn!(message_hash = %hash, error = %e, "step failed; will retry");
-                    return;
+                    return None;
                 }
             }
         }
+        None
     }
 
     async fn verifier(&self, target: &Target) -> Result<Verifier, ChainError> {

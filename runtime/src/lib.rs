@@ -71,8 +71,19 @@ pub fn fatal_config(program: &str, message: impl std::fmt::Display) -> ! {
     std::process::exit(2);
 }
 
-/// Parses a 32-byte hash given to the API: exactly `0x` and 64 lowercase hex digits, as Iris
-/// writes them (no missing prefix, no `0X`, no upper case, nothing around it).
+/// `/{sourceDomain}/{tx}` of a by-transaction route: a domain number and a source
+/// transaction ([`parse_source_tx`]).
+pub fn parse_source_path(
+    domain: &str,
+    tx: &str,
+) -> Result<(usd1_core::Domain, usd1_core::TxRef), ApiError> {
+    let domain = domain
+        .parse()
+        .map(usd1_core::Domain)
+        .map_err(|_| ApiError::bad_request("source domain must be a number"))?;
+    Ok((domain, parse_source_tx(tx)?))
+}
+
 /// A source transaction as a client names it: an EVM hash (strict, like [`parse_hash`]) or
 /// a base58 signature of 64 bytes (Solana).
 pub fn parse_source_tx(text: &str) -> Result<usd1_core::TxRef, ApiError> {
@@ -92,6 +103,8 @@ pub fn parse_source_tx(text: &str) -> Result<usd1_core::TxRef, ApiError> {
     }
 }
 
+/// Parses a 32-byte hash given to the API: exactly `0x` and 64 lowercase hex digits, as Iris
+/// writes them (no missing prefix, no `0X`, no upper case, nothing around it).
 pub fn parse_hash(text: &str, what: &str) -> Result<usd1_core::B256, ApiError> {
     let strict = text.len() == 66
         && text.starts_with("0x")

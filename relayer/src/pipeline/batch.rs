@@ -1,6 +1,10 @@
 //! Several attested messages for one destination in one transaction, where the destination
-//! can take a batch (`Destination::batches`). A tick groups the records that are `Attested`
-//! when it starts by destination, up to `Settings::max_batch` a group. A group is checked as
+//! can take a batch (`Destination::batches`). A record that is, or becomes during a tick,
+//! `Attested` for such a destination is parked; the tick's batcher groups the parked records
+//! by destination and sends a group when it holds `Settings::max_batch`, when it has waited
+//! [`LINGER`] for more, or when the tick's steps are done (a group of one goes alone). So a
+//! backlog whose signatures are collected in the tick goes in batches, and a lone transfer
+//! waits at most [`LINGER`]. A group is checked as
 //! single deliveries are (received already, another burn of its (source, nonce) going first),
 //! then dry-run as a whole: if the batch would revert, or the chain has no batch entry point,
 //! each record is delivered alone, whose own dry run says which is refused and why.
@@ -15,9 +19,18 @@
 
 use super::{delivery_bytes, Claim, Pipeline, StepError, Target};
 use crate::metrics;
+use futures_util::future::BoxFuture;
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use std::collections::HashMap;
+use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::time::{Duration, Instant};
 use usd1_core::traits::{BatchDelivery, BatchEntry, ChainError, DryRun, Slot};
 use usd1_core::{Domain, Message, MessageRecord, MessageState};
 use usd1_runtime::now_ms;
+
+/// How long a group waits for more records of its destination before it goes: a lone
+/// transfer is delayed this much at most, a backlog fills groups long before.
+const LINGER: Duration = Duration::from_millis(20);
 
 /// A record taken into a batch: its message, its delivery bytes, and the claim on its
 /// (source, nonce) held until the submission is stored.
@@ -29,41 +42,70 @@ struct Member<'a> {
 }
 
 impl Pipeline {
-    /// Splits a tick's due records into groups delivered as one batch each (two or more
-    /// `Attested` records of a destination that takes batches) and the records stepped alone.
-    pub(super) fn batches_of(
-        &self,
-        due: Vec<MessageRecord>,
-    ) -> (Vec<(Domain, Vec<MessageRecord>)>, Vec<MessageRecord>) {
-        let max = self.settings.max_batch;
-        let mut groups: std::collections::BTreeMap<Domain, Vec<MessageRecord>> = Default::default();
-        let mut alone = Vec::new();
-        for r in due {
-            let batchable = max >= 2
-                && r.state == MessageState::Attested
-                && self
-                    .targets
-                    .get(&r.destination_domain)
-                    .is_some_and(|t| t.chain.batches().is_some());
-            if batchable {
-                groups.entry(r.destination_domain).or_default().push(r);
-            } else {
-                alone.push(r);
-            }
-        }
-        let mut batches = Vec::new();
-        for (domain, records) in groups {
-            let mut records = records.into_iter().peekable();
-            while records.peek().is_some() {
-                let chunk: Vec<MessageRecord> = records.by_ref().take(max).collect();
-                if chunk.len() >= 2 {
-                    batches.push((domain, chunk));
-                } else {
-                    alone.extend(chunk);
+    /// Whether `r` waits for the batcher: `Attested`, for a destination that takes batches.
+    pub(super) fn batchable(&self, r: &MessageRecord) -> bool {
+        r.state == MessageState::Attested
+            && self
+                .targets
+                .get(&r.destination_domain)
+                .is_some_and(|t| t.chain.batches().is_some())
+    }
+
+    /// Delivers the records the tick's steps park, grouped by destination: a group goes when
+    /// it is full (`max_batch`), when it has waited [`LINGER`] for more, or when the steps
+    /// are done. A group of one is delivered alone.
+    pub(super) async fn batcher(&self, mut parking: UnboundedReceiver<MessageRecord>) {
+        let mut groups: HashMap<Domain, (Vec<MessageRecord>, Instant)> = HashMap::new();
+        let mut sending = FuturesUnordered::new();
+        let mut open = true;
+        while open || !groups.is_empty() || !sending.is_empty() {
+            let lingered = groups.values().map(|(_, since)| *since + LINGER).min();
+            tokio::select! {
+                next = parking.recv(), if open => match next {
+                    Some(r) => {
+                        let domain = r.destination_domain;
+                        let group = groups.entry(domain).or_insert_with(|| (Vec::new(), Instant::now()));
+                        group.0.push(r);
+                        if group.0.len() >= self.settings.max_batch {
+                            if let Some((records, _)) = groups.remove(&domain) {
+                                sending.push(self.send_group(domain, records));
+                            }
+                        }
+                    }
+                    None => {
+                        open = false;
+                        for (domain, (records, _)) in groups.drain() {
+                            sending.push(self.send_group(domain, records));
+                        }
+                    }
+                },
+                _ = tokio::time::sleep_until(lingered.unwrap_or_else(Instant::now)), if lingered.is_some() => {
+                    let now = Instant::now();
+                    let due: Vec<Domain> = groups
+                        .iter()
+                        .filter(|(_, (_, since))| *since + LINGER <= now)
+                        .map(|(d, _)| *d)
+                        .collect();
+                    for domain in due {
+                        if let Some((records, _)) = groups.remove(&domain) {
+                            sending.push(self.send_group(domain, records));
+                        }
+                    }
                 }
+                Some(()) = sending.next(), if !sending.is_empty() => {}
             }
         }
-        (batches, alone)
+    }
+
+    fn send_group(&self, domain: Domain, mut records: Vec<MessageRecord>) -> BoxFuture<'_, ()> {
+        if records.len() >= 2 {
+            return Box::pin(self.deliver_batch(domain, records));
+        }
+        Box::pin(async move {
+            if let Some(r) = records.pop() {
+                self.advance(r, false).await;
+            }
+        })
     }
 
     /// Delivers `records` (all `Attested`, all for `domain`) as one batch where it can; the
@@ -77,7 +119,7 @@ impl Pipeline {
             }
         };
         for r in alone {
-            self.advance(r).await;
+            self.advance(r, false).await;
         }
     }
 
