@@ -9,7 +9,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde_json::{json, Value};
 use std::sync::Arc;
-use usd1_core::{Domain, TxRef, B256};
+use usd1_core::{TxRef, B256};
 use usd1_runtime::extract::{Json, Path};
 use usd1_runtime::{now_ms, parse_hash, redact_urls, ApiError};
 

@@ -716,9 +716,15 @@ impl Pipeline {
             detail = detail.as_deref().unwrap_or(""),
             "transition"
         );
-        r.transition(state, now_ms(), detail);
+        r.transition(state.clone(), now_ms(), detail);
         self.store.save(r, None).await?;
-        self.store.flush().await?;
+        // Durable before anything it enables. Signatures collected enable nothing outside
+        // the store (a delivery flushes its own record before it is broadcast), and lost in
+        // a crash they are collected again: a backlog's hundreds of `Attested` transitions
+        // are not each an fsync.
+        if state != MessageState::Attested || !r.sent_txs.is_empty() {
+            self.store.flush().await?;
+        }
         metrics::entered(&self.names, r, name);
         Ok(())
     }

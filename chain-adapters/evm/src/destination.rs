@@ -81,11 +81,7 @@ impl EvmDestination {
             .with_to(self.transmitter)
             .with_input(input);
         // Never more than the cap, whatever the estimate says: the relayer's funds are at stake.
-        let dry_run = self
-            .estimates
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&delivery_key(message, attestation));
+        let dry_run = self.take_estimate(&delivery_key(message, attestation));
         let estimate = match dry_run {
             Some(g) => Ok(g),
             None => self.estimate(message, attestation).await,
@@ -97,6 +93,22 @@ impl EvmDestination {
         .min(self.max_gas);
         self.sign(request, account_nonce, gas, (max_fee, max_priority))
             .await
+    }
+
+    /// A dry run's gas estimate, for the signing that follows it.
+    fn keep_estimate(&self, key: B256, gas: u64) {
+        let mut estimates = self.estimates.lock().unwrap_or_else(|p| p.into_inner());
+        if estimates.len() >= MAX_KEPT_ESTIMATES {
+            estimates.clear(); // dry runs never followed by a signing
+        }
+        estimates.insert(key, gas);
+    }
+
+    fn take_estimate(&self, key: &B256) -> Option<u64> {
+        self.estimates
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key)
     }
 
     /// The enabled attesters `receiveMessage` checks signatures against, and its threshold.
@@ -369,13 +381,7 @@ impl Destination for EvmDestination {
             });
         }
         let gas = self.estimate(message, attestation).await?;
-        {
-            let mut estimates = self.estimates.lock().unwrap_or_else(|p| p.into_inner());
-            if estimates.len() >= MAX_KEPT_ESTIMATES {
-                estimates.clear(); // dry runs never followed by a signing
-            }
-            estimates.insert(delivery_key(message, attestation), gas);
-        }
+        self.keep_estimate(delivery_key(message, attestation), gas);
         if gas > self.max_gas {
             return Ok(DryRun::TooCostly {
                 reason: format!(

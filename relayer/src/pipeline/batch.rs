@@ -190,22 +190,30 @@ impl Pipeline {
         target: &Target,
         records: Vec<MessageRecord>,
     ) -> Result<(Vec<Member<'_>>, Vec<MessageRecord>), (StepError, Vec<MessageRecord>)> {
+        // Each member's checks read the chain: asked for all of them at once.
+        let checked =
+            futures_util::future::join_all(records.into_iter().map(|r| self.member(target, r)))
+                .await;
         let mut members = Vec::new();
         let mut alone = Vec::new();
-        let mut records = records.into_iter();
-        while let Some(r) = records.next() {
-            match self.member(target, r).await {
+        let mut failure = None;
+        for check in checked {
+            match check {
                 Ok(Ok(m)) => members.push(m),
                 Ok(Err(r)) => alone.push(r),
                 Err((e, r)) => {
                     alone.push(r);
-                    alone.extend(members.into_iter().map(|m: Member<'_>| m.record));
-                    alone.extend(records);
-                    return Err((e, alone));
+                    failure.get_or_insert(e);
                 }
             }
         }
-        Ok((members, alone))
+        match failure {
+            None => Ok((members, alone)),
+            Some(e) => {
+                alone.extend(members.into_iter().map(|m: Member<'_>| m.record));
+                Err((e, alone))
+            }
+        }
     }
 
     /// `r` as a batch member, or back to be stepped alone.

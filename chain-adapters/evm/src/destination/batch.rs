@@ -31,6 +31,16 @@ fn batch_input(entries: &[BatchEntry<'_>]) -> Vec<u8> {
     .abi_encode()
 }
 
+/// The key of a batch's estimate: every entry's two parts, in order.
+fn batch_key(entries: &[BatchEntry<'_>]) -> B256 {
+    let mut hasher = alloy::primitives::Keccak256::new();
+    for e in entries {
+        hasher.update(e.message);
+        hasher.update(e.attestation);
+    }
+    hasher.finalize()
+}
+
 /// Whether deployed bytecode dispatches `selector`: Solidity's dispatcher compares the
 /// calldata's first four bytes with each function's selector pushed by `PUSH4` (0x63).
 fn dispatches(code: &[u8], selector: [u8; 4]) -> bool {
@@ -109,6 +119,9 @@ impl BatchDelivery for EvmDestination {
             });
         }
         let gas = self.estimate_batch(entries).await?;
+        // Kept for the signing that follows, which runs under the account's nonce lock: the
+        // node executes the batch twice here, not a third time there.
+        self.keep_estimate(batch_key(entries), gas);
         if gas > self.batch_cap(entries) {
             return Ok(DryRun::TooCostly {
                 reason: format!(
@@ -128,7 +141,12 @@ impl BatchDelivery for EvmDestination {
     ) -> Result<PendingTx, ChainError> {
         let nonce = account_nonce(slot)?;
         let fees = self.fees(slot.attempt).await?;
-        let gas = match self.estimate_batch(entries).await {
+        let kept = self.take_estimate(&batch_key(entries));
+        let estimate = match kept {
+            Some(gas) => Ok(gas),
+            None => self.estimate_batch(entries).await,
+        };
+        let gas = match estimate {
             Ok(g) => g.saturating_mul(13) / 10,
             Err(_) => FALLBACK_GAS.saturating_mul(entries.len() as u64),
         }
