@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's second command (and CI's): formatting and lints, the contracts (artifacts match
-# a fresh compile; forge unit, fuzz and invariant tests), the devnet demo, the chaos soak's
-# short profile, then every Rust test: unit tests (the fuzz corpus replayed among them) and
+# a fresh compile; forge unit, fuzz and invariant tests, gas against .gas-snapshot), the devnet
+# demo, the benchmarks' smoke profile, the chaos soak's short profile, then every Rust test: unit tests (the fuzz corpus replayed among them) and
 # the end-to-end tests against real anvil nodes and the real binaries.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
