@@ -3,7 +3,9 @@
 # measured side by side in one run on this machine's loopback devnet:
 #   1. gas: receiveMessage single and receiveMessages batches of 5/20/50 (forge, total tx gas)
 #   2. a backlog for one destination: mints/s of a bare receiveMessage loop vs the relayer,
-#      one delivery a message and in batches, and how full the blocks were
+#      one delivery a message and in batches, and how full the blocks were; then single
+#      transfers' final burn observed → delivery broadcast (p50/p99), and the attestation
+#      route's keep-alive requests per second on an attester and the relayer
 #   3. the demo's transfers end to end (each way) and the relayer's observed → broadcast time
 #   4. 50 transfers with a relayer SIGKILL mid-batch
 #   5. the services at scale: the relayer's queue with 100k records, the attester's backfill
@@ -23,11 +25,11 @@ section() { printf '\n== %s\n' "$*"; }
 if $smoke; then
   profile=debug
   cargo build --quiet --bins
-  messages=12 rounds=1 queue=2000
+  messages=12 rounds=1 queue=2000 transfers=10 api_secs=1
 else
   profile=release
   cargo build --release --quiet -p usd1-attester -p usd1-relayer -p usd1-deploy --bins
-  messages=500 rounds=2 queue=100000
+  messages=500 rounds=3 queue=100000 transfers=100 api_secs=3
 fi
 bins="$CARGO_TARGET_DIR/$profile"
 export USD1_BIN_DIR="$bins"
@@ -39,7 +41,7 @@ section "1. gas per mint (forge, total transaction gas: 21,000 + calldata + exec
 
 section "2. a backlog of $messages attested messages ethereum → base ($rounds rounds)"
 timeout 900 "$bins/usd1-bench-backlog" --messages "$messages" --rounds "$rounds" \
-  --work-dir "$CARGO_TARGET_DIR/bench-backlog"
+  --transfers "$transfers" --api-secs "$api_secs" --work-dir "$CARGO_TARGET_DIR/bench-backlog"
 
 if ! $smoke; then # (deploy/test.sh runs the demo anyway)
   section "3. demo transfers (1 s blocks, 2 confirmations, 3 attesters, threshold 2)"

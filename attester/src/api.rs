@@ -9,8 +9,9 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde_json::{json, Value};
 use std::sync::Arc;
+use std::time::Duration;
 use usd1_core::{TxRef, B256};
-use usd1_runtime::extract::{Json, Path};
+use usd1_runtime::extract::{Json, Path, Query};
 use usd1_runtime::{now_ms, parse_hash, redact_urls, ApiError};
 
 pub fn router(state: Arc<AppState>) -> Router {
@@ -31,11 +32,46 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
+/// `?wait_ms=`: how long a request for a message not signed yet (not seen, or below
+/// finality) may wait for its signature before answering as it stands. Optional (Iris has
+/// no such parameter; without it the answer is immediate); at most [`MAX_WAIT_MS`].
+#[derive(serde::Deserialize)]
+struct Wait {
+    wait_ms: Option<u64>,
+}
+
+/// The longest wait a request may ask for: well under the server's request timeout.
+const MAX_WAIT_MS: u64 = 2_000;
+
+/// `GET /v1/attestations/{hash}`. With `wait_ms`, a relayer that saw the burn final before
+/// this attester did gets the signature the moment it is stored, instead of asking again
+/// after its retry delay (long-polling, woken by the store).
 async fn attestation(
     State(s): State<Arc<AppState>>,
     Path(hash): Path<String>,
+    Query(wait): Query<Wait>,
 ) -> Result<Json<Value>, ApiError> {
     let hash = parse_hash(&hash, "message hash")?;
+    let wait = Duration::from_millis(wait.wait_ms.unwrap_or(0).min(MAX_WAIT_MS));
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        // Registered before the store is read: a signature stored in between still wakes it.
+        let signed = s.store.signed_now().notified();
+        tokio::pin!(signed);
+        signed.as_mut().enable();
+        let answer = attestation_now(&s, hash).await;
+        let unsigned_yet = match &answer {
+            Err(e) => e.0 == StatusCode::NOT_FOUND,
+            Ok(Json(v)) => v["status"] == "pending_confirmations",
+        };
+        if !unsigned_yet || tokio::time::Instant::now() >= deadline {
+            return answer;
+        }
+        let _ = tokio::time::timeout_at(deadline, signed).await;
+    }
+}
+
+async fn attestation_now(s: &Arc<AppState>, hash: B256) -> Result<Json<Value>, ApiError> {
     // Its burn was orphaned after it was final: the signature is no longer given out.
     if s.violations.contains(&hash) {
         return Ok(Json(
@@ -203,6 +239,14 @@ mod tests {
     use std::sync::RwLock;
 
     fn app() -> Router {
+        served(state())
+    }
+
+    fn served(state: Arc<AppState>) -> Router {
+        usd1_runtime::harden(router(state), &usd1_runtime::ServerLimits::default())
+    }
+
+    fn state() -> Arc<AppState> {
         let db = sled::Config::new().temporary(true).open().unwrap();
         let mut chains = std::collections::BTreeMap::new();
         chains.insert(
@@ -228,10 +272,68 @@ mod tests {
             names: Default::default(),
             governor: crate::governor::Governor::new(Default::default(), None),
         };
-        usd1_runtime::harden(
-            router(Arc::new(state)),
-            &usd1_runtime::ServerLimits::default(),
-        )
+        Arc::new(state)
+    }
+
+    fn get(uri: &str) -> Request<Body> {
+        Request::builder().uri(uri).body(Body::empty()).unwrap()
+    }
+
+    /// A relayer that saw the burn final first waits on the route for the signature: it
+    /// gets it when stored, not after its deadline; unsigned, it gets the answer as it
+    /// stands once the deadline passed; without `wait_ms` the answer is immediate.
+    #[tokio::test]
+    async fn a_waiting_request_gets_the_signature_when_it_is_stored() {
+        let hash = B256::repeat_byte(7);
+        let uri = |wait: &str| format!("/v1/attestations/{hash:#x}{wait}");
+        let s = state();
+
+        let started = std::time::Instant::now();
+        let (status, _) =
+            usd1_runtime::testing::json_answer(served(s.clone()), get(&uri(""))).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(started.elapsed() < Duration::from_millis(500), "immediate");
+
+        let started = std::time::Instant::now();
+        let (status, _) =
+            usd1_runtime::testing::json_answer(served(s.clone()), get(&uri("?wait_ms=300"))).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(started.elapsed() >= Duration::from_millis(300), "it waited");
+
+        let waiting = tokio::spawn(usd1_runtime::testing::json_answer(
+            served(s.clone()),
+            get(&uri("?wait_ms=5000")),
+        ));
+        let started = std::time::Instant::now();
+        tokio::task::yield_now().await;
+        let signed = crate::store::SignedMessage {
+            message: "0x00".into(),
+            message_hash: format!("{hash:#x}"),
+            signature: "0x11".into(),
+            source_domain: usd1_core::Domain(0),
+            destination_domain: usd1_core::Domain(6),
+            nonce: 1,
+            source_tx: format!("{:#x}", B256::repeat_byte(8)),
+            source_block: 1,
+            signed_at_ms: 0,
+        };
+        let change = crate::store::GovernorChange {
+            window: None,
+            released: None,
+            meta: None,
+        };
+        s.store
+            .blocking()
+            .commit_signature(&signed, &hash, change)
+            .unwrap();
+        let (status, body) = waiting.await.unwrap();
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["status"], "complete");
+        assert_eq!(body["attestation"], "0x11");
+        assert!(
+            started.elapsed() < Duration::from_secs(4),
+            "answered when stored, not at its deadline"
+        );
     }
 
     async fn call(method: &str, uri: &str, json_body: Option<&str>) -> (StatusCode, Value) {

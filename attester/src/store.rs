@@ -113,6 +113,8 @@ pub struct BlockingStore {
     window: sled::Tree,
     meta: sled::Tree,
     dropped: sled::Tree,
+    /// Woken after each signature is stored: the attestation route's long-poll waits on it.
+    signed_now: std::sync::Arc<tokio::sync::Notify>,
 }
 
 pub use usd1_runtime::store::StoreError;
@@ -131,9 +133,16 @@ impl Store {
                 window: db.open_tree("governor/window")?,
                 meta: db.open_tree("governor/meta")?,
                 dropped: db.open_tree("governor/dropped")?,
+                signed_now: Default::default(),
                 db,
             },
         })
+    }
+
+    /// Notified after every signature stored (create the `notified()` future before
+    /// reading the store, so a signature stored in between is not missed).
+    pub fn signed_now(&self) -> &tokio::sync::Notify {
+        &self.trees.signed_now
     }
 
     /// The sync API, for code already on a blocking thread.
@@ -241,6 +250,7 @@ impl BlockingStore {
                 }
                 TxResult::Ok(())
             })?;
+        self.signed_now.notify_waiters();
         Ok(())
     }
 

@@ -70,6 +70,12 @@ pub enum BenchError {
     NotMinted(String),
     #[error("no complete attestation of {0} within 300 s")]
     NotSigned(B256),
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("transaction {0} reverted")]
     Reverted(B256),
     #[error("no block number")]
@@ -114,6 +120,15 @@ pub async fn mined(p: &DynProvider, hash: B256) -> Result<u64, BenchError> {
 /// `n` burns of 1 USD1 ethereum → base by the devnet user, sent back to back with explicit
 /// nonces; returns the first and last block they are in.
 pub async fn burn(d: &Devnet, n: usize) -> Result<(u64, u64), BenchError> {
+    burn_spaced(d, n, Duration::ZERO).await
+}
+
+/// `n` burns as [`burn`], one every `spacing` (single transfers spread over blocks).
+pub async fn burn_spaced(
+    d: &Devnet,
+    n: usize,
+    spacing: Duration,
+) -> Result<(u64, u64), BenchError> {
     let c = d.chain("ethereum");
     let p = wallet_provider(&c.rpc_url, &d.user)?;
     crate::client::User {
@@ -142,6 +157,9 @@ pub async fn burn(d: &Devnet, n: usize) -> Result<(u64, u64), BenchError> {
             .await?;
         hashes.push(*sent.tx_hash());
         nonce += 1;
+        if !spacing.is_zero() {
+            tokio::time::sleep(spacing).await;
+        }
     }
     let first = mined(&c.admin, hashes[0]).await?;
     let last = mined(&c.admin, hashes[n - 1]).await?;
@@ -229,4 +247,17 @@ pub async fn wait_final(d: &Devnet) -> Result<(), BenchError> {
         }
     }
     Ok(())
+}
+
+/// The relayer's record's time from `observed` (the burn seen final) to `submitted` (the
+/// delivery broadcast), in ms, from its history as the relayer's API gives it.
+pub fn observed_to_submitted_ms(record: &serde_json::Value) -> Option<u64> {
+    let first = |state: &str| {
+        record["history"]
+            .as_array()?
+            .iter()
+            .find(|h| h["state"] == state)?["at_ms"]
+            .as_u64()
+    };
+    Some(first("submitted")?.saturating_sub(first("observed")?))
 }

@@ -138,24 +138,11 @@ async fn demo_evm(devnet: &Devnet, recipient: &PrivateKeySigner) -> Result<Vec<f
             to.name,
             confirmed["state"]["tx_hash"].as_str().unwrap_or("?")
         );
-        if let Some(ms) = observed_to_submitted_ms(&confirmed) {
+        if let Some(ms) = usd1_deploy::bench::observed_to_submitted_ms(&confirmed) {
             println!("  relayer: final burn observed → delivery broadcast in {ms} ms");
         }
     }
     Ok(times)
-}
-
-/// From the relayer's history of a record: the first `observed` to the first `submitted`
-/// (the burn final and seen, to the delivery stored and sent).
-fn observed_to_submitted_ms(record: &serde_json::Value) -> Option<u64> {
-    let first = |state: &str| {
-        record["history"]
-            .as_array()?
-            .iter()
-            .find(|h| h["state"] == state)?["at_ms"]
-            .as_u64()
-    };
-    Some(first("submitted")?.saturating_sub(first("observed")?))
 }
 
 /// One transfer each way between ethereum and Solana; their end-to-end times.

@@ -26,6 +26,10 @@ pub trait SignatureSource: Send + Sync {
 pub struct HttpAttesters {
     client: reqwest::Client,
     urls: Vec<String>,
+    /// How long an attester that has not signed yet may hold the request (`?wait_ms=`),
+    /// answering the moment it signs: the relayer usually sees a burn final about when the
+    /// attesters do, and this replaces a retry delay with the attester's own signing time.
+    wait: Duration,
     /// Message hash → the `releaseAt`s of the attesters holding it, from the last collect.
     held: Mutex<HashMap<B256, Vec<u64>>>,
 }
@@ -50,6 +54,12 @@ enum Answer {
     Nothing,
 }
 
+/// The long-poll asked of attesters: half the request timeout (the answer must arrive within
+/// it), at most 1 s.
+fn long_poll(timeout: Duration) -> Duration {
+    (timeout / 2).min(Duration::from_secs(1))
+}
+
 /// What to show for a message held by the governors of some attesters.
 pub fn held_until(mut release_at: Vec<u64>, needed: usize) -> Option<u64> {
     release_at.sort_unstable();
@@ -62,6 +72,7 @@ impl HttpAttesters {
         let client = reqwest::Client::builder().timeout(timeout).build()?;
         Ok(Self {
             client,
+            wait: long_poll(timeout),
             urls: urls
                 .into_iter()
                 .map(|u| u.trim_end_matches('/').to_string())
@@ -71,7 +82,10 @@ impl HttpAttesters {
     }
 
     async fn one(&self, base: &str, hash: &B256) -> Result<Answer, AskError> {
-        let url = format!("{base}/v1/attestations/{hash:#x}");
+        let url = format!(
+            "{base}/v1/attestations/{hash:#x}?wait_ms={}",
+            self.wait.as_millis()
+        );
         let resp = self.client.get(&url).send().await?;
         if resp.status() == reqwest::StatusCode::NOT_FOUND {
             return Ok(Answer::Nothing);
@@ -142,6 +156,16 @@ impl SignatureSource for HttpAttesters {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_long_poll_ends_well_within_the_request_timeout() {
+        assert_eq!(long_poll(Duration::from_secs(2)), Duration::from_secs(1));
+        assert_eq!(
+            long_poll(Duration::from_millis(1000)),
+            Duration::from_millis(500)
+        );
+        assert_eq!(long_poll(Duration::from_secs(30)), Duration::from_secs(1));
+    }
 
     #[test]
     fn held_until_the_release_that_completes_the_threshold() {

@@ -8,7 +8,11 @@
 //!   message;
 //! - `relayer, max_batch 20`: the same, in batches.
 //!
-//! Each is timed until base's supply has grown by the backlog (the relayer from just before
+//! Then `--transfers` single transfers with the relayer running: final burn observed →
+//! delivery broadcast, p50/p99, from the relayer's history; and the attestation route's
+//! requests per second on attester 1 and the relayer over keep-alive connections.
+//!
+//! Each backlog is timed until base's supply has grown by the backlog (the relayer from just before
 //! its start: a cold start on a backlog, its watcher's first read included). After the bare
 //! loop the relayer is started, untimed, to settle the burns it delivered, so each relayer
 //! run finds only its own backlog. Prints every run, the medians, the ratios to `bare` and
@@ -19,7 +23,8 @@ use clap::Parser;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use usd1_deploy::bench::{
-    attest, burn, deliver_singles, sent_messages, supply, wait_final, BenchError, AMOUNT,
+    attest, burn, burn_spaced, deliver_singles, observed_to_submitted_ms, sent_messages, supply,
+    wait_final, BenchError, AMOUNT,
 };
 use usd1_deploy::{Devnet, DevnetOptions};
 
@@ -35,6 +40,13 @@ struct Args {
     /// Rounds (each runs the three ways once).
     #[arg(long, default_value_t = 2)]
     rounds: usize,
+    /// Single transfers (one every 250 ms, the relayer running) whose final burn observed →
+    /// delivery broadcast time is measured, after the backlogs.
+    #[arg(long, default_value_t = 100)]
+    transfers: usize,
+    /// Seconds each service's attestation route is asked over keep-alive connections.
+    #[arg(long, default_value_t = 3)]
+    api_secs: u64,
     /// The devnet's directory (wiped first).
     #[arg(long)]
     work_dir: PathBuf,
@@ -128,8 +140,137 @@ async fn run(args: Args) -> Result<(), BenchError> {
             rate(way) / bare
         );
     }
+    latency(&mut d, args.transfers).await?;
+    api(&d, Duration::from_secs(args.api_secs)).await?;
     d.stop().await;
     Ok(())
+}
+
+/// Final burn observed → delivery broadcast, from the relayer's history of `n` single
+/// transfers made while it runs (batching on: a lone transfer waits at most its linger).
+async fn latency(d: &mut Devnet, n: usize) -> Result<(), BenchError> {
+    d.set_max_batch(20).await?;
+    let burns = burn_spaced(d, n, Duration::from_millis(250)).await?;
+    let eth = d.chain("ethereum");
+    let messages = sent_messages(&eth.admin, eth.deployment.transmitter, burns).await?;
+    let records = settled(d, &messages).await?;
+    let mut ms: Vec<u64> = records
+        .iter()
+        .filter_map(observed_to_submitted_ms)
+        .collect();
+    ms.sort_unstable();
+    if ms.is_empty() {
+        return Err(BenchError::NotMinted(
+            "no submitted delivery in the relayer's history".into(),
+        ));
+    }
+    let at = |q: f64| ms[((ms.len() - 1) as f64 * q).round() as usize];
+    println!(
+        "
+final burn observed → delivery broadcast, {} single transfers (one every 250 ms): p50 {} ms, p99 {} ms, max {} ms",
+        ms.len(),
+        at(0.5),
+        at(0.99),
+        at(1.0)
+    );
+    Ok(())
+}
+
+/// Requests per second of `GET /v1/attestations/{hash}` (a complete one) on attester 1 and
+/// on the relayer, over 16 keep-alive connections each, for `time`.
+async fn api(d: &Devnet, time: Duration) -> Result<(), BenchError> {
+    let eth = d.chain("ethereum");
+    let head = eth.admin.get_block_number().await?;
+    let messages = sent_messages(
+        &eth.admin,
+        eth.deployment.transmitter,
+        (head.saturating_sub(50), head),
+    )
+    .await?;
+    let Some(message) = messages.first() else {
+        return Err(BenchError::NotMinted("no recent message to ask for".into()));
+    };
+    let path = format!(
+        "/v1/attestations/{:#x}",
+        alloy::primitives::keccak256(message)
+    );
+    println!();
+    for (who, url) in [
+        ("attester 1", &d.attester_urls[0]),
+        ("relayer", &d.relayer_url),
+    ] {
+        let rate = keep_alive_rate(url, &path, 16, time).await?;
+        println!(
+            "GET /v1/attestations/{{hash}} on {who}, keep-alive, 16 connections: {rate:.0} req/s"
+        );
+    }
+    Ok(())
+}
+
+/// Requests answered per second: `connections` HTTP/1.1 keep-alive connections, each asking
+/// `path` again as soon as the previous answer's body is read, for `time`.
+async fn keep_alive_rate(
+    base_url: &str,
+    path: &str,
+    connections: usize,
+    time: Duration,
+) -> Result<f64, BenchError> {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+    let addr = base_url.trim_start_matches("http://").to_string();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+    let io = |what: &str| {
+        let what = what.to_string();
+        move |source| BenchError::Io { what, source }
+    };
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..connections {
+        let (addr, request) = (addr.clone(), request.clone());
+        tasks.push(tokio::spawn(async move {
+            let stream = tokio::net::TcpStream::connect(&addr)
+                .await
+                .map_err(io("connect"))?;
+            let mut stream = BufReader::new(stream);
+            let mut answered = 0u64;
+            let mut line = String::new();
+            while started.elapsed() < time {
+                stream
+                    .get_mut()
+                    .write_all(request.as_bytes())
+                    .await
+                    .map_err(io("send"))?;
+                let mut length = 0usize;
+                loop {
+                    line.clear();
+                    stream.read_line(&mut line).await.map_err(io("read"))?;
+                    let header = line.trim_end();
+                    if header.is_empty() {
+                        break;
+                    }
+                    if let Some((name, value)) = header.split_once(':') {
+                        if name.eq_ignore_ascii_case("content-length") {
+                            length = value.trim().parse().unwrap_or(0);
+                        }
+                    }
+                }
+                let mut body = vec![0; length];
+                stream
+                    .read_exact(&mut body)
+                    .await
+                    .map_err(io("read body"))?;
+                answered += 1;
+            }
+            Ok::<u64, BenchError>(answered)
+        }));
+    }
+    let mut total = 0;
+    for task in tasks {
+        total += task.await.map_err(|e| BenchError::Io {
+            what: "a connection's task".into(),
+            source: std::io::Error::other(e),
+        })??;
+    }
+    Ok(total as f64 / started.elapsed().as_secs_f64())
 }
 
 /// Makes a backlog of `n` attested messages and mints it `way`.
@@ -211,23 +352,23 @@ async fn wait_signed(d: &Devnet, messages: &[Vec<u8>]) -> Result<(), BenchError>
     Ok(())
 }
 
-/// Until the relayer's record of every message is terminal (delivered by the bare loop).
-async fn settled(d: &Devnet, messages: &[Vec<u8>]) -> Result<(), BenchError> {
+/// Until the relayer's record of every message is delivered or confirmed; the records.
+async fn settled(d: &Devnet, messages: &[Vec<u8>]) -> Result<Vec<serde_json::Value>, BenchError> {
     let client = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(300);
+    let mut records = Vec::with_capacity(messages.len());
     for m in messages {
         let hash = alloy::primitives::keccak256(m);
         let url = format!("{}/v1/messages/{hash:#x}", d.relayer_url);
         loop {
-            let status = match client.get(&url).send().await {
-                Ok(r) if r.status().is_success() => r
-                    .json::<serde_json::Value>()
-                    .await
-                    .ok()
-                    .and_then(|v| v["status"].as_str().map(str::to_string)),
+            let record = match client.get(&url).send().await {
+                Ok(r) if r.status().is_success() => r.json::<serde_json::Value>().await.ok(),
                 _ => None,
             };
-            if matches!(status.as_deref(), Some("delivered" | "confirmed")) {
+            if let Some(r) =
+                record.filter(|r| matches!(r["status"].as_str(), Some("delivered" | "confirmed")))
+            {
+                records.push(r);
                 break;
             }
             if Instant::now() > deadline {
@@ -236,7 +377,7 @@ async fn settled(d: &Devnet, messages: &[Vec<u8>]) -> Result<(), BenchError> {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
-    Ok(())
+    Ok(records)
 }
 
 /// Whether the attester's answer at `url` is a complete attestation.

@@ -30,7 +30,7 @@ use usd1_runtime::now_ms;
 
 /// How long a group waits for more records of its destination before it goes: a lone
 /// transfer is delayed this much at most, a backlog fills groups long before.
-const LINGER: Duration = Duration::from_millis(20);
+const LINGER: Duration = Duration::from_millis(5);
 
 /// A record taken into a batch: its message, its delivery bytes, and the claim on its
 /// (source, nonce) held until the submission is stored.
