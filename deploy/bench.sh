@@ -5,7 +5,8 @@
 #   2. a backlog for one destination: mints/s of a bare receiveMessage loop vs the relayer,
 #      one delivery a message and in batches, and how full the blocks were; then single
 #      transfers' final burn observed → delivery broadcast (p50/p99), and the attestation
-#      route's keep-alive requests per second on an attester and the relayer
+#      route's keep-alive requests per second on an attester and the relayer; and a
+#      Solana-bound backlog's mints/s (a second devnet, with Agave's test validator)
 #   3. the demo's transfers end to end (each way) and the relayer's observed → broadcast time
 #   4. 50 transfers with a relayer SIGKILL mid-batch
 #   5. the services at scale: the relayer's queue with 100k records, the attester's backfill
@@ -25,11 +26,11 @@ section() { printf '\n== %s\n' "$*"; }
 if $smoke; then
   profile=debug
   cargo build --quiet --bins
-  messages=12 rounds=1 queue=2000 transfers=10 api_secs=1
+  messages=12 rounds=1 queue=2000 transfers=10 api_secs=1 solana=4
 else
   profile=release
   cargo build --release --quiet -p usd1-attester -p usd1-relayer -p usd1-deploy --bins
-  messages=500 rounds=3 queue=100000 transfers=100 api_secs=3
+  messages=500 rounds=3 queue=100000 transfers=100 api_secs=3 solana=200
 fi
 bins="$CARGO_TARGET_DIR/$profile"
 export USD1_BIN_DIR="$bins"
@@ -41,7 +42,8 @@ section "1. gas per mint (forge, total transaction gas: 21,000 + calldata + exec
 
 section "2. a backlog of $messages attested messages ethereum → base ($rounds rounds)"
 timeout 900 "$bins/usd1-bench-backlog" --messages "$messages" --rounds "$rounds" \
-  --transfers "$transfers" --api-secs "$api_secs" --work-dir "$CARGO_TARGET_DIR/bench-backlog"
+  --transfers "$transfers" --api-secs "$api_secs" --solana-messages "$solana" \
+  --work-dir "$CARGO_TARGET_DIR/bench-backlog"
 
 if ! $smoke; then # (deploy/test.sh runs the demo anyway)
   section "3. demo transfers (1 s blocks, 2 confirmations, 3 attesters, threshold 2)"

@@ -129,6 +129,19 @@ pub async fn burn_spaced(
     n: usize,
     spacing: Duration,
 ) -> Result<(u64, u64), BenchError> {
+    let recipient = address_to_bytes32(address!("0x90F79bf6EB2c4f870365E785982E1f101E93b906"));
+    burn_toward(d, n, Domain::BASE, recipient, spacing).await
+}
+
+/// `n` burns of 1 USD1 on ethereum toward `recipient` on `destination`, back to back with
+/// explicit nonces (one every `spacing`); returns the first and last block they are in.
+pub async fn burn_toward(
+    d: &Devnet,
+    n: usize,
+    destination: Domain,
+    recipient: B256,
+    spacing: Duration,
+) -> Result<(u64, u64), BenchError> {
     let c = d.chain("ethereum");
     let p = wallet_provider(&c.rpc_url, &d.user)?;
     crate::client::User {
@@ -138,14 +151,13 @@ pub async fn burn_spaced(
     .await?;
     let mut nonce = p.get_transaction_count(d.user.address()).pending().await?;
     let messenger = TokenMessenger::new(c.deployment.messenger, p.clone());
-    let recipient = address_to_bytes32(address!("0x90F79bf6EB2c4f870365E785982E1f101E93b906"));
     let (max_fee, tip) = fees();
     let mut hashes = Vec::with_capacity(n);
     for _ in 0..n {
         let sent = messenger
             .depositForBurn(
                 U256::from(AMOUNT),
-                Domain::BASE.0,
+                destination.0,
                 recipient,
                 c.deployment.token,
             )

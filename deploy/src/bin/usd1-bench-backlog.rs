@@ -23,10 +23,11 @@ use clap::Parser;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use usd1_deploy::bench::{
-    attest, burn, burn_spaced, deliver_singles, observed_to_submitted_ms, sent_messages, supply,
-    wait_final, BenchError, AMOUNT,
+    attest, burn, burn_spaced, burn_toward, deliver_singles, observed_to_submitted_ms,
+    sent_messages, supply, wait_final, BenchError, AMOUNT,
 };
 use usd1_deploy::{Devnet, DevnetOptions};
+use usd1_solana::solana_sdk::signature::Signer;
 
 #[derive(Parser)]
 #[command(
@@ -47,6 +48,10 @@ struct Args {
     /// Seconds each service's attestation route is asked over keep-alive connections.
     #[arg(long, default_value_t = 3)]
     api_secs: u64,
+    /// A Solana-bound backlog (ethereum → Solana) of this many messages, on a second devnet
+    /// with Agave's test validator, after the rest; 0 skips it.
+    #[arg(long, default_value_t = 200)]
+    solana_messages: usize,
     /// The devnet's directory (wiped first).
     #[arg(long)]
     work_dir: PathBuf,
@@ -142,6 +147,51 @@ async fn run(args: Args) -> Result<(), BenchError> {
     }
     latency(&mut d, args.transfers).await?;
     api(&d, Duration::from_secs(args.api_secs)).await?;
+    d.stop().await;
+    if args.solana_messages > 0 {
+        solana_backlog(&args.work_dir.join("solana"), args.solana_messages).await?;
+    }
+    Ok(())
+}
+
+/// A backlog of `n` attested messages ethereum → Solana, minted by the relayer started on
+/// it (one mint transaction a message, co-signed by two attesters): how long until the
+/// Solana supply has grown by the backlog.
+async fn solana_backlog(work_dir: &std::path::Path, n: usize) -> Result<(), BenchError> {
+    let _ = std::fs::remove_dir_all(work_dir);
+    let mut options = DevnetOptions::new(work_dir);
+    options.solana = true;
+    let mut d = Devnet::start(options).await?;
+    d.kill_relayer().await;
+    let Some(sol) = d.solana.as_ref() else {
+        return Err(BenchError::NotMinted(
+            "the devnet has no Solana side".into(),
+        ));
+    };
+    let wallet = alloy::primitives::B256::from(sol.user.pubkey().to_bytes());
+    let burns = burn_toward(&d, n, usd1_core::Domain::SOLANA, wallet, Duration::ZERO).await?;
+    let eth = d.chain("ethereum");
+    let messages = sent_messages(&eth.admin, eth.deployment.transmitter, burns).await?;
+    wait_final(&d).await?;
+    wait_signed(&d, &messages).await?;
+    let before = usd1_deploy::demo_solana::solana_supply(&d).await?;
+    let target = before + alloy::primitives::U256::from(AMOUNT) * alloy::primitives::U256::from(n);
+    let started = Instant::now();
+    d.start_relayer().await?;
+    let deadline = started + Duration::from_secs(600);
+    while usd1_deploy::demo_solana::solana_supply(&d).await? < target {
+        if Instant::now() > deadline {
+            return Err(BenchError::NotMinted("the Solana-bound backlog".into()));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let elapsed = started.elapsed();
+    println!(
+        "
+Solana-bound backlog of {n} (ethereum → Solana, relayer started on it): {:.1} s, {:.1} mints/s",
+        elapsed.as_secs_f64(),
+        n as f64 / elapsed.as_secs_f64()
+    );
     d.stop().await;
     Ok(())
 }
