@@ -124,6 +124,10 @@ pub struct MessageRecord {
     /// message was delivered by someone else while ours could not be mined.
     #[serde(default)]
     pub filler_txs: Vec<String>,
+    /// Those of `sent_txs` that carried it in a batch with other messages: only their
+    /// receipts can have skipped it (someone else delivered it first).
+    #[serde(default)]
+    pub batch_txs: Vec<String>,
     pub observed_at_ms: u64,
     /// The burn's block time (ms), for end-to-end latency.
     #[serde(default)]

@@ -37,6 +37,7 @@ pub fn new_record(
         pending_tx: None,
         sent_txs: Vec::new(),
         filler_txs: Vec::new(),
+        batch_txs: Vec::new(),
         observed_at_ms: now,
         burned_at_ms: block_timestamp * 1000,
         attested_at_ms: 0,

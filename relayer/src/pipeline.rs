@@ -491,7 +491,13 @@ impl Pipeline {
                 // can drop the mint, and the transaction is re-sent if it vanishes.
                 if is_final {
                     metrics::fees(&self.names, message.destination_domain, fee_paid);
-                    if let Some(batches) = target.chain.batches() {
+                    // Only a batch can have skipped it: a single delivery's receipt is not
+                    // read a second time.
+                    let batches = target
+                        .chain
+                        .batches()
+                        .filter(|_| r.batch_txs.contains(tx_hash));
+                    if let Some(batches) = batches {
                         if batches.skipped(tx_hash, message).await? {
                             let detail = format!(
                                 "our batch {tx_hash} skipped it: someone else delivered it first"

@@ -54,7 +54,12 @@ pub struct EvmDestination {
     fee_cache: std::sync::Mutex<Option<(std::time::Instant, (u128, u128))>>,
     /// Whether the transmitter has `receiveMessages`, read from its code once.
     batch_support: OnceCell<bool>,
+    /// The submitter's nonce at `latest` and when it was read.
+    used_cache: std::sync::Mutex<Option<(std::time::Instant, u64)>>,
 }
+
+/// How long the submitter's used nonce count is reused: well under a block.
+const USED_COUNT_TTL: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// How long a fee estimate is used: under a second, so a try still bids what the chain
 /// asks now (a try that is not mined is replaced with a raised bid anyway).
@@ -162,6 +167,7 @@ impl EvmDestination {
             estimates: Default::default(),
             fee_cache: Default::default(),
             batch_support: OnceCell::new(),
+            used_cache: Default::default(),
         }
     }
 
@@ -517,13 +523,25 @@ impl AccountSequence for EvmDestination {
             .await
     }
 
+    /// Read at most once per [`USED_COUNT_TTL`]: every pending delivery asks it at each
+    /// receipt check, and a count a moment old only delays noticing a lost number (it never
+    /// runs ahead of the chain).
     async fn used_on_chain(&self) -> Result<u64, ChainError> {
+        if let Some((at, used)) = *self.used_cache.lock().unwrap_or_else(|p| p.into_inner()) {
+            if at.elapsed() < USED_COUNT_TTL {
+                return Ok(used);
+            }
+        }
         let from = self.from;
-        self.rpc
+        let used = self
+            .rpc
             .call("eth_getTransactionCount", |p| async move {
                 p.get_transaction_count(from).latest().await
             })
-            .await
+            .await?;
+        *self.used_cache.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((std::time::Instant::now(), used));
+        Ok(used)
     }
 
     /// A 0-value transfer to ourselves at the slot's nonce: 21,000 gas, the cheapest way

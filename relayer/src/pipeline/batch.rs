@@ -286,6 +286,7 @@ impl Pipeline {
         let mut records: Vec<MessageRecord> = members.iter().map(|m| m.record.clone()).collect();
         for r in &mut records {
             r.sent_txs.push(tx.tx_hash.clone());
+            r.batch_txs.push(tx.tx_hash.clone());
             r.pending_tx = Some(tx.clone());
             r.transition(
                 MessageState::Submitted {
