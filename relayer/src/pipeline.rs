@@ -383,15 +383,7 @@ impl Pipeline {
         }
 
         let _guard = self.account_lock(target).await;
-        let sequence = match target.chain.sequence() {
-            Some(_) => Some(
-                self.store
-                    .next_nonce(target.chain.domain())
-                    .await?
-                    .unwrap_or(0),
-            ),
-            None => None,
-        };
+        let sequence = self.next_sequence(target).await?;
         let hash = message.hash();
         let delivery = Delivery {
             message: &raw,
@@ -861,6 +853,16 @@ impl Pipeline {
         } else {
             None
         }
+    }
+
+    /// The account number the next delivery to `target` takes, where its chain has them:
+    /// the stored counter (call under the account lock; the caller stores it advanced).
+    async fn next_sequence(&self, target: &Target) -> Result<Option<u64>, StepError> {
+        if target.chain.sequence().is_none() {
+            return Ok(None);
+        }
+        let stored = self.store.next_nonce(target.chain.domain()).await?;
+        Ok(Some(stored.unwrap_or(0)))
     }
 
     /// Schedules the next attempt: base · 2^attempts, capped, times a jitter in [0.5, 1.5).

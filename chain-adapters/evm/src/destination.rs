@@ -100,6 +100,21 @@ impl EvmDestination {
             .await
     }
 
+    /// The receipt of our transaction `tx_hash`, if it is in a block.
+    async fn receipt(
+        &self,
+        tx_hash: &str,
+    ) -> Result<Option<alloy::rpc::types::TransactionReceipt>, ChainError> {
+        let hash: B256 = tx_hash
+            .parse()
+            .map_err(|_| ChainError::Rejected(format!("bad tx hash {tx_hash}")))?;
+        self.rpc
+            .call("eth_getTransactionReceipt", |p| async move {
+                p.get_transaction_receipt(hash).await
+            })
+            .await
+    }
+
     /// A dry run's gas estimate, for the signing that follows it.
     fn keep_estimate(&self, key: B256, gas: u64) {
         let mut estimates = self.estimates.lock().unwrap_or_else(|p| p.into_inner());
@@ -474,16 +489,7 @@ impl Destination for EvmDestination {
         tx_hash: &str,
         _valid_until: Option<u64>,
     ) -> Result<TxStatus, ChainError> {
-        let hash: B256 = tx_hash
-            .parse()
-            .map_err(|_| ChainError::Rejected(format!("bad tx hash {tx_hash}")))?;
-        let receipt = self
-            .rpc
-            .call("eth_getTransactionReceipt", |p| async move {
-                p.get_transaction_receipt(hash).await
-            })
-            .await?;
-        let Some(receipt) = receipt else {
+        let Some(receipt) = self.receipt(tx_hash).await? else {
             return Ok(TxStatus::Unknown);
         };
         let block = receipt.block_number.unwrap_or(0);

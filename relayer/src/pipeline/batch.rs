@@ -118,6 +118,9 @@ impl Pipeline {
                 alone
             }
         };
+        // One after another, not together: records of one (source, nonce) (a burn and its
+        // replacement) stepped at once each find the other deciding and both wait, every
+        // time (the model test found it).
         for r in alone {
             self.advance(r, false).await;
         }
@@ -260,15 +263,7 @@ impl Pipeline {
         members: &[Member<'_>],
     ) -> Result<(), StepError> {
         let guard = self.account_lock(target).await;
-        let sequence = match target.chain.sequence() {
-            Some(_) => Some(
-                self.store
-                    .next_nonce(target.chain.domain())
-                    .await?
-                    .unwrap_or(0),
-            ),
-            None => None,
-        };
+        let sequence = self.next_sequence(target).await?;
         let mut tx = batches
             .prepare_batch(entries, Slot::first(sequence))
             .await

@@ -157,16 +157,7 @@ impl BatchDelivery for EvmDestination {
 
     /// From the receipt's `MessageSkipped` logs of our transmitter.
     async fn skipped(&self, tx_hash: &str, message: &Message) -> Result<bool, ChainError> {
-        let hash: B256 = tx_hash
-            .parse()
-            .map_err(|_| ChainError::Rejected(format!("bad tx hash {tx_hash}")))?;
-        let receipt = self
-            .rpc
-            .call("eth_getTransactionReceipt", |p| async move {
-                p.get_transaction_receipt(hash).await
-            })
-            .await?;
-        let Some(receipt) = receipt else {
+        let Some(receipt) = self.receipt(tx_hash).await? else {
             return Ok(false);
         };
         Ok(receipt

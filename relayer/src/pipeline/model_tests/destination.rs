@@ -115,6 +115,21 @@ fn decode(message: &[u8]) -> Result<Message, ChainError> {
     Message::decode(message).map_err(|e| ChainError::Rejected(e.to_string()))
 }
 
+/// A dry run's answer to what is not about one message: a pause, or an armed refusal.
+fn refusal(s: &mut ChainState) -> DryRun {
+    let reason = if s.paused {
+        "paused"
+    } else if s.faults.refused_dry_runs > 0 {
+        s.faults.refused_dry_runs -= 1;
+        "injected refusal"
+    } else {
+        return DryRun::Succeeds;
+    };
+    DryRun::Reverts {
+        reason: reason.into(),
+    }
+}
+
 fn key_of(m: &Message) -> Key {
     (m.source_domain, m.nonce)
 }
@@ -138,19 +153,12 @@ impl Destination for ModelChain {
         if self.mode == Mode::Solana {
             return Ok(DryRun::Succeeds);
         }
-        let reason = if s.used.contains_key(&key) {
-            "nonce already used"
-        } else if s.paused {
-            "paused"
-        } else if s.faults.refused_dry_runs > 0 {
-            s.faults.refused_dry_runs -= 1;
-            "injected refusal"
-        } else {
-            return Ok(DryRun::Succeeds);
-        };
-        Ok(DryRun::Reverts {
-            reason: reason.into(),
-        })
+        if s.used.contains_key(&key) {
+            return Ok(DryRun::Reverts {
+                reason: "nonce already used".into(),
+            });
+        }
+        Ok(refusal(&mut s))
     }
 
     async fn is_paused(&self) -> Result<bool, ChainError> {
@@ -320,18 +328,7 @@ impl BatchDelivery for ModelChain {
         for e in entries {
             decode(e.message)?;
         }
-        let mut s = self.state();
-        let reason = if s.paused {
-            "paused"
-        } else if s.faults.refused_dry_runs > 0 {
-            s.faults.refused_dry_runs -= 1;
-            "injected refusal"
-        } else {
-            return Ok(DryRun::Succeeds);
-        };
-        Ok(DryRun::Reverts {
-            reason: reason.into(),
-        })
+        Ok(refusal(&mut self.state()))
     }
 
     async fn prepare_batch(
