@@ -52,7 +52,15 @@ async fn attestation(
     Query(wait): Query<Wait>,
 ) -> Result<Json<Value>, ApiError> {
     let hash = parse_hash(&hash, "message hash")?;
-    let wait = Duration::from_millis(wait.wait_ms.unwrap_or(0).min(MAX_WAIT_MS));
+    let mut wait = Duration::from_millis(wait.wait_ms.unwrap_or(0).min(MAX_WAIT_MS));
+    // A waiting slot, or no wait: the answer as it stands now.
+    let slot = match wait.is_zero() {
+        true => None,
+        false => s.waiting.try_acquire().ok(),
+    };
+    if slot.is_none() {
+        wait = Duration::ZERO;
+    }
     let deadline = tokio::time::Instant::now() + wait;
     loop {
         // Registered before the store is read: a signature stored in between still wakes it.
@@ -262,6 +270,7 @@ mod tests {
         );
         let state = AppState {
             violations: crate::violations::Violations::open(&db).unwrap(),
+            waiting: tokio::sync::Semaphore::new(crate::state::MAX_WAITING),
             store: crate::store::Store::open(db).unwrap(),
             key: crate::signer::EvmAttesterKey::new(
                 alloy::signers::local::PrivateKeySigner::random(),
@@ -277,6 +286,22 @@ mod tests {
 
     fn get(uri: &str) -> Request<Body> {
         Request::builder().uri(uri).body(Body::empty()).unwrap()
+    }
+
+    /// Waiting requests cannot hold every connection: past the waiting slots, a request
+    /// that asks to wait is answered at once.
+    #[tokio::test]
+    async fn a_request_past_the_waiting_slots_is_answered_at_once() {
+        let s = state();
+        let _all = s
+            .waiting
+            .try_acquire_many(crate::state::MAX_WAITING as u32)
+            .unwrap();
+        let started = std::time::Instant::now();
+        let uri = format!("/v1/attestations/{:#x}?wait_ms=2000", B256::repeat_byte(9));
+        let (status, _) = usd1_runtime::testing::json_answer(served(s.clone()), get(&uri)).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(started.elapsed() < Duration::from_millis(1000), "not held");
     }
 
     /// A relayer that saw the burn final first waits on the route for the signature: it

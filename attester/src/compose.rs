@@ -38,6 +38,7 @@ pub fn state(
         names,
         governor: governor(config),
         violations: violations::Violations::open(db)?,
+        waiting: tokio::sync::Semaphore::new(crate::state::MAX_WAITING),
     })
 }
 

@@ -40,7 +40,14 @@ pub struct AppState {
     pub governor: crate::governor::Governor,
     /// Signed messages a reorg deeper than the finality rule orphaned: no longer served.
     pub violations: crate::violations::Violations,
+    /// Attestation requests that may wait for a signature at once (`?wait_ms=`); beyond
+    /// them a request is answered at once, so waiting requests cannot hold every connection
+    /// the server serves.
+    pub waiting: tokio::sync::Semaphore,
 }
+
+/// How many attestation requests may wait for a signature at once.
+pub const MAX_WAITING: usize = 256;
 
 impl AppState {
     /// Creates every series this attester can move at 0, so rates and alerts see them early.

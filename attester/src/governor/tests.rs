@@ -41,6 +41,7 @@ fn app_state(db: sled::Db, limits: Limits, token: Option<&str>) -> Arc<AppState>
     let key = alloy::signers::local::PrivateKeySigner::from_bytes(&B256::repeat_byte(7)).unwrap();
     Arc::new(AppState {
         violations: crate::violations::Violations::open(&db).unwrap(),
+        waiting: tokio::sync::Semaphore::new(crate::state::MAX_WAITING),
         store: Store::open(db).unwrap(),
         key: crate::signer::EvmAttesterKey::new(key),
         unconfirmed: RwLock::new(Default::default()),
