@@ -75,6 +75,7 @@ async fn attestation(
         if !unsigned_yet || tokio::time::Instant::now() >= deadline {
             return answer;
         }
+        s.wake_watchers_for(&hash);
         let _ = tokio::time::timeout_at(deadline, signed).await;
     }
 }
@@ -271,6 +272,7 @@ mod tests {
         let state = AppState {
             violations: crate::violations::Violations::open(&db).unwrap(),
             waiting: tokio::sync::Semaphore::new(crate::state::MAX_WAITING),
+            wakes: Default::default(),
             store: crate::store::Store::open(db).unwrap(),
             key: crate::signer::EvmAttesterKey::new(
                 alloy::signers::local::PrivateKeySigner::random(),
@@ -358,6 +360,59 @@ mod tests {
         assert!(
             started.elapsed() < Duration::from_secs(4),
             "answered when stored, not at its deadline"
+        );
+    }
+
+    /// A relayer waiting for a burn this attester saw below finality wakes that chain's
+    /// watcher (it may be final by now); one never seen wakes every chain; an answer that is
+    /// not waited for wakes none.
+    #[tokio::test]
+    async fn a_waiting_request_wakes_the_watcher_of_the_burns_chain() {
+        let s = state();
+        let wakes: Vec<_> = [0, 6]
+            .map(|d| (usd1_core::Domain(d), usd1_runtime::watch::Wake::default()))
+            .into();
+        s.wakes.write().unwrap().extend(wakes.iter().cloned());
+        // Woken since last asked (a wake is kept until taken; a zero timeout polls it once).
+        let woken = |i: usize| {
+            let wake = wakes[i].1.clone();
+            async move {
+                tokio::time::timeout(Duration::ZERO, wake.woken())
+                    .await
+                    .is_ok()
+            }
+        };
+        let pending = B256::repeat_byte(5);
+        s.unconfirmed.write().unwrap().insert(
+            pending,
+            crate::state::Unconfirmed {
+                source_domain: usd1_core::Domain(6),
+                message: "0x00".into(),
+                source_tx: TxRef::from_hash(B256::repeat_byte(4)),
+            },
+        );
+        let ask = |hash: B256, wait: &'static str| {
+            let uri = format!("/v1/attestations/{hash:#x}{wait}");
+            usd1_runtime::testing::json_answer(served(s.clone()), get(&uri))
+        };
+
+        let (_, body) = ask(pending, "").await;
+        assert_eq!(body["status"], "pending_confirmations");
+        assert!(
+            !woken(0).await && !woken(1).await,
+            "an answer not waited for wakes nothing"
+        );
+
+        let (_, body) = ask(pending, "?wait_ms=50").await;
+        assert_eq!(body["status"], "pending_confirmations");
+        assert!(woken(1).await, "the burn's own chain is polled at once");
+        assert!(!woken(0).await, "another chain is not");
+
+        let (status, _) = ask(B256::repeat_byte(3), "?wait_ms=50").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(
+            woken(0).await && woken(1).await,
+            "a burn never seen: every chain is polled"
         );
     }
 

@@ -39,6 +39,7 @@ pub fn state(
         governor: governor(config),
         violations: violations::Violations::open(db)?,
         waiting: tokio::sync::Semaphore::new(crate::state::MAX_WAITING),
+        wakes: Default::default(),
     })
 }
 
@@ -116,6 +117,12 @@ pub fn spawn_watchers(state: &Arc<AppState>, sources: Vec<Polled>) {
                 },
             );
         let poll = Duration::from_millis(poll_interval_ms);
-        tokio::spawn(usd1_runtime::watch::run(source, poll, intake.clone()));
+        let wake = usd1_runtime::watch::Wake::default();
+        state
+            .wakes
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(source.domain(), wake.clone());
+        tokio::spawn(usd1_runtime::watch::run(source, poll, intake.clone(), wake));
     }
 }

@@ -44,12 +44,32 @@ pub struct AppState {
     /// them a request is answered at once, so waiting requests cannot hold every connection
     /// the server serves.
     pub waiting: tokio::sync::Semaphore,
+    /// Each source chain's watch loop, to wake when a relayer waits for a burn from it.
+    pub wakes: RwLock<HashMap<Domain, usd1_runtime::watch::Wake>>,
 }
 
 /// How many attestation requests may wait for a signature at once.
 pub const MAX_WAITING: usize = 256;
 
 impl AppState {
+    /// A relayer waits for `hash`, which this attester has not signed: poll its source chain
+    /// now (it may have become final since the last poll) rather than at the next interval.
+    /// A burn seen below finality wakes its own chain; one not seen at all wakes every chain.
+    /// The watch loops bound how often wakes poll, whoever sends them.
+    pub fn wake_watchers_for(&self, hash: &B256) {
+        let source = self
+            .unconfirmed
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(hash)
+            .map(|u| u.source_domain);
+        let wakes = self.wakes.read().unwrap_or_else(|p| p.into_inner());
+        match source {
+            Some(domain) => wakes.get(&domain).into_iter().for_each(|w| w.now()),
+            None => wakes.values().for_each(|w| w.now()),
+        }
+    }
+
     /// Creates every series this attester can move at 0, so rates and alerts see them early.
     pub fn init_metrics(&self) {
         let state = self;

@@ -67,7 +67,13 @@ async fn run(config: RelayerConfig) -> Result<(), start::StartError> {
             poll,
             wake: wake.clone(),
         };
-        tokio::spawn(usd1_runtime::watch::run(source, poll, Arc::new(queue)));
+        let unwoken = usd1_runtime::watch::Wake::default();
+        tokio::spawn(usd1_runtime::watch::run(
+            source,
+            poll,
+            Arc::new(queue),
+            unwoken,
+        ));
     }
     tokio::spawn(run_pipeline(pipeline.clone(), wake));
     tokio::spawn(sample_queue_depth(store.clone()));

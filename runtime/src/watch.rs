@@ -9,6 +9,7 @@ use prometheus::{register_int_counter_vec, IntCounterVec};
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 use thiserror::Error;
+use tokio::sync::Notify;
 use usd1_core::source::{Source, SourceError};
 use usd1_core::{ObservedBurn, B256};
 
@@ -65,20 +66,48 @@ pub trait Intake: Send + Sync {
     fn report(&self, source: &dyn Source, outcome: Result<Progress, WatchError>);
 }
 
-/// Polls `source` every `poll` for as long as the process runs.
-pub async fn run(source: Arc<dyn Source>, poll: Duration, intake: Arc<dyn Intake>) {
+/// Asks a watch loop to poll now instead of at its next interval: an attester's watcher is
+/// woken when a relayer waits for a burn it has seen but not yet as final, so the signature
+/// follows finality by one poll's round trips instead of up to a whole interval. Wakes that
+/// arrive while a poll runs fold into one more poll.
+#[derive(Clone, Debug, Default)]
+pub struct Wake(Arc<Notify>);
+
+impl Wake {
+    pub fn now(&self) {
+        self.0.notify_one();
+    }
+
+    /// Returns once woken (at once if a wake came since the last return).
+    pub async fn woken(&self) {
+        self.0.notified().await
+    }
+}
+
+/// The least time between two polls' starts when woken: wakes come from peers' requests, so
+/// they can ask for at most this many extra polls (40 a second), whatever they send.
+pub const MIN_WAKE_GAP: Duration = Duration::from_millis(25);
+
+/// Polls `source` every `poll`, and when woken (at most once per [`MIN_WAKE_GAP`]), for as
+/// long as the process runs.
+pub async fn run(source: Arc<dyn Source>, poll: Duration, intake: Arc<dyn Intake>, wake: Wake) {
     for reason in source.rejection_reasons() {
         REJECTED.with_label_values(&[source.name(), reason]);
     }
     let mut tick = tokio::time::interval(poll);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = wake.woken() => {}
+        }
+        let started = tokio::time::Instant::now();
         let outcome = step(&*source, &*intake).await;
         if let Err(e) = &outcome {
             tracing::warn!(chain = source.name(), error = %e, "watch step failed; retrying next poll");
         }
         intake.report(&*source, outcome);
+        tokio::time::sleep_until(started + MIN_WAKE_GAP.min(poll)).await;
     }
 }
 

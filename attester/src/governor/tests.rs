@@ -42,6 +42,7 @@ fn app_state(db: sled::Db, limits: Limits, token: Option<&str>) -> Arc<AppState>
     Arc::new(AppState {
         violations: crate::violations::Violations::open(&db).unwrap(),
         waiting: tokio::sync::Semaphore::new(crate::state::MAX_WAITING),
+        wakes: Default::default(),
         store: Store::open(db).unwrap(),
         key: crate::signer::EvmAttesterKey::new(key),
         unconfirmed: RwLock::new(Default::default()),

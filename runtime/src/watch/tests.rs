@@ -152,3 +152,83 @@ async fn rejections_are_counted_by_chain_and_reason() {
     let after = REJECTED.with_label_values(&["scripted", "malformed"]).get();
     assert_eq!(after - before, 1);
 }
+
+/// Sends the (tokio) time of every poll's report.
+struct Timed(tokio::sync::mpsc::UnboundedSender<tokio::time::Instant>);
+
+#[async_trait]
+impl Intake for Timed {
+    async fn take(
+        &self,
+        _: &dyn Source,
+        _: Vec<B256>,
+        b: Vec<ObservedBurn>,
+    ) -> Result<usize, IntakeError> {
+        Ok(b.len())
+    }
+    fn report(&self, _: &dyn Source, _: Result<Progress, WatchError>) {
+        let _ = self.0.send(tokio::time::Instant::now());
+    }
+}
+
+const HOUR: Duration = Duration::from_secs(3600);
+
+#[tokio::test(start_paused = true)]
+async fn a_woken_loop_polls_at_once_not_at_its_interval() {
+    let (tx, mut polls) = tokio::sync::mpsc::unbounded_channel();
+    let wake = Wake::default();
+    tokio::spawn(run(
+        Arc::new(scripted(0)),
+        HOUR,
+        Arc::new(Timed(tx)),
+        wake.clone(),
+    ));
+    let first = polls.recv().await.unwrap(); // an interval's first tick is at once
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        polls.try_recv().is_err(),
+        "polled again before its interval or a wake"
+    );
+    wake.now();
+    let second = polls.recv().await.unwrap();
+    assert_eq!(
+        second - first,
+        Duration::from_secs(1),
+        "woken, it polls at once"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_flood_of_wakes_polls_at_most_once_per_gap() {
+    let (tx, mut polls) = tokio::sync::mpsc::unbounded_channel();
+    let wake = Wake::default();
+    tokio::spawn(run(
+        Arc::new(scripted(0)),
+        HOUR,
+        Arc::new(Timed(tx)),
+        wake.clone(),
+    ));
+    let first = polls.recv().await.unwrap();
+    // 1,000 wakes over one second, e.g. a peer asking for the same pending burn in a loop.
+    for _ in 0..1000 {
+        wake.now();
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let mut times = vec![first];
+    while let Ok(t) = polls.try_recv() {
+        times.push(t);
+    }
+    let most = 1 + (Duration::from_secs(1).as_millis() / MIN_WAKE_GAP.as_millis()) as usize + 1;
+    assert!(
+        times.len() > 10 && times.len() <= most,
+        "{} polls",
+        times.len()
+    );
+    for pair in times.windows(2) {
+        assert!(
+            pair[1] - pair[0] >= MIN_WAKE_GAP,
+            "two polls {:?} apart",
+            pair[1] - pair[0]
+        );
+    }
+}
