@@ -159,9 +159,11 @@ impl Store {
         usd1_runtime::store::off_workers(self.trees.clone(), f).await
     }
 
+    /// One key's read, on the calling worker: an in-memory lookup (one read of the file when
+    /// its page is not cached), cheaper than the hop to the blocking pool, which the
+    /// attestation route paid on every request (docs/decisions.md, "Storage").
     pub async fn get(&self, hash: &B256) -> Result<Option<SignedMessage>, StoreError> {
-        let hash = *hash;
-        self.run(move |s| s.get(&hash)).await
+        self.trees.get(hash)
     }
 
     pub async fn by_tx(

@@ -54,7 +54,14 @@ async fn attestation(
     State(s): State<ApiState>,
     Path(hash): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(match record(&s, &hash).await?.attestation {
+    let hash = parse_hash(&hash, "message hash")?;
+    let known = s
+        .store
+        .attestation(&hash)
+        .await
+        .map_err(ApiError::internal)?;
+    let attestation = known.ok_or_else(|| ApiError::not_found("message hash not found"))?;
+    Ok(Json(match attestation {
         Some(a) => json!({ "status": "complete", "attestation": a }),
         None => json!({ "status": "pending_confirmations", "attestation": null }),
     }))

@@ -203,9 +203,25 @@ impl Store {
         &self.db
     }
 
+    /// One key's read, on the calling worker: an in-memory lookup (one read of the file when
+    /// its page is not cached), cheaper than the hop to the blocking pool, which the API's
+    /// routes paid on every request (docs/decisions.md, "Storage").
     pub async fn get(&self, hash: &B256) -> Result<Option<MessageRecord>, StoreError> {
-        let hash = *hash;
-        self.run(move |s| s.record(&hash)).await
+        self.record(hash)
+    }
+
+    /// The attestation of a known message (`Some(None)` while it has none), decoding only that
+    /// field of the record: what the attestation route asks many times a second.
+    pub async fn attestation(&self, hash: &B256) -> Result<Option<Option<String>>, StoreError> {
+        #[derive(serde::Deserialize)]
+        struct Attestation {
+            #[serde(default)]
+            attestation: Option<String>,
+        }
+        Ok(match self.messages.get(hash.as_slice())? {
+            Some(v) => Some(serde_json::from_slice::<Attestation>(&v)?.attestation),
+            None => None,
+        })
     }
 
     fn record(&self, hash: &B256) -> Result<Option<MessageRecord>, StoreError> {

@@ -155,3 +155,29 @@ fn rss_mb() -> u64 {
         })
         .map_or(0, |kb| kb / 1024)
 }
+
+/// The attestation route reads only the record's attestation: none yet, then the one
+/// stored, and nothing for a message the relayer does not know.
+#[tokio::test]
+async fn the_attestation_alone_is_read_as_stored() {
+    let s = store();
+    let mut r = record(1, 100);
+    let hash: B256 = r.message_hash.parse().unwrap();
+    assert_eq!(s.attestation(&hash).await.unwrap(), None, "unknown");
+    s.observe(&r).await.unwrap();
+    assert_eq!(
+        s.attestation(&hash).await.unwrap(),
+        Some(None),
+        "not attested yet"
+    );
+    r.attestation = Some("0xabcd".into());
+    s.save(&r, None).await.unwrap();
+    assert_eq!(
+        s.attestation(&hash).await.unwrap(),
+        Some(Some("0xabcd".into()))
+    );
+    assert_eq!(
+        s.get(&hash).await.unwrap().unwrap().attestation,
+        r.attestation
+    );
+}
