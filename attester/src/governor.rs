@@ -18,15 +18,18 @@
 //!   so signing again after a crash gives the same bytes).
 
 pub mod api;
+mod batch;
 pub mod logic;
 
 use crate::error::AttesterError;
 use crate::metrics;
 use crate::signer::EvmAttesterKey;
+use crate::store::BlockingStore;
 use crate::store::Store;
 use crate::store::{GovernorChange, Hold, SignedMessage};
 use logic::{Decision, HoldKind, Limits, Queued, Window};
 use serde_json::{json, Value};
+use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use usd1_config::AttesterConfig;
@@ -51,7 +54,45 @@ pub struct Governor {
     /// decision is sync code reading and writing the store ([`crate::store::BlockingStore`])
     /// under this lock; async callers run it whole on tokio's blocking pool
     /// (`AppState::blocking`), so neither the lock nor the disk holds up an async worker.
-    lock: Mutex<()>,
+    /// The lock also guards the window entries' cache ([`Windows`]).
+    lock: Mutex<Windows>,
+}
+
+/// Each source chain's window entries, read from the store on first use and then kept in
+/// step with it: every entry is written by [`sign`], which adds it here once its transaction
+/// is stored, and pruned by [`Governor::tick`], after which the next use reads the store
+/// again. Before, every decision read the chain's whole window from sled, so a backfill of n
+/// burns cost O(n²) (5,138 burns: 4.4 s, each decision slower than the last).
+#[derive(Default)]
+struct Windows(BTreeMap<Domain, Window>);
+
+impl Windows {
+    fn get(
+        &mut self,
+        store: &BlockingStore,
+        domain: Domain,
+        secs: u64,
+    ) -> Result<&Window, AttesterError> {
+        Ok(match self.0.entry(domain) {
+            Entry::Occupied(o) => o.into_mut(),
+            Entry::Vacant(v) => {
+                let entries = store.window(domain).map_err(AttesterError::Store)?;
+                v.insert(Window::new(secs, entries))
+            }
+        })
+    }
+
+    /// A window entry now in the store.
+    fn push(&mut self, domain: Domain, stamp: u64, amount: u128) {
+        if let Some(w) = self.0.get_mut(&domain) {
+            w.push(stamp, amount);
+        }
+    }
+
+    /// Read the store again next time (entries pruned, or a write whose outcome is unknown).
+    fn forget(&mut self, domain: Domain) {
+        self.0.remove(&domain);
+    }
 }
 
 /// What the governor's decisions use of the attester: its store, its key, its chain names.
@@ -126,7 +167,7 @@ impl Governor {
         Self {
             chains,
             admin_token,
-            lock: Mutex::new(()),
+            lock: Mutex::new(Windows::default()),
         }
     }
 
@@ -174,7 +215,7 @@ impl Governor {
         self.admin_token.as_deref()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, ()> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Windows> {
         self.lock.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -196,7 +237,7 @@ impl Governor {
         f: &Final<'_>,
         now: u64,
     ) -> Result<Admitted, AttesterError> {
-        let _guard = self.lock();
+        let mut windows = self.lock();
         let store = state.store().blocking();
         let e = AttesterError::Store;
         if store.get(f.hash).map_err(e)?.is_some() || store.hold(f.hash).map_err(e)?.is_some() {
@@ -207,33 +248,18 @@ impl Governor {
             return Ok(Admitted::Known);
         }
         let domain = f.message.source_domain;
-        // A block without a time (an RPC that does not know it) never counts as old.
-        let burn_time = if f.block_time == 0 { now } else { f.block_time };
-        let mut candidate = Hold {
-            message: format!("0x{}", hex::encode(f.raw)),
-            message_hash: format!("{:#x}", f.hash),
-            source_domain: domain,
-            destination_domain: f.message.destination_domain,
-            nonce: f.message.nonce,
-            source_tx: f.source_tx.to_string(),
-            source_block: f.block,
-            amount: 0,
-            burn_time,
-            kind: HoldKind::Window,
-            release_at: 0,
-            held_at_ms: now_ms(),
-            dropped_at_ms: None,
-        };
+        let mut candidate = candidate(f, now);
+        let burn_time = candidate.burn_time;
         let (Some(chain), Some(amount)) =
             (self.chains.get(&domain), self.governed_amount(f.message))
         else {
             // Not a burn: it moves no value, so it is not governed.
-            sign(state, &candidate, GovernorChange::default())?;
+            sign(state, &mut windows, &candidate, GovernorChange::default())?;
             return Ok(Admitted::Signed);
         };
         candidate.amount = amount;
         // Releases due by this burn's time happen first: the queue as it stood then.
-        self.release_due(state, domain, chain, now.max(burn_time))?;
+        self.release_due(state, &mut windows, domain, chain, now.max(burn_time))?;
         let mut meta = store.governor_meta(domain).map_err(e)?;
         meta.latest_burn = meta.latest_burn.max(burn_time);
         let queued = store
@@ -241,22 +267,23 @@ impl Governor {
             .map_err(e)?
             .iter()
             .any(|h| h.kind == HoldKind::Window);
-        let window = Window::new(chain.limits.window_secs, store.window(domain).map_err(e)?);
-        match logic::decide(
+        let window = windows.get(store, domain, chain.limits.window_secs)?;
+        let decision = logic::decide(
             &chain.limits,
-            &window,
+            window,
             queued,
             meta.last_release,
             burn_time,
             amount,
-        ) {
+        );
+        match decision {
             Decision::Sign => {
                 let change = GovernorChange {
                     window: Some((burn_time, amount)),
                     released: None,
                     meta: Some(meta),
                 };
-                sign(state, &candidate, change)?;
+                sign(state, &mut windows, &candidate, change)?;
                 Ok(Admitted::Signed)
             }
             Decision::Hold { kind, release_at } => {
@@ -273,6 +300,7 @@ impl Governor {
     fn release_due(
         &self,
         state: &dyn Host,
+        windows: &mut Windows,
         domain: Domain,
         chain: &ChainGovernor,
         now: u64,
@@ -289,6 +317,7 @@ impl Governor {
             let _enter = span.enter();
             sign(
                 state,
+                windows,
                 h,
                 GovernorChange {
                     released: Some(h),
@@ -306,7 +335,7 @@ impl Governor {
             return Ok(released);
         }
         let mut meta = store.governor_meta(domain).map_err(e)?;
-        let plan = self.plan(state, domain, chain, &queue, meta.last_release)?;
+        let plan = self.plan(state, windows, domain, chain, &queue, meta.last_release)?;
         for (p, h) in plan.iter().zip(&queue) {
             if p.at > now {
                 break;
@@ -316,6 +345,7 @@ impl Governor {
             let _enter = span.enter();
             sign(
                 state,
+                windows,
                 h,
                 GovernorChange {
                     window: p.counted.then_some((p.at, h.amount)),
@@ -336,19 +366,15 @@ impl Governor {
     fn plan(
         &self,
         state: &dyn Host,
+        windows: &mut Windows,
         domain: Domain,
         chain: &ChainGovernor,
         queue: &[&Hold],
         last_release: u64,
     ) -> Result<Vec<logic::Planned>, AttesterError> {
-        let window = Window::new(
-            chain.limits.window_secs,
-            state
-                .store()
-                .blocking()
-                .window(domain)
-                .map_err(AttesterError::Store)?,
-        );
+        let window = windows
+            .get(state.store().blocking(), domain, chain.limits.window_secs)?
+            .clone();
         let queued: Vec<Queued> = queue
             .iter()
             .map(|h| Queued {
@@ -367,12 +393,12 @@ impl Governor {
     /// The release task's step (every second): releases what is due, forgets window entries
     /// no decision can look at any more, flushes, and updates the metrics.
     pub fn tick(&self, state: &dyn Host, now: u64) -> Result<usize, AttesterError> {
-        let _guard = self.lock();
+        let mut windows = self.lock();
         let store = state.store().blocking();
         let e = AttesterError::Store;
         let mut released = 0;
         for (domain, chain) in &self.chains {
-            released += self.release_due(state, *domain, chain, now)?;
+            released += self.release_due(state, &mut windows, *domain, chain, now)?;
             let meta = store.governor_meta(*domain).map_err(e)?;
             let oldest_queued = store
                 .holds(*domain)
@@ -386,21 +412,28 @@ impl Governor {
             // windows back is out of all of them, with room for block times that step back.
             let horizon = meta.latest_burn.min(oldest_queued).min(now);
             if let Some(through) = horizon.checked_sub(2 * chain.limits.window_secs) {
-                store.prune_window(*domain, through).map_err(e)?;
+                if store.prune_window(*domain, through).map_err(e)? > 0 {
+                    windows.forget(*domain);
+                }
             }
         }
         if released > 0 {
             store.flush().map_err(AttesterError::Store)?;
         }
-        self.update_metrics(state, now)?;
+        self.update_metrics(state, &mut windows, now)?;
         Ok(released)
     }
 
-    fn update_metrics(&self, state: &dyn Host, now: u64) -> Result<(), AttesterError> {
+    fn update_metrics(
+        &self,
+        state: &dyn Host,
+        windows: &mut Windows,
+        now: u64,
+    ) -> Result<(), AttesterError> {
         let store = state.store().blocking();
         let e = AttesterError::Store;
         for (domain, chain) in &self.chains {
-            let window = Window::new(chain.limits.window_secs, store.window(*domain).map_err(e)?);
+            let window = windows.get(store, *domain, chain.limits.window_secs)?;
             let holds = store.holds(*domain).map_err(e)?;
             let value: u128 = holds.iter().map(|h| h.amount).fold(0, u128::saturating_add);
             let label = [chain.name.as_str()];
@@ -420,10 +453,10 @@ impl Governor {
     /// Whether the governor has the message (held, with when it is planned to be signed, or
     /// dropped); None when it has not.
     pub fn pending(&self, state: &dyn Host, hash: &B256) -> Result<Option<Pending>, AttesterError> {
-        let _guard = self.lock();
+        let mut windows = self.lock();
         let store = state.store().blocking();
         if let Some(h) = store.hold(hash).map_err(AttesterError::Store)? {
-            let release_at = self.planned_release(state, &h)?;
+            let release_at = self.planned_release(state, &mut windows, &h)?;
             return Ok(Some(Pending::Held {
                 kind: h.kind,
                 release_at,
@@ -437,7 +470,12 @@ impl Governor {
 
     /// When a hold is planned to be signed (source-chain seconds): a big transfer at the end of
     /// its delay; a window hold when the plan of its chain's queue reaches it.
-    fn planned_release(&self, state: &dyn Host, h: &Hold) -> Result<u64, AttesterError> {
+    fn planned_release(
+        &self,
+        state: &dyn Host,
+        windows: &mut Windows,
+        h: &Hold,
+    ) -> Result<u64, AttesterError> {
         let Some(chain) = self.chains.get(&h.source_domain) else {
             return Ok(h.release_at);
         };
@@ -458,7 +496,14 @@ impl Governor {
             .blocking()
             .governor_meta(h.source_domain)
             .map_err(AttesterError::Store)?;
-        let plan = self.plan(state, h.source_domain, chain, &queue, meta.last_release)?;
+        let plan = self.plan(
+            state,
+            windows,
+            h.source_domain,
+            chain,
+            &queue,
+            meta.last_release,
+        )?;
         Ok(queue
             .iter()
             .zip(plan)
@@ -470,7 +515,7 @@ impl Governor {
     /// Operators: sign a held (or dropped) message now. It does not count toward the window
     /// (as Wormhole's manual release), and the queue behind it keeps its plan.
     pub fn release(&self, state: &dyn Host, hash: &B256) -> Result<AdminOutcome, AttesterError> {
-        let _guard = self.lock();
+        let mut windows = self.lock();
         let store = state.store().blocking();
         let e = AttesterError::Store;
         if let Some(m) = store.get(hash).map_err(e)? {
@@ -485,6 +530,7 @@ impl Governor {
         };
         let signature = sign(
             state,
+            &mut windows,
             &hold,
             GovernorChange {
                 released: Some(&hold),
@@ -518,15 +564,14 @@ impl Governor {
 
     /// Per chain: limits, the window's use now, holds; then every hold and dropped message.
     pub fn status(&self, state: &dyn Host, now: u64) -> Result<Value, AttesterError> {
-        let _guard = self.lock();
+        let mut windows = self.lock();
         let store = state.store().blocking();
         let e = AttesterError::Store;
         let mut chains = Vec::new();
         let mut held = Vec::new();
         for (domain, chain) in &self.chains {
             let l = &chain.limits;
-            let window = Window::new(l.window_secs, store.window(*domain).map_err(e)?);
-            let used = window.used(now);
+            let used = windows.get(store, *domain, l.window_secs)?.used(now);
             let holds = store.holds(*domain).map_err(e)?;
             let value: u128 = holds.iter().map(|h| h.amount).fold(0, u128::saturating_add);
             chains.push(json!({
@@ -542,7 +587,7 @@ impl Governor {
                 "heldValue": usd1(value),
             }));
             for h in &holds {
-                let release_at = self.planned_release(state, h)?;
+                let release_at = self.planned_release(state, &mut windows, h)?;
                 held.push(hold_json(h, &chain.name, Some(release_at)));
             }
         }
@@ -595,34 +640,74 @@ fn as_usd1(units: u128) -> f64 {
     units as f64 / 1e6
 }
 
-/// Signs `h`'s message, stores the signature with the governor's `change` in one transaction
-/// and counts it; returns the signature. The caller flushes.
-fn sign(state: &dyn Host, h: &Hold, change: GovernorChange<'_>) -> Result<String, AttesterError> {
-    let hash = h.hash();
-    let signature = state.key().sign(&hash)?.to_hex();
-    let record = SignedMessage {
+/// A final message as the governor records it: what it would hold, or signs.
+fn candidate(f: &Final<'_>, now: u64) -> Hold {
+    Hold {
+        message: format!("0x{}", hex::encode(f.raw)),
+        message_hash: format!("{:#x}", f.hash),
+        source_domain: f.message.source_domain,
+        destination_domain: f.message.destination_domain,
+        nonce: f.message.nonce,
+        source_tx: f.source_tx.to_string(),
+        source_block: f.block,
+        amount: 0,
+        // A block without a time (an RPC that does not know it) never counts as old.
+        burn_time: if f.block_time == 0 { now } else { f.block_time },
+        kind: HoldKind::Window,
+        release_at: 0,
+        held_at_ms: now_ms(),
+        dropped_at_ms: None,
+    }
+}
+
+/// `h`'s message signed (with the key's signature made ahead, if it was), as stored.
+fn signed_record(state: &dyn Host, h: &Hold) -> Result<SignedMessage, AttesterError> {
+    Ok(SignedMessage {
         message: h.message.clone(),
         message_hash: h.message_hash.clone(),
-        signature: signature.clone(),
+        signature: state.key().sign(&h.hash())?.to_hex(),
         source_domain: h.source_domain,
         destination_domain: h.destination_domain,
         nonce: h.nonce,
         source_tx: h.source_tx.clone(),
         source_block: h.source_block,
         signed_at_ms: now_ms(),
-    };
-    state
-        .store()
-        .blocking()
-        .commit_signature(&record, &hash, change)
-        .map_err(AttesterError::Store)?;
+    })
+}
+
+/// Counts a stored signature.
+fn count_signed(state: &dyn Host, r: &SignedMessage) {
     let (src, dst) = (
-        state.label(h.source_domain),
-        state.label(h.destination_domain),
+        state.label(r.source_domain),
+        state.label(r.destination_domain),
     );
     metrics::ATTESTED.with_label_values(&[src, dst]).inc();
     metrics::SIGNATURES.with_label_values(&["secp256k1"]).inc();
-    Ok(signature)
+}
+
+/// Signs `h`'s message, stores the signature with the governor's `change` in one transaction
+/// and counts it; returns the signature. The caller flushes.
+fn sign(
+    state: &dyn Host,
+    windows: &mut Windows,
+    h: &Hold,
+    change: GovernorChange<'_>,
+) -> Result<String, AttesterError> {
+    let record = signed_record(state, h)?;
+    let entry = change.window;
+    if let Err(e) = state
+        .store()
+        .blocking()
+        .commit_signature(&record, &h.hash(), change)
+    {
+        windows.forget(h.source_domain);
+        return Err(AttesterError::Store(e));
+    }
+    if let Some((stamp, amount)) = entry {
+        windows.push(h.source_domain, stamp, amount);
+    }
+    count_signed(state, &record);
+    Ok(record.signature)
 }
 
 #[cfg(test)]

@@ -216,15 +216,43 @@ impl BlockingStore {
         hash: &B256,
         change: GovernorChange<'_>,
     ) -> Result<(), StoreError> {
-        let value = serde_json::to_vec(record)?;
-        let tx_index =
-            TxRef::parse(&record.source_tx).map(|tx| tx_key(record.source_domain, &tx, hash));
-        let released = change.released.map(Hold::key);
-        let window = change
-            .window
-            .map(|(stamp, amount)| (window_key(record.source_domain, stamp, hash), amount));
-        let meta = change.meta.map(|m| serde_json::to_vec(&m)).transpose()?;
-        let domain = record.source_domain.0.to_be_bytes();
+        self.commit_signatures(&[(record, hash, change)])
+    }
+
+    /// Stores signed messages, each as [`commit_signature`](Self::commit_signature) does, all
+    /// in one transaction (a backfill's run of signatures: one commit instead of thousands);
+    /// the caller flushes.
+    pub fn commit_signatures(
+        &self,
+        signed: &[(&SignedMessage, &B256, GovernorChange<'_>)],
+    ) -> Result<(), StoreError> {
+        struct Writes {
+            hash: B256,
+            value: Vec<u8>,
+            tx_index: Option<Vec<u8>>,
+            released: Option<Vec<u8>>,
+            window: Option<(Vec<u8>, u128)>,
+            meta: Option<([u8; 4], Vec<u8>)>,
+        }
+        let writes = signed
+            .iter()
+            .map(|(record, hash, change)| {
+                let domain = record.source_domain;
+                Ok(Writes {
+                    hash: **hash,
+                    value: serde_json::to_vec(record)?,
+                    tx_index: TxRef::parse(&record.source_tx).map(|tx| tx_key(domain, &tx, hash)),
+                    released: change.released.map(Hold::key),
+                    window: change
+                        .window
+                        .map(|(stamp, amount)| (window_key(domain, stamp, hash), amount)),
+                    meta: change
+                        .meta
+                        .map(|m| serde_json::to_vec(&m).map(|v| (domain.0.to_be_bytes(), v)))
+                        .transpose()?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
         (
             &self.signed,
             &self.by_tx,
@@ -235,20 +263,22 @@ impl BlockingStore {
             &self.dropped,
         )
             .transaction(|(signed, by_tx, held, held_index, w, m, dropped)| {
-                signed.insert(hash.as_slice(), value.as_slice())?;
-                if let Some(k) = &tx_index {
-                    by_tx.insert(k.as_slice(), &[])?;
-                }
-                if let Some(k) = &released {
-                    held.remove(k.as_slice())?;
-                    held_index.remove(hash.as_slice())?;
-                    dropped.remove(hash.as_slice())?;
-                }
-                if let Some((k, amount)) = &window {
-                    w.insert(k.as_slice(), &amount.to_be_bytes())?;
-                }
-                if let Some(v) = &meta {
-                    m.insert(&domain, v.as_slice())?;
+                for x in &writes {
+                    signed.insert(x.hash.as_slice(), x.value.as_slice())?;
+                    if let Some(k) = &x.tx_index {
+                        by_tx.insert(k.as_slice(), &[])?;
+                    }
+                    if let Some(k) = &x.released {
+                        held.remove(k.as_slice())?;
+                        held_index.remove(x.hash.as_slice())?;
+                        dropped.remove(x.hash.as_slice())?;
+                    }
+                    if let Some((k, amount)) = &x.window {
+                        w.insert(k.as_slice(), &amount.to_be_bytes())?;
+                    }
+                    if let Some((domain, v)) = &x.meta {
+                        m.insert(domain, v.as_slice())?;
+                    }
                 }
                 TxResult::Ok(())
             })?;

@@ -19,6 +19,8 @@ use usd1_core::Domain;
 use usd1_evm::bindings::MessageTransmitter::{self, MessageSent};
 use usd1_evm::bindings::{TokenMessenger, Usd1Token};
 
+pub mod backfill;
+
 /// 1 USD1 per burn.
 pub const AMOUNT: u64 = 1_000_000;
 const GWEI: u128 = 1_000_000_000;
@@ -38,6 +40,9 @@ pub enum BenchError {
     /// A chain's JSON-RPC answered with an error, or not at all.
     #[error(transparent)]
     Rpc(#[from] alloy::transports::TransportError),
+    /// A `MessageSent` log's message is not a CCTP message.
+    #[error(transparent)]
+    Message(#[from] usd1_core::message::MessageError),
     /// A `MessageSent` log did not decode.
     #[error(transparent)]
     Decode(#[from] alloy::sol_types::Error),
@@ -272,4 +277,16 @@ pub fn observed_to_submitted_ms(record: &serde_json::Value) -> Option<u64> {
             .as_u64()
     };
     Some(first("submitted")?.saturating_sub(first("observed")?))
+}
+
+/// Whether the attester's answer at `url` is a complete attestation.
+pub async fn signed(client: &reqwest::Client, url: &str) -> bool {
+    let Ok(answer) = client.get(url).send().await else {
+        return false;
+    };
+    answer.status().is_success()
+        && answer
+            .json::<serde_json::Value>()
+            .await
+            .is_ok_and(|v| v["status"] == "complete")
 }

@@ -448,10 +448,7 @@ impl Devnet {
         let config = AttesterConfig {
             service: ServiceConfig {
                 listen: format!("127.0.0.1:{port}").parse().map_err(setup)?,
-                db_path: self
-                    .options
-                    .work_dir
-                    .join(format!("data/attester-{}", i + 1)),
+                db_path: self.attester_db_path(i),
                 log_format: LogFormat::Text,
             },
             signer: SignerConfig {
@@ -551,6 +548,15 @@ impl Devnet {
     }
 
     pub async fn start_attester(&mut self, i: usize) -> Result<(), DevnetError> {
+        self.spawn_attester(i)?;
+        if let Some(svc) = &self.attesters[i] {
+            svc.wait_healthy(&self.attester_urls[i]).await?;
+        }
+        Ok(())
+    }
+
+    /// Starts attester `i` without waiting for it to answer (a bench times what follows).
+    pub fn spawn_attester(&mut self, i: usize) -> Result<(), DevnetError> {
         let name = format!("attester-{}", i + 1);
         let svc = Service::spawn(
             &self.options.work_dir,
@@ -558,9 +564,15 @@ impl Devnet {
             "usd1-attester",
             &self.attester_config_path(i),
         )?;
-        svc.wait_healthy(&self.attester_urls[i]).await?;
         self.attesters[i] = Some(svc);
         Ok(())
+    }
+
+    /// Attester `i`'s store (sled directory).
+    pub fn attester_db_path(&self, i: usize) -> PathBuf {
+        self.options
+            .work_dir
+            .join(format!("data/attester-{}", i + 1))
     }
 
     /// Stops attester `i` abruptly (SIGKILL).

@@ -88,26 +88,34 @@ impl Wake {
 /// they can ask for at most this many extra polls (40 a second), whatever they send.
 pub const MIN_WAKE_GAP: Duration = Duration::from_millis(25);
 
-/// Polls `source` every `poll`, and when woken (at most once per [`MIN_WAKE_GAP`]), for as
-/// long as the process runs.
+/// Polls `source` every `poll`, when woken (at most once per [`MIN_WAKE_GAP`]), and again at
+/// once while it is behind the chain, for as long as the process runs.
 pub async fn run(source: Arc<dyn Source>, poll: Duration, intake: Arc<dyn Intake>, wake: Wake) {
     for reason in source.rejection_reasons() {
         REJECTED.with_label_values(&[source.name(), reason]);
     }
     let mut tick = tokio::time::interval(poll);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut behind = false;
     loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = wake.woken() => {}
+        // Behind the chain (a backfill: one poll reads a bounded number of ranges), the next
+        // poll goes at once, so a long history is read as fast as the node serves it.
+        if !behind {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = wake.woken() => {}
+            }
         }
         let started = tokio::time::Instant::now();
         let outcome = step(&*source, &*intake).await;
         if let Err(e) = &outcome {
             tracing::warn!(chain = source.name(), error = %e, "watch step failed; retrying next poll");
         }
+        behind = matches!(&outcome, Ok(p) if !p.caught_up);
         intake.report(&*source, outcome);
-        tokio::time::sleep_until(started + MIN_WAKE_GAP.min(poll)).await;
+        if !behind {
+            tokio::time::sleep_until(started + MIN_WAKE_GAP.min(poll)).await;
+        }
     }
 }
 

@@ -341,3 +341,167 @@ async fn without_an_admin_token_the_routes_answer_403() {
         StatusCode::OK
     );
 }
+
+/// The window the governor keeps in memory (so a decision does not read the whole window
+/// from the store) says what the store's entries say, after signatures, a release from the
+/// queue and a prune.
+#[tokio::test]
+async fn the_window_in_memory_matches_the_store_through_signs_releases_and_prunes() {
+    let s = app_state(temporary(), limits(Some(10), Some(100)), None);
+    let domain = Domain(0);
+    let matches = |when: &str| {
+        let fresh = Window::new(15, s.store.blocking().window(domain).unwrap());
+        let mut windows = s.governor.lock();
+        let kept = windows.get(s.store.blocking(), domain, 15).unwrap();
+        for at in [100, 101, 102, 110, 115, 116, 117, 130, 400, 410, 501] {
+            assert_eq!(kept.used(at), fresh.used(at), "{when}, at {at}");
+        }
+    };
+    read(&s, 1, 100, 3, 100);
+    read(&s, 2, 101, 4, 101);
+    matches("after two signatures");
+    let (held, admitted) = read(&s, 3, 102, 5, 102);
+    assert!(matches!(admitted, Admitted::Held { .. }), "{admitted:?}");
+    matches("after a hold");
+    assert_eq!(
+        s.governor.tick(&*s, 117).unwrap(),
+        1,
+        "released from the queue"
+    );
+    assert!(s.store.blocking().get(&held).unwrap().is_some());
+    matches("after the release");
+    read(&s, 4, 118, 1, 118);
+    matches("after a signature on top");
+    read(&s, 5, 400, 2, 400);
+    matches("after a later signature");
+    s.governor.tick(&*s, 500).unwrap(); // two windows past the last burn: older ones pruned
+    assert_eq!(
+        s.store.blocking().window(domain).unwrap(),
+        vec![(400, 2 * USD1)]
+    );
+    matches("after the prune");
+    read(&s, 6, 501, 2, 501);
+    matches("after a signature once pruned");
+}
+
+/// A poll's burns decided together (`admit_all`, the backfill's path) end exactly as the same
+/// burns decided one by one (`admit`): the same outcomes, signatures, holds, window entries
+/// and chain meta, over random runs of burns: small, big, over the window, not governed,
+/// repeated, with releases between polls.
+#[tokio::test]
+async fn a_poll_decided_together_ends_as_one_decision_after_another() {
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move |below: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % below
+    };
+    for case in 0..150 {
+        // Tight limits hold often; loose ones let long runs go together.
+        let daily = [10, 25, 1_000][next(3) as usize];
+        let big = [8, 100][next(2) as usize];
+        let one = app_state(temporary(), limits(Some(daily), Some(big)), None);
+        let all = app_state(temporary(), limits(Some(daily), Some(big)), None);
+        let mut time = 1_000;
+        let mut sent: Vec<Message> = Vec::new();
+        let (mut outcomes_one, mut outcomes_all) = (Vec::new(), Vec::new());
+        for _poll in 0..6 {
+            let mut poll = Vec::new();
+            for _ in 0..next(8) {
+                time += next(4);
+                let m = match next(10) {
+                    0 if !sent.is_empty() => sent[next(sent.len() as u64) as usize].clone(),
+                    1 => message(sent.len() as u64, USD1, B256::repeat_byte(0x99)),
+                    2 => message(sent.len() as u64, 9 * USD1, MESSENGER),
+                    _ => message(sent.len() as u64, (1 + next(5) as u128) * USD1, MESSENGER),
+                };
+                sent.push(m.clone());
+                poll.push((m, time));
+            }
+            let now = time + next(3);
+            let raws: Vec<_> = poll.iter().map(|(m, _)| (m.encode(), m.hash())).collect();
+            let txs: Vec<_> = poll
+                .iter()
+                .map(|(m, _)| TxRef::from_hash(tx(m.nonce)))
+                .collect();
+            let finals: Vec<Final<'_>> = poll
+                .iter()
+                .zip(&raws)
+                .zip(&txs)
+                .map(|(((m, t), (raw, hash)), tx)| Final {
+                    message: m,
+                    raw,
+                    hash,
+                    source_tx: tx,
+                    block: m.nonce,
+                    block_time: *t,
+                })
+                .collect();
+            for f in &finals {
+                outcomes_one.push(one.governor.admit(&*one, f, now).unwrap());
+            }
+            outcomes_all.extend(all.governor.admit_all(&*all, &finals, now).unwrap());
+            let (a, b) = (one.store.blocking(), all.store.blocking());
+            assert_eq!(
+                a.window(Domain(0)).unwrap(),
+                b.window(Domain(0)).unwrap(),
+                "case {case}: window"
+            );
+            assert_eq!(
+                a.governor_meta(Domain(0)).unwrap(),
+                b.governor_meta(Domain(0)).unwrap(),
+                "case {case}: meta"
+            );
+            for s in [&one, &all] {
+                s.governor.tick(&**s, now).unwrap();
+            }
+        }
+        assert_eq!(outcomes_one, outcomes_all, "case {case}: outcomes");
+        let (a, b) = (one.store.blocking(), all.store.blocking());
+        for m in &sent {
+            let signature =
+                |s: &crate::store::BlockingStore| s.get(&m.hash()).unwrap().map(|r| r.signature);
+            assert_eq!(signature(a), signature(b), "case {case}: nonce {}", m.nonce);
+        }
+        let holds = |s: &crate::store::BlockingStore| {
+            let mut h = s.all_holds().unwrap();
+            h.iter_mut().for_each(|h| h.held_at_ms = 0);
+            h
+        };
+        assert_eq!(holds(a), holds(b), "case {case}: holds");
+        assert_eq!(
+            a.window(Domain(0)).unwrap(),
+            b.window(Domain(0)).unwrap(),
+            "case {case}: window"
+        );
+        assert_eq!(
+            a.governor_meta(Domain(0)).unwrap(),
+            b.governor_meta(Domain(0)).unwrap(),
+            "case {case}: meta"
+        );
+    }
+}
+
+/// A backfill's poll, signed part by part while earlier parts are decided and stored: every
+/// burn ends signed once, with the signature the key gives it, in parts past the first.
+#[tokio::test]
+async fn a_long_poll_is_signed_and_stored_part_by_part() {
+    let s = app_state(temporary(), limits(Some(1_000_000), None), None);
+    let burns: Vec<usd1_core::ObservedBurn> = (0..1_100u64)
+        .map(|n| {
+            let m = message(n, USD1, MESSENGER);
+            usd1_core::ObservedBurn::new(m, TxRef::from_hash(tx(n)), n, 1_000 + n)
+        })
+        .collect();
+    crate::watch::sign_and_attest(&s, &burns).unwrap();
+    s.key.forget_ahead();
+    for b in &burns {
+        let stored = s.store.blocking().get(&b.hash).unwrap().expect("signed");
+        assert_eq!(stored.signature, s.key.sign(&b.hash).unwrap().to_hex());
+    }
+    assert_eq!(
+        s.store.blocking().window(Domain(0)).unwrap().len(),
+        burns.len()
+    );
+}

@@ -10,7 +10,9 @@
 //!
 //! Then `--transfers` single transfers with the relayer running: final burn observed →
 //! delivery broadcast, p50/p99, from the relayer's history; and the attestation route's
-//! requests per second on attester 1 and the relayer over keep-alive connections.
+//! requests per second on attester 1 and the relayer over keep-alive connections; then
+//! attester 1's backfill of `--backfill` burns from an empty store against a bare
+//! `eth_getLogs` + signing loop (`usd1_deploy::bench::backfill`).
 //!
 //! Each backlog is timed until base's supply has grown by the backlog (the relayer from just before
 //! its start: a cold start on a backlog, its watcher's first read included). After the bare
@@ -24,7 +26,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use usd1_deploy::bench::{
     attest, burn, burn_spaced, burn_toward, deliver_singles, observed_to_submitted_ms,
-    sent_messages, supply, wait_final, BenchError, AMOUNT,
+    sent_messages, signed, supply, wait_final, BenchError, AMOUNT,
 };
 use usd1_deploy::{Devnet, DevnetOptions};
 use usd1_solana::solana_sdk::signature::Signer;
@@ -48,6 +50,10 @@ struct Args {
     /// Seconds each service's attestation route is asked over keep-alive connections.
     #[arg(long, default_value_t = 3)]
     api_secs: u64,
+    /// Burns for attester 1 to backfill from an empty store (with the history before them),
+    /// against a bare eth_getLogs + signing loop, after the rest on this devnet; 0 skips it.
+    #[arg(long, default_value_t = 5090)]
+    backfill: usize,
     /// A Solana-bound backlog (ethereum → Solana) of this many messages, on a second devnet
     /// with Agave's test validator, after the rest; 0 skips it.
     #[arg(long, default_value_t = 200)]
@@ -147,6 +153,9 @@ async fn run(args: Args) -> Result<(), BenchError> {
     }
     latency(&mut d, args.transfers).await?;
     api(&d, Duration::from_secs(args.api_secs)).await?;
+    if args.backfill > 0 {
+        usd1_deploy::bench::backfill::run(&mut d, args.backfill, args.rounds).await?;
+    }
     d.stop().await;
     if args.solana_messages > 0 {
         solana_backlog(&args.work_dir.join("solana"), args.solana_messages).await?;
@@ -428,16 +437,4 @@ async fn settled(d: &Devnet, messages: &[Vec<u8>]) -> Result<Vec<serde_json::Val
         }
     }
     Ok(records)
-}
-
-/// Whether the attester's answer at `url` is a complete attestation.
-async fn signed(client: &reqwest::Client, url: &str) -> bool {
-    let Ok(answer) = client.get(url).send().await else {
-        return false;
-    };
-    answer.status().is_success()
-        && answer
-            .json::<serde_json::Value>()
-            .await
-            .is_ok_and(|v| v["status"] == "complete")
 }

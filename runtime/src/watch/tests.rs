@@ -11,6 +11,8 @@ struct Scripted {
     burns: Vec<ObservedBurn>,
     cursor: Mutex<u64>,
     commits: Mutex<u32>,
+    /// Heights one poll reads at most (a long history takes several polls).
+    per_poll: u64,
 }
 
 fn burn(nonce: u64) -> ObservedBurn {
@@ -45,13 +47,14 @@ impl Source for Scripted {
     }
     async fn poll(&self) -> Result<SourceBatch, SourceError> {
         let from = *self.cursor.lock().unwrap();
+        let last = self.burns.len() as u64;
+        let to = last.min(from.saturating_add(self.per_poll - 1));
         let burns: Vec<_> = self
             .burns
             .iter()
-            .filter(|b| b.height >= from)
+            .filter(|b| b.height >= from && b.height <= to)
             .cloned()
             .collect();
-        let last = self.burns.len() as u64;
         Ok(SourceBatch {
             burns,
             unconfirmed: vec![],
@@ -63,8 +66,8 @@ impl Source for Scripted {
             }],
             head: last,
             final_height: last,
-            next: last + 1,
-            checkpoint: Checkpoint::new(last + 1),
+            next: to + 1,
+            checkpoint: Checkpoint::new(to + 1),
         })
     }
     async fn commit(&self, batch: &SourceBatch) -> Result<(), SourceError> {
@@ -108,6 +111,7 @@ fn scripted(n: u64) -> Scripted {
         burns: (1..=n).map(burn).collect(),
         cursor: Mutex::new(1),
         commits: Mutex::new(0),
+        per_poll: u64::MAX,
     }
 }
 
@@ -231,4 +235,34 @@ async fn a_flood_of_wakes_polls_at_most_once_per_gap() {
             pair[1] - pair[0]
         );
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_loop_behind_the_chain_polls_again_at_once_until_caught_up() {
+    let (tx, mut polls) = tokio::sync::mpsc::unbounded_channel();
+    let source = Scripted {
+        per_poll: 2,
+        ..scripted(7)
+    };
+    tokio::spawn(run(
+        Arc::new(source),
+        HOUR,
+        Arc::new(Timed(tx)),
+        Wake::default(),
+    ));
+    let first = polls.recv().await.unwrap();
+    for _ in 0..3 {
+        // heights 1-2 first, then 3-4, 5-6, 7: caught up after the fourth
+        let next = polls.recv().await.unwrap();
+        assert!(
+            next - first < Duration::from_secs(1),
+            "waited {:?}",
+            next - first
+        );
+    }
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert!(
+        polls.try_recv().is_err(),
+        "caught up, it waits for its interval"
+    );
 }

@@ -1,0 +1,192 @@
+//! An attester's backfill against a bare loop (docs/benchmarks.md): with every other service
+//! stopped and `n` burns final on ethereum, the time for
+//! - a **bare loop**: `eth_getLogs` over the attester's whole range, in its chunk size, each
+//!   message decoded and hashed, then signed with attester 1's key on every core;
+//! - **attester 1** started on an empty store: from its spawn until the last burn's
+//!   attestation is served and its watcher's cursor is past it (flushed), less its start-up (the same spawn on a store that has every
+//!   signature already, timed the same way).
+//!
+//! The two alternate `rounds` times; medians are printed with the ratio.
+
+use super::{burn, sent_messages, signed, wait_final, BenchError};
+use crate::Devnet;
+use alloy::primitives::{keccak256, B256};
+use alloy::providers::Provider;
+use alloy::signers::local::PrivateKeySigner;
+use alloy::signers::SignerSync;
+use std::time::{Duration, Instant};
+
+/// What one side of a round took.
+struct Round {
+    bare: Duration,
+    bare_logs: Duration,
+    attester: Duration,
+    startup: Duration,
+}
+
+/// Measures attester 1's backfill of `n` new burns (and all the history before them) against
+/// the bare loop, `rounds` times, and prints the medians. Leaves every service stopped.
+pub async fn run(d: &mut Devnet, n: usize, rounds: usize) -> Result<(), BenchError> {
+    d.kill_relayer().await;
+    for i in 0..d.attester_urls.len() {
+        d.stop_attester(i).await;
+    }
+    let blocks = burn(d, n).await?;
+    wait_final(d).await?;
+    let eth = d.chain("ethereum");
+    let last = sent_messages(&eth.admin, eth.deployment.transmitter, blocks)
+        .await?
+        .last()
+        .map(keccak256)
+        .ok_or(BenchError::Messages {
+            messages: 0,
+            burns: n,
+        })?;
+    let to = eth.admin.get_block_number().await?;
+    let chunk = MAX_BLOCK_RANGE;
+    let key = d.attester_keys[0].clone();
+    let mut runs = Vec::with_capacity(rounds);
+    let mut messages = 0;
+    for _ in 0..rounds {
+        let (count, bare_logs, bare) = bare_loop(d, &key, to, chunk).await?;
+        messages = count;
+        let attester = attester_from_empty(d, last, blocks.1).await?;
+        let startup = attester_start_up(d, last, blocks.1).await?;
+        runs.push(Round {
+            bare,
+            bare_logs,
+            attester,
+            startup,
+        });
+    }
+    let median = |f: fn(&Round) -> Duration| {
+        let mut v: Vec<Duration> = runs.iter().map(f).collect();
+        v.sort();
+        v[v.len() / 2]
+    };
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let (bare, attester, startup) = (
+        median(|r| r.bare),
+        median(|r| r.attester),
+        median(|r| r.startup),
+    );
+    let backfill = attester.saturating_sub(startup);
+    println!(
+        "\nattester backfill of {messages} messages (blocks 0–{to}, {chunk}-block log queries), medians of {rounds}:
+  bare loop: eth_getLogs + decode {:.0} ms, + signing on {} cores: {:.0} ms
+  attester 1 on an empty store: {:.0} ms from spawn, start-up {:.0} ms → backfill {:.0} ms
+  bare / attester: {:.2}×",
+        ms(median(|r| r.bare_logs)),
+        cores(),
+        ms(bare),
+        ms(attester),
+        ms(startup),
+        ms(backfill),
+        bare.as_secs_f64() / backfill.as_secs_f64().max(1e-9)
+    );
+    Ok(())
+}
+
+/// The devnet's `max_block_range` (the attester's log query size).
+const MAX_BLOCK_RANGE: u64 = 500;
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Reads every message in blocks `0..=to` as the attester's watcher does (one query per
+/// `chunk` blocks), decodes and hashes each, then signs them all on every core. Returns the
+/// count, the reading time and the whole time.
+async fn bare_loop(
+    d: &Devnet,
+    key: &PrivateKeySigner,
+    to: u64,
+    chunk: u64,
+) -> Result<(usize, Duration, Duration), BenchError> {
+    let eth = d.chain("ethereum");
+    let started = Instant::now();
+    let mut hashes: Vec<B256> = Vec::new();
+    let mut from = 0;
+    while from <= to {
+        let end = to.min(from + chunk - 1);
+        for m in sent_messages(&eth.admin, eth.deployment.transmitter, (from, end)).await? {
+            usd1_core::Message::decode(&m)?;
+            hashes.push(keccak256(&m));
+        }
+        from = end + 1;
+    }
+    let read = started.elapsed();
+    let per_core = hashes.len().div_ceil(cores()).max(1);
+    std::thread::scope(|s| {
+        let signing: Vec<_> = hashes
+            .chunks(per_core)
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter()
+                        .try_for_each(|h| key.sign_hash_sync(h).map(drop))
+                })
+            })
+            .collect();
+        signing
+            .into_iter()
+            .try_for_each(|t| t.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+    })?;
+    Ok((hashes.len(), read, started.elapsed()))
+}
+
+/// Attester 1 on an empty store: from its spawn until `last` is served signed. Stops it.
+async fn attester_from_empty(
+    d: &mut Devnet,
+    last: B256,
+    last_block: u64,
+) -> Result<Duration, BenchError> {
+    let db = d.attester_db_path(0);
+    std::fs::remove_dir_all(&db).map_err(|source| BenchError::Io {
+        what: format!("removing {}", db.display()),
+        source,
+    })?;
+    timed_start(d, last, last_block).await
+}
+
+/// Attester 1 on a store that has `last` (and everything before): its start-up, timed as
+/// [`attester_from_empty`] times the backfill. Stops it.
+async fn attester_start_up(
+    d: &mut Devnet,
+    last: B256,
+    last_block: u64,
+) -> Result<Duration, BenchError> {
+    timed_start(d, last, last_block).await
+}
+
+/// Spawns attester 1, asks for `last` every 2 ms (without `?wait_ms`, which would wake its
+/// watchers) until it is served signed, then until its ethereum watcher's cursor is past
+/// `last_block` (the signatures flushed and the cursor committed: the backfill is done);
+/// stops it.
+async fn timed_start(d: &mut Devnet, last: B256, last_block: u64) -> Result<Duration, BenchError> {
+    let client = reqwest::Client::new();
+    let url = format!("{}/v1/attestations/{last:#x}", d.attester_urls[0]);
+    let ready = format!("{}/readyz", d.attester_urls[0]);
+    let started = Instant::now();
+    d.spawn_attester(0)?;
+    let past = || async {
+        let answer = client.get(&ready).send().await.ok()?;
+        let v: serde_json::Value = answer.json().await.ok()?;
+        v["chains"]["ethereum"]["next_block"].as_u64()
+    };
+    // The first wait is the long one: its polls are the cheap route's, not /readyz's.
+    while !signed(&client, &url).await {
+        if started.elapsed() > Duration::from_secs(300) {
+            return Err(BenchError::NotSigned(last));
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    while past().await.is_none_or(|next| next <= last_block) {
+        if started.elapsed() > Duration::from_secs(300) {
+            return Err(BenchError::NotSigned(last));
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let took = started.elapsed();
+    d.stop_attester(0).await;
+    Ok(took)
+}
