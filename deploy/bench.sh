@@ -26,11 +26,11 @@ section() { printf '\n== %s\n' "$*"; }
 if $smoke; then
   profile=debug
   cargo build --quiet --bins
-  messages=12 rounds=1 queue=2000 transfers=10 api_secs=1 solana=4
+  messages=12 rounds=1 queue=2000 transfers=10 api_secs=1 backfill=20 solana=4 solana_transfers=1
 else
   profile=release
   cargo build --release --quiet -p usd1-attester -p usd1-relayer -p usd1-deploy --bins
-  messages=500 rounds=3 queue=100000 transfers=100 api_secs=3 solana=200
+  messages=500 rounds=3 queue=100000 transfers=100 api_secs=3 backfill=5090 solana=200 solana_transfers=3
 fi
 bins="$CARGO_TARGET_DIR/$profile"
 export USD1_BIN_DIR="$bins"
@@ -42,7 +42,8 @@ section "1. gas per mint (forge, total transaction gas: 21,000 + calldata + exec
 
 section "2. a backlog of $messages attested messages ethereum → base ($rounds rounds)"
 timeout 900 "$bins/usd1-bench-backlog" --messages "$messages" --rounds "$rounds" \
-  --transfers "$transfers" --api-secs "$api_secs" --solana-messages "$solana" \
+  --transfers "$transfers" --api-secs "$api_secs" --backfill "$backfill" \
+  --solana-messages "$solana" --solana-transfers "$solana_transfers" \
   --work-dir "$CARGO_TARGET_DIR/bench-backlog"
 
 if ! $smoke; then # (deploy/test.sh runs the demo anyway)

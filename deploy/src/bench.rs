@@ -20,6 +20,7 @@ use usd1_evm::bindings::MessageTransmitter::{self, MessageSent};
 use usd1_evm::bindings::{TokenMessenger, Usd1Token};
 
 pub mod backfill;
+pub mod solana;
 
 /// 1 USD1 per burn.
 pub const AMOUNT: u64 = 1_000_000;
@@ -43,6 +44,15 @@ pub enum BenchError {
     /// A `MessageSent` log's message is not a CCTP message.
     #[error(transparent)]
     Message(#[from] usd1_core::message::MessageError),
+    /// The Solana validator's RPC answered with an error, or not at all.
+    #[error(transparent)]
+    Solana(#[from] usd1_solana::rpc::SolanaError),
+    /// A message's Solana mint transaction could not be built.
+    #[error(transparent)]
+    MintTx(#[from] usd1_solana::mint_tx::MintTxError),
+    /// A Solana transaction could not be signed by its signers.
+    #[error("signing a Solana transaction: {0}")]
+    SolanaSign(String),
     /// A `MessageSent` log did not decode.
     #[error(transparent)]
     Decode(#[from] alloy::sol_types::Error),

@@ -12,7 +12,11 @@
 //! delivery broadcast, p50/p99, from the relayer's history; and the attestation route's
 //! requests per second on attester 1 and the relayer over keep-alive connections; then
 //! attester 1's backfill of `--backfill` burns from an empty store against a bare
-//! `eth_getLogs` + signing loop (`usd1_deploy::bench::backfill`).
+//! `eth_getLogs` + signing loop (`usd1_deploy::bench::backfill`). Last, on a second devnet
+//! with Agave's test validator (`--solana-messages`, 0 skips it): a Solana-bound backlog
+//! minted by the relayer and, on a second backlog, by a bare loop of the same mint
+//! transactions; and `--solana-transfers` single transfers against their floor
+//! (`usd1_deploy::bench::solana`).
 //!
 //! Each backlog is timed until base's supply has grown by the backlog (the relayer from just before
 //! its start: a cold start on a backlog, its watcher's first read included). After the bare
@@ -25,8 +29,8 @@ use clap::Parser;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use usd1_deploy::bench::{
-    attest, burn, burn_spaced, burn_toward, deliver_singles, observed_to_submitted_ms,
-    sent_messages, signed, supply, wait_final, BenchError, AMOUNT,
+    attest, burn, burn_spaced, deliver_singles, observed_to_submitted_ms, sent_messages, signed,
+    supply, wait_final, BenchError, AMOUNT,
 };
 use usd1_deploy::{Devnet, DevnetOptions};
 use usd1_solana::solana_sdk::signature::Signer;
@@ -58,6 +62,10 @@ struct Args {
     /// with Agave's test validator, after the rest; 0 skips it.
     #[arg(long, default_value_t = 200)]
     solana_messages: usize,
+    /// Single transfers ethereum → Solana timed against the path's floor, after the
+    /// Solana-bound backlog.
+    #[arg(long, default_value_t = 3)]
+    solana_transfers: usize,
     /// The devnet's directory (wiped first).
     #[arg(long)]
     work_dir: PathBuf,
@@ -158,15 +166,26 @@ async fn run(args: Args) -> Result<(), BenchError> {
     }
     d.stop().await;
     if args.solana_messages > 0 {
-        solana_backlog(&args.work_dir.join("solana"), args.solana_messages).await?;
+        solana_backlog(
+            &args.work_dir.join("solana"),
+            args.solana_messages,
+            args.solana_transfers,
+        )
+        .await?;
     }
     Ok(())
 }
 
 /// A backlog of `n` attested messages ethereum → Solana, minted by the relayer started on
 /// it (one mint transaction a message, co-signed by two attesters): how long until the
-/// Solana supply has grown by the backlog.
-async fn solana_backlog(work_dir: &std::path::Path, n: usize) -> Result<(), BenchError> {
+/// Solana supply has grown by the backlog; then a bare loop of the same mints on a second
+/// backlog of `n`; then `transfers` single transfers against the path's floor.
+async fn solana_backlog(
+    work_dir: &std::path::Path,
+    n: usize,
+    transfers: usize,
+) -> Result<(), BenchError> {
+    use usd1_deploy::bench::solana;
     let _ = std::fs::remove_dir_all(work_dir);
     let mut options = DevnetOptions::new(work_dir);
     options.solana = true;
@@ -178,10 +197,7 @@ async fn solana_backlog(work_dir: &std::path::Path, n: usize) -> Result<(), Benc
         ));
     };
     let wallet = alloy::primitives::B256::from(sol.user.pubkey().to_bytes());
-    let burns = burn_toward(&d, n, usd1_core::Domain::SOLANA, wallet, Duration::ZERO).await?;
-    let eth = d.chain("ethereum");
-    let messages = sent_messages(&eth.admin, eth.deployment.transmitter, burns).await?;
-    wait_final(&d).await?;
+    let messages = solana::final_burns(&d, n, wallet).await?;
     wait_signed(&d, &messages).await?;
     let before = usd1_deploy::demo_solana::solana_supply(&d).await?;
     let target = before + alloy::primitives::U256::from(AMOUNT) * alloy::primitives::U256::from(n);
@@ -192,15 +208,53 @@ async fn solana_backlog(work_dir: &std::path::Path, n: usize) -> Result<(), Benc
         if Instant::now() > deadline {
             return Err(BenchError::NotMinted("the Solana-bound backlog".into()));
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let elapsed = started.elapsed();
+    let relayed = started.elapsed();
+    d.kill_relayer().await;
+    let messages = solana::final_burns(&d, n, wallet).await?;
+    let bare = solana::bare_loop(&d, &messages).await?;
+    let rate = |t: Duration| n as f64 / t.as_secs_f64();
     println!(
         "
-Solana-bound backlog of {n} (ethereum → Solana, relayer started on it): {:.1} s, {:.1} mints/s",
-        elapsed.as_secs_f64(),
-        n as f64 / elapsed.as_secs_f64()
+Solana-bound backlog of {n} (ethereum → Solana), side by side:
+  bare loop of signed mint transactions: {:.2} s, {:.1} mints/s
+  relayer started on it: {:.2} s, {:.1} mints/s ({:.2}× the bare loop)",
+        bare.as_secs_f64(),
+        rate(bare),
+        relayed.as_secs_f64(),
+        rate(relayed),
+        rate(relayed) / rate(bare)
     );
+    if transfers > 0 {
+        let floor_messages = solana::final_burns(&d, transfers, wallet).await?;
+        let mut to_finalized = solana::mint_to_finalized(&d, &floor_messages).await?;
+        d.start_relayer().await?;
+        let (mut e2e, mut to_final) = (Vec::new(), Vec::new());
+        for _ in 0..transfers {
+            let (total, eth_final) = solana::transfer(&d, wallet).await?;
+            e2e.push(total);
+            to_final.push(eth_final);
+        }
+        let median = |v: &mut Vec<Duration>| {
+            v.sort();
+            v[v.len() / 2]
+        };
+        let (e2e, eth_final, sol_final) = (
+            median(&mut e2e),
+            median(&mut to_final),
+            median(&mut to_finalized),
+        );
+        let floor = eth_final + sol_final;
+        println!(
+            "ethereum → Solana, {transfers} single transfers (medians): end to end {:.2} s; floor {:.2} s = the burn final on ethereum {:.2} s + a mint sent → finalized on Solana {:.2} s; {:.2}× the floor",
+            e2e.as_secs_f64(),
+            floor.as_secs_f64(),
+            eth_final.as_secs_f64(),
+            sol_final.as_secs_f64(),
+            e2e.as_secs_f64() / floor.as_secs_f64()
+        );
+    }
     d.stop().await;
     Ok(())
 }
