@@ -63,8 +63,9 @@ impl Intake for Attest {
             tracing::error!(chain = source.name(), messages = ?orphaned,
                 "signed messages whose burns were reorged away are no longer served");
         }
-        // Signed (the governor's sync decisions) and flushed in one blocking call:
-        // signatures are durable before the cursor moves past them and before they are served.
+        // Signed (the governor's sync decisions) and flushed in one blocking call: signatures
+        // are durable before the cursor moves past them (served from their commit on, a few
+        // ms earlier; a crash in between reads the burns again and signs the same bytes).
         let count = burns.len();
         self.0
             .blocking(move |state| {
