@@ -75,7 +75,7 @@ async fn attestation(
         if !unsigned_yet || tokio::time::Instant::now() >= deadline {
             return answer;
         }
-        s.wake_watchers_for(&hash);
+        s.wake_watcher_for(&hash);
         let _ = tokio::time::timeout_at(deadline, signed).await;
     }
 }
@@ -364,8 +364,8 @@ mod tests {
     }
 
     /// A relayer waiting for a burn this attester saw below finality wakes that chain's
-    /// watcher (it may be final by now); one never seen wakes every chain; an answer that is
-    /// not waited for wakes none.
+    /// watcher (it may be final by now); a hash never seen (anyone can send one) and an
+    /// answer that is not waited for wake none.
     #[tokio::test]
     async fn a_waiting_request_wakes_the_watcher_of_the_burns_chain() {
         let s = state();
@@ -411,8 +411,8 @@ mod tests {
         let (status, _) = ask(B256::repeat_byte(3), "?wait_ms=50").await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert!(
-            woken(0).await && woken(1).await,
-            "a burn never seen: every chain is polled"
+            !woken(0).await && !woken(1).await,
+            "a hash never seen wakes nothing"
         );
     }
 

@@ -216,7 +216,12 @@ impl Governor {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Windows> {
-        self.lock.lock().unwrap_or_else(|p| p.into_inner())
+        self.lock.lock().unwrap_or_else(|poisoned| {
+            // A decision panicked part way: what it kept in memory may not be in the store.
+            let mut windows = poisoned.into_inner();
+            windows.0.clear();
+            windows
+        })
     }
 
     /// The value a message moves, when the governor counts it: a burn by its source chain's

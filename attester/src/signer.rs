@@ -63,9 +63,13 @@ impl EvmAttesterKey {
         self.ahead_lock().extend(signed);
     }
 
-    /// Drops what was signed ahead and not used (burns the governor held, or known ones).
-    pub fn forget_ahead(&self) {
-        self.ahead_lock().clear();
+    /// Drops what was signed ahead for `hashes` and not used (burns the governor held, or
+    /// known ones). Only those: another chain's watcher may have signed its own ahead.
+    pub fn forget_ahead(&self, hashes: &[B256]) {
+        let mut ahead = self.ahead_lock();
+        for h in hashes {
+            ahead.remove(h);
+        }
     }
 
     fn ahead_lock(&self) -> std::sync::MutexGuard<'_, HashMap<B256, Signature65>> {
@@ -88,7 +92,10 @@ mod tests {
         }
         assert!(key.ahead_lock().is_empty(), "each used once");
         key.sign_ahead(&hashes[..3]);
-        key.forget_ahead();
+        key.sign_ahead(&hashes[10..12]); // another chain's, signed ahead at the same time
+        key.forget_ahead(&hashes[..3]);
+        assert_eq!(key.ahead_lock().len(), 2, "the other chain's are kept");
+        key.forget_ahead(&hashes[10..12]);
         assert!(key.ahead_lock().is_empty());
     }
 }

@@ -52,11 +52,11 @@ pub struct AppState {
 pub const MAX_WAITING: usize = 256;
 
 impl AppState {
-    /// A relayer waits for `hash`, which this attester has not signed: poll its source chain
-    /// now (it may have become final since the last poll) rather than at the next interval.
-    /// A burn seen below finality wakes its own chain; one not seen at all wakes every chain.
-    /// The watch loops bound how often wakes poll, whoever sends them.
-    pub fn wake_watchers_for(&self, hash: &B256) {
+    /// A relayer waits for `hash`, a burn this attester has seen below finality: poll its
+    /// source chain now (it may have become final since the last poll) rather than at the
+    /// next interval. A hash it has not seen wakes nothing: anyone can send those, and each
+    /// poll costs RPC calls. The watch loops bound how often wakes poll, whoever sends them.
+    pub fn wake_watcher_for(&self, hash: &B256) {
         let source = self
             .unconfirmed
             .read()
@@ -64,9 +64,8 @@ impl AppState {
             .get(hash)
             .map(|u| u.source_domain);
         let wakes = self.wakes.read().unwrap_or_else(|p| p.into_inner());
-        match source {
-            Some(domain) => wakes.get(&domain).into_iter().for_each(|w| w.now()),
-            None => wakes.values().for_each(|w| w.now()),
+        if let Some(wake) = source.and_then(|domain| wakes.get(&domain)) {
+            wake.now();
         }
     }
 

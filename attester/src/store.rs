@@ -1,7 +1,8 @@
 //! What the attester signed, in sled: message hash → record, and (domain, source tx) →
 //! message hashes for lookups by transaction. A record is flushed before its watcher's cursor
 //! moves past it; it can be read (served) from its commit on, a few ms before that flush (a
-//! crash in between reads the burn again and signs it again: the same bytes, RFC 6979).
+//! crash in between reads the burn again and the governor decides it again: see
+//! `watch::Attest`).
 //!
 //! The governor's state lives in the same database (DESIGN §10):
 //! - `governor/held`: (source domain, source block, nonce, hash) → [`Hold`], so a chain's

@@ -64,16 +64,22 @@ impl Intake for Attest {
                 "signed messages whose burns were reorged away are no longer served");
         }
         // Signed (the governor's sync decisions) and flushed in one blocking call: signatures
-        // are durable before the cursor moves past them (served from their commit on, a few
-        // ms earlier; a crash in between reads the burns again and signs the same bytes).
+        // are durable before the cursor moves past them. They are served from their commit
+        // on, a few ms before the flush: a crash in between reads the burns again and the
+        // governor decides them again (the same signature bytes, RFC 6979; the same decision
+        // unless a hold came due for release in between, docs/decisions.md "Governor").
         let count = burns.len();
         self.0
             .blocking(move |state| {
                 let started = Instant::now();
                 let attested = sign_and_attest(state, &burns);
-                state.key.forget_ahead();
+                let hashes: Vec<B256> = burns.iter().map(|b| b.hash).collect();
+                state.key.forget_ahead(&hashes);
                 attested?;
                 let attested_in = started.elapsed();
+                if burns.is_empty() {
+                    return Ok(()); // nothing written: no flush (a poll with nothing new)
+                }
                 state.store.blocking().flush()?;
                 if burns.len() >= BACKFILL_LOG_AT {
                     tracing::info!(

@@ -495,7 +495,8 @@ async fn a_long_poll_is_signed_and_stored_part_by_part() {
         })
         .collect();
     crate::watch::sign_and_attest(&s, &burns).unwrap();
-    s.key.forget_ahead();
+    let hashes: Vec<B256> = burns.iter().map(|b| b.hash).collect();
+    s.key.forget_ahead(&hashes);
     for b in &burns {
         let stored = s.store.blocking().get(&b.hash).unwrap().expect("signed");
         assert_eq!(stored.signature, s.key.sign(&b.hash).unwrap().to_hex());
@@ -504,4 +505,22 @@ async fn a_long_poll_is_signed_and_stored_part_by_part() {
         s.store.blocking().window(Domain(0)).unwrap().len(),
         burns.len()
     );
+}
+
+/// A decision that panicked part way may have kept in memory a window entry it never
+/// stored: the next decision reads the window from the store again.
+#[tokio::test]
+async fn after_a_panicked_decision_the_window_is_read_from_the_store_again() {
+    let s = app_state(temporary(), limits(Some(10), None), None);
+    read(&s, 1, 100, 3, 100);
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut windows = s.governor.lock();
+        windows.get(s.store.blocking(), Domain(0), 15).unwrap();
+        windows.push(Domain(0), 101, 5 * USD1); // kept, never stored
+        panic!("a decision fails part way");
+    }));
+    assert!(panicked.is_err());
+    let mut windows = s.governor.lock();
+    let kept = windows.get(s.store.blocking(), Domain(0), 15).unwrap();
+    assert_eq!(kept.used(101), 3 * USD1, "only what the store has");
 }
