@@ -442,17 +442,7 @@ async fn a_poll_decided_together_ends_as_one_decision_after_another() {
                 outcomes_one.push(one.governor.admit(&*one, f, now).unwrap());
             }
             outcomes_all.extend(all.governor.admit_all(&*all, &finals, now).unwrap());
-            let (a, b) = (one.store.blocking(), all.store.blocking());
-            assert_eq!(
-                a.window(Domain(0)).unwrap(),
-                b.window(Domain(0)).unwrap(),
-                "case {case}: window"
-            );
-            assert_eq!(
-                a.governor_meta(Domain(0)).unwrap(),
-                b.governor_meta(Domain(0)).unwrap(),
-                "case {case}: meta"
-            );
+            same_window_and_meta(&one, &all, case);
             for s in [&one, &all] {
                 s.governor.tick(&**s, now).unwrap();
             }
@@ -470,17 +460,16 @@ async fn a_poll_decided_together_ends_as_one_decision_after_another() {
             h
         };
         assert_eq!(holds(a), holds(b), "case {case}: holds");
-        assert_eq!(
-            a.window(Domain(0)).unwrap(),
-            b.window(Domain(0)).unwrap(),
-            "case {case}: window"
-        );
-        assert_eq!(
-            a.governor_meta(Domain(0)).unwrap(),
-            b.governor_meta(Domain(0)).unwrap(),
-            "case {case}: meta"
-        );
+        same_window_and_meta(&one, &all, case);
     }
+}
+
+fn same_window_and_meta(one: &AppState, all: &AppState, case: usize) {
+    let (a, b) = (one.store.blocking(), all.store.blocking());
+    let window = |s: &crate::store::BlockingStore| s.window(Domain(0)).unwrap();
+    assert_eq!(window(a), window(b), "case {case}: window");
+    let meta = |s: &crate::store::BlockingStore| s.governor_meta(Domain(0)).unwrap();
+    assert_eq!(meta(a), meta(b), "case {case}: meta");
 }
 
 /// A backfill's poll, signed part by part while earlier parts are decided and stored: every

@@ -177,17 +177,22 @@ impl Intake for Timed {
 
 const HOUR: Duration = Duration::from_secs(3600);
 
-#[tokio::test(start_paused = true)]
-async fn a_woken_loop_polls_at_once_not_at_its_interval() {
+type Polls = tokio::sync::mpsc::UnboundedReceiver<tokio::time::Instant>;
+
+/// A loop over a source with nothing to read, polling hourly: its wake, its polls' times,
+/// and its first poll's (an interval's first tick is at once).
+async fn hourly() -> (Wake, Polls, tokio::time::Instant) {
     let (tx, mut polls) = tokio::sync::mpsc::unbounded_channel();
     let wake = Wake::default();
-    tokio::spawn(run(
-        Arc::new(scripted(0)),
-        HOUR,
-        Arc::new(Timed(tx)),
-        wake.clone(),
-    ));
-    let first = polls.recv().await.unwrap(); // an interval's first tick is at once
+    let source = Arc::new(scripted(0));
+    tokio::spawn(run(source, HOUR, Arc::new(Timed(tx)), wake.clone()));
+    let first = polls.recv().await.unwrap();
+    (wake, polls, first)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_woken_loop_polls_at_once_not_at_its_interval() {
+    let (wake, mut polls, first) = hourly().await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert!(
         polls.try_recv().is_err(),
@@ -204,15 +209,7 @@ async fn a_woken_loop_polls_at_once_not_at_its_interval() {
 
 #[tokio::test(start_paused = true)]
 async fn a_flood_of_wakes_polls_at_most_once_per_gap() {
-    let (tx, mut polls) = tokio::sync::mpsc::unbounded_channel();
-    let wake = Wake::default();
-    tokio::spawn(run(
-        Arc::new(scripted(0)),
-        HOUR,
-        Arc::new(Timed(tx)),
-        wake.clone(),
-    ));
-    let first = polls.recv().await.unwrap();
+    let (wake, mut polls, first) = hourly().await;
     // 1,000 wakes over one second, e.g. a peer asking for the same pending burn in a loop.
     for _ in 0..1000 {
         wake.now();
