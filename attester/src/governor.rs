@@ -665,12 +665,13 @@ fn candidate(f: &Final<'_>, now: u64) -> Hold {
     }
 }
 
-/// `h`'s message signed (with the key's signature made ahead, if it was), as stored.
-fn signed_record(state: &dyn Host, h: &Hold) -> Result<SignedMessage, AttesterError> {
+/// `h`'s message (whose hash is `hash`) signed, with the key's signature made ahead if it
+/// was, as stored.
+fn signed_record(state: &dyn Host, h: &Hold, hash: &B256) -> Result<SignedMessage, AttesterError> {
     Ok(SignedMessage {
         message: h.message.clone(),
         message_hash: h.message_hash.clone(),
-        signature: state.key().sign(&h.hash())?.to_hex(),
+        signature: state.key().sign(hash)?.to_hex(),
         source_domain: h.source_domain,
         destination_domain: h.destination_domain,
         nonce: h.nonce,
@@ -698,12 +699,13 @@ fn sign(
     h: &Hold,
     change: GovernorChange<'_>,
 ) -> Result<String, AttesterError> {
-    let record = signed_record(state, h)?;
+    let hash = h.hash();
+    let record = signed_record(state, h, &hash)?;
     let entry = change.window;
     if let Err(e) = state
         .store()
         .blocking()
-        .commit_signature(&record, &h.hash(), change)
+        .commit_signature(&record, &hash, change)
     {
         windows.forget(h.source_domain);
         return Err(AttesterError::Store(e));

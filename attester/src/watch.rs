@@ -32,7 +32,7 @@ pub(crate) fn sign_and_attest(
     let hashes: Vec<B256> = burns.iter().map(|b| b.hash).collect();
     let parts: Vec<(&[ObservedBurn], &[B256])> =
         burns.chunks(PART).zip(hashes.chunks(PART)).collect();
-    std::thread::scope(|scope| {
+    let attested = std::thread::scope(|scope| {
         let mut signing = parts
             .first()
             .map(|(_, h)| scope.spawn(move || state.key.sign_ahead(h)));
@@ -46,7 +46,11 @@ pub(crate) fn sign_and_attest(
             attest_all(state, part)?;
         }
         Ok(())
-    })
+    });
+    // What was signed ahead and not used (held, or known already) is dropped, whatever the
+    // outcome: the parts still being signed were joined when the scope ended.
+    state.key.forget_ahead(&hashes);
+    attested
 }
 
 #[async_trait]
@@ -72,10 +76,7 @@ impl Intake for Attest {
         self.0
             .blocking(move |state| {
                 let started = Instant::now();
-                let attested = sign_and_attest(state, &burns);
-                let hashes: Vec<B256> = burns.iter().map(|b| b.hash).collect();
-                state.key.forget_ahead(&hashes);
-                attested?;
+                sign_and_attest(state, &burns)?;
                 let attested_in = started.elapsed();
                 if burns.is_empty() {
                     return Ok(()); // nothing written: no flush (a poll with nothing new)

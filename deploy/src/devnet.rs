@@ -78,6 +78,9 @@ impl std::fmt::Debug for ServiceRpc {
     }
 }
 
+/// The blocks each of the devnet watchers' log queries covers (`max_block_range`).
+pub const MAX_BLOCK_RANGE: u64 = 500;
+
 /// The devnet attesters' governor: every demo and test transfer passes (1,000,000 USD1 per
 /// 24 h and source chain; a transfer of 100,000 USD1 or more waits 24 h, or an operator's
 /// `usd1 governor release`).
@@ -334,7 +337,7 @@ impl Devnet {
                     token: c.deployment.token,
                     start_block: 0,
                     poll_interval_ms: 250,
-                    max_block_range: 500,
+                    max_block_range: MAX_BLOCK_RANGE,
                     delivery_confirmations: 1,
                     explorer_tx_url: None,
                 };

@@ -79,8 +79,18 @@ impl Service {
 }
 
 /// Polls `check` every 100 ms until it holds, or fails after `timeout` naming `what`.
-pub async fn wait_until<F, Fut>(
+pub async fn wait_until<F, Fut>(timeout: Duration, what: &str, check: F) -> Result<(), DevnetError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    wait_until_every(timeout, Duration::from_millis(100), what, check).await
+}
+
+/// [`wait_until`], asking every `every` (a bench timing what it waits for asks often).
+pub async fn wait_until_every<F, Fut>(
     timeout: Duration,
+    every: Duration,
     what: &str,
     mut check: F,
 ) -> Result<(), DevnetError>
@@ -98,7 +108,7 @@ where
                 "timed out after {timeout:?} waiting for {what}"
             )));
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(every).await;
     }
 }
 

@@ -399,14 +399,7 @@ impl Pipeline {
             Err(e) => return Err(e),
         };
         tx.sent_at_ms = now_ms();
-        r.sent_txs.push(tx.tx_hash.clone());
-        let state = MessageState::Submitted {
-            tx_hash: tx.tx_hash.clone(),
-        };
-        r.pending_tx = Some(tx.clone());
-        let detail = sequence.map(|n| format!("account nonce {n}"));
-        r.transition(state, now_ms(), detail);
-        r.next_attempt_at_ms = now_ms() + self.settings.receipt_poll.as_millis() as u64;
+        self.mark_submitted(r, &tx, sequence.map(|n| format!("account nonce {n}")));
         self.store.save(r, sequence.map(|n| n + 1)).await?;
         // The counter is written: the next delivery may take its number while this one is
         // made durable and sent. Every broadcast still follows a flush made after its own
@@ -659,6 +652,18 @@ impl Pipeline {
         Ok(first.map(|other| other.message_hash))
     }
 
+    /// `r` is sent in `tx` (its pending transaction now), and its receipt is asked for after
+    /// the receipt poll; the caller stores it.
+    fn mark_submitted(&self, r: &mut MessageRecord, tx: &PendingTx, detail: Option<String>) {
+        r.sent_txs.push(tx.tx_hash.clone());
+        r.pending_tx = Some(tx.clone());
+        let state = MessageState::Submitted {
+            tx_hash: tx.tx_hash.clone(),
+        };
+        r.transition(state, now_ms(), detail);
+        r.next_attempt_at_ms = now_ms() + self.settings.receipt_poll.as_millis() as u64;
+    }
+
     /// Makes `tx` (same account nonce as the pending one) the pending transaction: stored and
     /// flushed, then broadcast, so a crash re-sends these bytes.
     async fn replace_pending(
@@ -670,19 +675,10 @@ impl Pipeline {
         filler: bool,
     ) -> Result<(), StepError> {
         tx.sent_at_ms = now_ms();
-        r.sent_txs.push(tx.tx_hash.clone());
         if filler {
             r.filler_txs.push(tx.tx_hash.clone());
         }
-        r.pending_tx = Some(tx.clone());
-        r.transition(
-            MessageState::Submitted {
-                tx_hash: tx.tx_hash.clone(),
-            },
-            now_ms(),
-            Some(detail),
-        );
-        r.next_attempt_at_ms = now_ms() + self.settings.receipt_poll.as_millis() as u64;
+        self.mark_submitted(r, &tx, Some(detail));
         self.store.save(r, None).await?;
         self.store.flush().await?;
         if let Err(e) = target.chain.broadcast(&tx).await {

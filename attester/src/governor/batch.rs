@@ -143,7 +143,7 @@ impl Governor {
                 _ => (None, None),
             };
             decided.push(Decided {
-                record: signed_record(state, &hold)?,
+                record: signed_record(state, &hold, f.hash)?,
                 hash: *f.hash,
                 window,
                 meta,

@@ -484,8 +484,6 @@ async fn a_long_poll_is_signed_and_stored_part_by_part() {
         })
         .collect();
     crate::watch::sign_and_attest(&s, &burns).unwrap();
-    let hashes: Vec<B256> = burns.iter().map(|b| b.hash).collect();
-    s.key.forget_ahead(&hashes);
     for b in &burns {
         let stored = s.store.blocking().get(&b.hash).unwrap().expect("signed");
         assert_eq!(stored.signature, s.key.sign(&b.hash).unwrap().to_hex());

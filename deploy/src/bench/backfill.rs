@@ -9,6 +9,7 @@
 //! The two alternate `rounds` times; medians are printed with the ratio.
 
 use super::{burn, sent_messages, signed, wait_final, BenchError};
+use crate::process::wait_until_every;
 use crate::Devnet;
 use alloy::primitives::{keccak256, B256};
 use alloy::providers::Provider;
@@ -43,7 +44,7 @@ pub async fn run(d: &mut Devnet, n: usize, rounds: usize) -> Result<(), BenchErr
             burns: n,
         })?;
     let to = eth.admin.get_block_number().await?;
-    let chunk = MAX_BLOCK_RANGE;
+    let chunk = crate::devnet::MAX_BLOCK_RANGE;
     let key = d.attester_keys[0].clone();
     let mut runs = Vec::with_capacity(rounds);
     let mut messages = 0;
@@ -51,7 +52,8 @@ pub async fn run(d: &mut Devnet, n: usize, rounds: usize) -> Result<(), BenchErr
         let (count, bare_logs, bare) = bare_loop(d, &key, to, chunk).await?;
         messages = count;
         let attester = attester_from_empty(d, last, blocks.1).await?;
-        let startup = attester_start_up(d, last, blocks.1).await?;
+        // On a store that has every signature: its start-up, timed the same way.
+        let startup = timed_start(d, last, blocks.1).await?;
         runs.push(Round {
             bare,
             bare_logs,
@@ -86,9 +88,6 @@ pub async fn run(d: &mut Devnet, n: usize, rounds: usize) -> Result<(), BenchErr
     );
     Ok(())
 }
-
-/// The devnet's `max_block_range` (the attester's log query size).
-const MAX_BLOCK_RANGE: u64 = 500;
 
 fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -148,16 +147,6 @@ async fn attester_from_empty(
     timed_start(d, last, last_block).await
 }
 
-/// Attester 1 on a store that has `last` (and everything before): its start-up, timed as
-/// [`attester_from_empty`] times the backfill. Stops it.
-async fn attester_start_up(
-    d: &mut Devnet,
-    last: B256,
-    last_block: u64,
-) -> Result<Duration, BenchError> {
-    timed_start(d, last, last_block).await
-}
-
 /// Spawns attester 1, asks for `last` every 2 ms (without `?wait_ms`, which would wake its
 /// watchers) until it is served signed, then until its ethereum watcher's cursor is past
 /// `last_block` (the signatures flushed and the cursor committed: the backfill is done);
@@ -173,19 +162,15 @@ async fn timed_start(d: &mut Devnet, last: B256, last_block: u64) -> Result<Dura
         let v: serde_json::Value = answer.json().await.ok()?;
         v["chains"]["ethereum"]["next_block"].as_u64()
     };
+    let (limit, every) = (Duration::from_secs(300), Duration::from_millis(2));
     // The first wait is the long one: its polls are the cheap route's, not /readyz's.
-    while !signed(&client, &url).await {
-        if started.elapsed() > Duration::from_secs(300) {
-            return Err(BenchError::NotSigned(last));
-        }
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-    while past().await.is_none_or(|next| next <= last_block) {
-        if started.elapsed() > Duration::from_secs(300) {
-            return Err(BenchError::NotSigned(last));
-        }
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
+    let served = "attester 1 to serve the last burn's attestation";
+    wait_until_every(limit, every, served, || signed(&client, &url)).await?;
+    let passed = "attester 1's cursor to pass the last burn";
+    wait_until_every(limit, every, passed, || async {
+        past().await.is_some_and(|next| next > last_block)
+    })
+    .await?;
     let took = started.elapsed();
     d.stop_attester(0).await;
     Ok(took)

@@ -8,6 +8,7 @@
 //!   mint once finalized), each measured, against the transfer's end to end time.
 
 use super::{burn_toward, sent_messages, wait_final, BenchError, AMOUNT};
+use crate::process::wait_until_every;
 use crate::Devnet;
 use alloy::primitives::{keccak256, B256, U256};
 use alloy::providers::Provider;
@@ -56,16 +57,15 @@ async fn signed_mints(d: &Devnet, messages: &[Vec<u8>]) -> Result<Vec<Transactio
         .collect()
 }
 
-/// Until the Solana supply is at least `target`, for at most 600 s.
-async fn supply_reaches(d: &Devnet, target: U256, what: &str) -> Result<(), BenchError> {
-    let deadline = Instant::now() + Duration::from_secs(600);
-    while crate::demo_solana::solana_supply(d).await? < target {
-        if Instant::now() > deadline {
-            return Err(BenchError::NotMinted(what.into()));
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    Ok(())
+/// Until the Solana supply is at least `target` (asked every 20 ms), for at most 600 s.
+pub async fn supply_reaches(d: &Devnet, target: U256, what: &str) -> Result<(), BenchError> {
+    let reached = || async {
+        crate::demo_solana::solana_supply(d)
+            .await
+            .is_ok_and(|supply| supply >= target)
+    };
+    let (limit, every) = (Duration::from_secs(600), Duration::from_millis(20));
+    Ok(wait_until_every(limit, every, what, reached).await?)
 }
 
 /// The bare loop: `messages`' mints (signed beforehand) sent back to back; the time from the

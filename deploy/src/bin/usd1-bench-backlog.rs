@@ -203,13 +203,7 @@ async fn solana_backlog(
     let target = before + alloy::primitives::U256::from(AMOUNT) * alloy::primitives::U256::from(n);
     let started = Instant::now();
     d.start_relayer().await?;
-    let deadline = started + Duration::from_secs(600);
-    while usd1_deploy::demo_solana::solana_supply(&d).await? < target {
-        if Instant::now() > deadline {
-            return Err(BenchError::NotMinted("the Solana-bound backlog".into()));
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    solana::supply_reaches(&d, target, "the relayer to mint the Solana-bound backlog").await?;
     let relayed = started.elapsed();
     d.kill_relayer().await;
     let messages = solana::final_burns(&d, n, wallet).await?;

@@ -32,11 +32,10 @@ use usd1_runtime::now_ms;
 /// transfer is delayed this much at most, a backlog fills groups long before.
 const LINGER: Duration = Duration::from_millis(5);
 
-/// A record taken into a batch: its message, its delivery bytes, and the claim on its
-/// (source, nonce) held until the submission is stored.
+/// A record taken into a batch: its delivery bytes, and the claim on its (source, nonce)
+/// held until the submission is stored.
 struct Member<'a> {
     record: MessageRecord,
-    message: Message,
     bytes: (Vec<u8>, Vec<u8>),
     _claim: Claim<'a>,
 }
@@ -244,7 +243,6 @@ impl Pipeline {
         match self.replacement_going_first(&r).await {
             Ok(None) => Ok(Ok(Member {
                 record: r,
-                message,
                 bytes,
                 _claim: claim,
             })),
@@ -280,17 +278,8 @@ impl Pipeline {
         };
         let mut records: Vec<MessageRecord> = members.iter().map(|m| m.record.clone()).collect();
         for r in &mut records {
-            r.sent_txs.push(tx.tx_hash.clone());
             r.batch_txs.push(tx.tx_hash.clone());
-            r.pending_tx = Some(tx.clone());
-            r.transition(
-                MessageState::Submitted {
-                    tx_hash: tx.tx_hash.clone(),
-                },
-                now_ms(),
-                Some(detail.clone()),
-            );
-            r.next_attempt_at_ms = now_ms() + self.settings.receipt_poll.as_millis() as u64;
+            self.mark_submitted(r, &tx, Some(detail.clone()));
         }
         self.store
             .save_all(&records, sequence.map(|n| n + 1))
@@ -298,9 +287,9 @@ impl Pipeline {
         drop(guard);
         // Durable before the broadcast, as a single delivery: a crash re-sends these bytes.
         self.store.flush().await?;
-        for (r, m) in records.iter().zip(members) {
+        for r in &records {
             metrics::entered(&self.names, r, "submitted");
-            tracing::info!(message_hash = %m.message.hash(), tx = %tx.tx_hash, %detail, "transition");
+            tracing::info!(message_hash = %r.message_hash, tx = %tx.tx_hash, %detail, "transition");
         }
         if let Err(e) = target.chain.broadcast(&tx).await {
             tracing::warn!(error = %e, "broadcast failed; it will be re-sent");
