@@ -188,8 +188,14 @@ pub async fn burn_toward(
             tokio::time::sleep(spacing).await;
         }
     }
-    let first = mined(&c.admin, hashes[0]).await?;
-    let last = mined(&c.admin, hashes[n - 1]).await?;
+    let (Some(first), Some(last)) = (hashes.first(), hashes.last()) else {
+        return Err(BenchError::Messages {
+            messages: 0,
+            burns: n,
+        });
+    };
+    let first = mined(&c.admin, *first).await?;
+    let last = mined(&c.admin, *last).await?;
     Ok((first, last))
 }
 

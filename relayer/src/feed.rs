@@ -78,19 +78,32 @@ impl Intake for Queue {
             // Marked durably before the cursor moves past the reorg.
             crate::violations::note(&self.store, &orphaned).await?;
         }
-        let mut new = 0;
+        let mut records = Vec::with_capacity(burns.len());
+        let mut queued = Vec::with_capacity(burns.len());
         for burn in &burns {
             let m = &burn.message;
             if !self.destinations.contains(&m.destination_domain) {
                 tracing::debug!(message_hash = %burn.hash, destination = m.destination_domain.0, "not a destination this relayer serves");
                 continue;
             }
-            let record = new_record(m, &burn.raw, burn.tx.as_str(), burn.height, burn.time);
-            if self.store.observe(&record).await? {
-                tracing::info!(message_hash = %burn.hash, source = m.source_domain.0,
-                    destination = m.destination_domain.0, nonce = m.nonce, "observed");
-                new += 1;
-            }
+            records.push(new_record(
+                m,
+                &burn.raw,
+                burn.tx.as_str(),
+                burn.height,
+                burn.time,
+            ));
+            queued.push(burn);
+        }
+        // One transaction for the poll: a backlog's messages reach the pipeline together,
+        // not one commit at a time.
+        let fresh = self.store.observe_all(&records).await?;
+        let mut new = 0;
+        for (burn, _) in queued.iter().zip(&fresh).filter(|(_, is_new)| **is_new) {
+            let m = &burn.message;
+            tracing::info!(message_hash = %burn.hash, source = m.source_domain.0,
+                destination = m.destination_domain.0, nonce = m.nonce, "observed");
+            new += 1;
         }
         // Queued messages are durable before the cursor passes them.
         self.store.flush().await?;

@@ -156,8 +156,12 @@ impl Pipeline {
 
     /// The most due records one tick takes: a backlog is worked through in batches (the run
     /// loop goes on at once after a full one), so memory stays bounded however deep it is.
+    /// Large against the step bound because a tick ends only when its batcher has sent the
+    /// last group its steps parked: each tick boundary idles the steps for that tail
+    /// (~250 ms a boundary in a 500-message backlog at 4× the bound), and a record is a few
+    /// kB in memory.
     pub fn batch(&self) -> usize {
-        self.settings.max_concurrent_steps.max(1).saturating_mul(4)
+        self.settings.max_concurrent_steps.max(1).saturating_mul(16)
     }
 
     /// Advances the records due now (up to [`Pipeline::batch`]), each as far as its inputs

@@ -14,7 +14,8 @@
 //! transactions, flushes (fsync) and scans wait on the disk and must not stall the async
 //! workers. A flush is sled's synchronous `flush` there, never `flush_async`, which deadlocks
 //! sled 0.34 (docs/decisions.md, "Storage"); transactions need no lock of ours, sled
-//! serializes them itself.
+//! serializes them itself. Saves are group-committed ([`commit`]): sled's transactions wait
+//! for any fsync in progress, so concurrent saves share one transaction.
 
 use sled::transaction::{ConflictableTransactionError, Transactional};
 use usd1_core::{Domain, MessageRecord, B256};
@@ -32,6 +33,7 @@ pub struct Store {
     by_addr: sled::Tree,
     by_time: sled::Tree,
     due: sled::Tree,
+    commits: std::sync::Arc<commit::Commits>,
 }
 
 /// Marks a store whose `due` index covers every active record (stores written before it
@@ -113,6 +115,15 @@ fn hash_key(hex_hash: &str) -> Vec<u8> {
         .unwrap_or_else(|_| hex_hash.as_bytes().to_vec())
 }
 
+/// One newly observed record's writes: its value, indexes, active entry and due entry.
+struct ObserveWrite {
+    key: Vec<u8>,
+    value: Vec<u8>,
+    index: IndexKeys,
+    active: Vec<u8>,
+    due: Vec<u8>,
+}
+
 /// One record's writes in a save: its value, its place in the active set and the due index.
 struct RecordWrite {
     key: Vec<u8>,
@@ -135,6 +146,7 @@ impl Store {
             by_addr: db.open_tree("by_addr")?,
             by_time: db.open_tree("by_time")?,
             due: db.open_tree("due")?,
+            commits: Default::default(),
             db,
         }
         .indexed()?
@@ -232,18 +244,32 @@ impl Store {
     }
 
     /// Adds a newly observed message unless it is known already. Returns whether it was new.
-    /// It is indexed by its source transaction, its (source, nonce), its burn's sender and
-    /// recipient, and the time it was observed — in the same transaction as the record.
+    /// (The watcher queues a poll's messages together, with [`Store::observe_all`].)
+    #[cfg(test)]
     pub async fn observe(&self, record: &MessageRecord) -> Result<bool, StoreError> {
-        let key = hash_key(&record.message_hash);
-        let value = serde_json::to_vec(record)?;
-        let keys = index_keys(record, &key);
-        let (active, due) = (
-            active_value(record),
-            due_key(record.next_attempt_at_ms, &key),
-        );
+        let new = self.observe_all(std::slice::from_ref(record)).await?;
+        Ok(new.first().copied().unwrap_or(false))
+    }
+
+    /// Adds each newly observed message unless it is known already (or comes earlier in
+    /// `records`); returns, in order, whether each was new. Each is indexed by its source
+    /// transaction, its (source, nonce), its burn's sender and recipient, and the time it was
+    /// observed. All in one transaction: a poll's hundreds of messages are one commit, not
+    /// one each, and a crash leaves all of them or none.
+    pub async fn observe_all(&self, records: &[MessageRecord]) -> Result<Vec<bool>, StoreError> {
+        let mut writes = Vec::with_capacity(records.len());
+        for record in records {
+            let key = hash_key(&record.message_hash);
+            writes.push(ObserveWrite {
+                value: serde_json::to_vec(record)?,
+                index: index_keys(record, &key),
+                active: active_value(record),
+                due: due_key(record.next_attempt_at_ms, &key),
+                key,
+            });
+        }
         self.run(move |s| {
-            let inserted = (
+            let new = (
                 &s.messages,
                 &s.active,
                 &s.by_tx,
@@ -253,23 +279,29 @@ impl Store {
                 &s.due,
             )
                 .transaction(|(m, a, t, n, ad, time, d)| {
-                    if m.get(&key)?.is_some() {
-                        return Ok(false);
+                    let mut new = Vec::with_capacity(writes.len());
+                    let mut seen = std::collections::HashSet::with_capacity(writes.len());
+                    for w in &writes {
+                        if !seen.insert(w.key.as_slice()) || m.get(&w.key)?.is_some() {
+                            new.push(false);
+                            continue;
+                        }
+                        m.insert(w.key.as_slice(), w.value.as_slice())?;
+                        a.insert(w.key.as_slice(), w.active.as_slice())?;
+                        d.insert(w.due.as_slice(), &[])?;
+                        if let Some(k) = &w.index.tx {
+                            t.insert(k.as_slice(), &[])?;
+                        }
+                        n.insert(w.index.nonce.as_slice(), &[])?;
+                        for k in &w.index.addresses {
+                            ad.insert(k.as_slice(), &[])?;
+                        }
+                        time.insert(w.index.time.as_slice(), &[])?;
+                        new.push(true);
                     }
-                    m.insert(key.as_slice(), value.as_slice())?;
-                    a.insert(key.as_slice(), active.as_slice())?;
-                    d.insert(due.as_slice(), &[])?;
-                    if let Some(k) = &keys.tx {
-                        t.insert(k.as_slice(), &[])?;
-                    }
-                    n.insert(keys.nonce.as_slice(), &[])?;
-                    for k in &keys.addresses {
-                        ad.insert(k.as_slice(), &[])?;
-                    }
-                    time.insert(keys.time.as_slice(), &[])?;
-                    Ok::<_, ConflictableTransactionError<serde_json::Error>>(true)
+                    Ok::<_, ConflictableTransactionError<serde_json::Error>>(new)
                 })?;
-            Ok(inserted)
+            Ok(new)
         })
         .await
     }
@@ -287,7 +319,8 @@ impl Store {
 
     /// Writes every record (all of one destination: a batch delivered in one transaction)
     /// and the destination's nonce counter, if given, in one sled transaction: a crash
-    /// leaves all of them or none.
+    /// leaves all of them or none. Saves made meanwhile by other steps share the transaction
+    /// ([`commit`]).
     pub async fn save_all(
         &self,
         records: &[MessageRecord],
@@ -296,7 +329,7 @@ impl Store {
         let Some(first) = records.first() else {
             return Ok(());
         };
-        let nonce_key = first.destination_domain.0.to_be_bytes();
+        let nonce = next_nonce.map(|n| (first.destination_domain.0.to_be_bytes(), n));
         let mut writes = Vec::with_capacity(records.len());
         for record in records {
             let key = hash_key(&record.message_hash);
@@ -308,30 +341,7 @@ impl Store {
                 key,
             });
         }
-        self.run(move |s| {
-            (&s.messages, &s.active, &s.nonces, &s.due).transaction(|(m, a, n, d)| {
-                for w in &writes {
-                    m.insert(w.key.as_slice(), w.value.as_slice())?;
-                    let before = if w.terminal {
-                        a.remove(w.key.as_slice())?
-                    } else {
-                        a.insert(w.key.as_slice(), w.active.as_slice())?
-                    };
-                    if let Some(old) = before.and_then(|v| due_key_of(&v, &w.key)) {
-                        d.remove(old)?;
-                    }
-                    if !w.terminal {
-                        d.insert(w.due.as_slice(), &[])?;
-                    }
-                }
-                if let Some(next) = next_nonce {
-                    n.insert(&nonce_key, &next.to_be_bytes())?;
-                }
-                Ok::<_, ConflictableTransactionError<serde_json::Error>>(())
-            })?;
-            Ok(())
-        })
-        .await
+        self.commit(writes, nonce).await
     }
 
     /// Makes everything written so far durable (sled's synchronous flush, off the workers).
@@ -558,6 +568,7 @@ impl Store {
     }
 }
 
+mod commit;
 #[cfg(test)]
 mod due_tests;
 #[cfg(test)]

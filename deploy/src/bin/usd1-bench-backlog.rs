@@ -159,7 +159,9 @@ async fn run(args: Args) -> Result<(), BenchError> {
             rate(way) / bare
         );
     }
-    latency(&mut d, args.transfers).await?;
+    if args.transfers > 0 {
+        latency(&mut d, args.transfers).await?;
+    }
     api(&d, Duration::from_secs(args.api_secs)).await?;
     if args.backfill > 0 {
         usd1_deploy::bench::backfill::run(&mut d, args.backfill, args.rounds).await?;

@@ -4,7 +4,7 @@
 use super::*;
 use usd1_core::MessageState;
 
-fn record(nonce: u64, due_at: u64) -> MessageRecord {
+pub(super) fn record(nonce: u64, due_at: u64) -> MessageRecord {
     let m = super::stress_tests::message(0, 0, nonce);
     let tx = format!("{:#x}", B256::with_last_byte(nonce as u8));
     let mut r = crate::feed::new_record(&m, &m.encode(), &tx, 1, 1);
@@ -16,7 +16,7 @@ fn nonces(records: &[MessageRecord]) -> Vec<u64> {
     records.iter().map(|r| r.nonce).collect()
 }
 
-fn store() -> Store {
+pub(super) fn store() -> Store {
     Store::open(sled::Config::new().temporary(true).open().unwrap()).unwrap()
 }
 
@@ -29,6 +29,31 @@ async fn only_what_is_due_is_read_longest_waiting_first() {
     assert_eq!(nonces(&s.due(1_000, 10).await.unwrap()), vec![2, 4, 1]);
     assert_eq!(nonces(&s.due(1_000, 2).await.unwrap()), vec![2, 4], "limit");
     assert!(s.due(50, 10).await.unwrap().is_empty(), "nothing due yet");
+}
+
+#[tokio::test]
+async fn a_poll_observed_at_once_is_queued_and_indexed_like_one_at_a_time() {
+    let s = store();
+    let known = record(3, 100);
+    s.observe(&known).await.unwrap();
+    let mut twice = record(1, 200);
+    let batch = vec![record(2, 300), twice.clone(), known.clone(), {
+        twice.observed_at_ms = 99;
+        twice
+    }];
+    let new = s.observe_all(&batch).await.unwrap();
+    assert_eq!(
+        new,
+        vec![true, true, false, false],
+        "known and repeated ones are not new"
+    );
+    assert_eq!(nonces(&s.due(1_000, 10).await.unwrap()), vec![3, 1, 2]);
+    for nonce in [1, 2, 3] {
+        let found = s.by_nonce(Domain(0), nonce).await.unwrap();
+        assert_eq!(nonces(&found), vec![nonce], "indexed by (source, nonce)");
+    }
+    assert_eq!(s.by_time.len(), 3, "the repeat indexed no second time");
+    assert_eq!(s.observe_all(&[]).await.unwrap(), Vec::<bool>::new());
 }
 
 #[tokio::test]
