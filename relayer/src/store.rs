@@ -344,15 +344,6 @@ impl Store {
         self.commit(writes, nonce).await
     }
 
-    /// Makes everything written so far durable (sled's synchronous flush, off the workers).
-    pub async fn flush(&self) -> Result<(), StoreError> {
-        self.run(|s| {
-            s.db.flush()?;
-            Ok(())
-        })
-        .await
-    }
-
     /// Up to `limit` active records due at `now_ms`, the longest-waiting first: a range read
     /// of the `due` index, so a tick with nothing due reads nothing.
     pub async fn due(&self, now_ms: u64, limit: usize) -> Result<Vec<MessageRecord>, StoreError> {

@@ -292,19 +292,28 @@ async fn block_hash_at(p: &DynProvider, number: u64) -> Result<B256, RangeReadEr
     }
 }
 
+/// A JSON-RPC node answering from a script, for tests of what the adapter asks and does.
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::sync::atomic::AtomicU32;
+pub(crate) mod scripted {
+    use std::sync::atomic::{AtomicU32, Ordering};
     use std::sync::Arc;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     /// The JSON `result` a scripted node gives for (method, request number), or None for an
     /// HTTP 502.
-    type Script = Arc<dyn Fn(&str, u32) -> Option<String> + Send + Sync>;
+    pub type Script = Arc<dyn Fn(&str, u32) -> Option<String> + Send + Sync>;
+
+    /// For (method, request number): `Ok(result)`, `Err(error object)` (a JSON-RPC error
+    /// answer), or None for an HTTP 502.
+    pub type Answers = Arc<dyn Fn(&str, u32) -> Option<Result<String, String>> + Send + Sync>;
 
     /// A JSON-RPC node answering from `script`. Returns its URL and how many requests it saw.
-    async fn scripted_node(script: Script) -> (String, Arc<AtomicU32>) {
+    pub async fn scripted_node(script: Script) -> (String, Arc<AtomicU32>) {
+        answering_node(Arc::new(move |method, i| script(method, i).map(Ok))).await
+    }
+
+    /// A JSON-RPC node answering from `answers`. Returns its URL and how many requests it saw.
+    pub async fn answering_node(answers: Answers) -> (String, Arc<AtomicU32>) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let seen = Arc::new(AtomicU32::new(0));
@@ -312,9 +321,9 @@ mod tests {
         tokio::spawn(async move {
             loop {
                 let (mut s, _) = listener.accept().await.unwrap();
-                let (counter, script) = (counter.clone(), script.clone());
+                let (counter, answers) = (counter.clone(), answers.clone());
                 tokio::spawn(async move {
-                    let mut buf = vec![0u8; 8192];
+                    let mut buf = vec![0u8; 65536];
                     while let Ok(n) = s.read(&mut buf).await {
                         if n == 0 {
                             return;
@@ -330,11 +339,15 @@ mod tests {
                                 .to_string()
                         };
                         let (id, method) = (field("id"), field("method"));
-                        let (status, body) = match script(&method, i) {
+                        let (status, body) = match answers(&method, i) {
                             None => ("502 Bad Gateway", "down".to_string()),
-                            Some(result) => (
+                            Some(Ok(result)) => (
                                 "200 OK",
                                 format!(r#"{{"jsonrpc":"2.0","id":{id},"result":{result}}}"#),
+                            ),
+                            Some(Err(error)) => (
+                                "200 OK",
+                                format!(r#"{{"jsonrpc":"2.0","id":{id},"error":{error}}}"#),
                             ),
                         };
                         let answer = format!(
@@ -350,6 +363,14 @@ mod tests {
         });
         (url, seen)
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::scripted::{scripted_node, Script};
+    use super::*;
+    use std::sync::atomic::AtomicU32;
+    use std::sync::Arc;
 
     /// A node that answers `eth_blockNumber` with 0x2a, failing its first `fail` requests
     /// with an HTTP 502.

@@ -1,4 +1,4 @@
-//! Group commit of saves. sled 0.34 holds its concurrency lock shared through every fsync
+//! Group commit of saves, and of flushes. sled 0.34 holds its concurrency lock shared through every fsync
 //! and a transaction takes it exclusively, so each transaction waits for the flush in
 //! progress: with a backlog's dozens of steps saving at once and batches flushing, one save
 //! took ~10 ms (measured), and the steps waited on each other's. Here a save is queued and
@@ -19,6 +19,13 @@ pub(super) struct Commits {
     turn: tokio::sync::Mutex<()>,
     /// Transactions made (tests check that saves share them).
     made: AtomicU64,
+    /// Flushes asked for (a ticket each), the highest ticket a finished flush covers, and
+    /// the turn whose holder flushes.
+    flushes_asked: AtomicU64,
+    flushed_upto: AtomicU64,
+    flush_turn: tokio::sync::Mutex<()>,
+    /// sled flushes made (tests check that flushes share them).
+    flushes_made: AtomicU64,
 }
 
 /// One save: its records' writes, the nonce counter it moves (domain key, next nonce), and
@@ -67,6 +74,28 @@ impl Store {
         answered_or_not_run(outcome.await)
     }
 
+    /// Makes everything written so far durable (sled's synchronous flush, off the workers).
+    /// One flush at a time, each covering every flush asked for before it started: sled holds
+    /// its concurrency lock through a flush, so overlapping flushes kept every transaction
+    /// (a delivery's, under its account's nonce lock) waiting for one or another of them.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        // Asked after this caller's writes: a flush that starts later covers them.
+        let ticket = self.commits.flushes_asked.fetch_add(1, Ordering::SeqCst) + 1;
+        let _turn = self.commits.flush_turn.lock().await;
+        if self.commits.flushed_upto.load(Ordering::SeqCst) >= ticket {
+            return Ok(());
+        }
+        let upto = self.commits.flushes_asked.load(Ordering::SeqCst);
+        self.run(|s| {
+            s.commits.flushes_made.fetch_add(1, Ordering::Relaxed);
+            s.db.flush()?;
+            Ok(())
+        })
+        .await?;
+        self.commits.flushed_upto.fetch_max(upto, Ordering::SeqCst);
+        Ok(())
+    }
+
     fn queue(&self) -> std::sync::MutexGuard<'_, Vec<Save>> {
         self.commits
             .queued
@@ -106,6 +135,11 @@ impl Store {
     #[cfg(test)]
     pub(super) fn commits_made(&self) -> u64 {
         self.commits.made.load(Ordering::Relaxed)
+    }
+
+    #[cfg(test)]
+    pub(super) fn flushes_made(&self) -> u64 {
+        self.commits.flushes_made.load(Ordering::Relaxed)
     }
 }
 
@@ -165,5 +199,27 @@ mod tests {
         assert_eq!(s.due.len(), 200, "one entry a record");
         let next = s.next_nonce(records[0].destination_domain).await.unwrap();
         assert!(next.is_some_and(|n| (1..=200).contains(&n)));
+    }
+
+    /// Flushes asked for at once share sled flushes (a flush that started after a caller
+    /// asked covers what it wrote before).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_flushes_share_sled_flushes() {
+        let s = store();
+        let flushes = (1..=100u64).map(|n| {
+            let s = s.clone();
+            tokio::spawn(async move {
+                let mut r = record(n, 100 + n);
+                r.transition(MessageState::Attesting, 1, None);
+                s.save(&r, Some(n)).await?;
+                s.flush().await
+            })
+        });
+        for done in futures_util::future::join_all(flushes).await {
+            done.unwrap().unwrap();
+        }
+        let made = s.flushes_made();
+        assert!((1..100).contains(&made), "{made} flushes for 100 asked");
+        assert_eq!(s.messages.len(), 100);
     }
 }

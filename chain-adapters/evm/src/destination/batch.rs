@@ -3,7 +3,7 @@
 //! the batch on any other refusal; the relayer dry-runs the batch first and falls back to
 //! single deliveries when it would revert.
 
-use super::{account_nonce, revert_reason, EvmDestination, FALLBACK_GAS};
+use super::{account_nonce, revert_reason, with_margin, EvmDestination, FALLBACK_GAS};
 use crate::bindings::MessageTransmitter;
 use alloy::eips::BlockId;
 use alloy::network::TransactionBuilder;
@@ -93,6 +93,16 @@ impl BatchDelivery for EvmDestination {
     }
 
     async fn simulate_batch(&self, entries: &[BatchEntry<'_>]) -> Result<DryRun, ChainError> {
+        // One run at the learned limit when it runs within it (`gas`); else in full.
+        if let Some(limit) = self.batch_gas.limit(entries.len(), self.batch_cap(entries)) {
+            if self
+                .runs_within(&self.batch_request(entries), limit)
+                .await?
+            {
+                self.keep_limit(batch_key(entries), limit);
+                return Ok(DryRun::Succeeds);
+            }
+        }
         let (t, from) = (self.transmitter, self.from);
         let answer = self
             .rpc
@@ -119,9 +129,13 @@ impl BatchDelivery for EvmDestination {
             });
         }
         let gas = self.estimate_batch(entries).await?;
+        self.batch_gas.learn(gas, entries.len());
         // Kept for the signing that follows, which runs under the account's nonce lock: the
-        // node executes the batch twice here, not a third time there.
-        self.keep_estimate(batch_key(entries), gas);
+        // node is not asked to estimate the batch again there.
+        self.keep_limit(
+            batch_key(entries),
+            with_margin(gas).min(self.batch_cap(entries)),
+        );
         if gas > self.batch_cap(entries) {
             return Ok(DryRun::TooCostly {
                 reason: format!(
@@ -141,14 +155,12 @@ impl BatchDelivery for EvmDestination {
     ) -> Result<PendingTx, ChainError> {
         let nonce = account_nonce(slot)?;
         let fees = self.fees(slot.attempt).await?;
-        let kept = self.take_estimate(&batch_key(entries));
-        let estimate = match kept {
-            Some(gas) => Ok(gas),
-            None => self.estimate_batch(entries).await,
-        };
-        let gas = match estimate {
-            Ok(g) => g.saturating_mul(13) / 10,
-            Err(_) => FALLBACK_GAS.saturating_mul(entries.len() as u64),
+        let gas = match self.take_limit(&batch_key(entries)) {
+            Some(limit) => limit,
+            None => match self.estimate_batch(entries).await {
+                Ok(g) => with_margin(g),
+                Err(_) => FALLBACK_GAS.saturating_mul(entries.len() as u64),
+            },
         }
         .min(self.batch_cap(entries));
         self.sign(self.batch_request(entries), nonce, gas, fees)
