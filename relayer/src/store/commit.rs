@@ -1,10 +1,12 @@
-//! Group commit of saves, and of flushes. sled 0.34 holds its concurrency lock shared through every fsync
-//! and a transaction takes it exclusively, so each transaction waits for the flush in
-//! progress: with a backlog's dozens of steps saving at once and batches flushing, one save
+//! Group commit of saves, and of flushes. sled 0.34 holds its concurrency lock shared
+//! through every flush and a transaction takes it exclusively, so each transaction waits for
+//! the flush in progress: with a backlog's dozens of steps saving at once and batches flushing, one save
 //! took ~10 ms (measured), and the steps waited on each other's. Here a save is queued and
 //! whoever holds the turn writes everything queued in one transaction, in the order it was
 //! queued (a record's saves are awaited one after another, so a later one is never written
 //! first). Each save stays atomic: it is inside one transaction, with the others of its group.
+//! A save is not to be cancelled (nothing does): one dropped while queued is written by the
+//! next group, after its caller has moved on.
 
 use super::{due_key_of, RecordWrite, Store, StoreError};
 use sled::transaction::{ConflictableTransactionError, Transactional};
@@ -16,7 +18,9 @@ use tokio::sync::oneshot;
 #[derive(Default)]
 pub(super) struct Commits {
     queued: Mutex<Vec<Save>>,
-    turn: tokio::sync::Mutex<()>,
+    /// Held by the blocking write itself (an owned guard moved into it): a leader whose
+    /// caller gives up mid-write does not let the next group start beside its own.
+    turn: std::sync::Arc<tokio::sync::Mutex<()>>,
     /// Transactions made (tests check that saves share them).
     made: AtomicU64,
     /// Flushes asked for (a ticket each), the highest ticket a finished flush covers, and
@@ -53,7 +57,7 @@ impl Store {
         // Answered by a leader that took this save into its group, or the turn to lead.
         let turn = tokio::select! {
             answered = &mut outcome => return answered_or_not_run(answered),
-            turn = self.commits.turn.lock() => turn,
+            turn = self.commits.turn.clone().lock_owned() => turn,
         };
         // Empty when a leader took this save meanwhile (its answer is on the way).
         let group = std::mem::take(&mut *self.queue());
@@ -66,11 +70,11 @@ impl Store {
                     for save in group {
                         let _ = save.done.send(copy(&written));
                     }
+                    drop(turn);
                     Ok(())
                 })
                 .await;
         }
-        drop(turn);
         answered_or_not_run(outcome.await)
     }
 

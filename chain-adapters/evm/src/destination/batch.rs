@@ -93,13 +93,12 @@ impl BatchDelivery for EvmDestination {
     }
 
     async fn simulate_batch(&self, entries: &[BatchEntry<'_>]) -> Result<DryRun, ChainError> {
-        // One run at the learned limit when it runs within it (`gas`); else in full.
-        if let Some(limit) = self.batch_gas.limit(entries.len(), self.batch_cap(entries)) {
-            if self
-                .runs_within(&self.batch_request(entries), limit)
-                .await?
-            {
-                self.keep_limit(batch_key(entries), limit);
+        // One run at the learned fit when it runs within it (`gas`); else in full. Signed
+        // with the margin over that proven fit, as over an estimate.
+        let cap = self.batch_cap(entries);
+        if let Some(fit) = self.batch_gas.fit(entries.len(), cap) {
+            if self.runs_within(&self.batch_request(entries), fit).await? {
+                self.keep_limit(batch_key(entries), with_margin(fit).min(cap));
                 return Ok(DryRun::Succeeds);
             }
         }
@@ -129,7 +128,8 @@ impl BatchDelivery for EvmDestination {
             });
         }
         let gas = self.estimate_batch(entries).await?;
-        self.batch_gas.learn(gas, entries.len());
+        self.batch_gas
+            .learn(gas, entries.len(), self.batch_cap(entries));
         // Kept for the signing that follows, which runs under the account's nonce lock: the
         // node is not asked to estimate the batch again there.
         self.keep_limit(

@@ -7,6 +7,7 @@
 //! full dry run: `eth_call` without a limit for the refusal's reason, then the estimate.
 
 use super::EvmDestination;
+use alloy::eips::BlockId;
 use alloy::network::TransactionBuilder;
 use alloy::providers::Provider;
 use alloy::rpc::types::TransactionRequest;
@@ -22,32 +23,45 @@ pub(super) fn with_margin(estimate: u64) -> u64 {
     estimate.saturating_mul(13) / 10
 }
 
-/// Gas a message of one kind of delivery took at its last estimate (0: none yet).
+/// Every this many guesses, none: the dry run is done in full and the figure learned again
+/// (a guess that keeps passing would otherwise never come down).
+const RELEARN_EVERY: u64 = 32;
+
+/// Gas a message of a batch took at the last estimate (0: none yet).
 #[derive(Default)]
 pub(super) struct GasGuess {
     per_message: AtomicU64,
+    guesses: AtomicU64,
 }
 
 impl GasGuess {
-    /// Learns from an estimate of `messages` messages in one transaction.
-    pub(super) fn learn(&self, estimate: u64, messages: usize) {
+    /// Learns from an estimate of `messages` messages in one transaction, unless it is above
+    /// `cap` (such a batch is refused as too costly, and is no guide to the next).
+    pub(super) fn learn(&self, estimate: u64, messages: usize, cap: u64) {
+        if estimate > cap {
+            return;
+        }
         let n = messages.max(1) as u64;
         let per = estimate.saturating_sub(TX_BASE).div_ceil(n).max(1);
         self.per_message.store(per, Ordering::Relaxed);
     }
 
-    /// The limit to try for `messages` messages, with the margin, within `cap`; none before
-    /// the first estimate.
-    pub(super) fn limit(&self, messages: usize, cap: u64) -> Option<u64> {
+    /// The gas `messages` messages should fit in, within `cap`: the limit the dry run's one
+    /// call runs at (the transaction then carries it with the margin, as over an estimate).
+    /// None before the first estimate, and every [`RELEARN_EVERY`]th time.
+    pub(super) fn fit(&self, messages: usize, cap: u64) -> Option<u64> {
         let per = self.per_message.load(Ordering::Relaxed);
-        (per > 0).then(|| {
-            with_margin(TX_BASE.saturating_add(per.saturating_mul(messages as u64))).min(cap)
+        let nth = self.guesses.fetch_add(1, Ordering::Relaxed) + 1;
+        (per > 0 && !nth.is_multiple_of(RELEARN_EVERY)).then(|| {
+            TX_BASE
+                .saturating_add(per.saturating_mul(messages as u64))
+                .min(cap)
         })
     }
 }
 
 impl EvmDestination {
-    /// Whether `request` runs within `gas` (one `eth_call` at `latest`). Any answer the node
+    /// Whether `request` runs within `gas` (one `eth_call` at `latest`, as the estimates). Any answer the node
     /// gives (a revert, out of gas) is `false`: the caller then dry-runs in full. Only a
     /// failure to get an answer is an error.
     pub(super) async fn runs_within(
@@ -59,7 +73,7 @@ impl EvmDestination {
             .call("eth_call", |p| {
                 let r = request.clone().with_gas_limit(gas);
                 async move {
-                    match p.call(r).await {
+                    match p.call(r).block(BlockId::latest()).await {
                         Ok(_) => Ok(true),
                         Err(e) if e.as_error_resp().is_some() => Ok(false),
                         Err(e) => Err(e),
@@ -76,34 +90,44 @@ mod tests {
 
     #[test]
     fn nothing_is_guessed_before_an_estimate() {
-        assert_eq!(GasGuess::default().limit(20, u64::MAX), None);
+        assert_eq!(GasGuess::default().fit(20, u64::MAX), None);
     }
 
     #[test]
-    fn a_guess_scales_with_the_messages_and_keeps_the_margin_within_the_cap() {
+    fn a_guess_scales_with_the_messages_within_the_cap() {
         let g = GasGuess::default();
         // A batch of 20 estimated at 1,221,000: 60,000 a message over the base.
-        g.learn(1_221_000, 20);
-        assert_eq!(g.limit(20, u64::MAX), Some(with_margin(1_221_000)));
-        assert_eq!(g.limit(5, u64::MAX), Some(with_margin(21_000 + 5 * 60_000)));
-        assert_eq!(
-            g.limit(20, 1_000_000),
-            Some(1_000_000),
-            "never above the cap"
-        );
-        g.learn(1_021_000, 20);
-        assert_eq!(
-            g.limit(20, u64::MAX),
-            Some(with_margin(1_021_000)),
-            "the last estimate"
-        );
+        g.learn(1_221_000, 20, u64::MAX);
+        assert_eq!(g.fit(20, u64::MAX), Some(1_221_000));
+        assert_eq!(g.fit(5, u64::MAX), Some(21_000 + 5 * 60_000));
+        assert_eq!(g.fit(20, 1_000_000), Some(1_000_000), "never above the cap");
+        g.learn(1_021_000, 20, u64::MAX);
+        assert_eq!(g.fit(20, u64::MAX), Some(1_021_000), "the last estimate");
+    }
+
+    #[test]
+    fn an_estimate_above_the_cap_teaches_nothing() {
+        let g = GasGuess::default();
+        g.learn(1_221_000, 20, 4_000_000);
+        g.learn(9_000_000, 20, 4_000_000);
+        assert_eq!(g.fit(20, 4_000_000), Some(1_221_000));
+    }
+
+    #[test]
+    fn every_so_often_there_is_no_guess_so_the_figure_is_learned_again() {
+        let g = GasGuess::default();
+        g.learn(1_221_000, 20, u64::MAX);
+        let misses = (0..RELEARN_EVERY * 3)
+            .filter(|_| g.fit(20, u64::MAX).is_none())
+            .count();
+        assert_eq!(misses, 3);
     }
 
     #[test]
     fn a_tiny_or_zero_estimate_still_guesses_something() {
         let g = GasGuess::default();
-        g.learn(0, 0);
-        assert!(g.limit(1, u64::MAX).is_some_and(|l| l > 0));
+        g.learn(0, 0, u64::MAX);
+        assert!(g.fit(1, u64::MAX).is_some_and(|l| l > 0));
     }
 
     use crate::rpc::scripted::answering_node;
