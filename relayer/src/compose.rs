@@ -174,6 +174,7 @@ pub fn pipeline(
         ),
         policy: policy::RelayPolicy::new(&r.policy, bridge_identities(config))?,
         deciding: Default::default(),
+        shared: Default::default(),
     })
 }
 

@@ -91,6 +91,8 @@ pub struct Pipeline {
     /// The (source domain, nonce) of each burn between "does another burn of it go first?"
     /// and its submission being stored: a burn and its replacements decide one at a time.
     pub deciding: Deciding,
+    /// What a batch's members share while they follow its transaction.
+    pub shared: shared_tx::SharedTxs,
 }
 
 /// Burns whose delivery is being decided, by (source domain, nonce).
@@ -168,6 +170,7 @@ impl Pipeline {
     /// allow; returns how many were due.
     pub async fn tick(&self) -> Result<usize, StepError> {
         crate::violations::apply_noted(&self.store).await?;
+        self.shared.new_tick();
         let due = self.store.due(now_ms(), self.batch()).await?;
         let count = due.len();
         // Records are independent except for nonce allocation, which the per-target lock
@@ -437,7 +440,7 @@ impl Pipeline {
             let valid_until = (*tx_hash == pending.tx_hash)
                 .then_some(pending.valid_until)
                 .flatten();
-            let status = target.chain.tx_status(tx_hash, valid_until).await?;
+            let status = self.status_of(target, r, tx_hash, valid_until).await?;
             if status == TxStatus::Expired && *tx_hash == pending.tx_hash {
                 expired = true;
             }
@@ -555,7 +558,6 @@ impl Pipeline {
             );
             return self.replace_pending(r, target, filler, detail, true).await;
         }
-        let _guard = self.account_lock(target).await;
         // A replacement supersedes a stuck transaction only where both take one account
         // sequence number (EVM). Without one (Solana) both could land, the second a revert
         // that costs a fee: it is rebuilt only once its blockhash expired.
@@ -563,6 +565,7 @@ impl Pipeline {
             && now_ms().saturating_sub(pending.sent_at_ms)
                 >= self.settings.stuck_after.as_millis() as u64;
         if expired || stuck {
+            let _guard = self.account_lock(target).await;
             if let (true, Some(sequence)) = (filling, target.chain.sequence()) {
                 let filler = sequence.sign_filler(slot).await?;
                 let detail = "the nonce filler was not mined: replaced with a higher fee";
@@ -589,10 +592,34 @@ impl Pipeline {
         }
         // Not mined yet: send the stored bytes again (a node may have dropped them, or we
         // crashed between storing and sending); nodes ignore a transaction they already have.
-        target.chain.broadcast(&pending).await?;
+        // A batch's transaction is sent again once a tick, not once for each member.
+        let shared = r.batch_txs.contains(&pending.tx_hash);
+        if !shared || self.shared.resend_due(&pending.tx_hash) {
+            target.chain.broadcast(&pending).await?;
+        }
         r.next_attempt_at_ms = now_ms() + self.settings.receipt_poll.as_millis() as u64;
         self.store.save(r, None).await?;
         Ok(())
+    }
+
+    /// The status of `tx_hash`; for a batch's transaction, as another member read it in
+    /// this tick when one did ([`shared_tx`]).
+    async fn status_of(
+        &self,
+        target: &Target,
+        r: &MessageRecord,
+        tx_hash: &str,
+        valid_until: Option<u64>,
+    ) -> Result<TxStatus, ChainError> {
+        let shared = r.batch_txs.iter().any(|b| b == tx_hash);
+        if let Some(status) = self.shared.status(tx_hash).filter(|_| shared) {
+            return Ok(status);
+        }
+        let status = target.chain.tx_status(tx_hash, valid_until).await?;
+        if shared {
+            self.shared.remember_status(tx_hash, &status);
+        }
+        Ok(status)
     }
 
     /// Whether a try of this attempt is in a block now: asked again after the account's
@@ -909,5 +936,6 @@ fn delivery_bytes(r: &MessageRecord) -> Result<(Vec<u8>, Vec<u8>), StepError> {
 mod batch;
 #[cfg(test)]
 mod model_tests;
+pub mod shared_tx;
 #[cfg(test)]
 mod tests;

@@ -291,6 +291,7 @@ impl Harness {
             )
             .unwrap(),
             deciding: Default::default(),
+            shared: Default::default(),
         }
     }
 

@@ -210,6 +210,7 @@ impl World {
             names: Default::default(),
             policy: RelayPolicy::new(&Default::default(), messengers).unwrap(),
             deciding: Default::default(),
+            shared: Default::default(),
         };
         // `main` retries this until the destinations answer; injected outages are finite.
         let mut synced = false;

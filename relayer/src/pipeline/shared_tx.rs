@@ -1,0 +1,74 @@
+//! What the members of one batch share while each follows the batch's transaction within a
+//! tick: its status, read from the chain once per tick instead of once per member, and its
+//! re-broadcast, sent once per tick instead of once per member. A 2,000-message backlog in
+//! batches of 20 asked anvil for receipts 7,778 times and re-sent transactions it already had
+//! 2,647 times (each a signature recovery on the node), on the node whose CPU was the limit
+//! (docs/benchmarks.md). Kept for one tick only: the next tick reads the chain again, as
+//! each member would have.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use usd1_core::traits::TxStatus;
+
+#[derive(Default)]
+pub struct SharedTxs(Mutex<HashMap<String, Seen>>);
+
+#[derive(Default)]
+struct Seen {
+    status: Option<TxStatus>,
+    sent: bool,
+}
+
+impl SharedTxs {
+    /// A new tick: nothing read or sent yet.
+    pub fn new_tick(&self) {
+        self.lock().clear();
+    }
+
+    /// The status another member read for `tx` in this tick.
+    pub fn status(&self, tx: &str) -> Option<TxStatus> {
+        self.lock().get(tx)?.status.clone()
+    }
+
+    pub fn remember_status(&self, tx: &str, status: &TxStatus) {
+        self.lock().entry(tx.to_string()).or_default().status = Some(status.clone());
+    }
+
+    /// Whether `tx` is still to be sent again in this tick; counts it as sent.
+    pub fn resend_due(&self, tx: &str) -> bool {
+        !std::mem::replace(
+            &mut self.lock().entry(tx.to_string()).or_default().sent,
+            true,
+        )
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Seen>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_status_is_shared_within_a_tick_and_read_again_in_the_next() {
+        let shared = SharedTxs::default();
+        assert_eq!(shared.status("0x01"), None);
+        shared.remember_status("0x01", &TxStatus::Unknown);
+        assert_eq!(shared.status("0x01"), Some(TxStatus::Unknown));
+        assert_eq!(shared.status("0x02"), None, "another transaction");
+        shared.new_tick();
+        assert_eq!(shared.status("0x01"), None, "the next tick reads the chain");
+    }
+
+    #[test]
+    fn a_transaction_is_resent_once_per_tick_whichever_member_asks() {
+        let shared = SharedTxs::default();
+        assert!(shared.resend_due("0x01"));
+        assert!(!shared.resend_due("0x01"), "another member, same tick");
+        assert!(shared.resend_due("0x02"), "another transaction");
+        shared.new_tick();
+        assert!(shared.resend_due("0x01"), "the next tick");
+    }
+}
