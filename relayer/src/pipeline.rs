@@ -384,7 +384,9 @@ impl Pipeline {
         let (raw, attestation) = delivery_bytes(r)?;
         match target.chain.simulate_delivery(&raw, &attestation).await? {
             DryRun::Succeeds => {}
-            DryRun::Reverts { reason } => return self.refused(r, message, target, reason).await,
+            DryRun::Reverts { reason } => {
+                return self.refused(r, message, target, reason, true).await
+            }
             DryRun::TooCostly { reason } => return self.skip(r, reason).await,
             DryRun::Undeliverable { reason } => return self.fail(r, &reason).await,
         }
@@ -401,7 +403,7 @@ impl Pipeline {
             Ok(tx) => tx,
             Err(StepError::Chain(ChainError::Rejected(reason))) => {
                 drop(_guard);
-                return self.refused(r, message, target, reason).await;
+                return self.refused(r, message, target, reason, false).await;
             }
             Err(e) => return Err(e),
         };
@@ -546,6 +548,22 @@ impl Pipeline {
             attempt: r.sent_txs.len() as u32,
         };
         if !filling && target.chain.is_received(message).await? {
+            // A batch's status may be another member's read from earlier in this tick: our
+            // own batch may have landed since. Read afresh before taking it for someone
+            // else's delivery; landed, the next tick confirms it.
+            if r.batch_txs.contains(&pending.tx_hash)
+                && matches!(
+                    target
+                        .chain
+                        .tx_status(&pending.tx_hash, pending.valid_until)
+                        .await?,
+                    TxStatus::Included { .. }
+                )
+            {
+                r.next_attempt_at_ms = now_ms();
+                self.store.save(r, None).await?;
+                return Ok(());
+            }
             let Some(sequence) = target.chain.sequence() else {
                 let detail = "delivered by someone else; ours did not land".to_string();
                 return self.received_elsewhere(r, message, target, detail).await;
@@ -595,7 +613,11 @@ impl Pipeline {
         // A batch's transaction is sent again once a tick, not once for each member.
         let shared = r.batch_txs.contains(&pending.tx_hash);
         if !shared || self.shared.resend_due(&pending.tx_hash) {
-            target.chain.broadcast(&pending).await?;
+            if let Err(e) = target.chain.broadcast(&pending).await {
+                // Another member of the batch may try it again in this tick.
+                self.shared.resend_failed(&pending.tx_hash);
+                return Err(e.into());
+            }
         }
         r.next_attempt_at_ms = now_ms() + self.settings.receipt_poll.as_millis() as u64;
         self.store.save(r, None).await?;
@@ -810,6 +832,7 @@ impl Pipeline {
         message: &Message,
         target: &Target,
         reason: String,
+        from_dry_run: bool,
     ) -> Result<(), StepError> {
         if target.chain.is_received(message).await? {
             let detail = format!("already received on the destination ({reason})");
@@ -835,6 +858,18 @@ impl Pipeline {
         }
         if target.chain.is_paused().await? {
             self.retry_later(r, &format!("the destination is paused ({reason})"));
+            self.store.save(r, None).await?;
+            return Ok(());
+        }
+        // A dry run's refusal: the chain may have moved between it and these reads
+        // (unpaused between the dry run and `paused()`: an e2e run counted that). Counted
+        // only if a dry run made now still fails.
+        let (raw, attestation) = delivery_bytes(r)?;
+        if from_dry_run
+            && target.chain.simulate_delivery(&raw, &attestation).await? == DryRun::Succeeds
+        {
+            self.retry_later(r, &format!("refused ({reason}), but not any more: again"));
+            r.next_attempt_at_ms = now_ms();
             self.store.save(r, None).await?;
             return Ok(());
         }

@@ -27,3 +27,23 @@ pub async fn json_answer(
     let json = serde_json::from_slice(&body).expect("a JSON body");
     (status, json)
 }
+
+/// Opens the sled database at `path` again after its last handle was dropped: sled lets go
+/// of the file's lock once its background threads have let go of the store, a moment after
+/// the drop (a test that reopened at once failed, "could not acquire lock", on a loaded
+/// machine). Waits up to 10 s for the lock.
+pub fn reopen_sled(path: &std::path::Path) -> sled::Db {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match sled::open(path) {
+            Ok(db) => return db,
+            Err(sled::Error::Io(e))
+                if e.to_string().contains("could not acquire lock")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(e) => panic!("reopening {}: {e}", path.display()),
+        }
+    }
+}

@@ -224,7 +224,8 @@ async fn holds_and_the_window_survive_a_restart_and_nothing_is_counted_twice() {
         (held, big)
     };
     // A restart: everything is read from the store again.
-    let s = app_state(sled::open(&path).unwrap(), limits(Some(10), Some(8)), None);
+    let db = usd1_runtime::testing::reopen_sled(&path);
+    let s = app_state(db, limits(Some(10), Some(8)), None);
     assert_eq!(answer(&s, &held).await["releaseAt"], 115);
     assert_eq!(answer(&s, &last).await["releaseAt"], 109);
     // Read again by a watcher whose cursor had not moved: still held, not counted.

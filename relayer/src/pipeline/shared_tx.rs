@@ -4,7 +4,9 @@
 //! batches of 20 asked anvil for receipts 7,778 times and re-sent transactions it already had
 //! 2,647 times (each a signature recovery on the node), on the node whose CPU was the limit
 //! (docs/benchmarks.md). Kept for one tick only: the next tick reads the chain again, as
-//! each member would have.
+//! each member would have; a member about to act on "not landed" reads afresh. Keyed by the
+//! transaction's hash alone: only EVM destinations take batches, and there a status does not
+//! depend on a try's `valid_until` (a Solana blockhash's expiry would).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -42,6 +44,13 @@ impl SharedTxs {
         )
     }
 
+    /// The re-send of `tx` failed: another member may try it in this tick.
+    pub fn resend_failed(&self, tx: &str) {
+        if let Some(seen) = self.lock().get_mut(tx) {
+            seen.sent = false;
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Seen>> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -70,5 +79,10 @@ mod tests {
         assert!(shared.resend_due("0x02"), "another transaction");
         shared.new_tick();
         assert!(shared.resend_due("0x01"), "the next tick");
+        shared.resend_failed("0x01");
+        assert!(
+            shared.resend_due("0x01"),
+            "a failed re-send: another member tries"
+        );
     }
 }

@@ -24,6 +24,8 @@ struct FakeChain {
     mined: StdMutex<HashMap<String, (bool, u64)>>,
     /// What the next dry runs say (`None`: it would succeed).
     dry_run: StdMutex<Option<DryRun>>,
+    /// Said once each, in order, before `dry_run` (the chain moving between two dry runs).
+    dry_runs_once: StdMutex<std::collections::VecDeque<DryRun>>,
     /// `prepare_delivery` refuses with this (as Solana's attesters may refuse to co-sign).
     sign_refusal: StdMutex<Option<String>>,
     paused: StdMutex<bool>,
@@ -104,6 +106,9 @@ impl Destination for FakeChain {
             && !self.received_not_final.lock().unwrap().contains(&m.nonce))
     }
     async fn simulate_delivery(&self, _: &[u8], _: &[u8]) -> Result<DryRun, ChainError> {
+        if let Some(once) = self.dry_runs_once.lock().unwrap().pop_front() {
+            return Ok(once);
+        }
         Ok(self
             .dry_run
             .lock()
@@ -585,6 +590,31 @@ async fn a_refusal_of_a_message_received_meanwhile_is_delivered() {
     h.chain.received.lock().unwrap().insert(4);
     p.tick().await.unwrap();
     assert_eq!(state(&p, &m).await, MessageState::Delivered);
+}
+
+/// Unpaused between the dry run and the relayer's reading of `paused()` (an e2e run
+/// counted that as a refusal): a refusal is counted only if a dry run made after the chain
+/// was read still fails.
+#[tokio::test]
+async fn a_refusal_the_chain_no_longer_makes_is_not_counted() {
+    let h = Harness::new();
+    let p = h.pipeline(NEVER);
+    let m = message(1);
+    observe(&p, &m).await;
+    h.sign_with(2, &m);
+    p.tick().await.unwrap();
+    let paused = DryRun::Reverts {
+        reason: "Pausable: paused".into(),
+    };
+    h.chain.dry_runs_once.lock().unwrap().push_back(paused);
+    p.tick().await.unwrap();
+    let r = record(&p, &m).await;
+    assert_eq!(r.refusals, 0, "{:?}", r.last_error);
+    p.tick().await.unwrap();
+    assert!(matches!(
+        state(&p, &m).await,
+        MessageState::Submitted { .. }
+    ));
 }
 
 #[tokio::test]
