@@ -82,16 +82,7 @@ mod tests {
         assert!(v.contains(&h));
         drop(v);
         drop(db);
-        // sled's flusher thread lets go of the file lock shortly after the last handle.
-        let mut reopened = None;
-        for _ in 0..100 {
-            if let Ok(db) = sled::open(dir.path()) {
-                reopened = Some(db);
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        let db = reopened.expect("reopened within 5 s");
+        let db = usd1_runtime::testing::reopen_sled(dir.path());
         assert!(Violations::open(&db).unwrap().contains(&h));
     }
 }

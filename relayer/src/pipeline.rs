@@ -864,10 +864,7 @@ impl Pipeline {
         // A dry run's refusal: the chain may have moved between it and these reads
         // (unpaused between the dry run and `paused()`: an e2e run counted that). Counted
         // only if a dry run made now still fails.
-        let (raw, attestation) = delivery_bytes(r)?;
-        if from_dry_run
-            && target.chain.simulate_delivery(&raw, &attestation).await? == DryRun::Succeeds
-        {
+        if from_dry_run && self.dry_run_now(target, r).await? == DryRun::Succeeds {
             self.retry_later(r, &format!("refused ({reason}), but not any more: again"));
             r.next_attempt_at_ms = now_ms();
             self.store.save(r, None).await?;
@@ -886,6 +883,12 @@ impl Pipeline {
         self.retry_later(r, &reason);
         self.store.save(r, None).await?;
         Ok(())
+    }
+
+    /// The delivery's dry run as the chain answers it now.
+    async fn dry_run_now(&self, target: &Target, r: &MessageRecord) -> Result<DryRun, StepError> {
+        let (raw, attestation) = delivery_bytes(r)?;
+        Ok(target.chain.simulate_delivery(&raw, &attestation).await?)
     }
 
     fn attestation_still_valid(

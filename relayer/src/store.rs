@@ -257,6 +257,10 @@ impl Store {
     /// observed. All in one transaction: a poll's hundreds of messages are one commit, not
     /// one each, and a crash leaves all of them or none.
     pub async fn observe_all(&self, records: &[MessageRecord]) -> Result<Vec<bool>, StoreError> {
+        if records.is_empty() {
+            // Most polls find nothing: no trip to the blocking pool for them.
+            return Ok(Vec::new());
+        }
         let mut writes = Vec::with_capacity(records.len());
         for record in records {
             let key = hash_key(&record.message_hash);

@@ -603,10 +603,8 @@ async fn a_refusal_the_chain_no_longer_makes_is_not_counted() {
     observe(&p, &m).await;
     h.sign_with(2, &m);
     p.tick().await.unwrap();
-    let paused = DryRun::Reverts {
-        reason: "Pausable: paused".into(),
-    };
-    h.chain.dry_runs_once.lock().unwrap().push_back(paused);
+    let paused = reverts("Pausable: paused");
+    h.chain.dry_runs_once.lock().unwrap().extend(paused);
     p.tick().await.unwrap();
     let r = record(&p, &m).await;
     assert_eq!(r.refusals, 0, "{:?}", r.last_error);
