@@ -22,6 +22,21 @@ const BACKFILL_LOG_AT: usize = 100;
 /// part (on every core) runs while the part before it is decided and written.
 const PART: usize = 512;
 
+/// The first part is smaller: nothing is written while it is signed, so its signing is
+/// time the backfill waits (512 signatures kept the writer idle ~14 ms).
+const FIRST_PART: usize = 64;
+
+/// Where a poll's parts end: `FIRST_PART`, then `PART` at a time.
+fn part_ends(len: usize) -> Vec<usize> {
+    let mut ends = Vec::new();
+    let mut end = FIRST_PART.min(len);
+    while end > ends.last().copied().unwrap_or(0) {
+        ends.push(end);
+        end = (end + PART).min(len);
+    }
+    ends
+}
+
 /// A poll's burns, part by part: each part's signatures are made on every core while the
 /// governor decides and stores the part before (one transaction each), so signing and
 /// writing a backfill overlap instead of following each other. Sync: a blocking thread.
@@ -30,8 +45,15 @@ pub(crate) fn sign_and_attest(
     burns: &[ObservedBurn],
 ) -> Result<(), AttesterError> {
     let hashes: Vec<B256> = burns.iter().map(|b| b.hash).collect();
-    let parts: Vec<(&[ObservedBurn], &[B256])> =
-        burns.chunks(PART).zip(hashes.chunks(PART)).collect();
+    let mut start = 0;
+    let parts: Vec<(&[ObservedBurn], &[B256])> = part_ends(burns.len())
+        .into_iter()
+        .map(|end| {
+            let part = (&burns[start..end], &hashes[start..end]);
+            start = end;
+            part
+        })
+        .collect();
     let attested = std::thread::scope(|scope| {
         let mut signing = parts
             .first()
@@ -184,5 +206,27 @@ fn report(state: &AppState, burn: &ObservedBurn, admitted: Admitted, now: u64, s
                 .observe(started.elapsed().as_secs_f64());
             tracing::info!(block = burn.height, "attested");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parts_cover_a_poll_once_in_order_a_small_one_first() {
+        assert!(part_ends(0).is_empty());
+        assert_eq!(part_ends(1), [1]);
+        assert_eq!(part_ends(FIRST_PART), [FIRST_PART]);
+        assert_eq!(part_ends(FIRST_PART + 1), [FIRST_PART, FIRST_PART + 1]);
+        assert_eq!(
+            part_ends(FIRST_PART + 2 * PART + 3),
+            [
+                FIRST_PART,
+                FIRST_PART + PART,
+                FIRST_PART + 2 * PART,
+                FIRST_PART + 2 * PART + 3
+            ]
+        );
     }
 }

@@ -98,6 +98,9 @@ struct Run {
     blocks: usize,
     /// Gas used / gas limit over those blocks.
     fullness: f64,
+    /// The same over the blocks before the last: the last block carries what was left of
+    /// the backlog, so its fullness measures the backlog's size, not the delivery's pace.
+    fullness_before_last: Option<f64>,
     gas_per_mint: f64,
 }
 
@@ -131,11 +134,13 @@ async fn run(args: Args) -> Result<(), BenchError> {
             d.kill_relayer().await;
             let run = backlog(&mut d, way, args.messages).await?;
             println!(
-                "round {round}: {way:<26} {:>7.2} s  {:>6.1} mints/s  {} blocks {:>5.1} % full  {:>7.0} gas a mint",
+                "round {round}: {way:<26} {:>7.2} s  {:>6.1} mints/s  {} blocks {:>5.1} % full ({} before the last)  {:>7.0} gas a mint",
                 run.elapsed.as_secs_f64(),
                 args.messages as f64 / run.elapsed.as_secs_f64(),
                 run.blocks,
                 run.fullness * 100.0,
+                run.fullness_before_last
+                    .map_or("none".into(), |f| format!("{:.1} %", f * 100.0)),
                 run.gas_per_mint
             );
             runs.push((way, run));
@@ -419,21 +424,31 @@ async fn backlog(d: &mut Devnet, way: Way, n: usize) -> Result<Run, BenchError> 
         settled(d, &messages).await?;
     }
     let last_block = base.get_block_number().await?;
-    let (mut used, mut limit, mut blocks) = (0u64, 0u64, 0usize);
+    // (gas used, gas limit) of each block that carried mints.
+    let mut carried: Vec<(u64, u64)> = Vec::new();
     for number in first_block..=last_block {
         let Some(block) = base.get_block_by_number(number.into()).await? else {
             continue;
         };
         if block.header.gas_used > 0 {
-            used += block.header.gas_used;
-            limit += block.header.gas_limit;
-            blocks += 1;
+            carried.push((block.header.gas_used, block.header.gas_limit));
         }
     }
+    let fullness = |blocks: &[(u64, u64)]| {
+        let (used, limit) = blocks
+            .iter()
+            .fold((0u64, 0u64), |(u, l), (bu, bl)| (u + bu, l + bl));
+        used as f64 / limit.max(1) as f64
+    };
+    let used: u64 = carried.iter().map(|(u, _)| u).sum();
     Ok(Run {
         elapsed,
-        blocks,
-        fullness: used as f64 / limit.max(1) as f64,
+        blocks: carried.len(),
+        fullness: fullness(&carried),
+        fullness_before_last: carried
+            .split_last()
+            .filter(|(_, before)| !before.is_empty())
+            .map(|(_, before)| fullness(before)),
         gas_per_mint: used as f64 / n as f64,
     })
 }
