@@ -424,16 +424,20 @@ async fn backlog(d: &mut Devnet, way: Way, n: usize) -> Result<Run, BenchError> 
         settled(d, &messages).await?;
     }
     let last_block = base.get_block_number().await?;
-    // (gas used, gas limit) of each block that carried mints.
+    // (gas used, gas limit) of each block from the first that carried mints to the last:
+    // an empty block in between counts (the sender ran dry there).
     let mut carried: Vec<(u64, u64)> = Vec::new();
     for number in first_block..=last_block {
         let Some(block) = base.get_block_by_number(number.into()).await? else {
             continue;
         };
-        if block.header.gas_used > 0 {
-            carried.push((block.header.gas_used, block.header.gas_limit));
-        }
+        carried.push((block.header.gas_used, block.header.gas_limit));
     }
+    while carried.last().is_some_and(|(used, _)| *used == 0) {
+        carried.pop();
+    }
+    let leading_empty = carried.iter().take_while(|(used, _)| *used == 0).count();
+    carried.drain(..leading_empty);
     let fullness = |blocks: &[(u64, u64)]| {
         let (used, limit) = blocks
             .iter()
