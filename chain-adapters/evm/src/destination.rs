@@ -258,9 +258,9 @@ impl EvmDestination {
         })
     }
 
-    /// The delivery's call, from the submitter.
-    fn single_request(&self, message: &[u8], attestation: &[u8]) -> TransactionRequest {
-        TransactionRequest::default()
+    /// `eth_estimateGas` of the delivery.
+    async fn estimate(&self, message: &[u8], attestation: &[u8]) -> Result<u64, ChainError> {
+        let request = TransactionRequest::default()
             .with_from(self.from)
             .with_to(self.transmitter)
             .with_input(
@@ -269,12 +269,7 @@ impl EvmDestination {
                     attestation: Bytes::copy_from_slice(attestation),
                 }
                 .abi_encode(),
-            )
-    }
-
-    /// `eth_estimateGas` of the delivery.
-    async fn estimate(&self, message: &[u8], attestation: &[u8]) -> Result<u64, ChainError> {
-        let request = self.single_request(message, attestation);
+            );
         // Against the latest block, not the node's default (pending): a delivery does not
         // depend on our other pending ones, and on the pending block the node re-executes
         // our whole queue first (2.4 ms with an empty pool, 23.5 ms with 200 pending).

@@ -128,15 +128,11 @@ impl BatchDelivery for EvmDestination {
             });
         }
         let gas = self.estimate_batch(entries).await?;
-        self.batch_gas
-            .learn(gas, entries.len(), self.batch_cap(entries));
+        self.batch_gas.learn(gas, entries.len(), cap);
         // Kept for the signing that follows, which runs under the account's nonce lock: the
         // node is not asked to estimate the batch again there.
-        self.keep_limit(
-            batch_key(entries),
-            with_margin(gas).min(self.batch_cap(entries)),
-        );
-        if gas > self.batch_cap(entries) {
+        self.keep_limit(batch_key(entries), with_margin(gas).min(cap));
+        if gas > cap {
             return Ok(DryRun::TooCostly {
                 reason: format!(
                     "the batch of {} needs {gas} gas, above this relayer's cap of {} a message",
