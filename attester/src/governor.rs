@@ -648,7 +648,7 @@ fn as_usd1(units: u128) -> f64 {
 /// A final message as the governor records it: what it would hold, or signs.
 fn candidate(f: &Final<'_>, now: u64) -> Hold {
     Hold {
-        message: format!("0x{}", hex::encode(f.raw)),
+        message: alloy::hex::encode_prefixed(f.raw),
         message_hash: format!("{:#x}", f.hash),
         source_domain: f.message.source_domain,
         destination_domain: f.message.destination_domain,

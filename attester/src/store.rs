@@ -27,6 +27,7 @@
 use crate::governor::logic::HoldKind;
 use serde::{Deserialize, Serialize};
 use sled::transaction::{ConflictableTransactionError, Transactional};
+use std::collections::BTreeMap;
 use usd1_core::{Domain, TxRef, B256};
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -211,6 +212,16 @@ impl BlockingStore {
         })
     }
 
+    /// Whether `hash` is signed (its record is not decoded).
+    pub fn is_signed(&self, hash: &B256) -> Result<bool, StoreError> {
+        Ok(self.signed.contains_key(hash.as_slice())?)
+    }
+
+    /// Whether any message is held or dropped (on any chain).
+    pub fn any_held_or_dropped(&self) -> Result<bool, StoreError> {
+        Ok(self.held.first()?.is_some() || self.dropped.first()?.is_some())
+    }
+
     /// Stores a signed message (indexed by its source transaction) with what the governor
     /// records about it, in one transaction; the caller flushes.
     pub fn commit_signature(
@@ -224,7 +235,10 @@ impl BlockingStore {
 
     /// Stores signed messages, each as [`commit_signature`](Self::commit_signature) does, all
     /// in one transaction (a backfill's run of signatures: one commit instead of thousands);
-    /// the caller flushes.
+    /// the caller flushes. A run's window entries of one stamp are stored as one (the window
+    /// only ever sums a stamp's entries, see [`window`](Self::window)), and each chain's meta
+    /// once, its last: sled's cost is per entry written, and a backfill's blocks hold many
+    /// burns each.
     pub fn commit_signatures(
         &self,
         signed: &[(&SignedMessage, &B256, GovernorChange<'_>)],
@@ -234,27 +248,35 @@ impl BlockingStore {
             value: Vec<u8>,
             tx_index: Option<Vec<u8>>,
             released: Option<Vec<u8>>,
-            window: Option<(Vec<u8>, u128)>,
-            meta: Option<([u8; 4], Vec<u8>)>,
         }
-        let writes = signed
-            .iter()
-            .map(|(record, hash, change)| {
-                let domain = record.source_domain;
-                Ok(Writes {
-                    hash: **hash,
-                    value: serde_json::to_vec(record)?,
-                    tx_index: TxRef::parse(&record.source_tx).map(|tx| tx_key(domain, &tx, hash)),
-                    released: change.released.map(Hold::key),
-                    window: change
-                        .window
-                        .map(|(stamp, amount)| (window_key(domain, stamp, hash), amount)),
-                    meta: change
-                        .meta
-                        .map(|m| serde_json::to_vec(&m).map(|v| (domain.0.to_be_bytes(), v)))
-                        .transpose()?,
-                })
+        let mut windows: BTreeMap<(Domain, u64), (B256, u128)> = BTreeMap::new();
+        let mut metas: BTreeMap<Domain, GovernorMeta> = BTreeMap::new();
+        let mut writes = Vec::with_capacity(signed.len());
+        for (record, hash, change) in signed {
+            let domain = record.source_domain;
+            if let Some((stamp, amount)) = change.window {
+                let entry = windows.entry((domain, stamp)).or_insert((**hash, 0));
+                entry.1 = entry.1.saturating_add(amount);
+            }
+            if let Some(meta) = change.meta {
+                metas.insert(domain, meta);
+            }
+            writes.push(Writes {
+                hash: **hash,
+                value: serde_json::to_vec(record)?,
+                tx_index: TxRef::parse(&record.source_tx).map(|tx| tx_key(domain, &tx, hash)),
+                released: change.released.map(Hold::key),
+            });
+        }
+        let windows: Vec<(Vec<u8>, [u8; 16])> = windows
+            .into_iter()
+            .map(|((domain, stamp), (first, sum))| {
+                (window_key(domain, stamp, &first), sum.to_be_bytes())
             })
+            .collect();
+        let metas = metas
+            .into_iter()
+            .map(|(domain, m)| Ok((domain.0.to_be_bytes(), serde_json::to_vec(&m)?)))
             .collect::<Result<Vec<_>, StoreError>>()?;
         (
             &self.signed,
@@ -276,12 +298,12 @@ impl BlockingStore {
                         held_index.remove(x.hash.as_slice())?;
                         dropped.remove(x.hash.as_slice())?;
                     }
-                    if let Some((k, amount)) = &x.window {
-                        w.insert(k.as_slice(), &amount.to_be_bytes())?;
-                    }
-                    if let Some((domain, v)) = &x.meta {
-                        m.insert(domain, v.as_slice())?;
-                    }
+                }
+                for (k, sum) in &windows {
+                    w.insert(k.as_slice(), sum)?;
+                }
+                for (domain, v) in &metas {
+                    m.insert(domain, v.as_slice())?;
                 }
                 TxResult::Ok(())
             })?;
@@ -362,14 +384,18 @@ impl BlockingStore {
             .collect()
     }
 
-    /// A source chain's window entries (stamp, amount) in stamp order.
+    /// A source chain's window (stamp, amount) in stamp order, one entry a stamp: the sum of
+    /// what is stored under it (an entry per signature, or a run's burns of one block as one).
     pub fn window(&self, domain: Domain) -> Result<Vec<(u64, u128)>, StoreError> {
-        let mut out = Vec::new();
+        let mut out: Vec<(u64, u128)> = Vec::new();
         for entry in self.window.scan_prefix(domain.0.to_be_bytes()) {
             let (k, v) = entry?;
             let stamp = u64::from_be_bytes(k[4..12].try_into().unwrap_or_default());
             let amount = u128::from_be_bytes(v.as_ref().try_into().unwrap_or_default());
-            out.push((stamp, amount));
+            match out.last_mut() {
+                Some((last, sum)) if *last == stamp => *sum = sum.saturating_add(amount),
+                _ => out.push((stamp, amount)),
+            }
         }
         Ok(out)
     }
@@ -419,6 +445,13 @@ impl BlockingStore {
 
     pub fn count(&self) -> usize {
         self.signed.len()
+    }
+
+    /// How many window entries are stored (on every chain), before [`window`](Self::window)
+    /// sums a stamp's.
+    #[cfg(test)]
+    pub fn window_entries_stored(&self) -> usize {
+        self.window.len()
     }
 }
 

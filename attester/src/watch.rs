@@ -146,7 +146,7 @@ impl Intake for Attest {
                 burn.hash,
                 Unconfirmed {
                     source_domain: burn.message.source_domain,
-                    message: format!("0x{}", hex::encode(&burn.raw)),
+                    message: alloy::hex::encode_prefixed(&burn.raw),
                     source_tx: burn.tx,
                 },
             );
@@ -173,18 +173,46 @@ pub fn attest_all(state: &AppState, burns: &[ObservedBurn]) -> Result<(), Attest
         })
         .collect();
     let admitted = state.governor.admit_all(state, &finals, now)?;
+    // A backfill's thousands of burns log one line (below), each burn's at debug: a line a
+    // burn cost more than deciding it, and floods the operators' logs.
+    let backfill = burns.len() >= BACKFILL_LOG_AT;
+    let mut signed = 0;
     for (burn, admitted) in burns.iter().zip(admitted) {
-        report(state, burn, admitted, now, started);
+        signed += usize::from(matches!(admitted, Admitted::Signed));
+        let message = &burn.message;
+        let span = if backfill {
+            tracing::debug_span!("attest", message_hash = %burn.hash, source = message.source_domain.0,
+                destination = message.destination_domain.0, nonce = message.nonce)
+        } else {
+            tracing::info_span!("attest", message_hash = %burn.hash, source = message.source_domain.0,
+                destination = message.destination_domain.0, nonce = message.nonce)
+        };
+        let _enter = span.enter();
+        report(state, burn, admitted, now, started, backfill);
+    }
+    if let (true, Some(first), Some(last)) = (backfill, burns.first(), burns.last()) {
+        tracing::info!(
+            burns = burns.len(),
+            signed,
+            first_nonce = first.message.nonce,
+            last_nonce = last.message.nonce,
+            blocks = %format!("{}–{}", first.height, last.height),
+            "attested a backfill's part (each burn logged at debug)"
+        );
     }
     Ok(())
 }
 
-/// Metrics and a log line for one burn the governor decided.
-fn report(state: &AppState, burn: &ObservedBurn, admitted: Admitted, now: u64, started: Instant) {
+/// Metrics and a log line (at debug in a backfill) for one burn the governor decided.
+fn report(
+    state: &AppState,
+    burn: &ObservedBurn,
+    admitted: Admitted,
+    now: u64,
+    started: Instant,
+    backfill: bool,
+) {
     let message = &burn.message;
-    let span = tracing::info_span!("attest", message_hash = %burn.hash, source = message.source_domain.0,
-        destination = message.destination_domain.0, nonce = message.nonce);
-    let _enter = span.enter();
     let src = state.label(message.source_domain);
     let dst = state.label(message.destination_domain);
     metrics::OBSERVED.with_label_values(&[src, dst]).inc();
@@ -207,7 +235,11 @@ fn report(state: &AppState, burn: &ObservedBurn, admitted: Admitted, now: u64, s
             metrics::FINAL_TO_ATTESTED
                 .with_label_values(&[src])
                 .observe(started.elapsed().as_secs_f64());
-            tracing::info!(block = burn.height, "attested");
+            if backfill {
+                tracing::debug!(block = burn.height, "attested");
+            } else {
+                tracing::info!(block = burn.height, "attested");
+            }
         }
     }
 }

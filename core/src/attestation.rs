@@ -60,7 +60,7 @@ impl Signature65 {
     }
 
     pub fn to_hex(&self) -> String {
-        format!("0x{}", hex::encode(self.0))
+        alloy_primitives::hex::encode_prefixed(self.0)
     }
 }
 

@@ -197,9 +197,14 @@ async fn a_run_over_the_window_is_partly_held_and_released_in_burn_order() {
     assert_eq!(s.governor.tick(&*s, 115).unwrap(), 2);
     assert_eq!(answer(&s, &fourth).await["status"], "complete");
     let window = s.store.blocking().window(Domain(0)).unwrap();
+    // Both released burns count at their release stamp (the window sums one stamp's entries).
     assert_eq!(
-        window.iter().filter(|(t, _)| *t == 115).count(),
-        2,
+        window
+            .iter()
+            .filter(|(t, _)| *t == 115)
+            .map(|(_, v)| *v)
+            .sum::<u128>(),
+        5 * USD1,
         "{window:?}"
     );
 }
@@ -495,6 +500,38 @@ async fn a_long_poll_is_signed_and_stored_part_by_part() {
     );
 }
 
+/// A backfill's burns of one block count in the window as one stored entry (sled's cost is
+/// per entry), with their sum; one signed alone later at the same time adds its own, and the
+/// window sums both.
+#[tokio::test]
+async fn a_runs_burns_of_one_block_are_one_window_entry_with_their_sum() {
+    let s = app_state(temporary(), limits(Some(1_000), None), None);
+    let burns: Vec<usd1_core::ObservedBurn> = (0..30u64)
+        .map(|n| {
+            let m = message(n, (n as u128 + 1) * USD1, MESSENGER);
+            // Three blocks of ten burns.
+            usd1_core::ObservedBurn::new(m, TxRef::from_hash(tx(n)), n / 10, 1_000 + n / 10)
+        })
+        .collect();
+    crate::watch::sign_and_attest(&s, &burns).unwrap();
+    let store = s.store.blocking();
+    assert!(burns.iter().all(|b| store.is_signed(&b.hash).unwrap()));
+    assert_eq!(store.window_entries_stored(), 3, "one a block");
+    let sum = |from: u128| (from..from + 10).map(|n| (n + 1) * USD1).sum::<u128>();
+    assert_eq!(
+        store.window(Domain(0)).unwrap(),
+        [(1_000, sum(0)), (1_001, sum(10)), (1_002, sum(20))]
+    );
+    assert_eq!(store.governor_meta(Domain(0)).unwrap().latest_burn, 1_002);
+    // A burn of the last block read alone (a later poll): its own entry, summed with the rest.
+    read(&s, 30, 1_002, 7, 1_003);
+    assert_eq!(store.window_entries_stored(), 4);
+    assert_eq!(
+        store.window(Domain(0)).unwrap().last(),
+        Some(&(1_002, sum(20) + 7 * USD1))
+    );
+}
+
 /// A decision that panicked part way may have kept in memory a window entry it never
 /// stored: the next decision reads the window from the store again.
 #[tokio::test]
@@ -511,4 +548,73 @@ async fn after_a_panicked_decision_the_window_is_read_from_the_store_again() {
     let mut windows = s.governor.lock();
     let kept = windows.get(s.store.blocking(), Domain(0), 15).unwrap();
     assert_eq!(kept.used(101), 3 * USD1, "only what the store has");
+}
+
+/// Figures for docs/benchmarks.md ("Attester backfill"): a backfill's poll of 5,090 burns
+/// signed and stored as the watcher does (`sign_and_attest` + the flush) against signing the
+/// same hashes alone on every core, on an on-disk store; and the decide-and-write part alone
+/// (signatures made beforehand). Release:
+/// `cargo test --release -p usd1-attester --bin usd1-attester backfill_writing_figures --
+/// --ignored --nocapture`.
+#[test]
+#[ignore]
+fn backfill_writing_figures() {
+    use std::time::{Duration, Instant};
+    let burns: Vec<usd1_core::ObservedBurn> = (0..5_090u64)
+        .map(|n| {
+            let m = message(n, USD1, MESSENGER);
+            let tx = TxRef::from_hash(tx(n));
+            // ~40 burns a block, as the devnet's backfill bench makes them.
+            usd1_core::ObservedBurn::new(m, tx, n / 40, 1_000 + n / 40)
+        })
+        .collect();
+    let hashes: Vec<B256> = burns.iter().map(|b| b.hash).collect();
+    let fresh = || {
+        let dir = tempfile::tempdir().unwrap();
+        let db = usd1_runtime::service_error::open_store(dir.path()).unwrap();
+        (dir, app_state(db, limits(Some(1_000_000_000), None), None))
+    };
+    let median = |f: &dyn Fn() -> Duration| {
+        let mut runs: Vec<Duration> = (0..5).map(|_| f()).collect();
+        runs.sort();
+        runs[2]
+    };
+    let signing = median(&|| {
+        let (_dir, s) = fresh();
+        let t = Instant::now();
+        s.key.sign_ahead(&hashes);
+        t.elapsed()
+    });
+    let attester = median(&|| {
+        let (_dir, s) = fresh();
+        let t = Instant::now();
+        crate::watch::sign_and_attest(&s, &burns).unwrap();
+        s.store.blocking().flush().unwrap();
+        t.elapsed()
+    });
+    let writing = median(&|| {
+        let (_dir, s) = fresh();
+        s.key.sign_ahead(&hashes);
+        let t = Instant::now();
+        crate::watch::attest_all(&s, &burns).unwrap();
+        s.store.blocking().flush().unwrap();
+        t.elapsed()
+    });
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let per = |d: Duration| d.as_secs_f64() * 1e6 / burns.len() as f64;
+    println!("a backfill's poll of {} burns, medians of 5:", burns.len());
+    println!("  signing alone on every core: {:.1} ms", ms(signing));
+    println!(
+        "  signed and stored (sign_and_attest + flush): {:.1} ms",
+        ms(attester)
+    );
+    println!(
+        "  deciding and writing alone (signed beforehand): {:.1} ms, {:.1} us a burn",
+        ms(writing),
+        per(writing)
+    );
+    println!(
+        "  signing alone / signed and stored: {:.2}x",
+        signing.as_secs_f64() / attester.as_secs_f64()
+    );
 }
