@@ -8,7 +8,9 @@
 //! - `governor/held`: (source domain, source block, nonce, hash) → [`Hold`], so a chain's
 //!   holds read in burn order; `governor/held_index`: hash → that key;
 //! - `governor/window`: (source domain, stamp, hash) → amount (u128, big-endian): what counts
-//!   toward the chain's rolling window, stamped in source-chain seconds;
+//!   toward the chain's rolling window, stamped in source-chain seconds; a run of signatures
+//!   written together stores one entry a stamp (keyed by its first hash, holding the sum),
+//!   and the window sums a stamp's entries;
 //! - `governor/meta`: source domain → [`GovernorMeta`];
 //! - `governor/dropped`: hash → the [`Hold`] operators dropped (never signed unless released).
 //!

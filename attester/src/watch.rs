@@ -15,7 +15,8 @@ use usd1_runtime::watch::{Intake, IntakeError, Progress, WatchError};
 
 pub struct Attest(pub Arc<AppState>);
 
-/// A poll with at least this many burns (a backfill) logs how long it took.
+/// A poll with at least this many burns is a backfill: it logs how long it took, one line a
+/// part, and each burn at debug.
 const BACKFILL_LOG_AT: usize = 100;
 
 /// Burns signed ahead together, and then decided and written together: the signing of one
@@ -48,6 +49,8 @@ pub(crate) fn sign_and_attest(
     burns: &[ObservedBurn],
 ) -> Result<(), AttesterError> {
     let hashes: Vec<B256> = burns.iter().map(|b| b.hash).collect();
+    // Decided for the whole poll: its first parts are smaller than the threshold.
+    let backfill = burns.len() >= BACKFILL_LOG_AT;
     let mut start = 0;
     let parts: Vec<(&[ObservedBurn], &[B256])> = part_ends(burns.len())
         .into_iter()
@@ -68,7 +71,7 @@ pub(crate) fn sign_and_attest(
             signing = parts
                 .get(i + 1)
                 .map(|(_, h)| scope.spawn(move || state.key.sign_ahead(h)));
-            attest_all(state, part)?;
+            attest_all(state, part, backfill)?;
         }
         Ok(())
     });
@@ -158,7 +161,13 @@ impl Intake for Attest {
 /// dropped) before is left as it is. The governor decides them in chain order and writes a
 /// run of signatures in one transaction; what is written here is flushed by the caller
 /// before its cursor moves. Sync (the governor's decisions): call it on a blocking thread.
-pub fn attest_all(state: &AppState, burns: &[ObservedBurn]) -> Result<(), AttesterError> {
+/// A `backfill`'s burns log one line (below), each burn's at debug: a line a burn cost more
+/// than deciding it, and floods the operators' logs.
+pub fn attest_all(
+    state: &AppState,
+    burns: &[ObservedBurn],
+    backfill: bool,
+) -> Result<(), AttesterError> {
     let started = Instant::now();
     let now = now_ms() / 1000;
     let finals: Vec<Final<'_>> = burns
@@ -173,9 +182,6 @@ pub fn attest_all(state: &AppState, burns: &[ObservedBurn]) -> Result<(), Attest
         })
         .collect();
     let admitted = state.governor.admit_all(state, &finals, now)?;
-    // A backfill's thousands of burns log one line (below), each burn's at debug: a line a
-    // burn cost more than deciding it, and floods the operators' logs.
-    let backfill = burns.len() >= BACKFILL_LOG_AT;
     let mut signed = 0;
     for (burn, admitted) in burns.iter().zip(admitted) {
         signed += usize::from(matches!(admitted, Admitted::Signed));
@@ -224,7 +230,10 @@ fn report(
         .observe(now.saturating_sub(burn.time) as f64);
     match admitted {
         Admitted::Held { kind, release_at } => {
+            // Named here as well: a backfill's span (at debug) is off at the default level.
             tracing::warn!(
+                message_hash = %burn.hash,
+                nonce = message.nonce,
                 block = burn.height,
                 ?kind,
                 release_at,

@@ -596,7 +596,7 @@ fn backfill_writing_figures() {
         let (_dir, s) = fresh();
         s.key.sign_ahead(&hashes);
         let t = Instant::now();
-        crate::watch::attest_all(&s, &burns).unwrap();
+        crate::watch::attest_all(&s, &burns, true).unwrap();
         s.store.blocking().flush().unwrap();
         t.elapsed()
     });
@@ -616,5 +616,69 @@ fn backfill_writing_figures() {
     println!(
         "  signing alone / signed and stored: {:.2}x",
         signing.as_secs_f64() / attester.as_secs_f64()
+    );
+}
+
+/// Where a test's log lines go: the captured text of a subscriber at the default level.
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_backfill_logs_a_line_a_part_and_names_every_burn_it_holds() {
+    let (_dir, db) = {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::open(dir.path().join("db")).unwrap();
+        (dir, db)
+    };
+    let s = app_state(db, limits(Some(10), None), None);
+    let now = usd1_runtime::now_ms() / 1000;
+    // 300 burns of 1 USD1 in one recent block (parts of 64, 128, 108): the window (10 USD1)
+    // signs 10, holds 290.
+    let burns: Vec<usd1_core::ObservedBurn> = (0..300u64)
+        .map(|n| {
+            let m = message(n, USD1, MESSENGER);
+            usd1_core::ObservedBurn::new(m, TxRef::from_hash(tx(n)), 7, now)
+        })
+        .collect();
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_max_level(tracing::Level::INFO)
+        .with_ansi(false)
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        crate::watch::sign_and_attest(&s, &burns).unwrap();
+    });
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let held: Vec<&usd1_core::ObservedBurn> = burns
+        .iter()
+        .filter(|b| s.store.blocking().hold(&b.hash).unwrap().is_some())
+        .collect();
+    assert_eq!(held.len(), 290);
+    for b in held {
+        assert!(
+            log.contains(&format!("{:#x}", b.hash)),
+            "the held burn {} is not named",
+            b.message.nonce
+        );
+    }
+    // Even the first part (64 burns, under the threshold alone) is the poll's: no line a
+    // signed burn at the default level, one line a part.
+    assert_eq!(log.matches(" attested block=").count(), 0, "{log}");
+    assert_eq!(
+        log.matches("attested a backfill's part").count(),
+        3,
+        "{log}"
     );
 }
