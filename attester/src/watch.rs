@@ -185,15 +185,6 @@ pub fn attest_all(
     let mut signed = 0;
     for (burn, admitted) in burns.iter().zip(admitted) {
         signed += usize::from(matches!(admitted, Admitted::Signed));
-        let message = &burn.message;
-        let span = if backfill {
-            tracing::debug_span!("attest", message_hash = %burn.hash, source = message.source_domain.0,
-                destination = message.destination_domain.0, nonce = message.nonce)
-        } else {
-            tracing::info_span!("attest", message_hash = %burn.hash, source = message.source_domain.0,
-                destination = message.destination_domain.0, nonce = message.nonce)
-        };
-        let _enter = span.enter();
         report(state, burn, admitted, now, started, backfill);
     }
     if let (true, Some(first), Some(last)) = (backfill, burns.first(), burns.last()) {
@@ -219,6 +210,14 @@ fn report(
     backfill: bool,
 ) {
     let message = &burn.message;
+    let span = if backfill {
+        tracing::debug_span!("attest", message_hash = %burn.hash, source = message.source_domain.0,
+            destination = message.destination_domain.0, nonce = message.nonce)
+    } else {
+        tracing::info_span!("attest", message_hash = %burn.hash, source = message.source_domain.0,
+            destination = message.destination_domain.0, nonce = message.nonce)
+    };
+    let _enter = span.enter();
     let src = state.label(message.source_domain);
     let dst = state.label(message.destination_domain);
     metrics::OBSERVED.with_label_values(&[src, dst]).inc();

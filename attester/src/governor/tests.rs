@@ -557,7 +557,7 @@ async fn after_a_panicked_decision_the_window_is_read_from_the_store_again() {
 /// `cargo test --release -p usd1-attester --bin usd1-attester backfill_writing_figures --
 /// --ignored --nocapture`.
 #[test]
-#[ignore]
+#[ignore = "a measurement: docs/benchmarks.md, Attester backfill"]
 fn backfill_writing_figures() {
     use std::time::{Duration, Instant};
     let burns: Vec<usd1_core::ObservedBurn> = (0..5_090u64)
