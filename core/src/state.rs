@@ -75,7 +75,10 @@ pub struct HistoryEntry {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingTx {
     pub tx_hash: String,
-    /// The signed bytes as the chain takes them (hex for EVM, base64 for Solana).
+    /// The signed bytes as the chain takes them (hex for EVM, base64 for Solana). Empty in
+    /// the record of a batch's member: a batch's bytes are stored once, beside its members
+    /// and in the same transaction (the relayer's `batch_txs` tree), not once per member.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub raw: String,
     /// The submitter account's sequence number it uses (an EVM account nonce), on chains
     /// that order an account's transactions by one ([`crate::traits::AccountSequence`]).
@@ -87,6 +90,19 @@ pub struct PendingTx {
     /// expires (a Solana blockhash); `None` where it waits for as long as it takes.
     #[serde(default)]
     pub valid_until: Option<u64>,
+}
+
+impl PendingTx {
+    /// This transaction as a batch member's record keeps it: everything but its bytes.
+    pub fn without_raw(&self) -> PendingTx {
+        PendingTx {
+            tx_hash: self.tx_hash.clone(),
+            raw: String::new(),
+            sequence: self.sequence,
+            sent_at_ms: self.sent_at_ms,
+            valid_until: self.valid_until,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

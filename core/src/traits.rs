@@ -110,10 +110,11 @@ pub trait BatchDelivery: Send + Sync {
         entries: &[BatchEntry<'_>],
         slot: Slot,
     ) -> Result<PendingTx, ChainError>;
-    /// Whether our successful transaction `tx_hash` skipped `message` because its (source,
-    /// nonce) was already received (someone else delivered it between our check and the
-    /// block): then it is not our mint. False for a transaction that is not a batch.
-    async fn skipped(&self, tx_hash: &str, message: &Message) -> Result<bool, ChainError>;
+    /// The (source domain, nonce) of each message our successful transaction `tx_hash`
+    /// skipped because it was already received (someone else delivered it between our check
+    /// and the block): those are not our mints. Empty for a transaction that is not a
+    /// batch. One read answers for every member of the batch.
+    async fn skipped(&self, tx_hash: &str) -> Result<Vec<(Domain, u64)>, ChainError>;
 }
 
 /// What a dry run of a delivery said. A refusal carries only a reason for people: why it

@@ -20,6 +20,8 @@ use usd1_evm::bindings::MessageTransmitter::{self, MessageSent};
 use usd1_evm::bindings::{TokenMessenger, Usd1Token};
 
 pub mod backfill;
+pub mod cpu;
+pub mod seals;
 pub mod solana;
 
 /// 1 USD1 per burn.

@@ -492,7 +492,8 @@ impl Pipeline {
                         .batches()
                         .filter(|_| r.batch_txs.contains(tx_hash));
                     if let Some(batches) = batches {
-                        if batches.skipped(tx_hash, message).await? {
+                        let key = (message.source_domain, message.nonce);
+                        if self.skipped_by(batches, tx_hash).await?.contains(&key) {
                             let detail = format!(
                                 "our batch {tx_hash} skipped it: someone else delivered it first"
                             );
@@ -613,15 +614,56 @@ impl Pipeline {
         // A batch's transaction is sent again once a tick, not once for each member.
         let shared = r.batch_txs.contains(&pending.tx_hash);
         if !shared || self.shared.resend_due(&pending.tx_hash) {
-            if let Err(e) = target.chain.broadcast(&pending).await {
+            let sent = match self.with_bytes(pending.clone()).await {
+                Ok(pending) => target
+                    .chain
+                    .broadcast(&pending)
+                    .await
+                    .map_err(StepError::from),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = sent {
                 // Another member of the batch may try it again in this tick.
                 self.shared.resend_failed(&pending.tx_hash);
-                return Err(e.into());
+                return Err(e);
             }
         }
         r.next_attempt_at_ms = now_ms() + self.settings.receipt_poll.as_millis() as u64;
         self.store.save(r, None).await?;
         Ok(())
+    }
+
+    /// What batch `tx_hash` skipped, as another member read it in this tick when one did
+    /// ([`shared_tx`]).
+    async fn skipped_by(
+        &self,
+        batches: &dyn usd1_core::traits::BatchDelivery,
+        tx_hash: &str,
+    ) -> Result<Vec<(Domain, u64)>, ChainError> {
+        if let Some(skipped) = self.shared.skipped(tx_hash) {
+            return Ok(skipped);
+        }
+        let skipped = batches.skipped(tx_hash).await?;
+        self.shared.remember_skipped(tx_hash, &skipped);
+        Ok(skipped)
+    }
+
+    /// `pending` with its signed bytes: a batch member's record keeps them in the store's
+    /// `batch_txs`, once for the whole batch.
+    async fn with_bytes(&self, mut pending: PendingTx) -> Result<PendingTx, StepError> {
+        if pending.raw.is_empty() {
+            pending.raw = self
+                .store
+                .batch_tx_bytes(&pending.tx_hash)
+                .await?
+                .ok_or_else(|| {
+                    StepError::Corrupt(format!(
+                        "the bytes of batch transaction {} are not stored",
+                        pending.tx_hash
+                    ))
+                })?;
+        }
+        Ok(pending)
     }
 
     /// The status of `tx_hash`; for a batch's transaction, as another member read it in

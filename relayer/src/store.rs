@@ -4,9 +4,12 @@
 //! account nonce), and the explorer's indexes, written with the record: `by_nonce`
 //! ((source domain, nonce, hash): a burn and its replacements), `by_addr` ((32-byte word,
 //! hash) for a burn's `messageSender` and `mintRecipient`), `by_time` ((observed ms, hash),
-//! newest first), and `due` ((next attempt ms, hash) of every active record, so finding the
+//! newest first), `due` ((next attempt ms, hash) of every active record, so finding the
 //! work due now costs O(due), not O(queue); `active` keeps each record's due time and state
-//! name beside it, to move its `due` entry and count the queue without decoding records).
+//! name beside it, to move its `due` entry and count the queue without decoding records),
+//! and `batch_txs` (a batch transaction's hash → its signed bytes, written once with its
+//! members' records, which keep the rest of it: a batch of 20 was twenty copies of its
+//! bytes in every save of its members).
 //! A transition and the data it depends on are written in one sled
 //! transaction and flushed before the action it enables.
 //!
@@ -18,6 +21,7 @@
 //! for any fsync in progress, so concurrent saves share one transaction.
 
 use sled::transaction::{ConflictableTransactionError, Transactional};
+use usd1_core::state::PendingTx;
 use usd1_core::{Domain, MessageRecord, B256};
 
 pub use usd1_runtime::store::StoreError;
@@ -33,6 +37,7 @@ pub struct Store {
     by_addr: sled::Tree,
     by_time: sled::Tree,
     due: sled::Tree,
+    batch_txs: sled::Tree,
     commits: std::sync::Arc<commit::Commits>,
 }
 
@@ -146,6 +151,7 @@ impl Store {
             by_addr: db.open_tree("by_addr")?,
             by_time: db.open_tree("by_time")?,
             due: db.open_tree("due")?,
+            batch_txs: db.open_tree("batch_txs")?,
             commits: Default::default(),
             db,
         }
@@ -330,6 +336,39 @@ impl Store {
         records: &[MessageRecord],
         next_nonce: Option<u64>,
     ) -> Result<(), StoreError> {
+        self.save_with(records, next_nonce, None).await
+    }
+
+    /// Stores a batch's members `Submitted` in `tx`, with `tx`'s bytes once beside them
+    /// (each member's `pending_tx` has no bytes: [`PendingTx::without_raw`]) and the nonce
+    /// counter, in one sled transaction.
+    pub async fn save_batch(
+        &self,
+        records: &[MessageRecord],
+        next_nonce: Option<u64>,
+        tx: &PendingTx,
+    ) -> Result<(), StoreError> {
+        let bytes = (hash_key(&tx.tx_hash), tx.raw.clone().into_bytes());
+        self.save_with(records, next_nonce, Some(bytes)).await
+    }
+
+    /// The signed bytes of batch transaction `tx_hash`, stored by [`save_batch`](Self::save_batch).
+    pub async fn batch_tx_bytes(&self, tx_hash: &str) -> Result<Option<String>, StoreError> {
+        let key = hash_key(tx_hash);
+        self.run(move |s| {
+            Ok(s.batch_txs
+                .get(key)?
+                .map(|v| String::from_utf8_lossy(&v).into_owned()))
+        })
+        .await
+    }
+
+    async fn save_with(
+        &self,
+        records: &[MessageRecord],
+        next_nonce: Option<u64>,
+        batch_tx: Option<(Vec<u8>, Vec<u8>)>,
+    ) -> Result<(), StoreError> {
         let Some(first) = records.first() else {
             return Ok(());
         };
@@ -345,7 +384,7 @@ impl Store {
                 key,
             });
         }
-        self.commit(writes, nonce).await
+        self.commit(writes, nonce, batch_tx).await
     }
 
     /// Up to `limit` active records due at `now_ms`, the longest-waiting first: a range read

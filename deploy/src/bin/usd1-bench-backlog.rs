@@ -28,6 +28,8 @@ use alloy::providers::Provider;
 use clap::Parser;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
+use usd1_deploy::bench::cpu::{CpuSample, CpuUse};
+use usd1_deploy::bench::seals::SealWatch;
 use usd1_deploy::bench::{
     attest, burn, burn_spaced, deliver_singles, observed_to_submitted_ms, sent_messages, signed,
     supply, wait_final, BenchError, AMOUNT,
@@ -102,6 +104,10 @@ struct Run {
     /// the backlog, so its fullness measures the backlog's size, not the delivery's pace.
     fullness_before_last: Option<f64>,
     gas_per_mint: f64,
+    /// The machine's CPU over the timed part.
+    cpu: Option<CpuUse>,
+    /// Milliseconds between the seals of the run's blocks (see `seals`).
+    seal_gaps_ms: Vec<u64>,
 }
 
 #[tokio::main]
@@ -142,6 +148,13 @@ async fn run(args: Args) -> Result<(), BenchError> {
                 run.fullness_before_last
                     .map_or("none".into(), |f| format!("{:.1} %", f * 100.0)),
                 run.gas_per_mint
+            );
+            if let Some(cpu) = &run.cpu {
+                println!("          {cpu}");
+            }
+            println!(
+                "          blocks sealed, ms after the one before: {:?}",
+                run.seal_gaps_ms
             );
             runs.push((way, run));
         }
@@ -389,6 +402,7 @@ async fn keep_alive_rate(
 
 /// Makes a backlog of `n` attested messages and mints it `way`.
 async fn backlog(d: &mut Devnet, way: Way, n: usize) -> Result<Run, BenchError> {
+    let seals = SealWatch::start(d.chain("base").admin.clone());
     let burns = burn(d, n).await?;
     let eth = d.chain("ethereum");
     let messages = sent_messages(&eth.admin, eth.deployment.transmitter, burns).await?;
@@ -401,6 +415,7 @@ async fn backlog(d: &mut Devnet, way: Way, n: usize) -> Result<Run, BenchError> 
     let target = before + alloy::primitives::U256::from(AMOUNT) * alloy::primitives::U256::from(n);
     let first_block = base.get_block_number().await? + 1;
     let started = Instant::now();
+    let cpu_before = CpuSample::take();
     match way {
         Way::Bare => {
             deliver_singles(d, &messages, &attestations).await?;
@@ -417,6 +432,9 @@ async fn backlog(d: &mut Devnet, way: Way, n: usize) -> Result<Run, BenchError> 
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let elapsed = started.elapsed();
+    let cpu = cpu_before
+        .zip(CpuSample::take())
+        .map(|(before, after)| after.since(&before).named(&anvil_names(d)));
     if way == Way::Bare {
         // The relayer, stopped meanwhile, would find these burns at its next start and spend
         // the next way's time on them: it settles them now, untimed.
@@ -424,6 +442,7 @@ async fn backlog(d: &mut Devnet, way: Way, n: usize) -> Result<Run, BenchError> 
         settled(d, &messages).await?;
     }
     let last_block = base.get_block_number().await?;
+    let seals = seals.stop().await;
     // (gas used, gas limit) of each block from the first that carried mints to the last:
     // an empty block in between counts (the sender ran dry there).
     let mut carried: Vec<(u64, u64)> = Vec::new();
@@ -445,6 +464,10 @@ async fn backlog(d: &mut Devnet, way: Way, n: usize) -> Result<Run, BenchError> 
         used as f64 / limit.max(1) as f64
     };
     let used: u64 = carried.iter().map(|(u, _)| u).sum();
+    let seal_gaps_ms = seals.gaps_ms(
+        first_block + leading_empty as u64,
+        first_block + (leading_empty + carried.len()) as u64 - 1,
+    );
     Ok(Run {
         elapsed,
         blocks: carried.len(),
@@ -454,7 +477,20 @@ async fn backlog(d: &mut Devnet, way: Way, n: usize) -> Result<Run, BenchError> 
             .filter(|(_, before)| !before.is_empty())
             .map(|(_, before)| fullness(before)),
         gas_per_mint: used as f64 / n as f64,
+        cpu,
+        seal_gaps_ms,
     })
+}
+
+/// Each chain's anvil by name instead of port in a CPU line.
+fn anvil_names(d: &Devnet) -> Vec<(String, String)> {
+    d.chains
+        .iter()
+        .filter_map(|c| {
+            let port = c.rpc_url.rsplit(':').next()?.trim_end_matches('/');
+            Some((format!("anvil :{port}"), format!("anvil {}", c.name)))
+        })
+        .collect()
 }
 
 /// Until two attesters answer every message's attestation `complete` (the relayer's

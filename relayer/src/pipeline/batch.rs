@@ -276,13 +276,15 @@ impl Pipeline {
             Some(n) => format!("in a batch of {}, account nonce {n}", members.len()),
             None => format!("in a batch of {}", members.len()),
         };
+        // The bytes are stored once, beside the members: each member keeps the rest.
+        let member_tx = tx.without_raw();
         let mut records: Vec<MessageRecord> = members.iter().map(|m| m.record.clone()).collect();
         for r in &mut records {
             r.batch_txs.push(tx.tx_hash.clone());
-            self.mark_submitted(r, &tx, Some(detail.clone()));
+            self.mark_submitted(r, &member_tx, Some(detail.clone()));
         }
         self.store
-            .save_all(&records, sequence.map(|n| n + 1))
+            .save_batch(&records, sequence.map(|n| n + 1), &tx)
             .await?;
         drop(guard);
         // Durable before the broadcast, as a single delivery: a crash re-sends these bytes.

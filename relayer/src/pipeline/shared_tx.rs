@@ -1,5 +1,6 @@
 //! What the members of one batch share while each follows the batch's transaction within a
-//! tick: its status, read from the chain once per tick instead of once per member, and its
+//! tick: its status and, once final, what it skipped, each read from the chain once per tick
+//! instead of once per member (a batch's receipt holds every member's logs), and its
 //! re-broadcast, sent once per tick instead of once per member. A 2,000-message backlog in
 //! batches of 20 asked anvil for receipts 7,778 times and re-sent transactions it already had
 //! 2,647 times (each a signature recovery on the node), on the node whose CPU was the limit
@@ -11,6 +12,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 use usd1_core::traits::TxStatus;
+use usd1_core::Domain;
 
 #[derive(Default)]
 pub struct SharedTxs(Mutex<HashMap<String, Seen>>);
@@ -18,6 +20,7 @@ pub struct SharedTxs(Mutex<HashMap<String, Seen>>);
 #[derive(Default)]
 struct Seen {
     status: Option<TxStatus>,
+    skipped: Option<Vec<(Domain, u64)>>,
     sent: bool,
 }
 
@@ -34,6 +37,15 @@ impl SharedTxs {
 
     pub fn remember_status(&self, tx: &str, status: &TxStatus) {
         self.lock().entry(tx.to_string()).or_default().status = Some(status.clone());
+    }
+
+    /// What `tx` skipped, as another member read it in this tick.
+    pub fn skipped(&self, tx: &str) -> Option<Vec<(Domain, u64)>> {
+        self.lock().get(tx)?.skipped.clone()
+    }
+
+    pub fn remember_skipped(&self, tx: &str, skipped: &[(Domain, u64)]) {
+        self.lock().entry(tx.to_string()).or_default().skipped = Some(skipped.to_vec());
     }
 
     /// Whether `tx` is still to be sent again in this tick; counts it as sent.

@@ -20,6 +20,8 @@ struct FakeChain {
     /// Self-transfers signed to use up a nonce.
     fillers: StdMutex<Vec<PendingTx>>,
     broadcasts: StdMutex<Vec<String>>,
+    /// The bytes of each broadcast, in order.
+    broadcast_bytes: StdMutex<Vec<String>>,
     /// tx hash → (success, confirmations); final at 2 (this fake chain's finality rule)
     mined: StdMutex<HashMap<String, (bool, u64)>>,
     /// What the next dry runs say (`None`: it would succeed).
@@ -48,6 +50,8 @@ struct FakeChain {
     batches: StdMutex<Vec<(Vec<u64>, PendingTx)>>,
     /// Nonces our batches skipped as already received.
     skipped: StdMutex<HashSet<u64>>,
+    /// How many times a batch's skips were read (its receipt, on a real chain).
+    skipped_reads: std::sync::atomic::AtomicUsize,
 }
 
 #[async_trait]
@@ -80,7 +84,8 @@ impl usd1_core::traits::BatchDelivery for FakeChain {
         seed.extend_from_slice(&slot.sequence.unwrap_or(u64::MAX).to_be_bytes());
         let tx = PendingTx {
             tx_hash: format!("{:#x}", alloy::primitives::keccak256(seed)),
-            raw: "0x02".into(),
+            // A batch's bytes are long (each member's message and attestation).
+            raw: format!("0x02{}", "ba".repeat(600)),
             sequence: slot.sequence,
             sent_at_ms: 0,
             valid_until: None,
@@ -88,8 +93,11 @@ impl usd1_core::traits::BatchDelivery for FakeChain {
         self.batches.lock().unwrap().push((nonces, tx.clone()));
         Ok(tx)
     }
-    async fn skipped(&self, _: &str, m: &Message) -> Result<bool, ChainError> {
-        Ok(self.skipped.lock().unwrap().contains(&m.nonce))
+    async fn skipped(&self, _: &str) -> Result<Vec<(Domain, u64)>, ChainError> {
+        self.skipped_reads
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let skipped = self.skipped.lock().unwrap();
+        Ok(skipped.iter().map(|n| (Domain(0), *n)).collect())
     }
 }
 
@@ -156,6 +164,7 @@ impl Destination for FakeChain {
     }
     async fn broadcast(&self, tx: &PendingTx) -> Result<(), ChainError> {
         self.broadcasts.lock().unwrap().push(tx.tx_hash.clone());
+        self.broadcast_bytes.lock().unwrap().push(tx.raw.clone());
         Ok(())
     }
     async fn tx_status(
@@ -1194,7 +1203,7 @@ async fn attested_messages_for_one_destination_go_in_one_transaction_at_one_nonc
                 tx_hash: tx.tx_hash.clone()
             }
         );
-        assert_eq!(r.pending_tx.as_ref().map(|t| &t.raw), Some(&tx.raw));
+        assert_eq!(r.pending_tx.as_ref().map(|t| &t.tx_hash), Some(&tx.tx_hash));
     }
     h.chain
         .mined
@@ -1258,6 +1267,73 @@ async fn a_message_received_already_stays_out_of_the_batch() {
     nonces.sort();
     assert_eq!(nonces, vec![1, 3]);
     assert_eq!(state(&p, &messages[1]).await, MessageState::Delivered);
+}
+
+/// The members of a batch final in one tick read what it skipped once, not once each (on a
+/// real chain: the batch's receipt, all its members' logs, twenty times over).
+#[tokio::test]
+async fn a_final_batchs_skips_are_read_once_for_all_its_members() {
+    let (h, p) = batching(true, NEVER);
+    let messages = attested(&h, &p, &[1, 2, 3, 4]).await;
+    p.tick().await.unwrap();
+    let (_, tx) = h.chain.batches.lock().unwrap()[0].clone();
+    h.chain
+        .mined
+        .lock()
+        .unwrap()
+        .insert(tx.tx_hash.clone(), (true, 5));
+    h.chain.received.lock().unwrap().extend([1, 2, 3, 4]);
+    h.chain.skipped.lock().unwrap().insert(3);
+    p.tick().await.unwrap();
+    for m in &messages {
+        let expected = if m.nonce == 3 {
+            MessageState::Delivered
+        } else {
+            MessageState::Confirmed {
+                tx_hash: tx.tx_hash.clone(),
+            }
+        };
+        assert_eq!(state(&p, m).await, expected);
+    }
+    assert_eq!(
+        h.chain
+            .skipped_reads
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+}
+
+/// A batch's signed bytes are stored once, not in each member's record (a backlog in batches
+/// of 20 wrote them twenty times at each member's save); a restart re-sends them whole.
+#[tokio::test]
+async fn a_batchs_bytes_are_stored_once_and_a_restart_resends_them_whole() {
+    let (h, p) = batching(true, NEVER);
+    let messages = attested(&h, &p, &[1, 2, 3]).await;
+    p.tick().await.unwrap();
+    let (_, tx) = h.chain.batches.lock().unwrap()[0].clone();
+    let stored = |m: &Message| {
+        let tree = p.store.db().open_tree("messages").unwrap();
+        String::from_utf8(tree.get(m.hash()).unwrap().unwrap().to_vec()).unwrap()
+    };
+    for m in &messages {
+        assert!(
+            !stored(m).contains(&tx.raw),
+            "a member's record holds the batch's bytes"
+        );
+    }
+    drop(p);
+    let mut p = h.pipeline(NEVER);
+    p.settings.max_batch = 20;
+    p.tick().await.unwrap();
+    assert!(
+        h.chain.signed.lock().unwrap().is_empty(),
+        "nothing signed anew"
+    );
+    assert_eq!(
+        *h.chain.broadcast_bytes.lock().unwrap(),
+        vec![tx.raw.clone(), tx.raw.clone()],
+        "sent, then sent again whole once after the restart"
+    );
 }
 
 /// A member that replaces the stuck batch sends its own message at the batch's number; the

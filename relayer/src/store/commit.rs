@@ -32,26 +32,29 @@ pub(super) struct Commits {
     flushes_made: AtomicU64,
 }
 
-/// One save: its records' writes, the nonce counter it moves (domain key, next nonce), and
-/// where its outcome goes.
+/// One save: its records' writes, the nonce counter it moves (domain key, next nonce), a
+/// batch transaction's bytes (key, bytes), and where its outcome goes.
 pub(super) struct Save {
     writes: Vec<RecordWrite>,
     nonce: Option<([u8; 4], u64)>,
+    batch_tx: Option<(Vec<u8>, Vec<u8>)>,
     done: oneshot::Sender<Result<(), StoreError>>,
 }
 
 impl Store {
-    /// Writes `writes` and the nonce counter in one transaction with the other saves queued
+    /// Writes `writes`, the nonce counter and a batch's bytes in one transaction with the other saves queued
     /// by then; returns once it is written (not flushed).
     pub(super) async fn commit(
         &self,
         writes: Vec<RecordWrite>,
         nonce: Option<([u8; 4], u64)>,
+        batch_tx: Option<(Vec<u8>, Vec<u8>)>,
     ) -> Result<(), StoreError> {
         let (done, mut outcome) = oneshot::channel();
         self.queue().push(Save {
             writes,
             nonce,
+            batch_tx,
             done,
         });
         // Answered by a leader that took this save into its group, or the turn to lead.
@@ -109,7 +112,14 @@ impl Store {
 
     fn write_group(&self, group: &[Save]) -> Result<(), StoreError> {
         self.commits.made.fetch_add(1, Ordering::Relaxed);
-        (&self.messages, &self.active, &self.nonces, &self.due).transaction(|(m, a, n, d)| {
+        let trees = (
+            &self.messages,
+            &self.active,
+            &self.nonces,
+            &self.due,
+            &self.batch_txs,
+        );
+        trees.transaction(|(m, a, n, d, b)| {
             for save in group {
                 for w in &save.writes {
                     m.insert(w.key.as_slice(), w.value.as_slice())?;
@@ -129,6 +139,9 @@ impl Store {
                 }
                 if let Some((domain, next)) = &save.nonce {
                     n.insert(domain, &next.to_be_bytes())?;
+                }
+                if let Some((key, bytes)) = &save.batch_tx {
+                    b.insert(key.as_slice(), bytes.as_slice())?;
                 }
             }
             Ok::<_, ConflictableTransactionError<serde_json::Error>>(())

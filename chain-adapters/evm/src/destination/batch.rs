@@ -14,7 +14,7 @@ use alloy::sol_types::SolCall;
 use async_trait::async_trait;
 use usd1_core::state::PendingTx;
 use usd1_core::traits::{BatchDelivery, BatchEntry, ChainError, DryRun, Slot};
-use usd1_core::Message;
+use usd1_core::Domain;
 
 /// The batch call's calldata.
 fn batch_input(entries: &[BatchEntry<'_>]) -> Vec<u8> {
@@ -164,9 +164,9 @@ impl BatchDelivery for EvmDestination {
     }
 
     /// From the receipt's `MessageSkipped` logs of our transmitter.
-    async fn skipped(&self, tx_hash: &str, message: &Message) -> Result<bool, ChainError> {
+    async fn skipped(&self, tx_hash: &str) -> Result<Vec<(Domain, u64)>, ChainError> {
         let Some(receipt) = self.receipt(tx_hash).await? else {
-            return Ok(false);
+            return Ok(Vec::new());
         };
         Ok(receipt
             .inner
@@ -174,10 +174,11 @@ impl BatchDelivery for EvmDestination {
             .iter()
             .filter(|log| log.address() == self.transmitter)
             .filter_map(|log| log.log_decode::<MessageTransmitter::MessageSkipped>().ok())
-            .any(|skipped| {
+            .map(|skipped| {
                 let e = skipped.inner.data;
-                e.sourceDomain == message.source_domain.0 && e.nonce == message.nonce
-            }))
+                (Domain(e.sourceDomain), e.nonce)
+            })
+            .collect())
     }
 }
 

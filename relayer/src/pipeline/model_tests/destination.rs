@@ -358,12 +358,13 @@ impl BatchDelivery for ModelChain {
         }))
     }
 
-    async fn skipped(&self, tx_hash: &str, message: &Message) -> Result<bool, ChainError> {
+    async fn skipped(&self, tx_hash: &str) -> Result<Vec<Key>, ChainError> {
         self.call("skipped").await?;
         Ok(self
             .state()
             .receipts
             .get(tx_hash)
-            .is_some_and(|r| r.skipped.contains(&key_of(message))))
+            .map(|r| r.skipped.clone())
+            .unwrap_or_default())
     }
 }

@@ -1,0 +1,89 @@
+//! When each block of a timed run appeared on the node, read by asking its number every
+//! few milliseconds: anvil records a block's time in whole seconds only, and how far apart
+//! blocks are sealed tells whether the miner kept its interval (a block sealed a few
+//! milliseconds after the one before can only carry what arrived in those milliseconds).
+
+use alloy::providers::{DynProvider, Provider};
+use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// How often the node is asked; a few requests a second of a cheap call.
+const POLL: Duration = Duration::from_millis(5);
+
+/// A running watch of a node's block number.
+pub struct SealWatch {
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<Vec<(u64, Instant)>>,
+}
+
+/// Blocks and the moment each was first seen.
+pub struct Seals(Vec<(u64, Instant)>);
+
+impl SealWatch {
+    pub fn start(node: DynProvider) -> Self {
+        let (stop, mut stopped) = oneshot::channel();
+        let task = tokio::spawn(async move {
+            let mut seen: Vec<(u64, Instant)> = Vec::new();
+            let mut tick = tokio::time::interval(POLL);
+            loop {
+                tokio::select! {
+                    _ = &mut stopped => break,
+                    _ = tick.tick() => {}
+                }
+                // A failed read is a missed poll: the next one sees the block.
+                let Ok(number) = node.get_block_number().await else {
+                    continue;
+                };
+                if seen.last().is_none_or(|(last, _)| number > *last) {
+                    seen.push((number, Instant::now()));
+                }
+            }
+            seen
+        });
+        Self { stop, task }
+    }
+
+    pub async fn stop(self) -> Seals {
+        let _ = self.stop.send(());
+        Seals(self.task.await.unwrap_or_default())
+    }
+}
+
+impl Seals {
+    /// Milliseconds from the block before to each of `first..=last` (a block seen in the
+    /// same poll as the one before it shows 0: they were sealed within one poll). The first
+    /// reading is when the watch began, not a seal: the block after it has no gap.
+    pub fn gaps_ms(&self, first: u64, last: u64) -> Vec<u64> {
+        let mut gaps = Vec::new();
+        for w in self.0.windows(2).skip(1) {
+            let ((before, seen_before), (number, seen)) = (w[0], w[1]);
+            for block in (before + 1)..=number {
+                if (first..=last).contains(&block) {
+                    let gap = if block == before + 1 {
+                        seen.duration_since(seen_before).as_millis() as u64
+                    } else {
+                        0
+                    };
+                    gaps.push(gap);
+                }
+            }
+        }
+        gaps
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gaps_are_between_seals_seen_not_from_the_watchs_start() {
+        let t = Instant::now();
+        let ms = |n: u64| t + Duration::from_millis(n);
+        // Block 10 was there when the watch began; 12 and 13 appeared in one poll.
+        let seals = Seals(vec![(10, ms(0)), (11, ms(400)), (13, ms(1_400))]);
+        assert_eq!(seals.gaps_ms(11, 13), vec![1_000, 0]);
+        assert_eq!(seals.gaps_ms(13, 13), vec![0]);
+    }
+}
