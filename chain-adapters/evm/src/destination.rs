@@ -28,7 +28,9 @@ use usd1_core::traits::{
 
 mod batch;
 mod gas;
+mod receipt_status;
 use gas::{with_margin, GasGuess};
+use receipt_status::ReceiptStatus;
 use usd1_core::{Domain, Message};
 
 /// Gas for a delivery when estimation is not possible (measured ~170k), within the cap.
@@ -114,6 +116,23 @@ impl EvmDestination {
         self.rpc
             .call("eth_getTransactionReceipt", |p| async move {
                 p.get_transaction_receipt(hash).await
+            })
+            .await
+    }
+
+    /// What [`tx_status`](Destination::tx_status) needs of `tx_hash`'s receipt, its logs
+    /// skipped ([`receipt_status`]).
+    async fn receipt_status(&self, tx_hash: &str) -> Result<Option<ReceiptStatus>, ChainError> {
+        let hash: B256 = tx_hash
+            .parse()
+            .map_err(|_| ChainError::Rejected(format!("bad tx hash {tx_hash}")))?;
+        self.rpc
+            .call("eth_getTransactionReceipt", |p| async move {
+                p.raw_request::<_, Option<ReceiptStatus>>(
+                    "eth_getTransactionReceipt".into(),
+                    (hash,),
+                )
+                .await
             })
             .await
     }
@@ -497,10 +516,18 @@ impl Destination for EvmDestination {
         tx_hash: &str,
         _valid_until: Option<u64>,
     ) -> Result<TxStatus, ChainError> {
-        let Some(receipt) = self.receipt(tx_hash).await? else {
+        let Some(receipt) = self.receipt_status(tx_hash).await? else {
             return Ok(TxStatus::Unknown);
         };
-        let block = receipt.block_number.unwrap_or(0);
+        let success = match receipt.success() {
+            Some(success) => success,
+            // No `status` field: the full receipt knows (alloy reads a state root as success).
+            None => match self.receipt(tx_hash).await? {
+                Some(full) => full.status(),
+                None => return Ok(TxStatus::Unknown),
+            },
+        };
+        let block = receipt.block();
         let head = self.rpc.head().await?;
         let source = EvmBlockSource {
             rpc: self.rpc.clone(),
@@ -508,10 +535,10 @@ impl Destination for EvmDestination {
         };
         let final_height = source.final_height(self.finality, head).await?;
         Ok(TxStatus::Included {
-            success: receipt.status(),
+            success,
             block,
             is_final: delivery_is_final(block, head, final_height, self.delivery_confirmations),
-            fee_paid: receipt.gas_used as u128 * receipt.effective_gas_price,
+            fee_paid: receipt.fee_paid(),
         })
     }
 

@@ -19,10 +19,11 @@
 //! (`usd1_deploy::bench::solana`).
 //!
 //! Each backlog is timed until base's supply has grown by the backlog (the relayer from just before
-//! its start: a cold start on a backlog, its watcher's first read included). After the bare
-//! loop the relayer is started, untimed, to settle the burns it delivered, so each relayer
-//! run finds only its own backlog. Prints every run, the medians, the ratios to `bare` and
-//! how full the blocks that carried the mints were.
+//! its start: a cold start on a backlog, its watcher's first read included). After each way
+//! the relayer settles its burns, untimed (after the bare loop it is started for them), so
+//! each relayer run finds only its own backlog. Prints every run (with the machine's CPU by
+//! program over it, how full each block that carried its mints was, and how far apart they
+//! were sealed), the medians, and the ratios to `bare`.
 
 use alloy::providers::Provider;
 use clap::Parser;
@@ -103,6 +104,12 @@ struct Run {
     /// The same over the blocks before the last: the last block carries what was left of
     /// the backlog, so its fullness measures the backlog's size, not the delivery's pace.
     fullness_before_last: Option<f64>,
+    /// The same over the blocks between the first and the last: the first is sealed while
+    /// the relayer is still starting (its cold start counts in the rate), so these say
+    /// whether a backlog keeps the chain's blocks full once it is under way.
+    fullness_between: Option<f64>,
+    /// Each block's gas used / gas limit, in percent.
+    each_block: Vec<u64>,
     gas_per_mint: f64,
     /// The machine's CPU over the timed part.
     cpu: Option<CpuUse>,
@@ -140,12 +147,14 @@ async fn run(args: Args) -> Result<(), BenchError> {
             d.kill_relayer().await;
             let run = backlog(&mut d, way, args.messages).await?;
             println!(
-                "round {round}: {way:<26} {:>7.2} s  {:>6.1} mints/s  {} blocks {:>5.1} % full ({} before the last)  {:>7.0} gas a mint",
+                "round {round}: {way:<26} {:>7.2} s  {:>6.1} mints/s  {} blocks {:>5.1} % full ({} before the last, {} between the first and the last)  {:>7.0} gas a mint",
                 run.elapsed.as_secs_f64(),
                 args.messages as f64 / run.elapsed.as_secs_f64(),
                 run.blocks,
                 run.fullness * 100.0,
                 run.fullness_before_last
+                    .map_or("none".into(), |f| format!("{:.1} %", f * 100.0)),
+                run.fullness_between
                     .map_or("none".into(), |f| format!("{:.1} %", f * 100.0)),
                 run.gas_per_mint
             );
@@ -153,8 +162,8 @@ async fn run(args: Args) -> Result<(), BenchError> {
                 println!("          {cpu}");
             }
             println!(
-                "          blocks sealed, ms after the one before: {:?}",
-                run.seal_gaps_ms
+                "          blocks, % full: {:?}; sealed, ms after the one before: {:?}",
+                run.each_block, run.seal_gaps_ms
             );
             runs.push((way, run));
         }
@@ -436,11 +445,12 @@ async fn backlog(d: &mut Devnet, way: Way, n: usize) -> Result<Run, BenchError> 
         .zip(CpuSample::take())
         .map(|(before, after)| after.since(&before).named(&anvil_names(d)));
     if way == Way::Bare {
-        // The relayer, stopped meanwhile, would find these burns at its next start and spend
-        // the next way's time on them: it settles them now, untimed.
+        // The relayer, stopped meanwhile, would find these burns at its next start.
         d.set_max_batch(20).await?;
-        settled(d, &messages).await?;
     }
+    // Settled now, untimed: a relayer that finds the last way's deliveries not yet confirmed
+    // would spend the next way's time confirming them (731 of them, in one run).
+    settled(d, &messages).await?;
     let last_block = base.get_block_number().await?;
     let seals = seals.stop().await;
     // (gas used, gas limit) of each block from the first that carried mints to the last:
@@ -476,7 +486,12 @@ async fn backlog(d: &mut Devnet, way: Way, n: usize) -> Result<Run, BenchError> 
             .split_last()
             .filter(|(_, before)| !before.is_empty())
             .map(|(_, before)| fullness(before)),
+        fullness_between: (carried.len() > 2).then(|| fullness(&carried[1..carried.len() - 1])),
         gas_per_mint: used as f64 / n as f64,
+        each_block: carried
+            .iter()
+            .map(|(used, limit)| used * 100 / (*limit).max(1))
+            .collect(),
         cpu,
         seal_gaps_ms,
     })
