@@ -17,7 +17,9 @@ pub struct CpuSample {
     cores: usize,
     busy: u64,
     total: u64,
-    by_program: BTreeMap<String, u64>,
+    /// pid → (program, ticks): a process is followed by its pid, since a kernel worker's
+    /// name changes with the work it does.
+    by_pid: BTreeMap<u32, (String, u64)>,
 }
 
 /// What was used between two samples.
@@ -39,40 +41,41 @@ impl CpuSample {
             .lines()
             .filter(|l| l.starts_with("cpu") && !l.starts_with("cpu "))
             .count();
-        let mut by_program = BTreeMap::new();
+        let mut by_pid = BTreeMap::new();
         for entry in std::fs::read_dir("/proc").ok()?.flatten() {
-            let name = entry.file_name();
-            if !name.to_string_lossy().bytes().all(|b| b.is_ascii_digit()) {
-                continue;
-            }
-            // A process can end between the listing and these reads: it is skipped.
-            let Some((program, ticks)) = process_ticks(&entry.path()) else {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
                 continue;
             };
-            *by_program.entry(program).or_insert(0) += ticks;
+            // A process can end between the listing and these reads: it is skipped.
+            if let Some(read) = process_ticks(&entry.path()) {
+                by_pid.insert(pid, read);
+            }
         }
         Some(Self {
             at: Instant::now(),
             cores,
             busy,
             total,
-            by_program,
+            by_pid,
         })
     }
 
     /// The use from `earlier` to this sample.
     pub fn since(&self, earlier: &CpuSample) -> CpuUse {
         let total = self.total.saturating_sub(earlier.total).max(1);
-        let mut by_program: Vec<(String, f64)> = self
-            .by_program
-            .iter()
-            .map(|(program, ticks)| {
-                let before = earlier.by_program.get(program).copied().unwrap_or(0);
-                (
-                    program.clone(),
-                    ticks.saturating_sub(before) as f64 / TICKS_A_SECOND,
-                )
-            })
+        let mut sums: BTreeMap<&str, u64> = BTreeMap::new();
+        for (pid, (program, ticks)) in &self.by_pid {
+            let before = earlier.by_pid.get(pid).map_or(0, |(_, t)| *t);
+            // A kernel worker is named by its current work: counted under its kind.
+            let program = match program.split_once('-') {
+                Some((kind, _)) if kind.starts_with("kworker") => "kworker",
+                _ => program.as_str(),
+            };
+            *sums.entry(program).or_insert(0) += ticks.saturating_sub(before);
+        }
+        let mut by_program: Vec<(String, f64)> = sums
+            .into_iter()
+            .map(|(program, ticks)| (program.to_string(), ticks as f64 / TICKS_A_SECOND))
             .filter(|(_, s)| *s > 0.0)
             .collect();
         by_program.sort_by(|a, b| b.1.total_cmp(&a.1));
@@ -164,6 +167,43 @@ mod tests {
     fn the_machine_line_counts_idle_and_iowait_as_idle() {
         let stat = "cpu  100 5 50 800 20 3 2 0 0 0\ncpu0 50 2 25 400 10 1 1 0 0 0\n";
         assert_eq!(machine_ticks(stat), Some((160, 980)));
+    }
+
+    #[test]
+    fn a_process_is_followed_by_pid_through_a_change_of_name() {
+        let at = Instant::now();
+        let sample = |pids: &[(u32, &str, u64)], busy| CpuSample {
+            at,
+            cores: 2,
+            busy,
+            total: busy * 2,
+            by_pid: pids
+                .iter()
+                .map(|(pid, name, ticks)| (*pid, (name.to_string(), *ticks)))
+                .collect(),
+        };
+        let before = sample(
+            &[(7, "kworker/u8:1-writeback", 500), (9, "anvil :8545", 40)],
+            100,
+        );
+        let after = sample(
+            &[
+                (7, "kworker/u8:1-events_unbound", 510),
+                (9, "anvil :8545", 140),
+                (11, "usd1-relayer", 30),
+            ],
+            300,
+        );
+        let used = after.since(&before);
+        assert_eq!(
+            used.by_program,
+            vec![
+                ("anvil :8545".to_string(), 1.0),
+                ("usd1-relayer".to_string(), 0.3),
+                ("kworker".to_string(), 0.1),
+            ]
+        );
+        assert_eq!(used.busy, 0.5);
     }
 
     #[test]
