@@ -112,8 +112,9 @@ pub trait BatchDelivery: Send + Sync {
     ) -> Result<PendingTx, ChainError>;
     /// The (source domain, nonce) of each message our successful transaction `tx_hash`
     /// skipped because it was already received (someone else delivered it between our check
-    /// and the block): those are not our mints. Empty for a transaction that is not a
-    /// batch. One read answers for every member of the batch.
+    /// and the block): those are not our mints. Asked once the batch is final; a node that
+    /// has no receipt for it then is an error, not "nothing skipped". One read answers for
+    /// every member of the batch.
     async fn skipped(&self, tx_hash: &str) -> Result<Vec<(Domain, u64)>, ChainError>;
 }
 

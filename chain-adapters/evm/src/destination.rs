@@ -519,15 +519,19 @@ impl Destination for EvmDestination {
         let Some(receipt) = self.receipt_status(tx_hash).await? else {
             return Ok(TxStatus::Unknown);
         };
+        // A receipt with no block is not in one yet (never final at "block 0").
+        let Some(block) = receipt.block() else {
+            return Ok(TxStatus::Unknown);
+        };
         let success = match receipt.success() {
-            Some(success) => success,
+            Ok(Some(success)) => success,
             // No `status` field: the full receipt knows (alloy reads a state root as success).
-            None => match self.receipt(tx_hash).await? {
+            Ok(None) => match self.receipt(tx_hash).await? {
                 Some(full) => full.status(),
                 None => return Ok(TxStatus::Unknown),
             },
+            Err(reason) => return Err(ChainError::rpc("eth_getTransactionReceipt", reason)),
         };
-        let block = receipt.block();
         let head = self.rpc.head().await?;
         let source = EvmBlockSource {
             rpc: self.rpc.clone(),

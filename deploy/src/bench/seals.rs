@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-/// How often the node is asked; a few requests a second of a cheap call.
-const POLL: Duration = Duration::from_millis(5);
+/// How often the node is asked: 50 cheap calls a second, fine enough to tell a block sealed
+/// at once after another (a missed tick made up) from one a block interval later.
+const POLL: Duration = Duration::from_millis(20);
 
 /// A running watch of a node's block number.
 pub struct SealWatch {

@@ -206,3 +206,60 @@ async fn the_attestation_alone_is_read_as_stored() {
         r.attestation
     );
 }
+
+/// A batch's members are stored `Submitted` with the nonce counter and the batch's bytes in
+/// one save; after a flush and a reopen of the database, the members hold no bytes and the
+/// batch's are there once.
+#[tokio::test]
+async fn a_batch_is_stored_with_its_bytes_once_and_read_back_after_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let tx = usd1_core::state::PendingTx {
+        tx_hash: format!("{:#x}", B256::with_last_byte(0xba)),
+        raw: format!("0x02{}", "ab".repeat(500)),
+        sequence: Some(7),
+        sent_at_ms: 1,
+        valid_until: None,
+    };
+    let members: Vec<MessageRecord> = (1..=3)
+        .map(|n| {
+            let mut r = record(n, 100);
+            r.pending_tx = Some(tx.without_raw());
+            r.batch_txs.push(tx.tx_hash.clone());
+            r.transition(
+                MessageState::Submitted {
+                    tx_hash: tx.tx_hash.clone(),
+                },
+                1,
+                None,
+            );
+            r
+        })
+        .collect();
+    {
+        let s = Store::open(sled::open(dir.path()).unwrap()).unwrap();
+        for r in &members {
+            s.observe(r).await.unwrap();
+        }
+        s.save_batch(&members, Some(8), &tx).await.unwrap();
+        s.flush().await.unwrap();
+    }
+    let s = Store::open(sled::open(dir.path()).unwrap()).unwrap();
+    assert_eq!(
+        s.batch_tx_bytes(&tx.tx_hash).await.unwrap(),
+        Some(tx.raw.clone())
+    );
+    assert_eq!(
+        s.next_nonce(members[0].destination_domain).await.unwrap(),
+        Some(8)
+    );
+    for r in &members {
+        let stored = s
+            .get(&r.message_hash.parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.pending_tx, Some(tx.without_raw()));
+        assert!(matches!(stored.state, MessageState::Submitted { .. }));
+    }
+    assert_eq!(s.batch_txs.len(), 1);
+}

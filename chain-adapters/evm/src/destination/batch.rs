@@ -165,8 +165,13 @@ impl BatchDelivery for EvmDestination {
 
     /// From the receipt's `MessageSkipped` logs of our transmitter.
     async fn skipped(&self, tx_hash: &str) -> Result<Vec<(Domain, u64)>, ChainError> {
+        // Asked once the batch is final: a node without its receipt now is behind (or
+        // lying), and "skipped nothing" would confirm every member as ours.
         let Some(receipt) = self.receipt(tx_hash).await? else {
-            return Ok(Vec::new());
+            return Err(ChainError::rpc(
+                "eth_getTransactionReceipt",
+                format!("no receipt for final batch {tx_hash}"),
+            ));
         };
         Ok(receipt
             .inner

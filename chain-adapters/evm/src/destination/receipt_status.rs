@@ -16,23 +16,36 @@ pub struct ReceiptStatus {
     #[serde(default)]
     block_number: Option<U64>,
     gas_used: U64,
-    /// Absent on some nodes' older receipts: then no fee is counted.
+    /// Absent on some nodes' older receipts: `gas_price` is counted instead, as alloy's
+    /// receipt does.
     #[serde(default)]
     effective_gas_price: Option<U128>,
+    #[serde(default)]
+    gas_price: Option<U128>,
 }
 
 impl ReceiptStatus {
-    /// Whether the transaction succeeded; None when the receipt has no `status`.
-    pub fn success(&self) -> Option<bool> {
-        self.status.map(|s| s == U64::from(1))
+    /// Whether the transaction succeeded; None when the receipt has no `status`; an error
+    /// for a status that is neither 0 nor 1 (a node's answer that cannot be read).
+    pub fn success(&self) -> Result<Option<bool>, String> {
+        match self.status.map(|s| s.to::<u64>()) {
+            None => Ok(None),
+            Some(0) => Ok(Some(false)),
+            Some(1) => Ok(Some(true)),
+            Some(other) => Err(format!("receipt status {other} is neither 0 nor 1")),
+        }
     }
 
-    pub fn block(&self) -> u64 {
-        self.block_number.map_or(0, |b| b.to::<u64>())
+    /// The block it is in; None for a receipt without one (pending, on some nodes).
+    pub fn block(&self) -> Option<u64> {
+        self.block_number.map(|b| b.to::<u64>())
     }
 
     pub fn fee_paid(&self) -> u128 {
-        let price = self.effective_gas_price.map_or(0, |p| p.to::<u128>());
+        let price = self
+            .effective_gas_price
+            .or(self.gas_price)
+            .map_or(0, |p| p.to::<u128>());
         u128::from(self.gas_used.to::<u64>()).saturating_mul(price)
     }
 }
@@ -73,15 +86,36 @@ mod tests {
     fn a_receipt_read_without_its_logs_says_what_the_full_receipt_says() {
         let full: alloy::rpc::types::TransactionReceipt = serde_json::from_str(&receipt()).unwrap();
         let lean: ReceiptStatus = serde_json::from_str(&receipt()).unwrap();
-        assert_eq!(lean.success(), Some(full.status()));
-        assert_eq!(lean.block(), full.block_number.unwrap());
+        assert_eq!(lean.success(), Ok(Some(full.status())));
+        assert_eq!(lean.block(), full.block_number);
         assert_eq!(
             lean.fee_paid(),
             full.gas_used as u128 * full.effective_gas_price
         );
         let reverted = receipt().replace(r#""status":"0x1""#, r#""status":"0x0""#);
         let lean: ReceiptStatus = serde_json::from_str(&reverted).unwrap();
-        assert_eq!(lean.success(), Some(false));
+        assert_eq!(lean.success(), Ok(Some(false)));
+    }
+
+    /// A node's answer is checked, not trusted: a receipt with no block (pending, on some
+    /// nodes) is not in a block, and a status that is neither 0 nor 1 is an error.
+    #[test]
+    fn a_receipt_without_a_block_or_with_a_bad_status_is_not_taken() {
+        let pending = receipt().replace(r#""blockNumber":"0x2a","gasUsed""#, r#""gasUsed""#);
+        let lean: ReceiptStatus = serde_json::from_str(&pending).unwrap();
+        assert_eq!(lean.block(), None);
+        let odd = receipt().replace(r#""status":"0x1""#, r#""status":"0x2""#);
+        let lean: ReceiptStatus = serde_json::from_str(&odd).unwrap();
+        assert!(lean.success().is_err());
+    }
+
+    /// Without `effectiveGasPrice` (older nodes), the fee is counted at `gasPrice`, as
+    /// alloy's receipt did.
+    #[test]
+    fn the_fee_falls_back_to_the_gas_price() {
+        let old = receipt().replace(r#""effectiveGasPrice""#, r#""gasPrice""#);
+        let lean: ReceiptStatus = serde_json::from_str(&old).unwrap();
+        assert_eq!(lean.fee_paid(), 0x125a1c * 0x3b9aca07);
     }
 
     #[test]
@@ -91,6 +125,6 @@ mod tests {
             r#""root":"0x8f1b7e4b4c0b0d5c9c2c7a1e0f0b1a2c3d4e5f60718293a4b5c6d7e8f9a0b1c2""#,
         );
         let lean: ReceiptStatus = serde_json::from_str(&old).unwrap();
-        assert_eq!(lean.success(), None);
+        assert_eq!(lean.success(), Ok(None));
     }
 }

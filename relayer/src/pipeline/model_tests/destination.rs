@@ -63,7 +63,7 @@ impl ModelChain {
     fn sign(&self, tx: Tx) -> PendingTx {
         let pending = PendingTx {
             tx_hash: tx.hash.clone(),
-            raw: "0x00".into(),
+            raw: signed_bytes(&tx.hash),
             sequence: (self.mode == Mode::Evm).then_some(tx.account_nonce),
             sent_at_ms: 0,
             valid_until: tx.valid_until,
@@ -128,6 +128,11 @@ fn refusal(s: &mut ChainState) -> DryRun {
     DryRun::Reverts {
         reason: reason.into(),
     }
+}
+
+/// The model's stand-in for a transaction's signed bytes: one string per transaction.
+fn signed_bytes(hash: &str) -> String {
+    format!("signed:{hash}")
 }
 
 fn key_of(m: &Message) -> Key {
@@ -245,6 +250,14 @@ impl Destination for ModelChain {
                 pending.tx_hash
             )));
         };
+        // What is sent again after a restart must be the bytes signed (a batch member's
+        // record keeps none: they come from the store's `batch_txs`).
+        assert_eq!(
+            pending.raw,
+            signed_bytes(&tx.hash),
+            "broadcast bytes are not those signed for {}",
+            tx.hash
+        );
         s.check_broadcast(&tx);
         s.sent.insert(tx.hash.clone(), tx.clone());
         if s.faults.rpc_failures > 0 {
