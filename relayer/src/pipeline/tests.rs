@@ -1274,14 +1274,7 @@ async fn a_message_received_already_stays_out_of_the_batch() {
 #[tokio::test]
 async fn a_final_batchs_skips_are_read_once_for_all_its_members() {
     let (h, p) = batching(true, NEVER);
-    let messages = attested(&h, &p, &[1, 2, 3, 4]).await;
-    p.tick().await.unwrap();
-    let (_, tx) = h.chain.batches.lock().unwrap()[0].clone();
-    h.chain
-        .mined
-        .lock()
-        .unwrap()
-        .insert(tx.tx_hash.clone(), (true, 5));
+    let (messages, tx) = batch_mined_final(&h, &p, &[1, 2, 3, 4]).await;
     h.chain.received.lock().unwrap().extend([1, 2, 3, 4]);
     h.chain.skipped.lock().unwrap().insert(3);
     p.tick().await.unwrap();
@@ -1301,6 +1294,19 @@ async fn a_final_batchs_skips_are_read_once_for_all_its_members() {
             .load(std::sync::atomic::Ordering::Relaxed),
         1
     );
+}
+
+/// `nonces` attested, sent in one batch, and that batch mined and final.
+async fn batch_mined_final(h: &Harness, p: &Pipeline, nonces: &[u64]) -> (Vec<Message>, PendingTx) {
+    let messages = attested(h, p, nonces).await;
+    p.tick().await.unwrap();
+    let (_, tx) = h.chain.batches.lock().unwrap()[0].clone();
+    h.chain
+        .mined
+        .lock()
+        .unwrap()
+        .insert(tx.tx_hash.clone(), (true, 5));
+    (messages, tx)
 }
 
 /// A batch's signed bytes are stored once, not in each member's record (a backlog in batches
@@ -1402,14 +1408,7 @@ async fn a_stuck_batch_replaced_by_one_member_sends_the_others_again_not_twice()
 #[tokio::test]
 async fn a_member_the_batch_skipped_ends_delivered_not_confirmed() {
     let (h, p) = batching(true, NEVER);
-    let messages = attested(&h, &p, &[1, 2]).await;
-    p.tick().await.unwrap();
-    let (_, tx) = h.chain.batches.lock().unwrap()[0].clone();
-    h.chain
-        .mined
-        .lock()
-        .unwrap()
-        .insert(tx.tx_hash.clone(), (true, 5));
+    let (messages, tx) = batch_mined_final(&h, &p, &[1, 2]).await;
     h.chain.received.lock().unwrap().extend([1, 2]);
     h.chain.skipped.lock().unwrap().insert(2);
     p.tick().await.unwrap();
