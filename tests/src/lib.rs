@@ -227,6 +227,29 @@ pub fn usd1(d: &Devnet, args: &[&str]) -> std::process::Output {
         .expect("usd1 built (cargo build --bins)")
 }
 
+/// Runs `usd1 audit` until `done` holds for its output: the audit pins each EVM chain one
+/// block below its head, and Solana at `finalized`, a few seconds behind what was just
+/// confirmed.
+pub async fn audit_until(
+    d: &Devnet,
+    what: &str,
+    done: impl Fn(&std::process::Output) -> bool,
+) -> std::process::Output {
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        let out = usd1(d, &["audit"]);
+        if done(&out) {
+            return out;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for the audit to show {what}; last:\n{}",
+            text(&out)
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
 /// A command's stdout and stderr together.
 pub fn text(o: &std::process::Output) -> String {
     format!(

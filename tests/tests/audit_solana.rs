@@ -4,7 +4,6 @@
 //! relayer's `usd1_supply_discrepancy` is 0. One more USD1 minted on Solana by two attester
 //! keys, outside the bridge, makes the audit fail naming the excess.
 
-use std::time::Duration;
 use usd1_core::{Domain, B256, U256};
 use usd1_deploy::Devnet;
 use usd1_e2e::*;
@@ -24,28 +23,6 @@ async fn relayer_metric(d: &Devnet, series: &str) -> Option<f64> {
     text.lines()
         .find(|l| l.split_once(' ').is_some_and(|(name, _)| name == series))
         .and_then(|l| l.rsplit_once(' ')?.1.parse().ok())
-}
-
-/// Runs `usd1 audit` until `done` holds for its output (Solana is read at `finalized`, a few
-/// seconds behind what was just confirmed).
-async fn audit_until(
-    d: &Devnet,
-    what: &str,
-    done: impl Fn(&std::process::Output) -> bool,
-) -> std::process::Output {
-    let deadline = std::time::Instant::now() + Duration::from_secs(90);
-    loop {
-        let out = usd1(d, &["audit"]);
-        if done(&out) {
-            return out;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "timed out waiting for the audit to show {what}; last:\n{}",
-            text(&out)
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -156,7 +133,13 @@ async fn the_audit_counts_solana_and_catches_a_mint_outside_the_bridge() {
         )
         .await
         .unwrap();
-    let out = usd1(&d, &["audit"]);
+    // Counted once the burn's block is below the head (the audit's pin).
+    let out = audit_until(&d, "the burn toward solana in flight", |o| {
+        text(o)
+            .lines()
+            .any(|l| l.contains("ethereum → solana") && l.contains("1 of 2 burns"))
+    })
+    .await;
     let shown = text(&out);
     assert!(out.status.success(), "{shown}");
     let route = shown

@@ -11,8 +11,13 @@
 //!
 //! 1. every EVM chain's history is read first (without an index: its burns up to its head;
 //!    with one: the index extended to the chain's final height), then its height is
-//!    **pinned** at its new head (its supply read there) and the blocks above what was read
-//!    are read up to the pin: the pins are close in time, whatever the history costs;
+//!    **pinned** one block below its new head (its supply read there) and the blocks above
+//!    what was read are read up to the pin: the pins are close in time, whatever the history
+//!    costs. Below the head because a node may serve its head from the state it is building
+//!    the next block on (anvil does); the block below is sealed. A burn is minted only once
+//!    final — at least one block under its chain's head — so a mint at or below one pin has
+//!    its burn at or below its source's pin (a chain configured with 0 confirmations breaks
+//!    this for the head's block: its mints may show as a transient surplus);
 //! 2. right after, the foreign chain is pinned (Solana: its finalized slot, which is
 //!    older than the moment it is read): it cannot have received a burn made after the EVM
 //!    pins, as that burn was not final yet;
@@ -170,14 +175,14 @@ pub async fn audit_with<C: AuditSource>(
     let mut readings: Vec<Reading> = Vec::with_capacity(chains.len());
     for c in chains {
         let mut reads = ChainReads::new(c.name(), "block", index.is_some());
-        let head = c.head().await?;
+        let (head, settled) = settled_head(c).await?;
         let reading = match index {
             None => {
-                let burns = scan(c, c.start_block(), head, &mut reads).await?;
+                let burns = scan(c, c.start_block(), settled, &mut reads).await?;
                 Reading {
                     burns,
-                    next: head.saturating_add(1).max(c.start_block()),
-                    seen: head,
+                    next: settled.saturating_add(1).max(c.start_block()),
+                    seen: settled,
                     receipts_at: None,
                     pin: 0,
                     pin_hash: None,
@@ -187,12 +192,12 @@ pub async fn audit_with<C: AuditSource>(
                 }
             }
             Some(ix) => {
-                let final_height = c.final_height(head).await?.min(head);
+                let final_height = c.final_height(head).await?.min(settled);
                 let through = ix.extend(c, final_height, &mut reads).await?;
                 Reading {
                     burns: ix.burns_of(c.domain())?,
                     next: through.map_or(c.start_block(), |t| t + 1),
-                    seen: head.max(through.unwrap_or(0)),
+                    seen: settled.max(through.unwrap_or(0)),
                     receipts_at: through,
                     pin: 0,
                     pin_hash: None,
@@ -208,7 +213,7 @@ pub async fn audit_with<C: AuditSource>(
     let mut report = SupplyAudit::default();
     let mut pins: HashMap<Domain, usize> = HashMap::new();
     for (i, c) in chains.iter().enumerate() {
-        let block = c.head().await?.max(readings[i].seen);
+        let block = settled_head(c).await?.1.max(readings[i].seen);
         let supply = c.total_supply(block).await?;
         report.supplies.push(ChainSupply {
             chain: c.name().to_string(),
@@ -339,6 +344,17 @@ pub async fn audit_with<C: AuditSource>(
         report.reads.push(reads);
     }
     Ok(report)
+}
+
+/// The chain's head, and the newest block whose state no longer changes: the one below it.
+/// A node may answer a read at its head from the state it is building the next block on:
+/// anvil holds that state while it executes the block and serves the head from it, so a
+/// `usedNonces` read at the head can see a mint that a `totalSupply` read there just before
+/// did not. The audit pins at the settled block (one block behind: nothing is lost, a burn
+/// minted at the head is in flight at the pin and in no supply).
+async fn settled_head<C: AuditSource>(c: &C) -> Result<(u64, u64), ChainError> {
+    let head = c.head().await?;
+    Ok((head, head.saturating_sub(1)))
 }
 
 fn fate(received: bool) -> Fate {
