@@ -197,6 +197,43 @@ where
     }
 }
 
+/// Like [`eventually`], but a timeout's panic also carries what `explain` reads then (e.g.
+/// where each transfer stood), so a failure in CI says more than which wait ran out.
+pub async fn eventually_explained<F, Fut, E, EFut>(
+    timeout: Duration,
+    what: &str,
+    mut check: F,
+    explain: E,
+) where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+    E: FnOnce() -> EFut,
+    EFut: std::future::Future<Output = String>,
+{
+    let deadline = std::time::Instant::now() + timeout;
+    while !check().await {
+        if std::time::Instant::now() >= deadline {
+            let explanation = explain().await;
+            panic!("timed out after {timeout:?} waiting for {what}; {explanation}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// One line a message: its status at the relayer and its last error (or that the relayer
+/// does not answer for it).
+pub async fn relayer_statuses(relayer_url: &str, hashes: &[B256]) -> String {
+    let mut lines = Vec::new();
+    for h in hashes {
+        let line = match client::relayer_status(relayer_url, h).await {
+            Some(v) => format!("{h:#x}: {} (last error: {})", v["status"], v["lastError"]),
+            None => format!("{h:#x}: no answer"),
+        };
+        lines.push(line);
+    }
+    format!("relayer statuses:\n{}", lines.join("\n"))
+}
+
 /// A Solana wallet's USD1 once it reads `expected` (or what it reads after the timeout): an
 /// account read can trail a just-confirmed signature by a moment.
 pub async fn solana_balance_becomes(

@@ -50,13 +50,27 @@ async fn burn_to_solana(d: &Devnet, wallet: &Pubkey, amounts: &[u64]) -> Vec<cli
     burns
 }
 
-async fn wait_solana_balance(d: &Devnet, wallet: &Pubkey, expected: u64) {
+/// Waits until `wallet` holds `expected` (a timeout names where each of `burns` stood).
+async fn wait_solana_balance(d: &Devnet, wallet: &Pubkey, expected: u64, burns: &[client::Burn]) {
     let (rpc, mint) = solana(d);
-    eventually(Duration::from_secs(180), "the Solana balance", || async {
-        rpc.token_balance(wallet, &mint)
-            .await
-            .is_ok_and(|b| b >= expected)
-    })
+    let hashes: Vec<B256> = burns.iter().map(|b| b.message_hash).collect();
+    eventually_explained(
+        Duration::from_secs(180),
+        "the Solana balance",
+        || async {
+            rpc.token_balance(wallet, &mint)
+                .await
+                .is_ok_and(|b| b >= expected)
+        },
+        || async {
+            format!(
+                "balance {:?} of {expected}; logs in {}; {}",
+                rpc.token_balance(wallet, &mint).await,
+                d.log_dir().display(),
+                relayer_statuses(&d.relayer_url, &hashes).await
+            )
+        },
+    )
     .await;
     assert_eq!(
         rpc.token_balance(wallet, &mint).await.unwrap(),
@@ -89,7 +103,7 @@ async fn evm_to_solana_completes_with_one_attester_down() {
         let done = history.iter().position(|s| *s == "confirmed");
         assert!(landed.is_some() && landed < done, "{history:?}");
     }
-    wait_solana_balance(&d, &wallet, 14_750_000).await;
+    wait_solana_balance(&d, &wallet, 14_750_000, &burns).await;
     assert_eq!(
         three_chain_supply(&d).await,
         before,
@@ -110,7 +124,15 @@ async fn relayer_killed_during_20_solana_bound_transfers_mints_each_once() {
     let burns = burn_to_solana(&d, &wallet, &amounts).await;
 
     let relayer = d.relayer_url.clone();
-    eventually(
+    let hashes: Vec<B256> = burns.iter().map(|b| b.message_hash).collect();
+    let logs = d.log_dir().display().to_string();
+    let report = || async {
+        format!(
+            "logs in {logs}; {}",
+            relayer_statuses(&relayer, &hashes).await
+        )
+    };
+    eventually_explained(
         Duration::from_secs(120),
         "deliveries to be under way",
         || async {
@@ -125,17 +147,17 @@ async fn relayer_killed_during_20_solana_bound_transfers_mints_each_once() {
             }
             submitted >= 3
         },
+        report,
     )
     .await;
     d.kill_relayer().await;
     d.start_relayer().await.unwrap();
 
-    wait_solana_balance(&d, &wallet, amounts.iter().sum()).await;
+    wait_solana_balance(&d, &wallet, amounts.iter().sum(), &burns).await;
     for b in &burns {
         assert!(claimed(&d, &b.message).await);
         let h = &b.message_hash;
-        let relayer = d.relayer_url.clone();
-        eventually(
+        eventually_explained(
             Duration::from_secs(120),
             "the relayer to finish each message",
             || async {
@@ -143,6 +165,7 @@ async fn relayer_killed_during_20_solana_bound_transfers_mints_each_once() {
                     .await
                     .is_some_and(|v| v["status"] == "confirmed" || v["status"] == "delivered")
             },
+            report,
         )
         .await;
     }
