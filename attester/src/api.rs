@@ -144,10 +144,14 @@ async fn cosign(
 }
 
 /// `GET /v1/solana/signer`: this attester's ed25519 key, so a relayer can name it among the
-/// mint transaction's signers before asking for the co-signature.
+/// mint transaction's signers before asking for the co-signature, and the co-sign requests
+/// per second it allows each caller, so a relayer can pace itself instead of being refused.
 async fn solana_signer(State(s): State<Arc<AppState>>) -> Result<axum::Json<Value>, ApiError> {
-    let key = cosigner(&s)?.public_key();
-    Ok(axum::Json(json!({ "signer": key.to_string() })))
+    let c = cosigner(&s)?;
+    Ok(axum::Json(json!({
+        "signer": c.public_key().to_string(),
+        "cosignRatePerS": c.rate_per_caller(),
+    })))
 }
 
 async fn messages_by_tx(

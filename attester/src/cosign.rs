@@ -164,6 +164,11 @@ impl Cosigner {
         self.key.pubkey()
     }
 
+    /// Co-sign requests a second each caller may make (bursts of twice that).
+    pub fn rate_per_caller(&self) -> u32 {
+        self.limiter.rate
+    }
+
     async fn chain_facts(&self) -> Result<&ChainFacts, ApiError> {
         self.chain_facts
             .get_or_try_init(|| async {

@@ -262,7 +262,7 @@ impl SolanaNet {
             claim_authority_key_file: Some(claim_file),
             cosign_token_file: Some(self.write_token(work_dir, caller)?),
             cosign_tokens: vec![],
-            cosign_rate_per_s: 20,
+            cosign_rate_per_s: usd1_solana::conf::default_cosign_rate(),
             name: "solana".into(),
             domain: usd1_core::Domain::SOLANA,
             rpc_urls: vec![self.validator.rpc_url.clone()],
@@ -309,8 +309,7 @@ impl SolanaNet {
                     })
                 })
                 .collect::<Result<_, DevnetError>>()?,
-            // Tests ask in quick bursts; the production default is 20.
-            cosign_rate_per_s: 50,
+            cosign_rate_per_s: usd1_solana::conf::default_cosign_rate(),
             poll_interval_ms: 500,
             explorer_tx_url: None,
         })

@@ -6,6 +6,7 @@
 //! attester.
 
 pub mod cosign_http;
+mod pace;
 
 use async_trait::async_trait;
 use usd1_core::proof::{Prepared, Proof, Verifier};
@@ -25,8 +26,8 @@ pub enum CoSignError {
 /// The attesters as co-signers.
 #[async_trait]
 pub trait CoSigners: Send + Sync {
-    /// The attesters that answer now, with their co-signing (ed25519) keys, in configured
-    /// order.
+    /// The attesters that answer now, with their co-signing (ed25519) keys: those that can
+    /// co-sign soonest first, in configured order among equals.
     async fn reachable(&self) -> Vec<(String, [u8; 32])>;
     /// `attester`'s signature over `transaction` (the delivery of `message_hash`), checked
     /// against `key`.

@@ -4,7 +4,8 @@
 //! a non-canonical transaction (other amount, other recipient, no claim account, other signer
 //! set, canonical bytes followed by more), a message already received, a caller without the
 //! co-sign token, a fee payer other than the message's destinationCaller, more than the bounded
-//! number of outstanding co-signatures, and a caller over its rate, each with a clear 4xx.
+//! number of outstanding co-signatures, and a caller over its rate (which the signer route
+//! names), each with a clear 4xx.
 
 use alloy::primitives::U256;
 use base64::Engine;
@@ -304,7 +305,17 @@ async fn evm_to_solana_mints_through_the_attesters_cosignatures_and_refuses_the_
     let (code, body) = ask(&d, 0, &caller_hash, &tx).await;
     assert_eq!(code, 200, "paid by the destinationCaller: {body}");
 
-    // Co-signing is rate-limited per caller (the devnet allows 50 a second, bursts of 100).
+    // Co-signing is rate-limited per caller (the default: 200 a second, bursts of 400), and
+    // the signer route says so, so that a relayer paces itself.
+    let signer: serde_json::Value =
+        reqwest::get(format!("{}/v1/solana/signer", d.attester_urls[1]))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(signer["signer"], keys[1].pubkey().to_string(), "{signer}");
+    assert_eq!(signer["cosignRatePerS"], 200, "{signer}");
     let url = format!("{}/v1/solana/cosign", d.attester_urls[1]);
     let body = json!({
         "messageHash": format!("{:#x}", B256::repeat_byte(9)),
@@ -312,7 +323,7 @@ async fn evm_to_solana_mints_through_the_attesters_cosignatures_and_refuses_the_
     });
     let client = reqwest::Client::new();
     let mut burst = tokio::task::JoinSet::new();
-    for _ in 0..200 {
+    for _ in 0..600 {
         let req = client.post(&url).bearer_auth(token).json(&body);
         burst.spawn(async move { req.send().await.map_or(0, |r| r.status().as_u16()) });
     }

@@ -1,15 +1,22 @@
 //! The attesters' co-sign API (DESIGN §5): `GET /v1/solana/signer` names an attester's
-//! ed25519 key, `POST /v1/solana/cosign` (with this relayer's bearer token) signs a canonical
-//! mint transaction. Every answer is hostile until checked: a key must be 32 bytes, a
-//! signature must verify over the bytes sent.
+//! ed25519 key and the co-sign requests a second it allows each caller, `POST
+//! /v1/solana/cosign` (with this relayer's bearer token) signs a canonical mint transaction.
+//! Every answer is hostile until checked: a key must be 32 bytes, a signature must verify over
+//! the bytes sent. Requests to an attester are paced within its rate ([`super::pace`]).
 
+use super::pace::Pacer;
 use super::{CoSignError, CoSigners};
 use async_trait::async_trait;
 use base64::Engine;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 use usd1_core::B256;
 use usd1_solana::solana_sdk::signature::Signature;
+
+/// The longest a co-sign request waits for its turn at an attester's rate; longer, it is
+/// not made (the step is tried again later), so a step never hangs on a busy attester.
+const LONGEST_PACED_WAIT: Duration = Duration::from_secs(10);
 
 pub struct HttpCoSigners {
     http: reqwest::Client,
@@ -17,8 +24,16 @@ pub struct HttpCoSigners {
     /// The bearer token the attesters list for this relayer; `None` when it delivers to no
     /// destination that takes co-signatures.
     token: Option<String>,
-    /// Attester URL → its key (asked until it answers, then kept).
-    keys: Mutex<Vec<(String, [u8; 32])>>,
+    /// Attesters that answered, with their keys (asked until it answers, then kept).
+    known: Mutex<Vec<Known>>,
+}
+
+#[derive(Clone)]
+struct Known {
+    url: String,
+    key: [u8; 32],
+    /// None: the attester names no rate (an older one), requests go unpaced.
+    pacer: Option<Arc<Pacer>>,
 }
 
 impl HttpCoSigners {
@@ -32,11 +47,12 @@ impl HttpCoSigners {
                 .map(|u| u.trim_end_matches('/').to_string())
                 .collect(),
             token,
-            keys: Mutex::new(Vec::new()),
+            known: Mutex::new(Vec::new()),
         })
     }
 
-    async fn key_of(&self, url: &str) -> Option<[u8; 32]> {
+    /// The attester's key, and its pacer when it names its rate.
+    async fn signer_of(&self, url: &str) -> Option<Known> {
         let answer: serde_json::Value = self
             .http
             .get(format!("{url}/v1/solana/signer"))
@@ -47,26 +63,51 @@ impl HttpCoSigners {
             .await
             .ok()?;
         let bytes = bs58::decode(answer["signer"].as_str()?).into_vec().ok()?;
-        bytes.try_into().ok()
+        let rate = answer["cosignRatePerS"]
+            .as_u64()
+            .and_then(|r| u32::try_from(r).ok())
+            .unwrap_or(0);
+        Some(Known {
+            url: url.to_string(),
+            key: bytes.try_into().ok()?,
+            pacer: Pacer::new(rate, Instant::now()).map(Arc::new),
+        })
+    }
+
+    async fn pacer_of(&self, url: &str) -> Option<Arc<Pacer>> {
+        let known = self.known.lock().await;
+        known.iter().find(|k| k.url == url)?.pacer.clone()
     }
 }
 
 #[async_trait]
 impl CoSigners for HttpCoSigners {
     async fn reachable(&self) -> Vec<(String, [u8; 32])> {
-        let mut known = self.keys.lock().await;
+        let mut known = self.known.lock().await;
         for url in &self.attesters {
-            if known.iter().any(|(u, _)| u == url) {
+            if known.iter().any(|k| k.url == *url) {
                 continue;
             }
-            if let Some(key) = self.key_of(url).await {
-                known.push((url.clone(), key));
+            if let Some(k) = self.signer_of(url).await {
+                known.push(k);
             }
         }
-        // Configured order, whatever order they first answered in.
-        self.attesters
+        // Those whose rate lets a request go soonest first, in configured order among
+        // equals (whatever order they first answered in): a backlog spreads over every
+        // attester instead of queuing at the first ones configured.
+        let now = Instant::now();
+        let mut ordered: Vec<(Duration, usize, &Known)> = known
             .iter()
-            .filter_map(|u| known.iter().find(|(k, _)| k == u).cloned())
+            .filter_map(|k| {
+                let place = self.attesters.iter().position(|u| *u == k.url)?;
+                let wait = k.pacer.as_ref().map_or(Duration::ZERO, |p| p.wait_at(now));
+                Some((wait, place, k))
+            })
+            .collect();
+        ordered.sort_by_key(|(wait, place, _)| (*wait, *place));
+        ordered
+            .into_iter()
+            .map(|(_, _, k)| (k.url.clone(), k.key))
             .collect()
     }
 
@@ -86,6 +127,16 @@ impl CoSigners for HttpCoSigners {
             "messageHash": format!("{message_hash:#x}"),
             "transaction": base64::engine::general_purpose::STANDARD.encode(transaction),
         });
+        if let Some(pacer) = self.pacer_of(attester).await {
+            let wait = pacer
+                .reserve(Instant::now(), LONGEST_PACED_WAIT)
+                .ok_or_else(|| {
+                    CoSignError::Unreachable(format!(
+                        "its co-sign rate is taken for more than {LONGEST_PACED_WAIT:?}: asked later"
+                    ))
+                })?;
+            tokio::time::sleep(wait).await;
+        }
         let unreachable = |e: reqwest::Error| CoSignError::Unreachable(e.to_string());
         let resp = self
             .http
@@ -119,5 +170,130 @@ impl CoSigners for HttpCoSigners {
             ));
         }
         Ok(signature.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::extract::State;
+    use axum::http::StatusCode;
+    use axum::routing::{get, post};
+    use axum::{Json, Router};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use usd1_solana::solana_sdk::signature::{Keypair, Signer};
+
+    /// An attester's co-sign routes as the attester serves them: it names `rate` and refuses
+    /// (429) a caller beyond it, by the same bucket (`rate` a second, bursts of twice that).
+    struct FakeAttester {
+        key: Keypair,
+        rate: u32,
+        bucket: std::sync::Mutex<(f64, Instant)>,
+        signed: AtomicUsize,
+        refused: AtomicUsize,
+    }
+
+    async fn signer(State(a): State<Arc<FakeAttester>>) -> Json<serde_json::Value> {
+        Json(serde_json::json!({
+            "signer": a.key.pubkey().to_string(),
+            "cosignRatePerS": a.rate,
+        }))
+    }
+
+    async fn cosign(
+        State(a): State<Arc<FakeAttester>>,
+        Json(body): Json<serde_json::Value>,
+    ) -> (StatusCode, Json<serde_json::Value>) {
+        let allowed = {
+            let mut b = a.bucket.lock().unwrap();
+            let now = Instant::now();
+            let rate = f64::from(a.rate);
+            b.0 = (b.0 + (now - b.1).as_secs_f64() * rate).min(2.0 * rate);
+            b.1 = now;
+            let ok = b.0 >= 1.0;
+            if ok {
+                b.0 -= 1.0;
+            }
+            ok
+        };
+        if !allowed {
+            a.refused.fetch_add(1, Ordering::SeqCst);
+            let error = serde_json::json!({ "error": "rate limit" });
+            return (StatusCode::TOO_MANY_REQUESTS, Json(error));
+        }
+        let tx = base64::engine::general_purpose::STANDARD
+            .decode(body["transaction"].as_str().unwrap())
+            .unwrap();
+        a.signed.fetch_add(1, Ordering::SeqCst);
+        let signature = a.key.sign_message(&tx).to_string();
+        (
+            StatusCode::OK,
+            Json(serde_json::json!({ "signature": signature })),
+        )
+    }
+
+    async fn fake_attester(rate: u32) -> (String, Arc<FakeAttester>) {
+        usd1_evm::tls::install(); // before the relayer's HTTP client
+        let a = Arc::new(FakeAttester {
+            key: Keypair::new(),
+            rate,
+            bucket: std::sync::Mutex::new((2.0 * f64::from(rate), Instant::now())),
+            signed: AtomicUsize::new(0),
+            refused: AtomicUsize::new(0),
+        });
+        let app = Router::new()
+            .route("/v1/solana/signer", get(signer))
+            .route("/v1/solana/cosign", post(cosign))
+            .with_state(a.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (url, a)
+    }
+
+    /// A backlog's co-sign requests made all at once: paced to the attester's rate, none is
+    /// refused (unpaced, everything beyond its burst was a 429 and a retry).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_backlog_of_requests_stays_within_the_attesters_rate() {
+        let (url, attester) = fake_attester(50).await;
+        let cosigners = Arc::new(HttpCoSigners::new(&[url], Some("t".repeat(40))).unwrap());
+        let (url, key) = cosigners.reachable().await[0].clone();
+        let asks: Vec<_> = (0..150u8)
+            .map(|i| {
+                let (c, url) = (cosigners.clone(), url.clone());
+                tokio::spawn(
+                    async move { c.cosign(&url, &key, &B256::repeat_byte(i), &[i; 100]).await },
+                )
+            })
+            .collect();
+        for ask in asks {
+            ask.await.unwrap().expect("co-signed");
+        }
+        assert_eq!(attester.refused.load(Ordering::SeqCst), 0);
+        assert_eq!(attester.signed.load(Ordering::SeqCst), 150);
+    }
+
+    /// Once the first attester's rate is taken, the others are offered first.
+    #[tokio::test]
+    async fn the_attesters_that_can_sign_soonest_come_first() {
+        let (a, _) = fake_attester(5).await;
+        let (b, _) = fake_attester(5).await;
+        let (c, _) = fake_attester(5).await;
+        let configured = [a.clone(), b.clone(), c.clone()];
+        let cosigners = HttpCoSigners::new(&configured, Some("t".repeat(40))).unwrap();
+        let order = |v: Vec<(String, [u8; 32])>| v.into_iter().map(|(u, _)| u).collect::<Vec<_>>();
+        assert_eq!(
+            order(cosigners.reachable().await),
+            configured,
+            "configured order"
+        );
+        let key = cosigners.reachable().await[0].1;
+        for i in 0..5u8 {
+            cosigners
+                .cosign(&a, &key, &B256::repeat_byte(i), &[i])
+                .await
+                .unwrap();
+        }
+        assert_eq!(order(cosigners.reachable().await), [b, c, a]);
     }
 }
