@@ -321,13 +321,31 @@ async fn evm_to_solana_mints_through_the_attesters_cosignatures_and_refuses_the_
         "messageHash": format!("{:#x}", B256::repeat_byte(9)),
         "transaction": base64::engine::general_purpose::STANDARD.encode(tx.serialize()),
     });
+    // 32 callers at once, each asking again as soon as it is answered, until the first 429
+    // (at most 200 requests each): past the burst of 400 the rate refuses.
     let client = reqwest::Client::new();
-    let mut burst = tokio::task::JoinSet::new();
-    for _ in 0..600 {
-        let req = client.post(&url).bearer_auth(token).json(&body);
-        burst.spawn(async move { req.send().await.map_or(0, |r| r.status().as_u16()) });
+    let refused = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut callers = tokio::task::JoinSet::new();
+    for _ in 0..32 {
+        let (client, url, body) = (client.clone(), url.clone(), body.clone());
+        let (token, refused) = (token.to_string(), refused.clone());
+        callers.spawn(async move {
+            let mut answers = Vec::new();
+            for _ in 0..200 {
+                if refused.load(std::sync::atomic::Ordering::SeqCst) {
+                    break;
+                }
+                let req = client.post(&url).bearer_auth(&token).json(&body);
+                let code = req.send().await.map_or(0, |r| r.status().as_u16());
+                if code == 429 {
+                    refused.store(true, std::sync::atomic::Ordering::SeqCst);
+                }
+                answers.push(code);
+            }
+            answers
+        });
     }
-    let answers: Vec<u16> = burst.join_all().await;
+    let answers: Vec<u16> = callers.join_all().await.concat();
     assert!(
         answers.contains(&429),
         "some requests are refused: {answers:?}"

@@ -9,8 +9,8 @@ use super::{CoSignError, CoSigners};
 use async_trait::async_trait;
 use base64::Engine;
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use tokio::sync::Mutex;
 use usd1_core::B256;
 use usd1_solana::solana_sdk::signature::Signature;
 
@@ -24,7 +24,8 @@ pub struct HttpCoSigners {
     /// The bearer token the attesters list for this relayer; `None` when it delivers to no
     /// destination that takes co-signatures.
     token: Option<String>,
-    /// Attesters that answered, with their keys (asked until it answers, then kept).
+    /// Attesters that answered, with their keys (asked until it answers, then kept). Never
+    /// held across an await: an attester that does not answer delays no other request.
     known: Mutex<Vec<Known>>,
 }
 
@@ -74,34 +75,48 @@ impl HttpCoSigners {
         })
     }
 
-    async fn pacer_of(&self, url: &str) -> Option<Arc<Pacer>> {
-        let known = self.known.lock().await;
-        known.iter().find(|k| k.url == url)?.pacer.clone()
+    fn known(&self) -> std::sync::MutexGuard<'_, Vec<Known>> {
+        self.known.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn pacer_of(&self, url: &str) -> Option<Arc<Pacer>> {
+        self.known().iter().find(|k| k.url == url)?.pacer.clone()
     }
 }
 
 #[async_trait]
 impl CoSigners for HttpCoSigners {
     async fn reachable(&self) -> Vec<(String, [u8; 32])> {
-        let mut known = self.known.lock().await;
-        for url in &self.attesters {
-            if known.iter().any(|k| k.url == *url) {
-                continue;
-            }
-            if let Some(k) = self.signer_of(url).await {
-                known.push(k);
+        let missing: Vec<String> = {
+            let known = self.known();
+            let is_known = |url: &String| known.iter().any(|k| k.url == *url);
+            self.attesters
+                .iter()
+                .filter(|u| !is_known(u))
+                .cloned()
+                .collect()
+        };
+        for url in missing {
+            if let Some(k) = self.signer_of(&url).await {
+                let mut known = self.known();
+                if !known.iter().any(|o| o.url == k.url) {
+                    known.push(k);
+                }
             }
         }
+        let known = self.known();
         // Those whose rate lets a request go soonest first, in configured order among
         // equals (whatever order they first answered in): a backlog spreads over every
-        // attester instead of queuing at the first ones configured.
+        // attester instead of queuing at the first ones configured. One whose rate is taken
+        // for longer than a request would wait is left out for now: chosen, it would refuse
+        // after another had co-signed, and that co-signature would be wasted.
         let now = Instant::now();
         let mut ordered: Vec<(Duration, usize, &Known)> = known
             .iter()
             .filter_map(|k| {
                 let place = self.attesters.iter().position(|u| *u == k.url)?;
                 let wait = k.pacer.as_ref().map_or(Duration::ZERO, |p| p.wait_at(now));
-                Some((wait, place, k))
+                (wait <= LONGEST_PACED_WAIT).then_some((wait, place, k))
             })
             .collect();
         ordered.sort_by_key(|(wait, place, _)| (*wait, *place));
@@ -127,7 +142,7 @@ impl CoSigners for HttpCoSigners {
             "messageHash": format!("{message_hash:#x}"),
             "transaction": base64::engine::general_purpose::STANDARD.encode(transaction),
         });
-        if let Some(pacer) = self.pacer_of(attester).await {
+        if let Some(pacer) = self.pacer_of(attester) {
             let wait = pacer
                 .reserve(Instant::now(), LONGEST_PACED_WAIT)
                 .ok_or_else(|| {
@@ -148,6 +163,11 @@ impl CoSigners for HttpCoSigners {
             .map_err(unreachable)?;
         let status = resp.status();
         let v: serde_json::Value = resp.json().await.map_err(unreachable)?;
+        if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            // Refused for its rate although paced: it may have restarted with another one.
+            // Forgotten, it is asked for its key and rate again at the next choice.
+            self.known().retain(|k| k.url != attester);
+        }
         if !status.is_success() {
             let text = format!("{status}: {}", v["error"].as_str().unwrap_or(""));
             // A 4xx other than a rate limit is the attester's considered refusal.
@@ -187,16 +207,20 @@ mod tests {
     /// (429) a caller beyond it, by the same bucket (`rate` a second, bursts of twice that).
     struct FakeAttester {
         key: Keypair,
+        /// What it enforces; it names `named` (the same unless a test says otherwise).
         rate: u32,
+        named: AtomicUsize,
+        signer_asked: AtomicUsize,
         bucket: std::sync::Mutex<(f64, Instant)>,
         signed: AtomicUsize,
         refused: AtomicUsize,
     }
 
     async fn signer(State(a): State<Arc<FakeAttester>>) -> Json<serde_json::Value> {
+        a.signer_asked.fetch_add(1, Ordering::SeqCst);
         Json(serde_json::json!({
             "signer": a.key.pubkey().to_string(),
-            "cosignRatePerS": a.rate,
+            "cosignRatePerS": a.named.load(Ordering::SeqCst),
         }))
     }
 
@@ -237,6 +261,8 @@ mod tests {
         let a = Arc::new(FakeAttester {
             key: Keypair::new(),
             rate,
+            named: AtomicUsize::new(rate as usize),
+            signer_asked: AtomicUsize::new(0),
             bucket: std::sync::Mutex::new((2.0 * f64::from(rate), Instant::now())),
             signed: AtomicUsize::new(0),
             refused: AtomicUsize::new(0),
@@ -276,9 +302,9 @@ mod tests {
     /// Once the first attester's rate is taken, the others are offered first.
     #[tokio::test]
     async fn the_attesters_that_can_sign_soonest_come_first() {
-        let (a, _) = fake_attester(5).await;
-        let (b, _) = fake_attester(5).await;
-        let (c, _) = fake_attester(5).await;
+        let (a, _) = fake_attester(1).await;
+        let (b, _) = fake_attester(1).await;
+        let (c, _) = fake_attester(1).await;
         let configured = [a.clone(), b.clone(), c.clone()];
         let cosigners = HttpCoSigners::new(&configured, Some("t".repeat(40))).unwrap();
         let order = |v: Vec<(String, [u8; 32])>| v.into_iter().map(|(u, _)| u).collect::<Vec<_>>();
@@ -288,12 +314,41 @@ mod tests {
             "configured order"
         );
         let key = cosigners.reachable().await[0].1;
-        for i in 0..5u8 {
-            cosigners
-                .cosign(&a, &key, &B256::repeat_byte(i), &[i])
-                .await
-                .unwrap();
-        }
+        // Paced at 0.9 a second, its next request would wait ~1.1 s.
+        let hash = B256::repeat_byte(1);
+        cosigners.cosign(&a, &key, &hash, &[1]).await.unwrap();
         assert_eq!(order(cosigners.reachable().await), [b, c, a]);
+    }
+
+    /// An attester that refuses for its rate although paced (it restarted with a lower one)
+    /// is asked for its key and rate again before the next request.
+    #[tokio::test]
+    async fn a_refusal_for_the_rate_has_the_rate_read_again() {
+        let (url, attester) = fake_attester(1).await;
+        attester.named.store(1000, Ordering::SeqCst);
+        let cosigners =
+            HttpCoSigners::new(std::slice::from_ref(&url), Some("t".repeat(40))).unwrap();
+        let key = cosigners.reachable().await[0].1;
+        // Its bucket holds 2: the third request is refused.
+        for i in 0..2u8 {
+            let hash = B256::repeat_byte(i);
+            cosigners.cosign(&url, &key, &hash, &[i]).await.unwrap();
+        }
+        let refused = cosigners.cosign(&url, &key, &B256::ZERO, &[9]).await;
+        assert!(
+            matches!(refused, Err(CoSignError::Unreachable(_))),
+            "{refused:?}"
+        );
+        assert_eq!(attester.signer_asked.load(Ordering::SeqCst), 1);
+        attester.named.store(1, Ordering::SeqCst);
+        cosigners.reachable().await;
+        assert_eq!(
+            attester.signer_asked.load(Ordering::SeqCst),
+            2,
+            "asked again"
+        );
+        assert!(cosigners
+            .pacer_of(&url)
+            .is_some_and(|p| p.wait_at(Instant::now()).is_zero()));
     }
 }

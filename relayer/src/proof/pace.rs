@@ -7,7 +7,9 @@
 //! bursts of `2 × rate`; this one spends 9/10 of the rate in bursts of `rate`, so requests
 //! that reach the attester closer together than they left stay within its bucket. A request
 //! reserves its token and waits for it (tokens can go below zero: each waiter has its own
-//! slot in time), so concurrent steps need no loop and no lock across the wait.
+//! slot in time), so concurrent steps need no loop and no lock across the wait. A reserved
+//! token is not given back when its request is cancelled or fails: the relayer then sends
+//! less than it could for a moment, never more than the attester allows.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -80,7 +82,7 @@ mod tests {
         for i in 0..50 {
             assert_eq!(p.reserve(t0, long), Some(Duration::ZERO), "request {i}");
         }
-        // The 51st waits for a token at 45 a second; the 95th (45 more) one second longer.
+        // The 51st waits for a token at 45 a second; 44 more, and the last waits one second.
         let first_wait = p.reserve(t0, long).unwrap();
         assert!(
             (first_wait.as_secs_f64() - 1.0 / 45.0).abs() < 1e-6,
