@@ -220,6 +220,24 @@ pub async fn eventually_explained<F, Fut, E, EFut>(
     }
 }
 
+/// `read`'s answer, asked again for up to 30 s while it fails (a node on a loaded machine can
+/// miss a read's own retries); panics with the last error after that.
+pub async fn retried<T, E, F, Fut>(what: &str, mut read: F) -> T
+where
+    E: std::fmt::Display,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+{
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        match read().await {
+            Ok(v) => return v,
+            Err(e) if std::time::Instant::now() >= deadline => panic!("{what}: {e}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+}
+
 /// One line a message: its status at the relayer and its last error (or that the relayer
 /// does not answer for it).
 pub async fn relayer_statuses(relayer_url: &str, hashes: &[B256]) -> String {
@@ -294,4 +312,29 @@ pub fn text(o: &std::process::Output) -> String {
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr)
     )
+}
+
+#[cfg(test)]
+mod wait_tests {
+    use super::*;
+
+    #[tokio::test]
+    #[should_panic(expected = "waiting for nothing; where it stood")]
+    async fn a_timed_out_wait_says_what_explain_read() {
+        let never = || async { false };
+        let explain = || async { "where it stood".to_string() };
+        eventually_explained(Duration::from_millis(10), "nothing", never, explain).await;
+    }
+
+    #[tokio::test]
+    async fn a_failing_read_is_asked_again() {
+        let tries = std::sync::atomic::AtomicU32::new(0);
+        let read = || async {
+            match tries.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
+                0 => Err("not yet"),
+                n => Ok(n),
+            }
+        };
+        assert_eq!(retried("a read", read).await, 1);
+    }
 }

@@ -18,7 +18,8 @@ fn solana(d: &Devnet) -> (SolanaRpc, Pubkey) {
 
 async fn three_chain_supply(d: &Devnet) -> U256 {
     let (rpc, mint) = solana(d);
-    total_supply(d).await + U256::from(rpc.supply(&mint).await.unwrap())
+    let on_solana = retried("the Solana supply", || rpc.supply(&mint)).await;
+    total_supply(d).await + U256::from(on_solana)
 }
 
 /// Whether the (source, nonce) of `m` has its claim under the devnet's claim authority.
@@ -27,7 +28,8 @@ async fn claimed(d: &Devnet, m: &usd1_core::Message) -> bool {
     let claim =
         usd1_solana::claim::claim_address(&sol.claim_authority.pubkey(), m.source_domain, m.nonce)
             .unwrap();
-    solana(d).0.owned_by_memo(&claim).await.unwrap()
+    let rpc = solana(d).0;
+    retried("the claim account", || rpc.owned_by_memo(&claim)).await
 }
 
 /// Burns `amounts` on ethereum toward `wallet` on Solana; returns the burns.
@@ -73,7 +75,7 @@ async fn wait_solana_balance(d: &Devnet, wallet: &Pubkey, expected: u64, burns: 
     )
     .await;
     assert_eq!(
-        rpc.token_balance(wallet, &mint).await.unwrap(),
+        retried("the Solana balance", || rpc.token_balance(wallet, &mint)).await,
         expected,
         "minted exactly once"
     );
@@ -151,7 +153,9 @@ async fn relayer_killed_during_20_solana_bound_transfers_mints_each_once() {
     )
     .await;
     d.kill_relayer().await;
-    d.start_relayer().await.unwrap();
+    d.start_relayer()
+        .await
+        .unwrap_or_else(|e| panic!("the relayer did not start again: {e}; logs in {logs}"));
 
     wait_solana_balance(&d, &wallet, amounts.iter().sum(), &burns).await;
     for b in &burns {
