@@ -182,19 +182,12 @@ pub async fn attester_answer(url: &str, hash: &B256) -> (u16, serde_json::Value)
 }
 
 /// Polls `check` every 100 ms until it holds; panics naming `what` after `timeout`.
-pub async fn eventually<F, Fut>(timeout: Duration, what: &str, mut check: F)
+pub async fn eventually<F, Fut>(timeout: Duration, what: &str, check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let deadline = std::time::Instant::now() + timeout;
-    while !check().await {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "timed out after {timeout:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually_explained(timeout, what, check, || async { String::new() }).await
 }
 
 /// Like [`eventually`], but a timeout's panic also carries what `explain` reads then (e.g.
@@ -214,6 +207,9 @@ pub async fn eventually_explained<F, Fut, E, EFut>(
     while !check().await {
         if std::time::Instant::now() >= deadline {
             let explanation = explain().await;
+            if explanation.is_empty() {
+                panic!("timed out after {timeout:?} waiting for {what}");
+            }
             panic!("timed out after {timeout:?} waiting for {what}; {explanation}");
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

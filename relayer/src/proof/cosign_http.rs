@@ -195,6 +195,7 @@ impl CoSigners for HttpCoSigners {
 
 #[cfg(test)]
 mod tests {
+    use super::super::pace::AttesterBucket;
     use super::*;
     use axum::extract::State;
     use axum::http::StatusCode;
@@ -207,11 +208,10 @@ mod tests {
     /// (429) a caller beyond it, by the same bucket (`rate` a second, bursts of twice that).
     struct FakeAttester {
         key: Keypair,
-        /// What it enforces; it names `named` (the same unless a test says otherwise).
-        rate: u32,
+        /// The rate it names (the one it enforces unless a test says otherwise).
         named: AtomicUsize,
         signer_asked: AtomicUsize,
-        bucket: std::sync::Mutex<(f64, Instant)>,
+        bucket: std::sync::Mutex<AttesterBucket>,
         signed: AtomicUsize,
         refused: AtomicUsize,
     }
@@ -228,19 +228,7 @@ mod tests {
         State(a): State<Arc<FakeAttester>>,
         Json(body): Json<serde_json::Value>,
     ) -> (StatusCode, Json<serde_json::Value>) {
-        let allowed = {
-            let mut b = a.bucket.lock().unwrap();
-            let now = Instant::now();
-            let rate = f64::from(a.rate);
-            b.0 = (b.0 + (now - b.1).as_secs_f64() * rate).min(2.0 * rate);
-            b.1 = now;
-            let ok = b.0 >= 1.0;
-            if ok {
-                b.0 -= 1.0;
-            }
-            ok
-        };
-        if !allowed {
+        if !a.bucket.lock().unwrap().allow(Instant::now()) {
             a.refused.fetch_add(1, Ordering::SeqCst);
             let error = serde_json::json!({ "error": "rate limit" });
             return (StatusCode::TOO_MANY_REQUESTS, Json(error));
@@ -260,10 +248,9 @@ mod tests {
         usd1_evm::tls::install(); // before the relayer's HTTP client
         let a = Arc::new(FakeAttester {
             key: Keypair::new(),
-            rate,
             named: AtomicUsize::new(rate as usize),
             signer_asked: AtomicUsize::new(0),
-            bucket: std::sync::Mutex::new((2.0 * f64::from(rate), Instant::now())),
+            bucket: std::sync::Mutex::new(AttesterBucket::new(rate, Instant::now())),
             signed: AtomicUsize::new(0),
             refused: AtomicUsize::new(0),
         });

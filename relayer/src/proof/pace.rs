@@ -70,6 +70,39 @@ impl Pacer {
     }
 }
 
+/// The attester's bucket, as it refuses (`attester::cosign::RateLimiter`): `rate` a second,
+/// bursts of twice that, full at first. What the relayer's tests check pacing against.
+#[cfg(test)]
+pub(super) struct AttesterBucket {
+    rate: f64,
+    tokens: f64,
+    last: Instant,
+}
+
+#[cfg(test)]
+impl AttesterBucket {
+    pub(super) fn new(rate: u32, now: Instant) -> Self {
+        let rate = f64::from(rate);
+        Self {
+            rate,
+            tokens: 2.0 * rate,
+            last: now,
+        }
+    }
+
+    /// Takes a token for a request arriving at `now`, if there is one.
+    pub(super) fn allow(&mut self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.rate).min(2.0 * self.rate);
+        self.last = now.max(self.last);
+        let allowed = self.tokens >= 1.0;
+        if allowed {
+            self.tokens -= 1.0;
+        }
+        allowed
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,21 +132,17 @@ mod tests {
         // The attester's bucket: `rate` a second, bursts of twice that. Sent as reserved, a
         // thousand requests made at once never find it empty.
         let t0 = Instant::now();
-        let rate = 20.0;
         let p = Pacer::new(20, t0).unwrap();
         let mut sends: Vec<Duration> = (0..1000)
             .map(|_| p.reserve(t0, Duration::from_secs(3600)).unwrap())
             .collect();
         sends.sort();
-        let (mut tokens, mut last) = (2.0 * rate, Duration::ZERO);
+        let mut attester = AttesterBucket::new(20, t0);
         for at in sends {
-            tokens = (tokens + (at - last).as_secs_f64() * rate).min(2.0 * rate);
-            last = at;
             assert!(
-                tokens >= 1.0,
+                attester.allow(t0 + at),
                 "the attester would refuse the request sent at {at:?}"
             );
-            tokens -= 1.0;
         }
     }
 
