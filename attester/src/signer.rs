@@ -4,6 +4,9 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use usd1_core::{Signature65, B256};
 
+mod run;
+pub use run::{helpers_for, SigningRun};
+
 /// Signs message hashes for EVM destinations: secp256k1 over the raw hash, low s, v 27/28.
 pub struct EvmAttesterKey {
     pub signer: PrivateKeySigner,
@@ -36,31 +39,17 @@ impl EvmAttesterKey {
         Signature65::from_signature(&sig).map_err(|e| AttesterError::Sign(e.to_string()))
     }
 
-    /// Signs `hashes` on every core, for the `sign` calls that follow; a batch of one is
-    /// left to `sign`. Sync and CPU-bound: call it on a blocking thread.
+    /// Signs `hashes` on every core, for the `sign` calls that follow (what the watcher's
+    /// `sign_and_attest` does while it writes, here alone: the tests' and figures' way).
+    #[cfg(test)]
     pub fn sign_ahead(&self, hashes: &[B256]) {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        if hashes.len() < 2 || cores < 2 {
-            return;
-        }
-        let chunk = hashes.len().div_ceil(cores);
-        let signed: Vec<(B256, Signature65)> = std::thread::scope(|scope| {
-            let workers: Vec<_> = hashes
-                .chunks(chunk)
-                .map(|part| {
-                    scope.spawn(move || {
-                        part.iter()
-                            .filter_map(|h| self.sign_now(h).ok().map(|s| (*h, s)))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            workers
-                .into_iter()
-                .flat_map(|w| w.join().unwrap_or_default())
-                .collect()
+        let run = SigningRun::new(self, hashes);
+        std::thread::scope(|scope| {
+            for _ in 0..helpers_for(hashes.len()) {
+                scope.spawn(|| run.help());
+            }
+            run.help();
         });
-        self.ahead_lock().extend(signed);
     }
 
     /// Drops what was signed ahead for `hashes` and not used (burns the governor held, or

@@ -5,6 +5,7 @@
 use crate::error::AttesterError;
 use crate::governor::{Admitted, Final};
 use crate::metrics;
+use crate::signer::{helpers_for, SigningRun};
 use crate::state::{AppState, Unconfirmed};
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -19,14 +20,13 @@ pub struct Attest(pub Arc<AppState>);
 /// part, and each burn at debug.
 const BACKFILL_LOG_AT: usize = 100;
 
-/// Burns signed ahead together, and then decided and written together: the signing of one
-/// part (on every core) runs while the part before it is decided and written.
+/// Burns decided and written together (one transaction): the parts after it are signed
+/// meanwhile on the other cores.
 const PART: usize = 512;
 
 /// The first part's size; each part after it is twice the one before, up to `PART`.
-/// Nothing is written while the first part is signed, so its signing is time the writer
-/// only waits; doubling keeps each part's signing about as long as the writing of the part
-/// before it (writing a signature takes about as long as signing two on two cores).
+/// Nothing is written before the first part is signed, so it is small; the rest grow to
+/// `PART` so that a backfill writes a transaction per 512 burns.
 const FIRST_PART: usize = 64;
 
 /// Where a poll's parts end: `FIRST_PART`, then twice the part before, up to `PART`.
@@ -41,9 +41,10 @@ fn part_ends(len: usize) -> Vec<usize> {
     ends
 }
 
-/// A poll's burns, part by part: each part's signatures are made on every core while the
-/// governor decides and stores the part before (one transaction each), so signing and
-/// writing a backfill overlap instead of following each other. Sync: a blocking thread.
+/// A poll's burns, part by part: each part's signatures are made on every core (helper
+/// threads, and this one while it would wait) while the governor decides and stores the
+/// part before (one transaction each), so signing and writing a backfill overlap instead of
+/// following each other. Sync: a blocking thread.
 pub(crate) fn sign_and_attest(
     state: &AppState,
     burns: &[ObservedBurn],
@@ -51,32 +52,24 @@ pub(crate) fn sign_and_attest(
     let hashes: Vec<B256> = burns.iter().map(|b| b.hash).collect();
     // Decided for the whole poll: its first parts are smaller than the threshold.
     let backfill = burns.len() >= BACKFILL_LOG_AT;
-    let mut start = 0;
-    let parts: Vec<(&[ObservedBurn], &[B256])> = part_ends(burns.len())
-        .into_iter()
-        .map(|end| {
-            let part = (&burns[start..end], &hashes[start..end]);
-            start = end;
-            part
-        })
-        .collect();
+    let run = SigningRun::new(&state.key, &hashes);
     let attested = std::thread::scope(|scope| {
-        let mut signing = parts
-            .first()
-            .map(|(_, h)| scope.spawn(move || state.key.sign_ahead(h)));
-        for (i, (part, _)) in parts.iter().enumerate() {
-            if let Some(s) = signing.take() {
-                s.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+        for _ in 0..helpers_for(hashes.len()) {
+            scope.spawn(|| run.help());
+        }
+        let mut start = 0;
+        for end in part_ends(burns.len()) {
+            run.wait_signed_before(end);
+            if let Err(e) = attest_all(state, &burns[start..end], backfill) {
+                run.stop();
+                return Err(e);
             }
-            signing = parts
-                .get(i + 1)
-                .map(|(_, h)| scope.spawn(move || state.key.sign_ahead(h)));
-            attest_all(state, part, backfill)?;
+            start = end;
         }
         Ok(())
     });
     // What was signed ahead and not used (held, or known already) is dropped, whatever the
-    // outcome: the parts still being signed were joined when the scope ended.
+    // outcome: the helpers were joined when the scope ended.
     state.key.forget_ahead(&hashes);
     attested
 }
