@@ -80,6 +80,31 @@ pub fn spawn_governor_releases(state: Arc<AppState>) {
     });
 }
 
+/// How long the journal goes without a write before it is indexed: a backfill journals a
+/// run every few ms, so a pause this long is its end (the store's `journal` module).
+pub const JOURNAL_QUIET_MS: u64 = 500;
+
+/// Indexes the journaled signatures once no journal write happened for `quiet_ms`.
+pub fn spawn_journal_indexer(store: store::Store, quiet_ms: u64) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(quiet_ms.div_ceil(2).max(1)));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let started = std::time::Instant::now();
+            match store.index_journal_if_quiet(quiet_ms).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(
+                    signatures = n,
+                    ms = started.elapsed().as_millis() as u64,
+                    "indexed the journaled signatures"
+                ),
+                Err(e) => tracing::warn!(error = %e, "indexing the journal failed; trying again"),
+            }
+        }
+    });
+}
+
 /// A source chain and its poll interval (ms).
 pub type Polled = (Arc<dyn Source>, u64);
 

@@ -37,6 +37,7 @@ async fn run(config: AttesterConfig) -> Result<(), AttesterError> {
     let state = Arc::new(compose::state(&config, &db, key)?);
     state.init_metrics();
     compose::spawn_governor_releases(state.clone());
+    compose::spawn_journal_indexer(state.store.clone(), compose::JOURNAL_QUIET_MS);
     compose::spawn_watchers(&state, compose::sources(&config, &db)?);
 
     let listener = usd1_runtime::service_error::bind(config.service.listen).await?;

@@ -119,6 +119,11 @@ pub struct BlockingStore {
     window: sled::Tree,
     meta: sled::Tree,
     dropped: sled::Tree,
+    /// A backfill's signatures before they are indexed (see [`journal`]).
+    journal: sled::Tree,
+    pending: std::sync::Arc<std::sync::RwLock<journal::Pending>>,
+    /// Unix ms of the last journal write: the indexer waits for a quiet moment.
+    journaled_at: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// Woken after each signature is stored: the attestation route's long-poll waits on it.
     signed_now: std::sync::Arc<tokio::sync::Notify>,
 }
@@ -128,9 +133,10 @@ pub use usd1_runtime::store::StoreError;
 type TxResult = Result<(), ConflictableTransactionError<serde_json::Error>>;
 
 impl Store {
-    /// Opens the trees. Sync: it runs at startup, before any task that could be stalled.
+    /// Opens the trees and indexes what a crash left in the journal. Sync: it runs at
+    /// startup, before any task that could be stalled.
     pub fn open(db: sled::Db) -> Result<Self, StoreError> {
-        Ok(Self {
+        let store = Self {
             trees: BlockingStore {
                 signed: db.open_tree("signed")?,
                 by_tx: db.open_tree("by_tx")?,
@@ -139,10 +145,28 @@ impl Store {
                 window: db.open_tree("governor/window")?,
                 meta: db.open_tree("governor/meta")?,
                 dropped: db.open_tree("governor/dropped")?,
+                journal: db.open_tree("journal")?,
+                pending: Default::default(),
+                journaled_at: Default::default(),
                 signed_now: Default::default(),
                 db,
             },
-        })
+        };
+        let indexed = store.trees.index_journal()?;
+        if indexed > 0 {
+            tracing::info!(signatures = indexed, "indexed the journal a stop left");
+        }
+        Ok(store)
+    }
+
+    /// Indexes the journal (off the workers), when no journal write happened in the last
+    /// `quiet_ms`: returns how many signatures it indexed.
+    pub async fn index_journal_if_quiet(&self, quiet_ms: u64) -> Result<usize, StoreError> {
+        let quiet = usd1_runtime::now_ms().saturating_sub(self.trees.journaled_at_ms()) >= quiet_ms;
+        if !quiet || self.trees.pending_count() == 0 {
+            return Ok(0);
+        }
+        self.run(|s| s.index_journal()).await
     }
 
     /// Notified after every signature stored (create the `notified()` future before
@@ -208,6 +232,9 @@ impl BlockingStore {
     }
 
     pub fn get(&self, hash: &B256) -> Result<Option<SignedMessage>, StoreError> {
+        if let Some(m) = self.pending_lock().get(hash) {
+            return Ok(Some(m.clone()));
+        }
         Ok(match self.signed.get(hash.as_slice())? {
             Some(v) => Some(serde_json::from_slice(&v)?),
             None => None,
@@ -216,7 +243,7 @@ impl BlockingStore {
 
     /// Whether `hash` is signed (its record is not decoded).
     pub fn is_signed(&self, hash: &B256) -> Result<bool, StoreError> {
-        Ok(self.signed.contains_key(hash.as_slice())?)
+        Ok(self.pending_lock().get(hash).is_some() || self.signed.contains_key(hash.as_slice())?)
     }
 
     /// Whether any message is held or dropped (on any chain).
@@ -247,10 +274,13 @@ impl BlockingStore {
     ) -> Result<(), StoreError> {
         struct Writes {
             hash: B256,
-            value: Vec<u8>,
-            tx_index: Option<Vec<u8>>,
+            /// The record and its by-transaction key, unless the run is journaled.
+            indexed: Option<(Vec<u8>, Option<Vec<u8>>)>,
             released: Option<Vec<u8>>,
         }
+        // A backfill's run goes to the journal (indexed later, served from memory until
+        // then); a small one to the indexes at once.
+        let journaled = self.journals(signed.len());
         let mut windows: BTreeMap<(Domain, u64), (B256, u128)> = BTreeMap::new();
         let mut metas: BTreeMap<Domain, GovernorMeta> = BTreeMap::new();
         let mut writes = Vec::with_capacity(signed.len());
@@ -263,13 +293,24 @@ impl BlockingStore {
             if let Some(meta) = change.meta {
                 metas.insert(domain, meta);
             }
+            let indexed = if journaled {
+                None
+            } else {
+                let tx_index = TxRef::parse(&record.source_tx).map(|tx| tx_key(domain, &tx, hash));
+                Some((serde_json::to_vec(record)?, tx_index))
+            };
             writes.push(Writes {
                 hash: **hash,
-                value: serde_json::to_vec(record)?,
-                tx_index: TxRef::parse(&record.source_tx).map(|tx| tx_key(domain, &tx, hash)),
+                indexed,
                 released: change.released.map(Hold::key),
             });
         }
+        let entries = if journaled {
+            let records: Vec<&SignedMessage> = signed.iter().map(|(r, _, _)| *r).collect();
+            journal::entries(&self.db, &records)?
+        } else {
+            Vec::new()
+        };
         let windows: Vec<(Vec<u8>, [u8; 16])> = windows
             .into_iter()
             .map(|((domain, stamp), (first, sum))| {
@@ -280,35 +321,54 @@ impl BlockingStore {
             .into_iter()
             .map(|(domain, m)| Ok((domain.0.to_be_bytes(), serde_json::to_vec(&m)?)))
             .collect::<Result<Vec<_>, StoreError>>()?;
+        // Held across the commit: a journaled record is pending from its commit on, so no
+        // reader finds it in neither place.
+        let mut pending = journaled.then(|| self.pending_write());
         (
             &self.signed,
             &self.by_tx,
+            &self.journal,
             &self.held,
             &self.held_index,
             &self.window,
             &self.meta,
             &self.dropped,
         )
-            .transaction(|(signed, by_tx, held, held_index, w, m, dropped)| {
-                for x in &writes {
-                    signed.insert(x.hash.as_slice(), x.value.as_slice())?;
-                    if let Some(k) = &x.tx_index {
-                        by_tx.insert(k.as_slice(), &[])?;
+            .transaction(
+                |(signed, by_tx, journal, held, held_index, w, m, dropped)| {
+                    for x in &writes {
+                        if let Some((value, tx_index)) = &x.indexed {
+                            signed.insert(x.hash.as_slice(), value.as_slice())?;
+                            if let Some(k) = tx_index {
+                                by_tx.insert(k.as_slice(), &[])?;
+                            }
+                        }
+                        if let Some(k) = &x.released {
+                            held.remove(k.as_slice())?;
+                            held_index.remove(x.hash.as_slice())?;
+                            dropped.remove(x.hash.as_slice())?;
+                        }
                     }
-                    if let Some(k) = &x.released {
-                        held.remove(k.as_slice())?;
-                        held_index.remove(x.hash.as_slice())?;
-                        dropped.remove(x.hash.as_slice())?;
+                    for (key, value) in &entries {
+                        journal.insert(key, value.as_slice())?;
                     }
-                }
-                for (k, sum) in &windows {
-                    w.insert(k.as_slice(), sum)?;
-                }
-                for (domain, v) in &metas {
-                    m.insert(domain, v.as_slice())?;
-                }
-                TxResult::Ok(())
-            })?;
+                    for (k, sum) in &windows {
+                        w.insert(k.as_slice(), sum)?;
+                    }
+                    for (domain, v) in &metas {
+                        m.insert(domain, v.as_slice())?;
+                    }
+                    TxResult::Ok(())
+                },
+            )?;
+        if let Some(pending) = pending.as_mut() {
+            for (record, hash, _) in signed {
+                pending.insert(record, **hash);
+            }
+            self.journaled_at
+                .store(usd1_runtime::now_ms(), std::sync::atomic::Ordering::Relaxed);
+        }
+        drop(pending);
         self.signed_now.notify_waiters();
         Ok(())
     }
@@ -428,9 +488,8 @@ impl BlockingStore {
     }
 
     pub fn by_tx(&self, domain: Domain, tx: &TxRef) -> Result<Vec<SignedMessage>, StoreError> {
-        let mut prefix = domain.0.to_be_bytes().to_vec();
-        prefix.extend_from_slice(tx.as_bytes());
-        let mut out = Vec::new();
+        let prefix = journal::tx_prefix(domain, tx);
+        let mut out = self.pending_lock().by_tx(&prefix);
         for entry in self.by_tx.scan_prefix(&prefix) {
             let (k, _) = entry?;
             // (domain, tx, message hash): a longer id with this one as its prefix is not it.
@@ -438,6 +497,10 @@ impl BlockingStore {
                 continue;
             }
             let hash = B256::from_slice(&k[prefix.len()..]);
+            // Indexed while it was read: already taken from the pending records.
+            if out.iter().any(|m| m.message_hash.parse() == Ok(hash)) {
+                continue;
+            }
             if let Some(m) = self.get(&hash)? {
                 out.push(m);
             }
@@ -446,7 +509,8 @@ impl BlockingStore {
     }
 
     pub fn count(&self) -> usize {
-        self.signed.len()
+        // Read in this order, a record indexed in between is counted twice, never missed.
+        self.pending_count() + self.signed.len()
     }
 
     /// How many window entries are stored (on every chain), before [`window`](Self::window)
@@ -457,6 +521,10 @@ impl BlockingStore {
     }
 }
 
+mod journal;
+
+#[cfg(test)]
+mod journal_tests;
 #[cfg(test)]
 mod stress_tests;
 
