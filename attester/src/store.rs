@@ -1,5 +1,7 @@
 //! What the attester signed, in sled: message hash → record, and (domain, source tx) →
-//! message hashes for lookups by transaction. A record is flushed before its watcher's cursor
+//! message hashes for lookups by transaction. A backfill's signatures reach those two
+//! indexes later: they are committed to a sequential `journal` and served from memory until
+//! the attester is idle (the [`journal`] module). A record is flushed before its watcher's cursor
 //! moves past it; it can be read (served) from its commit on, a few ms before that flush (a
 //! crash in between reads the burn again and the governor decides it again: see
 //! `watch::Attest`).
@@ -321,9 +323,6 @@ impl BlockingStore {
             .into_iter()
             .map(|(domain, m)| Ok((domain.0.to_be_bytes(), serde_json::to_vec(&m)?)))
             .collect::<Result<Vec<_>, StoreError>>()?;
-        // Held across the commit: a journaled record is pending from its commit on, so no
-        // reader finds it in neither place.
-        let mut pending = journaled.then(|| self.pending_write());
         (
             &self.signed,
             &self.by_tx,
@@ -361,14 +360,19 @@ impl BlockingStore {
                     TxResult::Ok(())
                 },
             )?;
-        if let Some(pending) = pending.as_mut() {
+        if journaled {
+            // Served from here on. A reader between the commit and this finds the records in
+            // neither place, as it would have a moment before: they appear once and stay. The
+            // governor, the one reader that must not miss them, decides under the lock its
+            // caller holds across this call. The lock is not held across the commit, which
+            // can wait for a flush: the attestation route reads on async workers.
+            let mut pending = self.pending_write();
             for (record, hash, _) in signed {
                 pending.insert(record, **hash);
             }
             self.journaled_at
                 .store(usd1_runtime::now_ms(), std::sync::atomic::Ordering::Relaxed);
         }
-        drop(pending);
         self.signed_now.notify_waiters();
         Ok(())
     }
