@@ -81,7 +81,9 @@ pub fn spawn_governor_releases(state: Arc<AppState>) {
 }
 
 /// How long the journal goes without a write before it is indexed: a backfill journals a
-/// run every few ms, so a pause this long is its end (the store's `journal` module).
+/// run every few ms, so a pause this long is usually its end (the store's `journal`
+/// module). A slow RPC read in the middle of one lets the indexer run early: correct, only
+/// slower.
 pub const JOURNAL_QUIET_MS: u64 = 500;
 
 /// Indexes the journaled signatures once no journal write happened for `quiet_ms`.

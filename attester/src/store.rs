@@ -124,6 +124,10 @@ pub struct BlockingStore {
     /// A backfill's signatures before they are indexed (see [`journal`]).
     journal: sled::Tree,
     pending: std::sync::Arc<std::sync::RwLock<journal::Pending>>,
+    /// Held by a journaled commit until its records are pending, and by the indexer for each
+    /// entry until its records are no longer pending: so the indexer never forgets records
+    /// before they were added (they would stay pending for ever).
+    journal_turn: std::sync::Arc<std::sync::Mutex<()>>,
     /// Unix ms of the last journal write: the indexer waits for a quiet moment.
     journaled_at: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// Woken after each signature is stored: the attestation route's long-poll waits on it.
@@ -149,6 +153,7 @@ impl Store {
                 dropped: db.open_tree("governor/dropped")?,
                 journal: db.open_tree("journal")?,
                 pending: Default::default(),
+                journal_turn: Default::default(),
                 journaled_at: Default::default(),
                 signed_now: Default::default(),
                 db,
@@ -215,7 +220,8 @@ impl Store {
         self.run(|s| s.all_dropped()).await
     }
 
-    /// How many messages are signed (sled counts by walking the tree).
+    /// How many messages are signed (sled counts by walking the tree); one indexed from the
+    /// journal while it is counted may count twice, never zero times.
     pub async fn count(&self) -> Result<usize, StoreError> {
         self.run(|s| Ok(s.count())).await
     }
@@ -323,6 +329,7 @@ impl BlockingStore {
             .into_iter()
             .map(|(domain, m)| Ok((domain.0.to_be_bytes(), serde_json::to_vec(&m)?)))
             .collect::<Result<Vec<_>, StoreError>>()?;
+        let turn = journaled.then(|| self.journal_turn());
         (
             &self.signed,
             &self.by_tx,
@@ -361,6 +368,8 @@ impl BlockingStore {
                 },
             )?;
         if journaled {
+            #[cfg(test)]
+            journal::pause_after_commit();
             // Served from here on. A reader between the commit and this finds the records in
             // neither place, as it would have a moment before: they appear once and stay. The
             // governor, the one reader that must not miss them, decides under the lock its
@@ -373,6 +382,7 @@ impl BlockingStore {
             self.journaled_at
                 .store(usd1_runtime::now_ms(), std::sync::atomic::Ordering::Relaxed);
         }
+        drop(turn);
         self.signed_now.notify_waiters();
         Ok(())
     }

@@ -57,13 +57,12 @@ pub(crate) fn sign_and_attest(
         for _ in 0..helpers_for(hashes.len()) {
             scope.spawn(|| run.help());
         }
+        // However this ends (an error, a panic), the helpers stop signing.
+        let _stop = run.stop_on_drop();
         let mut start = 0;
         for end in part_ends(burns.len()) {
             run.wait_signed_before(end);
-            if let Err(e) = attest_all(state, &burns[start..end], backfill) {
-                run.stop();
-                return Err(e);
-            }
+            attest_all(state, &burns[start..end], backfill)?;
             start = end;
         }
         Ok(())

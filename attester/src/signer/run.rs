@@ -51,6 +51,9 @@ impl<'a> SigningRun<'a> {
         let Some(done) = self.signed.get(chunk) else {
             return false;
         };
+        // Marked done even if signing panics: a waiting thread moves on (what is missing
+        // from `ahead` is signed by `sign` where it is used) instead of waiting for ever.
+        let _done = MarkDone(done);
         let from = chunk * CHUNK;
         let hashes = &self.hashes[from..(from + CHUNK).min(self.hashes.len())];
         let signatures: Vec<_> = hashes
@@ -58,15 +61,18 @@ impl<'a> SigningRun<'a> {
             .filter_map(|h| self.key.sign_now(h).ok().map(|s| (*h, s)))
             .collect();
         self.key.ahead_lock().extend(signatures);
-        done.store(true, Ordering::Release);
         true
     }
 
     /// Returns once every hash before `end` is signed, signing chunks itself meanwhile (the
     /// ones it needs, or later ones while another thread finishes one it needs).
+    /// Once the run is stopped it returns at once: what is not signed is signed by `sign`.
     pub fn wait_signed_before(&self, end: usize) {
         for done in &self.signed[..end.div_ceil(CHUNK).min(self.signed.len())] {
             while !done.load(Ordering::Acquire) {
+                if self.stopped.load(Ordering::Acquire) {
+                    return;
+                }
                 if !self.sign_next() {
                     // Every chunk is taken: another thread is finishing this one (< 1 ms).
                     std::thread::yield_now();
@@ -83,6 +89,28 @@ impl<'a> SigningRun<'a> {
     /// No chunk is taken after this (the poll failed: its rest is not needed).
     pub fn stop(&self) {
         self.stopped.store(true, Ordering::Release);
+    }
+
+    /// Stops the run when dropped: the helpers stop however the poll ends (an error, a
+    /// panic), not only when every chunk is taken.
+    pub fn stop_on_drop(&self) -> impl Drop + '_ {
+        StopOnDrop(self)
+    }
+}
+
+struct MarkDone<'a>(&'a AtomicBool);
+
+impl Drop for MarkDone<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
+    }
+}
+
+struct StopOnDrop<'r, 'a>(&'r SigningRun<'a>);
+
+impl Drop for StopOnDrop<'_, '_> {
+    fn drop(&mut self) {
+        self.0.stop();
     }
 }
 
@@ -151,6 +179,17 @@ mod tests {
         assert!(!run.sign_next());
         run.help();
         assert_eq!(key.ahead_lock().len(), CHUNK, "only the chunk taken before");
+        run.wait_signed_before(hashes.len()); // returns: nothing is signed past the stop
+        assert_eq!(key.ahead_lock().len(), CHUNK);
+    }
+
+    #[test]
+    fn a_run_stops_when_its_guard_is_dropped() {
+        let key = EvmAttesterKey::new(PrivateKeySigner::random());
+        let hashes = hashes(40);
+        let run = SigningRun::new(&key, &hashes);
+        drop(run.stop_on_drop());
+        assert!(!run.sign_next());
     }
 
     #[test]

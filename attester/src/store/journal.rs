@@ -9,7 +9,8 @@
 //! is weakened. The records are served from memory ([`Pending`]) from their commit on, and
 //! [`BlockingStore::index_journal`] moves them into the indexes once no journal write has
 //! happened for a while (the indexer task, `compose::spawn_journal_indexer`), each entry in
-//! one transaction that also removes it. At open, a journal left by a crash is indexed before
+//! one transaction that also removes it; a commit and the indexing of an entry take turns
+//! (`journal_turn`), so records are never forgotten before they were added. At open, a journal left by a crash is indexed before
 //! anything is served. At most [`PENDING_MAX`] records wait; past that a run is written to the
 //! indexes at once, as a small run always is.
 
@@ -22,11 +23,25 @@ use usd1_core::{Domain, TxRef, B256};
 /// Runs of at least this many signatures are journaled.
 pub const JOURNAL_AT: usize = 64;
 
-/// Records in one journal entry (~60 KB of JSON: small enough to stay out of sled's blobs).
+/// Records in one journal entry (~60 KB of JSON).
 pub const JOURNAL_ENTRY: usize = 64;
 
 /// At most this many journaled records wait for the indexer (~30 MB in memory).
 pub const PENDING_MAX: usize = 20_000;
+
+/// Tests widen the moment between a journal commit and its records becoming pending
+/// (microseconds), where an indexer running at once must not forget them.
+#[cfg(test)]
+pub static PAUSE_AFTER_COMMIT_US: std::sync::atomic::AtomicU64 =
+    std::sync::atomic::AtomicU64::new(0);
+
+#[cfg(test)]
+pub fn pause_after_commit() {
+    let us = PAUSE_AFTER_COMMIT_US.load(Ordering::Relaxed);
+    if us > 0 {
+        std::thread::sleep(std::time::Duration::from_micros(us));
+    }
+}
 
 /// The journaled records not indexed yet, by message hash and by (domain, source tx).
 #[derive(Default)]
@@ -110,6 +125,10 @@ impl BlockingStore {
         self.pending.write().unwrap_or_else(|p| p.into_inner())
     }
 
+    pub(super) fn journal_turn(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.journal_turn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// How many signatures wait in the journal.
     pub fn pending_count(&self) -> usize {
         self.pending_lock().len()
@@ -127,7 +146,12 @@ impl BlockingStore {
         let mut indexed = 0;
         for entry in self.journal.iter() {
             let (key, value) = entry?;
-            let records: Vec<SignedMessage> = serde_json::from_slice(&value)?;
+            // A corrupt entry stops the indexing (and so the attester's start): its records
+            // are signatures that must not be lost unnoticed. The error names the entry.
+            let records: Vec<SignedMessage> = serde_json::from_slice(&value).map_err(|e| {
+                let id = key.as_ref().try_into().map_or(0, u64::from_be_bytes);
+                StoreError::Corrupt(serde::de::Error::custom(format!("journal entry {id}: {e}")))
+            })?;
             let mut writes = Vec::with_capacity(records.len());
             for r in &records {
                 let hash: B256 = r.message_hash.parse().map_err(|_| {
@@ -138,6 +162,8 @@ impl BlockingStore {
                     TxRef::parse(&r.source_tx).map(|tx| tx_key(r.source_domain, &tx, &hash));
                 writes.push((hash, serde_json::to_vec(r)?, tx_index));
             }
+            // The entry's commit is done (it was read), but its records may not be pending yet.
+            let _turn = self.journal_turn();
             (&self.journal, &self.signed, &self.by_tx).transaction(
                 |(journal, signed, by_tx)| {
                     for (hash, value, tx_index) in &writes {

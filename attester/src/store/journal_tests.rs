@@ -189,3 +189,45 @@ async fn the_journal_is_indexed_only_after_a_quiet_moment() {
         "nothing left"
     );
 }
+
+/// The indexer running while runs are journaled (what a quiet moment between two runs of a
+/// backfill allows): every record ends indexed, none is left pending for ever.
+#[test]
+fn runs_journaled_while_the_indexer_runs_all_end_indexed() {
+    let store = temporary();
+    let runs: Vec<Vec<(SignedMessage, B256)>> = (0..10u64)
+        .map(|i| records(i * JOURNAL_AT as u64, JOURNAL_AT as u64))
+        .collect();
+    let done = AtomicBool::new(false);
+    // The writer preempted between its commit and the records becoming pending.
+    super::journal::PAUSE_AFTER_COMMIT_US.store(30_000, Ordering::Relaxed);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while !done.load(Ordering::Acquire) {
+                store.blocking().index_journal().unwrap();
+            }
+        });
+        for run in &runs {
+            commit(&store, run);
+        }
+        done.store(true, Ordering::Release);
+    });
+    super::journal::PAUSE_AFTER_COMMIT_US.store(0, Ordering::Relaxed);
+    let s = store.blocking();
+    s.index_journal().unwrap();
+    let total = runs.len() * JOURNAL_AT;
+    assert_eq!(s.pending_count(), 0, "records left pending for ever");
+    assert_eq!((s.signed.len(), s.journal.len()), (total, 0));
+    assert_eq!(s.count(), total);
+}
+
+#[test]
+fn a_corrupt_journal_entry_stops_the_open_with_an_error_naming_it() {
+    let db = sled::Config::new().temporary(true).open().unwrap();
+    db.open_tree("journal")
+        .unwrap()
+        .insert(7u64.to_be_bytes(), b"[{\"not\": \"a record\"".as_slice())
+        .unwrap();
+    let err = Store::open(db).err().expect("a corrupt journal is an error");
+    assert!(err.to_string().contains("journal entry 7"), "{err}");
+}
