@@ -228,6 +228,8 @@ fn a_corrupt_journal_entry_stops_the_open_with_an_error_naming_it() {
         .unwrap()
         .insert(7u64.to_be_bytes(), b"[{\"not\": \"a record\"".as_slice())
         .unwrap();
-    let err = Store::open(db).err().expect("a corrupt journal is an error");
+    let err = Store::open(db)
+        .err()
+        .expect("a corrupt journal is an error");
     assert!(err.to_string().contains("journal entry 7"), "{err}");
 }

@@ -8,6 +8,7 @@
 //! `USD1_STORE_SOAK_SECS=600 cargo nextest run -p usd1-attester stress_tests` runs each ten
 //! minutes; unset, a few seconds (CI).
 
+use super::journal::JOURNAL_AT;
 use super::{tx_key, GovernorChange, GovernorMeta, Hold, SignedMessage, Store};
 use crate::governor::logic::HoldKind;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -15,6 +16,9 @@ use std::path::Path;
 use std::sync::atomic::Ordering;
 use usd1_core::{Domain, B256, U256};
 use usd1_runtime::store_stress::{self, Lane, Stressed, LANES};
+
+/// Where a lane's journaled runs number their messages (apart from its holds').
+const RUNS: u64 = 1 << 40;
 
 /// Lane `t` governs source domain `FIRST_SOURCE + t` (its own meta).
 const FIRST_SOURCE: u32 = 100;
@@ -128,6 +132,42 @@ async fn lane(store: Store, l: Lane) {
             }
             transitions += 1;
         }
+        if i % 8 == 0 {
+            // A backfill's run of signatures with their window entries: journaled while
+            // fewer than PENDING_MAX wait (no indexer runs here but the scans'), then
+            // indexed at once.
+            let stamp = meta.latest_burn;
+            let run: Vec<(SignedMessage, B256)> = (0..JOURNAL_AT as u64)
+                .map(|j| {
+                    let h = hold(generation, lane, RUNS + i * 100 + j, stamp);
+                    (signed(&h), h.hash())
+                })
+                .collect();
+            let acked = [run[0].1, run[run.len() - 1].1];
+            store
+                .run(move |s| {
+                    let writes: Vec<_> = run
+                        .iter()
+                        .map(|(r, h)| {
+                            let change = GovernorChange {
+                                window: Some((stamp, 1)),
+                                ..Default::default()
+                            };
+                            (r, h, change)
+                        })
+                        .collect();
+                    s.commit_signatures(&writes)
+                })
+                .await
+                .unwrap();
+            store.flush().await.unwrap();
+            if ack {
+                for hash in acked {
+                    store_stress::ack(format!("s {hash:#x} {} {}", domain.0, meta.last_release));
+                }
+            }
+            transitions += 1;
+        }
         if i % 20 == 0 {
             let through = meta.latest_burn.saturating_sub(100);
             store
@@ -156,6 +196,10 @@ async fn scan(store: &Store, n: u64) {
         })
         .await
         .unwrap();
+    if n.is_multiple_of(10) {
+        // The journal's indexer, at any moment (it runs when the attester is quiet).
+        store.run(|s| s.index_journal()).await.unwrap();
+    }
     if let Some(h) = holds.first() {
         let tx = usd1_core::TxRef::parse(&h.source_tx).unwrap();
         store.get(&h.hash()).await.unwrap();
@@ -177,6 +221,9 @@ pub struct Snapshot {
 /// has its by-transaction key.
 fn check(store: &Store) -> Result<Snapshot, String> {
     let s = store.blocking();
+    // What is still journaled (the concurrent run has no indexer) is indexed as an open
+    // would: the checks read the indexes.
+    s.index_journal().map_err(|e| e.to_string())?;
     let e = |e: sled::Error| e.to_string();
     let mut snap = Snapshot::default();
     for entry in s.meta.iter() {
