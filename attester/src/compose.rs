@@ -94,7 +94,9 @@ pub fn spawn_journal_indexer(store: store::Store, quiet_ms: u64) {
         loop {
             tick.tick().await;
             let started = std::time::Instant::now();
-            match store.index_journal_if_quiet(quiet_ms).await {
+            let indexed = store.index_journal_if_quiet(quiet_ms).await;
+            crate::metrics::JOURNAL_PENDING.set(store.blocking().pending_count() as i64);
+            match indexed {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(
                     signatures = n,

@@ -1,6 +1,6 @@
 use prometheus::{
-    register_gauge_vec, register_histogram_vec, register_int_counter_vec, register_int_gauge_vec,
-    GaugeVec, HistogramVec, IntCounterVec, IntGaugeVec,
+    register_gauge_vec, register_histogram_vec, register_int_counter_vec, register_int_gauge,
+    register_int_gauge_vec, GaugeVec, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec,
 };
 use std::sync::LazyLock;
 
@@ -47,6 +47,16 @@ pub static BURN_TO_FINAL: LazyLock<HistogramVec> = LazyLock::new(|| {
         "From the burn's block time to this attester reading it as final",
         &["source"],
         vec![1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 1800.0, 3600.0]
+    )
+    .unwrap_or_else(|e| fail(e))
+});
+
+/// Signatures journaled and not indexed yet (served from memory): grows during a backfill,
+/// back to 0 once the attester has been idle for a moment (store::journal).
+pub static JOURNAL_PENDING: LazyLock<IntGauge> = LazyLock::new(|| {
+    register_int_gauge!(
+        "usd1_attester_journal_pending",
+        "Signatures journaled and not yet indexed (served from memory)"
     )
     .unwrap_or_else(|e| fail(e))
 });

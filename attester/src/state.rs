@@ -73,6 +73,7 @@ impl AppState {
     pub fn init_metrics(&self) {
         let state = self;
         metrics::SIGNATURES.with_label_values(&["secp256k1"]);
+        metrics::JOURNAL_PENDING.set(0);
         if state.cosigner.is_some() {
             metrics::SIGNATURES.with_label_values(&["ed25519"]);
         }

@@ -45,6 +45,7 @@ const ATTESTER_FAMILIES: &[&str] = &[
     "usd1_messages_observed_total",
     "usd1_messages_attested_total",
     "usd1_attester_signatures_total",
+    "usd1_attester_journal_pending",
     "usd1_latency_burn_to_final_seconds_count",
     "usd1_latency_final_to_attested_seconds_count",
     "usd1_watcher_head_block",
