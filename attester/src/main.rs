@@ -44,6 +44,8 @@ async fn run(config: AttesterConfig) -> Result<(), AttesterError> {
     tracing::info!(listen = %config.service.listen, attester = %address, chains = config.chains.len(), "usd1-attester started");
     let store = state.store.clone();
     usd1_runtime::service_error::serve_api(listener, api::router(state)).await?;
+    // A graceful stop leaves nothing journaled (the next open would index it anyway).
+    store.index_journal().await?;
     store.flush().await?;
     Ok(())
 }

@@ -136,12 +136,17 @@ pub struct BlockingStore {
 
 pub use usd1_runtime::store::StoreError;
 
+/// The store's format (`usd1_runtime::store::check_format`): 2 since the journal (an older
+/// attester would not see journaled signatures).
+const FORMAT: u32 = 2;
+
 type TxResult = Result<(), ConflictableTransactionError<serde_json::Error>>;
 
 impl Store {
     /// Opens the trees and indexes what a crash left in the journal. Sync: it runs at
     /// startup, before any task that could be stalled.
     pub fn open(db: sled::Db) -> Result<Self, StoreError> {
+        usd1_runtime::store::check_format(&db, "usd1-attester", FORMAT)?;
         let store = Self {
             trees: BlockingStore {
                 signed: db.open_tree("signed")?,
@@ -224,6 +229,12 @@ impl Store {
     /// journal while it is counted may count twice, never zero times.
     pub async fn count(&self) -> Result<usize, StoreError> {
         self.run(|s| Ok(s.count())).await
+    }
+
+    /// Indexes the journal, whatever the moment (a graceful stop: the store is left with
+    /// nothing pending).
+    pub async fn index_journal(&self) -> Result<usize, StoreError> {
+        self.run(|s| s.index_journal()).await
     }
 
     /// Makes everything written so far durable (sled's synchronous flush, off the workers).

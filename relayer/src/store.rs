@@ -26,6 +26,10 @@ use usd1_core::{Domain, MessageRecord, B256};
 
 pub use usd1_runtime::store::StoreError;
 
+/// The store's format (`usd1_runtime::store::check_format`): 2 since a batch's bytes are
+/// stored once in `batch_txs` (an older relayer cannot read a batch member's record).
+const FORMAT: u32 = 2;
+
 #[derive(Clone)]
 pub struct Store {
     db: sled::Db,
@@ -142,6 +146,7 @@ impl Store {
     /// Opens the trees and indexes old records once. Sync: it runs at startup, before any
     /// task that could be stalled exists (and in sync tests).
     pub fn open(db: sled::Db) -> Result<Self, StoreError> {
+        usd1_runtime::store::check_format(&db, "usd1-relayer", FORMAT)?;
         Self {
             messages: db.open_tree("messages")?,
             active: db.open_tree("active")?,

@@ -153,3 +153,54 @@ fn a_bad_environment_override_names_the_variable_not_the_file() {
     assert!(stderr.contains("USD1_SIGNER__PRIVATE_KEY"), "{stderr}");
     assert!(!stderr.contains("0xdeadbeef"), "{stderr}");
 }
+
+/// A store written by a newer version of the service is refused at start, naming both
+/// format numbers, before anything in it is read or written: an older binary would misread
+/// it (docs/decisions.md, "Storage").
+#[test]
+fn a_store_written_by_a_newer_version_is_refused_at_start() {
+    for (binary, key_section, rest) in [
+        ("usd1-attester", "signer", ""),
+        (
+            "usd1-relayer",
+            "submitter",
+            "[relayer]\nattesters = [\"http://127.0.0.1:1\"]\n",
+        ),
+    ] {
+        let dir = std::env::temp_dir().join(format!(
+            "usd1-e2e-newer-store-{}-{binary}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        let db_path = dir.join("db");
+        {
+            let db = sled::open(&db_path).unwrap();
+            db.insert(b"store_format", &99u32.to_be_bytes()).unwrap();
+            db.flush().unwrap();
+        }
+        let key = dir.join("key");
+        std::fs::write(&key, format!("0x{}", "11".repeat(32))).unwrap();
+        let config = format!(
+            "[service]\nlisten = \"127.0.0.1:0\"\ndb_path = \"{}\"\n[{key_section}]\nkey_file = \"{}\"\n{rest}{GOOD_CHAIN}",
+            db_path.display(),
+            key.display()
+        );
+        let (code, stderr) = run(binary, &config);
+        assert_ne!(code, 0, "{binary} must refuse the store: {stderr}");
+        assert!(
+            stderr.contains(&format!("written by a newer {binary} (format 99;")),
+            "{binary}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert_eq!(stderr.matches(&format!("{binary}:")).count(), 1, "{stderr}");
+        let db = sled::open(&db_path).unwrap();
+        assert_eq!(
+            db.get(b"store_format").unwrap().unwrap().as_ref(),
+            99u32.to_be_bytes(),
+            "left as it was"
+        );
+        assert_eq!(db.tree_names().len(), 1, "nothing else created");
+        drop(db);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -174,6 +174,15 @@ fn copy(written: &Result<(), StoreError>) -> Result<(), StoreError> {
         Err(StoreError::Sled(e)) => Err(StoreError::Sled(e.clone())),
         Err(StoreError::NotRun(n)) => Err(StoreError::NotRun(*n)),
         Err(StoreError::Corrupt(e)) => Err(StoreError::Corrupt(serde::de::Error::custom(e))),
+        Err(StoreError::NewerFormat {
+            service,
+            stored,
+            supported,
+        }) => Err(StoreError::NewerFormat {
+            service,
+            stored: *stored,
+            supported: *supported,
+        }),
     }
 }
 
