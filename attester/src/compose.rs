@@ -103,7 +103,8 @@ pub fn spawn_journal_indexer(store: store::Store, quiet_ms: u64) {
                     ms = started.elapsed().as_millis() as u64,
                     "indexed the journaled signatures"
                 ),
-                Err(e) => tracing::warn!(error = %e, "indexing the journal failed; trying again"),
+                // Stuck here, signatures pile up in memory and the next start fails: loud.
+                Err(e) => tracing::error!(error = %e, "indexing the journal failed; trying again"),
             }
         }
     });

@@ -44,8 +44,10 @@ async fn run(config: AttesterConfig) -> Result<(), AttesterError> {
     tracing::info!(listen = %config.service.listen, attester = %address, chains = config.chains.len(), "usd1-attester started");
     let store = state.store.clone();
     usd1_runtime::service_error::serve_api(listener, api::router(state)).await?;
-    // A graceful stop leaves nothing journaled (the next open would index it anyway).
-    store.index_journal().await?;
+    // A graceful stop indexes the journal (a watcher still in a backfill may journal one
+    // more run after this: the next open indexes it); flushed whatever the outcome.
+    let indexed = store.index_journal().await;
     store.flush().await?;
+    indexed?;
     Ok(())
 }

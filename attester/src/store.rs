@@ -128,6 +128,9 @@ pub struct BlockingStore {
     /// entry until its records are no longer pending: so the indexer never forgets records
     /// before they were added (they would stay pending for ever).
     journal_turn: std::sync::Arc<std::sync::Mutex<()>>,
+    /// Tests: a pause between a journaled commit and its records becoming pending (µs).
+    #[cfg(test)]
+    pause_after_commit_us: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// Unix ms of the last journal write: the indexer waits for a quiet moment.
     journaled_at: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// Woken after each signature is stored: the attestation route's long-poll waits on it.
@@ -159,6 +162,8 @@ impl Store {
                 journal: db.open_tree("journal")?,
                 pending: Default::default(),
                 journal_turn: Default::default(),
+                #[cfg(test)]
+                pause_after_commit_us: Default::default(),
                 journaled_at: Default::default(),
                 signed_now: Default::default(),
                 db,
@@ -380,12 +385,13 @@ impl BlockingStore {
             )?;
         if journaled {
             #[cfg(test)]
-            journal::pause_after_commit();
+            self.pause_after_commit();
             // Served from here on. A reader between the commit and this finds the records in
             // neither place, as it would have a moment before: they appear once and stay. The
             // governor, the one reader that must not miss them, decides under the lock its
-            // caller holds across this call. The lock is not held across the commit, which
-            // can wait for a flush: the attestation route reads on async workers.
+            // caller holds across this call. The pending lock, which readers take on async
+            // workers, is not held across the commit (it can wait for a flush); the journal's
+            // turn is, and only writers and the indexer take that.
             let mut pending = self.pending_write();
             for (record, hash, _) in signed {
                 pending.insert(record, **hash);

@@ -26,7 +26,9 @@ const FORMAT_KEY: &[u8] = b"store_format";
 
 /// Guards a store against a binary older than its data: fails if the store was written in a
 /// format newer than `supported`, and marks an older (or new) store with `supported`,
-/// durably, before this binary writes anything in that format. A format number goes up
+/// durably, before this binary writes anything in that format. The mark means "written by
+/// versions reading up to this format": nothing is converted, so the store may still hold
+/// older records (a later migration must not skip them on the strength of the mark). A format number goes up
 /// whenever a version writes what an older one would misread (docs/decisions.md,
 /// "Storage"). Sync: at startup.
 pub fn check_format(

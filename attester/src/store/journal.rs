@@ -26,22 +26,10 @@ pub const JOURNAL_AT: usize = 64;
 /// Records in one journal entry (~60 KB of JSON).
 pub const JOURNAL_ENTRY: usize = 64;
 
-/// At most this many journaled records wait for the indexer (~30 MB in memory).
+/// At most this many journaled records wait for the indexer (~30 MB in memory); watchers
+/// committing at the same moment may pass it by a run each (the check is not under the
+/// journal's turn), which is harmless.
 pub const PENDING_MAX: usize = 20_000;
-
-/// Tests widen the moment between a journal commit and its records becoming pending
-/// (microseconds), where an indexer running at once must not forget them.
-#[cfg(test)]
-pub static PAUSE_AFTER_COMMIT_US: std::sync::atomic::AtomicU64 =
-    std::sync::atomic::AtomicU64::new(0);
-
-#[cfg(test)]
-pub fn pause_after_commit() {
-    let us = PAUSE_AFTER_COMMIT_US.load(Ordering::Relaxed);
-    if us > 0 {
-        std::thread::sleep(std::time::Duration::from_micros(us));
-    }
-}
 
 /// The journaled records not indexed yet, by message hash and by (domain, source tx).
 #[derive(Default)]
@@ -123,6 +111,16 @@ impl BlockingStore {
 
     pub(super) fn pending_write(&self) -> std::sync::RwLockWriteGuard<'_, Pending> {
         self.pending.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Tests widen the moment between a journal commit and its records becoming pending
+    /// (microseconds), where an indexer running at once must not forget them.
+    #[cfg(test)]
+    pub(super) fn pause_after_commit(&self) {
+        let us = self.pause_after_commit_us.load(Ordering::Relaxed);
+        if us > 0 {
+            std::thread::sleep(std::time::Duration::from_micros(us));
+        }
     }
 
     pub(super) fn journal_turn(&self) -> std::sync::MutexGuard<'_, ()> {

@@ -200,7 +200,10 @@ fn runs_journaled_while_the_indexer_runs_all_end_indexed() {
         .collect();
     let done = AtomicBool::new(false);
     // The writer preempted between its commit and the records becoming pending.
-    super::journal::PAUSE_AFTER_COMMIT_US.store(30_000, Ordering::Relaxed);
+    store
+        .blocking()
+        .pause_after_commit_us
+        .store(30_000, Ordering::Relaxed);
     std::thread::scope(|scope| {
         scope.spawn(|| {
             while !done.load(Ordering::Acquire) {
@@ -212,7 +215,6 @@ fn runs_journaled_while_the_indexer_runs_all_end_indexed() {
         }
         done.store(true, Ordering::Release);
     });
-    super::journal::PAUSE_AFTER_COMMIT_US.store(0, Ordering::Relaxed);
     let s = store.blocking();
     s.index_journal().unwrap();
     let total = runs.len() * JOURNAL_AT;
