@@ -52,6 +52,24 @@ impl SealWatch {
 }
 
 impl Seals {
+    /// When block `number` was first seen (with the block after it when both appeared in one
+    /// poll); None if the watch ended before it.
+    pub fn seen(&self, number: u64) -> Option<Instant> {
+        self.0.iter().find(|(n, _)| *n >= number).map(|(_, at)| *at)
+    }
+
+    /// The first block seen after `at`, and when: the one after the head seen at or before
+    /// `at` (the first reading, taken when the watch began, is not a seal).
+    pub fn first_after(&self, at: Instant) -> Option<(u64, Instant)> {
+        let i = self.0.iter().position(|(_, seen)| *seen > at)?;
+        let (number, seen) = self.0[i];
+        let block = match i {
+            0 => number,
+            _ => self.0[i - 1].0 + 1,
+        };
+        Some((block, seen))
+    }
+
     /// Milliseconds from the block before to each of `first..=last` (a block seen in the
     /// same poll as the one before it shows 0: they were sealed within one poll). The first
     /// reading is when the watch began, not a seal: the block after it has no gap.
@@ -86,5 +104,18 @@ mod tests {
         let seals = Seals(vec![(10, ms(0)), (11, ms(400)), (13, ms(1_400))]);
         assert_eq!(seals.gaps_ms(11, 13), vec![1_000, 0]);
         assert_eq!(seals.gaps_ms(13, 13), vec![0]);
+    }
+
+    #[test]
+    fn a_block_is_seen_with_the_poll_that_first_showed_it_and_the_next_one_follows_a_moment() {
+        let t = Instant::now();
+        let ms = |n: u64| t + Duration::from_millis(n);
+        let seals = Seals(vec![(10, ms(0)), (11, ms(400)), (13, ms(1_400))]);
+        assert_eq!(seals.seen(11), Some(ms(400)));
+        assert_eq!(seals.seen(12), Some(ms(1_400)), "seen with 13, in one poll");
+        assert_eq!(seals.seen(14), None);
+        assert_eq!(seals.first_after(ms(100)), Some((11, ms(400))));
+        assert_eq!(seals.first_after(ms(400)), Some((12, ms(1_400))));
+        assert_eq!(seals.first_after(ms(1_400)), None);
     }
 }

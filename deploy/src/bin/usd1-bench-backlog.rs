@@ -286,10 +286,14 @@ Solana-bound backlog of {n} (ethereum → Solana), side by side:
 /// transfers made while it runs (batching on: a lone transfer waits at most its linger).
 async fn latency(d: &mut Devnet, n: usize) -> Result<(), BenchError> {
     d.set_max_batch(20).await?;
+    let eth_seals = SealWatch::start(d.chain("ethereum").admin.clone());
+    let base_seals = SealWatch::start(d.chain("base").admin.clone());
     let burns = burn_spaced(d, n, Duration::from_millis(250)).await?;
     let eth = d.chain("ethereum");
     let messages = sent_messages(&eth.admin, eth.deployment.transmitter, burns).await?;
     let records = settled(d, &messages).await?;
+    let (eth_seals, base_seals) = (eth_seals.stop().await, base_seals.stop().await);
+    vs_floor(d, &records, &eth_seals, &base_seals).await?;
     let mut ms: Vec<u64> = records
         .iter()
         .filter_map(observed_to_submitted_ms)
@@ -308,6 +312,73 @@ final burn observed → delivery broadcast, {} single transfers (one every 250 m
         at(0.5),
         at(0.99),
         at(1.0)
+    );
+    Ok(())
+}
+
+/// Each single transfer's mint against its floor: from the burn's block to the mint's block
+/// on base, against from the burn's block to the first base block sealed after the burn
+/// was final on ethereum (its block + the devnet's confirmations), seal times as the bench
+/// saw them (every 20 ms). Prints the ratio's p50 / p99 and how many mints were in that
+/// first block.
+async fn vs_floor(
+    d: &Devnet,
+    records: &[serde_json::Value],
+    eth: &usd1_deploy::bench::seals::Seals,
+    base: &usd1_deploy::bench::seals::Seals,
+) -> Result<(), BenchError> {
+    let node = &d.chain("base").admin;
+    let confirmations = d.options.confirmations;
+    let (mut ratios, mut in_floor, mut late) = (Vec::new(), 0, Vec::<u64>::new());
+    for r in records {
+        let Some(block) = r["sourceBlock"].as_u64() else {
+            continue;
+        };
+        let mut mint = None;
+        for tx in r["destinationTxs"].as_array().into_iter().flatten() {
+            let Some(hash) = tx.as_str().and_then(|h| h.parse().ok()) else {
+                continue;
+            };
+            if let Some(receipt) = node.get_transaction_receipt(hash).await? {
+                mint = receipt.block_number.filter(|_| receipt.status());
+            }
+        }
+        let (Some(mint), Some(burnt), Some(fin)) =
+            (mint, eth.seen(block), eth.seen(block + confirmations))
+        else {
+            continue;
+        };
+        let (Some((floor, floor_at)), Some(minted_at)) = (base.first_after(fin), base.seen(mint))
+        else {
+            continue;
+        };
+        let to = |at: Instant| at.saturating_duration_since(burnt).as_secs_f64();
+        ratios.push(to(minted_at) / to(floor_at).max(1e-3));
+        // At or (a seal the bench saw late) before the floor block.
+        match mint.saturating_sub(floor) {
+            0 => in_floor += 1,
+            k => late.push(k),
+        }
+    }
+    if ratios.is_empty() {
+        return Err(BenchError::NotMinted(
+            "no single transfer to compare with its floor".into(),
+        ));
+    }
+    ratios.sort_by(f64::total_cmp);
+    let at = |q: f64| ratios[((ratios.len() - 1) as f64 * q).round() as usize];
+    let mut later: std::collections::BTreeMap<u64, usize> = Default::default();
+    late.iter().for_each(|k| *later.entry(*k).or_default() += 1);
+    let later: Vec<String> = later
+        .iter()
+        .map(|(k, n)| format!("{n} were {k} block(s) later"))
+        .collect();
+    println!(
+        "single transfers, burn → mint block against burn → the first base block sealed after finality ({confirmations} confirmations), {} transfers: p50 {:.2}×, p99 {:.2}×; {in_floor} minted in that block{}",
+        ratios.len(),
+        at(0.5),
+        at(0.99),
+        later.iter().map(|l| format!(", {l}")).collect::<String>()
     );
     Ok(())
 }
