@@ -267,7 +267,9 @@ impl BlockingStore {
 
     /// Whether `hash` is signed (its record is not decoded).
     pub fn is_signed(&self, hash: &B256) -> Result<bool, StoreError> {
-        Ok(self.pending_lock().get(hash).is_some() || self.signed.contains_key(hash.as_slice())?)
+        // The pending lock is let go before sled is read.
+        let pending = self.pending_lock().get(hash).is_some();
+        Ok(pending || self.signed.contains_key(hash.as_slice())?)
     }
 
     /// Whether any message is held or dropped (on any chain).
@@ -567,8 +569,7 @@ fn window_key(domain: Domain, stamp: u64, hash: &B256) -> Vec<u8> {
 }
 
 fn tx_key(domain: Domain, tx: &TxRef, hash: &B256) -> Vec<u8> {
-    let mut k = domain.0.to_be_bytes().to_vec();
-    k.extend_from_slice(tx.as_bytes());
+    let mut k = journal::tx_prefix(domain, tx);
     k.extend_from_slice(hash.as_slice());
     k
 }
