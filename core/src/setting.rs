@@ -51,6 +51,26 @@ pub fn check_explorer_url(url: &str) -> Result<(), InvalidSetting> {
     Ok(())
 }
 
+/// A node's websocket URL (`ws_url`): ws:// or wss://, with a host.
+pub fn check_ws_url(url: &str) -> Result<(), InvalidSetting> {
+    let rest = url
+        .strip_prefix("ws://")
+        .or_else(|| url.strip_prefix("wss://"));
+    match rest {
+        Some(rest)
+            if !rest.is_empty()
+                && !rest.starts_with('/')
+                && !rest.contains(char::is_whitespace) =>
+        {
+            Ok(())
+        }
+        _ => Err(InvalidSetting::new(
+            "ws_url",
+            format!("{url:?} is not a ws(s):// URL with a host"),
+        )),
+    }
+}
+
 fn is_http(url: &str) -> bool {
     url.starts_with("http://") || url.starts_with("https://")
 }
@@ -68,6 +88,23 @@ mod tests {
         assert!(e.reason.contains("{tx}"), "{e}");
         let e = check_explorer_url("javascript:alert(1)//{tx}").unwrap_err();
         assert!(e.reason.contains("not an http(s) URL"), "{e}");
+    }
+
+    #[test]
+    fn ws_urls_are_ws_or_wss_with_a_host() {
+        assert!(check_ws_url("ws://127.0.0.1:8545").is_ok());
+        assert!(check_ws_url("wss://eth.example/v3/key").is_ok());
+        for bad in [
+            "http://127.0.0.1:8545",
+            "ws://",
+            "wss:///path",
+            "ws://a b",
+            "127.0.0.1:8545",
+        ] {
+            let e = check_ws_url(bad).unwrap_err();
+            assert_eq!(e.field, "ws_url");
+            assert!(e.reason.contains(&format!("{bad:?}")), "{e}");
+        }
     }
 
     #[test]

@@ -173,7 +173,17 @@ pub trait Source: Send + Sync {
     async fn poll(&self) -> Result<SourceBatch, SourceError>;
     /// Stores the batch's cursor durably: its burns are not read again.
     async fn commit(&self, batch: &SourceBatch) -> Result<(), SourceError>;
+    /// Calls `on_head` each time the chain pushes a new head, for as long as the process
+    /// runs, so the watch loop polls at once instead of at its next interval. A push is only
+    /// a wake-up: what is read, `poll` reads. A source without pushes never calls it.
+    async fn follow_heads(&self, on_head: OnHead) {
+        let _ = on_head;
+        std::future::pending::<()>().await
+    }
 }
+
+/// What a source calls on each new head it is pushed.
+pub type OnHead = std::sync::Arc<dyn Fn() + Send + Sync>;
 
 #[cfg(test)]
 mod tests {

@@ -140,14 +140,18 @@ pub async fn burn(d: &Devnet, n: usize) -> Result<(u64, u64), BenchError> {
     burn_spaced(d, n, Duration::ZERO).await
 }
 
+/// Who the bench's EVM burns pay: anvil's account 3.
+pub fn recipient() -> B256 {
+    address_to_bytes32(address!("0x90F79bf6EB2c4f870365E785982E1f101E93b906"))
+}
+
 /// `n` burns as [`burn`], one every `spacing` (single transfers spread over blocks).
 pub async fn burn_spaced(
     d: &Devnet,
     n: usize,
     spacing: Duration,
 ) -> Result<(u64, u64), BenchError> {
-    let recipient = address_to_bytes32(address!("0x90F79bf6EB2c4f870365E785982E1f101E93b906"));
-    burn_toward(d, n, Domain::BASE, recipient, spacing).await
+    burn_toward(d, n, Domain::BASE, recipient(), spacing).await
 }
 
 /// `n` burns of 1 USD1 on ethereum toward `recipient` on `destination`, back to back with
@@ -159,7 +163,19 @@ pub async fn burn_toward(
     recipient: B256,
     spacing: Duration,
 ) -> Result<(u64, u64), BenchError> {
-    let c = d.chain("ethereum");
+    burn_from(d, "ethereum", n, destination, recipient, spacing).await
+}
+
+/// As [`burn_toward`], on the EVM chain named `source`.
+pub async fn burn_from(
+    d: &Devnet,
+    source: &str,
+    n: usize,
+    destination: Domain,
+    recipient: B256,
+    spacing: Duration,
+) -> Result<(u64, u64), BenchError> {
+    let c = d.chain(source);
     let p = wallet_provider(&c.rpc_url, &d.user)?;
     crate::client::User {
         key: d.user.clone(),

@@ -59,6 +59,11 @@ pub struct DevnetOptions {
     pub governor: Option<usd1_config::GovernorConfig>,
     /// What the attesters and the relayer are given as a chain's RPC URLs; None: the node's.
     pub service_rpc: Option<ServiceRpc>,
+    /// The services' watchers poll every this many ms (`poll_interval_ms`).
+    pub poll_interval_ms: u64,
+    /// Give the services each node's websocket (`ws_url`): watchers read a block as it is
+    /// pushed instead of at their next poll.
+    pub heads: bool,
     /// Remove `work_dir` when the devnet is dropped, unless the thread is panicking (a failed
     /// test keeps its logs). Tests set it; the devnet command keeps its directory.
     pub remove_work_dir_on_drop: bool,
@@ -110,6 +115,8 @@ impl DevnetOptions {
             remove_work_dir_on_drop: false,
             governor: None,
             service_rpc: None,
+            poll_interval_ms: 250,
+            heads: true,
         }
     }
 }
@@ -121,6 +128,13 @@ pub struct Chain {
     pub deployment: Deployment,
     pub admin: DynProvider,
     _anvil: Service,
+}
+
+impl Chain {
+    /// The node's websocket (anvil serves it on its RPC port).
+    pub fn ws_url(&self) -> String {
+        self.rpc_url.replacen("http://", "ws://", 1)
+    }
 }
 
 pub struct Devnet {
@@ -233,7 +247,15 @@ impl Devnet {
             }
         }
         if let Some(secs) = options.block_time {
-            for c in &chains {
+            // Each chain's block timer starts when interval mining is set. Set back to back,
+            // the chains sealed within 3 ms of each other every block, a lockstep no two real
+            // chains keep: a transfer toward the later one could never reach the block sealed
+            // just after its finality. Spread evenly over the interval instead (two chains:
+            // half a block apart), each direction has the same time to reach it.
+            let started = tokio::time::Instant::now();
+            let n = chains.len() as u32;
+            for (i, c) in chains.iter().enumerate() {
+                tokio::time::sleep_until(started + Duration::from_secs(secs) * i as u32 / n).await;
                 c.admin
                     .raw_request::<_, ()>("evm_setIntervalMining".into(), (secs,))
                     .await
@@ -309,6 +331,9 @@ impl Devnet {
     fn chain_configs(&self) -> BTreeMap<String, EvmChainConfig> {
         let mut chains = self.cli_chain_configs();
         for (name, cfg) in chains.iter_mut() {
+            if self.options.heads {
+                cfg.ws_url = Some(self.chain(name).ws_url());
+            }
             cfg.rpc_urls = self.service_urls(name, &cfg.rpc_urls[0]);
         }
         chains
@@ -336,7 +361,8 @@ impl Devnet {
                     token_messenger: c.deployment.messenger,
                     token: c.deployment.token,
                     start_block: 0,
-                    poll_interval_ms: 250,
+                    ws_url: None,
+                    poll_interval_ms: self.options.poll_interval_ms,
                     max_block_range: MAX_BLOCK_RANGE,
                     delivery_confirmations: 1,
                     explorer_tx_url: None,

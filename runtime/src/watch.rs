@@ -94,6 +94,9 @@ pub async fn run(source: Arc<dyn Source>, poll: Duration, intake: Arc<dyn Intake
     for reason in source.rejection_reasons() {
         REJECTED.with_label_values(&[source.name(), reason]);
     }
+    // Pushed heads wake the loop like a peer does: it polls as each block comes, and the
+    // interval below is what is left when nothing is pushed.
+    let _heads = FollowHeads::spawn(source.clone(), wake.clone());
     let mut tick = tokio::time::interval(poll);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut behind = false;
@@ -116,6 +119,23 @@ pub async fn run(source: Arc<dyn Source>, poll: Duration, intake: Arc<dyn Intake
         if !behind {
             tokio::time::sleep_until(started + MIN_WAKE_GAP.min(poll)).await;
         }
+    }
+}
+
+/// The source's head follower, stopped with the watch loop that started it.
+struct FollowHeads(tokio::task::JoinHandle<()>);
+
+impl FollowHeads {
+    fn spawn(source: Arc<dyn Source>, wake: Wake) -> Self {
+        Self(tokio::spawn(async move {
+            source.follow_heads(Arc::new(move || wake.now())).await
+        }))
+    }
+}
+
+impl Drop for FollowHeads {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -3,7 +3,7 @@
 
 use alloy::primitives::{Address, B256};
 use serde::{Deserialize, Serialize};
-use usd1_core::setting::{check_explorer_url, check_rpc_urls, InvalidSetting};
+use usd1_core::setting::{check_explorer_url, check_rpc_urls, check_ws_url, InvalidSetting};
 use usd1_core::Domain;
 
 /// When a block counts as final (DESIGN §3): the chain's `finalized` or `safe` tag, or a
@@ -33,6 +33,12 @@ pub struct EvmChainConfig {
     /// Where a fresh watcher starts reading.
     #[serde(default)]
     pub start_block: u64,
+    /// A websocket URL of a node of this chain (ws:// or wss://): the watchers subscribe to
+    /// its new heads and read each block as it comes, instead of at their next poll. Only a
+    /// wake-up: everything is still read, and checked, through `rpc_urls`, and polling goes
+    /// on beside it (alone while the socket is down).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ws_url: Option<String>,
     #[serde(default = "default_poll_ms")]
     pub poll_interval_ms: u64,
     /// Largest `eth_getLogs` range asked for at once.
@@ -66,6 +72,9 @@ impl EvmChainConfig {
                 "poll_interval_ms",
                 "must be greater than 0",
             ));
+        }
+        if let Some(url) = &self.ws_url {
+            check_ws_url(url)?;
         }
         if let Some(url) = &self.explorer_tx_url {
             check_explorer_url(url)?;

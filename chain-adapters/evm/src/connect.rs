@@ -27,4 +27,5 @@ pub fn source(
         chain.start_block,
         track_unconfirmed,
     )
+    .with_heads_url(chain.ws_url.clone())
 }

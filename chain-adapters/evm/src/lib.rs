@@ -5,6 +5,7 @@ pub mod bindings;
 pub mod conf;
 pub mod connect;
 pub mod destination;
+pub mod heads;
 pub mod metrics;
 pub mod receipts;
 pub mod rpc;

@@ -55,3 +55,19 @@ pub static FINALITY_VIOLATIONS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     )
     .unwrap_or_else(|e| fail(e))
 });
+pub static HEADS_SUBSCRIBED: LazyLock<IntGaugeVec> = LazyLock::new(|| {
+    register_int_gauge_vec!(
+        "usd1_head_subscription_up",
+        "1 while a chain's new heads are pushed over its websocket, 0 while it is polled only",
+        &["chain"]
+    )
+    .unwrap_or_else(|e| fail(e))
+});
+pub static HEADS_PUSHED: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        "usd1_heads_pushed_total",
+        "New heads pushed over the websocket, each waking the chain's watcher",
+        &["chain"]
+    )
+    .unwrap_or_else(|e| fail(e))
+});

@@ -70,6 +70,8 @@ pub struct Watcher<S> {
     chunk: u64,
     start_block: u64,
     track_unconfirmed: bool,
+    /// A websocket URL whose pushed heads wake the watch loop (`crate::heads`).
+    heads_url: Option<String>,
 }
 
 impl<S: BlockSource> Watcher<S> {
@@ -97,7 +99,14 @@ impl<S: BlockSource> Watcher<S> {
             chunk: chunk.max(1),
             start_block,
             track_unconfirmed,
+            heads_url: None,
         }
+    }
+
+    /// Follows `url`'s new heads (`eth_subscribe("newHeads")`) to poll as each block comes.
+    pub fn with_heads_url(mut self, url: Option<String>) -> Self {
+        self.heads_url = url;
+        self
     }
 
     /// The next block to read.

@@ -1,48 +1,75 @@
-//! When each block of a timed run appeared on the node, read by asking its number every
-//! few milliseconds: anvil records a block's time in whole seconds only, and how far apart
-//! blocks are sealed tells whether the miner kept its interval (a block sealed a few
-//! milliseconds after the one before can only carry what arrived in those milliseconds).
+//! When each block of a timed run was sealed, as the node pushes it (`eth_subscribe`
+//! newHeads over its websocket; anvil records a block's time in whole seconds only): to
+//! within the push's loopback hop, where polling the block number could be a poll late.
+//! How far apart blocks are sealed tells whether the miner kept its interval (a block sealed
+//! a few milliseconds after the one before can only carry what arrived in those ms).
 
-use alloy::providers::{DynProvider, Provider};
-use std::time::{Duration, Instant};
+use alloy::providers::{Provider, ProviderBuilder, WsConnect};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-/// How often the node is asked: 50 cheap calls a second, fine enough to tell a block sealed
-/// at once after another (a missed tick made up) from one a block interval later.
-const POLL: Duration = Duration::from_millis(20);
-
-/// A running watch of a node's block number.
+/// A running watch of a node's new heads.
 pub struct SealWatch {
     stop: oneshot::Sender<()>,
-    task: JoinHandle<Vec<(u64, Instant)>>,
+    task: JoinHandle<Vec<Seal>>,
 }
 
-/// Blocks and the moment each was first seen.
-pub struct Seals(Vec<(u64, Instant)>);
+/// A block and when its head was pushed, as an instant and in Unix ms (to set beside the
+/// relayer's history, which is in Unix ms).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Seal {
+    pub number: u64,
+    pub at: Instant,
+    pub unix_ms: u64,
+}
+
+/// Blocks and the moment each was sealed, the first entry being the head when the watch
+/// began (not a seal).
+pub struct Seals(Vec<Seal>);
+
+fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
 
 impl SealWatch {
-    pub fn start(node: DynProvider) -> Self {
+    /// Subscribes to `ws_url`'s new heads; returns once the subscription is confirmed.
+    pub async fn start(ws_url: &str) -> Result<Self, alloy::transports::TransportError> {
+        let node = ProviderBuilder::new()
+            .disable_recommended_fillers()
+            .connect_ws(WsConnect::new(ws_url))
+            .await?;
+        let mut heads = node.subscribe_blocks().await?;
+        let head = node.get_block_number().await?;
         let (stop, mut stopped) = oneshot::channel();
         let task = tokio::spawn(async move {
-            let mut seen: Vec<(u64, Instant)> = Vec::new();
-            let mut tick = tokio::time::interval(POLL);
+            let _node = node; // owns the socket
+            let mut seen = vec![Seal {
+                number: head,
+                at: Instant::now(),
+                unix_ms: unix_ms(),
+            }];
             loop {
-                tokio::select! {
+                let header = tokio::select! {
                     _ = &mut stopped => break,
-                    _ = tick.tick() => {}
-                }
-                // A failed read is a missed poll: the next one sees the block.
-                let Ok(number) = node.get_block_number().await else {
-                    continue;
+                    h = heads.recv() => h,
                 };
-                if seen.last().is_none_or(|(last, _)| number > *last) {
-                    seen.push((number, Instant::now()));
+                let Ok(header) = header else { break };
+                let (at, unix_ms) = (Instant::now(), unix_ms());
+                if seen.last().is_none_or(|s| header.number > s.number) {
+                    seen.push(Seal {
+                        number: header.number,
+                        at,
+                        unix_ms,
+                    });
                 }
             }
             seen
         });
-        Self { stop, task }
+        Ok(Self { stop, task })
     }
 
     pub async fn stop(self) -> Seals {
@@ -52,35 +79,34 @@ impl SealWatch {
 }
 
 impl Seals {
-    /// When block `number` was first seen (with the block after it when both appeared in one
-    /// poll); None if the watch ended before it.
-    pub fn seen(&self, number: u64) -> Option<Instant> {
-        self.0.iter().find(|(n, _)| *n >= number).map(|(_, at)| *at)
+    /// When block `number` was sealed (with a later one, if its own push was missed); None
+    /// if the watch ended before it.
+    pub fn seen(&self, number: u64) -> Option<Seal> {
+        self.0.iter().find(|s| s.number >= number).copied()
     }
 
-    /// The first block seen after `at`, and when: the one after the head seen at or before
-    /// `at` (the first reading, taken when the watch began, is not a seal).
-    pub fn first_after(&self, at: Instant) -> Option<(u64, Instant)> {
-        let i = self.0.iter().position(|(_, seen)| *seen > at)?;
-        let (number, seen) = self.0[i];
-        let block = match i {
-            0 => number,
-            _ => self.0[i - 1].0 + 1,
-        };
-        Some((block, seen))
+    /// The first block sealed after `at`: the one after the head at `at` (the first entry,
+    /// the head when the watch began, is not a seal).
+    pub fn first_after(&self, at: Instant) -> Option<Seal> {
+        let i = self.0.iter().position(|s| s.at > at)?;
+        let mut seal = self.0[i];
+        if i > 0 {
+            seal.number = self.0[i - 1].number + 1;
+        }
+        Some(seal)
     }
 
-    /// Milliseconds from the block before to each of `first..=last` (a block seen in the
-    /// same poll as the one before it shows 0: they were sealed within one poll). The first
-    /// reading is when the watch began, not a seal: the block after it has no gap.
+    /// Milliseconds from the block before to each of `first..=last` (a block pushed with a
+    /// later one shows 0). The first entry is when the watch began, not a seal: the block
+    /// after it has no gap.
     pub fn gaps_ms(&self, first: u64, last: u64) -> Vec<u64> {
         let mut gaps = Vec::new();
         for w in self.0.windows(2).skip(1) {
-            let ((before, seen_before), (number, seen)) = (w[0], w[1]);
-            for block in (before + 1)..=number {
+            let (before, seal) = (w[0], w[1]);
+            for block in (before.number + 1)..=seal.number {
                 if (first..=last).contains(&block) {
-                    let gap = if block == before + 1 {
-                        seen.duration_since(seen_before).as_millis() as u64
+                    let gap = if block == before.number + 1 {
+                        seal.at.duration_since(before.at).as_millis() as u64
                     } else {
                         0
                     };
@@ -95,27 +121,46 @@ impl Seals {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
+
+    fn seals(t: Instant, blocks: &[(u64, u64)]) -> Seals {
+        Seals(
+            blocks
+                .iter()
+                .map(|&(number, ms)| Seal {
+                    number,
+                    at: t + Duration::from_millis(ms),
+                    unix_ms: 1_000_000 + ms,
+                })
+                .collect(),
+        )
+    }
 
     #[test]
-    fn gaps_are_between_seals_seen_not_from_the_watchs_start() {
+    fn gaps_are_between_seals_not_from_the_watchs_start() {
         let t = Instant::now();
-        let ms = |n: u64| t + Duration::from_millis(n);
-        // Block 10 was there when the watch began; 12 and 13 appeared in one poll.
-        let seals = Seals(vec![(10, ms(0)), (11, ms(400)), (13, ms(1_400))]);
+        // Block 10 was the head when the watch began; 12 came with 13.
+        let seals = seals(t, &[(10, 0), (11, 400), (13, 1_400)]);
         assert_eq!(seals.gaps_ms(11, 13), vec![1_000, 0]);
         assert_eq!(seals.gaps_ms(13, 13), vec![0]);
     }
 
     #[test]
-    fn a_block_is_seen_with_the_poll_that_first_showed_it_and_the_next_one_follows_a_moment() {
+    fn a_block_is_sealed_when_pushed_and_the_next_one_follows_the_moment_asked() {
         let t = Instant::now();
         let ms = |n: u64| t + Duration::from_millis(n);
-        let seals = Seals(vec![(10, ms(0)), (11, ms(400)), (13, ms(1_400))]);
-        assert_eq!(seals.seen(11), Some(ms(400)));
-        assert_eq!(seals.seen(12), Some(ms(1_400)), "seen with 13, in one poll");
-        assert_eq!(seals.seen(14), None);
-        assert_eq!(seals.first_after(ms(100)), Some((11, ms(400))));
-        assert_eq!(seals.first_after(ms(400)), Some((12, ms(1_400))));
-        assert_eq!(seals.first_after(ms(1_400)), None);
+        let seals = seals(t, &[(10, 0), (11, 400), (13, 1_400)]);
+        assert_eq!(seals.seen(11).map(|s| s.at), Some(ms(400)));
+        assert_eq!(seals.seen(11).map(|s| s.unix_ms), Some(1_000_400));
+        assert_eq!(
+            seals.seen(12).map(|s| s.at),
+            Some(ms(1_400)),
+            "came with 13"
+        );
+        assert!(seals.seen(14).is_none());
+        let after = |at| seals.first_after(at).map(|s| (s.number, s.at));
+        assert_eq!(after(ms(100)), Some((11, ms(400))));
+        assert_eq!(after(ms(400)), Some((12, ms(1_400))));
+        assert_eq!(after(ms(1_400)), None);
     }
 }

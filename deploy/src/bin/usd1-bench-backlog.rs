@@ -29,11 +29,12 @@ use alloy::providers::Provider;
 use clap::Parser;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
+use usd1_core::Domain;
 use usd1_deploy::bench::cpu::{CpuSample, CpuUse};
-use usd1_deploy::bench::seals::SealWatch;
+use usd1_deploy::bench::seals::{SealWatch, Seals};
 use usd1_deploy::bench::{
-    attest, burn, burn_spaced, deliver_singles, observed_to_submitted_ms, sent_messages, signed,
-    supply, wait_final, BenchError, AMOUNT,
+    attest, burn, burn_from, deliver_singles, observed_to_submitted_ms, recipient, sent_messages,
+    signed, supply, wait_final, BenchError, AMOUNT,
 };
 use usd1_deploy::{Devnet, DevnetOptions};
 use usd1_solana::solana_sdk::signature::Signer;
@@ -50,8 +51,8 @@ struct Args {
     /// Rounds (each runs the three ways once).
     #[arg(long, default_value_t = 2)]
     rounds: usize,
-    /// Single transfers (one every 250 ms, the relayer running) whose final burn observed →
-    /// delivery broadcast time is measured, after the backlogs.
+    /// Single transfers each way between the EVM chains (one every 250 ms, the relayer
+    /// running), each timed against its floor, after the backlogs.
     #[arg(long, default_value_t = 100)]
     transfers: usize,
     /// Seconds each service's attestation route is asked over keep-alive connections.
@@ -69,6 +70,10 @@ struct Args {
     /// Solana-bound backlog.
     #[arg(long, default_value_t = 3)]
     solana_transfers: usize,
+    /// Run the devnet's services without the nodes' websockets (watchers only poll), to
+    /// compare with pushed heads.
+    #[arg(long)]
+    no_heads: bool,
     /// The devnet's directory (wiped first).
     #[arg(long)]
     work_dir: PathBuf,
@@ -129,7 +134,9 @@ async fn main() {
 
 async fn run(args: Args) -> Result<(), BenchError> {
     let _ = std::fs::remove_dir_all(&args.work_dir);
-    let mut d = Devnet::start(DevnetOptions::new(&args.work_dir)).await?;
+    let mut options = DevnetOptions::new(&args.work_dir);
+    options.heads = !args.no_heads;
+    let mut d = Devnet::start(options).await?;
     d.kill_relayer().await;
     let base = d.chain("base").admin.clone();
     let limit = base
@@ -282,20 +289,31 @@ Solana-bound backlog of {n} (ethereum → Solana), side by side:
     Ok(())
 }
 
-/// Final burn observed → delivery broadcast, from the relayer's history of `n` single
-/// transfers made while it runs (batching on: a lone transfer waits at most its linger).
+/// `n` single transfers each way between the two EVM chains, one every 250 ms while the
+/// relayer runs (batching on: a lone transfer waits at most its linger), each against its
+/// floor, and the relayer's part: final burn observed → delivery broadcast.
 async fn latency(d: &mut Devnet, n: usize) -> Result<(), BenchError> {
     d.set_max_batch(20).await?;
-    let eth_seals = SealWatch::start(d.chain("ethereum").admin.clone());
-    let base_seals = SealWatch::start(d.chain("base").admin.clone());
-    let burns = burn_spaced(d, n, Duration::from_millis(250)).await?;
-    let eth = d.chain("ethereum");
-    let messages = sent_messages(&eth.admin, eth.deployment.transmitter, burns).await?;
-    let records = settled(d, &messages).await?;
+    let eth_seals = SealWatch::start(&d.chain("ethereum").ws_url()).await?;
+    let base_seals = SealWatch::start(&d.chain("base").ws_url()).await?;
+    let to = recipient();
+    let spacing = Duration::from_millis(250);
+    let (to_base, to_eth) = tokio::try_join!(
+        burn_from(d, "ethereum", n, Domain::BASE, to, spacing),
+        burn_from(d, "base", n, Domain::ETHEREUM, to, spacing),
+    )?;
+    let (eth, base) = (d.chain("ethereum"), d.chain("base"));
+    let to_base = sent_messages(&eth.admin, eth.deployment.transmitter, to_base).await?;
+    let to_eth = sent_messages(&base.admin, base.deployment.transmitter, to_eth).await?;
+    let to_base = settled(d, &to_base).await?;
+    let to_eth = settled(d, &to_eth).await?;
     let (eth_seals, base_seals) = (eth_seals.stop().await, base_seals.stop().await);
-    vs_floor(d, &records, &eth_seals, &base_seals).await?;
-    let mut ms: Vec<u64> = records
+    println!();
+    vs_floor(d, ("ethereum", "base"), &to_base, &eth_seals, &base_seals).await?;
+    vs_floor(d, ("base", "ethereum"), &to_eth, &base_seals, &eth_seals).await?;
+    let mut ms: Vec<u64> = to_base
         .iter()
+        .chain(&to_eth)
         .filter_map(observed_to_submitted_ms)
         .collect();
     ms.sort_unstable();
@@ -306,8 +324,7 @@ async fn latency(d: &mut Devnet, n: usize) -> Result<(), BenchError> {
     }
     let at = |q: f64| ms[((ms.len() - 1) as f64 * q).round() as usize];
     println!(
-        "
-final burn observed → delivery broadcast, {} single transfers (one every 250 ms): p50 {} ms, p99 {} ms, max {} ms",
+        "final burn observed → delivery broadcast (the relayer's part), {} single transfers: p50 {} ms, p99 {} ms, max {} ms",
         ms.len(),
         at(0.5),
         at(0.99),
@@ -316,20 +333,23 @@ final burn observed → delivery broadcast, {} single transfers (one every 250 m
     Ok(())
 }
 
-/// Each single transfer's mint against its floor: from the burn's block to the mint's block
-/// on base, against from the burn's block to the first base block sealed after the burn
-/// was final on ethereum (its block + the devnet's confirmations), seal times as the bench
-/// saw them (every 20 ms). Prints the ratio's p50 / p99 and how many mints were in that
-/// first block.
+/// Each single transfer `source → destination` against its floor: from the burn's block to
+/// the mint's block, against from the burn's block to the first destination block sealed
+/// after the burn's finality block (its block + the devnet's confirmations), with seal times
+/// as the nodes pushed them. Prints the ratio's p50 / p99, how many mints were in that first
+/// block, finality (the final block sealed) → delivery broadcast, and how long after the
+/// final block the destination sealed its next one (the chains' phase: the time a relay has).
 async fn vs_floor(
     d: &Devnet,
+    (source, destination): (&str, &str),
     records: &[serde_json::Value],
-    eth: &usd1_deploy::bench::seals::Seals,
-    base: &usd1_deploy::bench::seals::Seals,
+    source_seals: &Seals,
+    destination_seals: &Seals,
 ) -> Result<(), BenchError> {
-    let node = &d.chain("base").admin;
+    let node = &d.chain(destination).admin;
     let confirmations = d.options.confirmations;
     let (mut ratios, mut in_floor, mut late) = (Vec::new(), 0, Vec::<u64>::new());
+    let (mut to_broadcast, mut phase) = (Vec::new(), Vec::new());
     for r in records {
         let Some(block) = r["sourceBlock"].as_u64() else {
             continue;
@@ -343,44 +363,69 @@ async fn vs_floor(
                 mint = receipt.block_number.filter(|_| receipt.status());
             }
         }
-        let (Some(mint), Some(burnt), Some(fin)) =
-            (mint, eth.seen(block), eth.seen(block + confirmations))
-        else {
+        let (Some(mint), Some(burnt), Some(fin)) = (
+            mint,
+            source_seals.seen(block),
+            source_seals.seen(block + confirmations),
+        ) else {
             continue;
         };
-        let (Some((floor, floor_at)), Some(minted_at)) = (base.first_after(fin), base.seen(mint))
-        else {
+        let (Some(floor), Some(minted)) = (
+            destination_seals.first_after(fin.at),
+            destination_seals.seen(mint),
+        ) else {
             continue;
         };
-        let to = |at: Instant| at.saturating_duration_since(burnt).as_secs_f64();
-        ratios.push(to(minted_at) / to(floor_at).max(1e-3));
-        // At or (a seal the bench saw late) before the floor block.
-        match mint.saturating_sub(floor) {
+        let since_burn = |at: Instant| at.saturating_duration_since(burnt.at).as_secs_f64();
+        ratios.push(since_burn(minted.at) / since_burn(floor.at).max(1e-3));
+        phase.push(floor.at.saturating_duration_since(fin.at).as_millis() as u64);
+        if let Some(sent) = submitted_ms(r) {
+            to_broadcast.push(sent.saturating_sub(fin.unix_ms));
+        }
+        match mint.saturating_sub(floor.number) {
             0 => in_floor += 1,
             k => late.push(k),
         }
     }
     if ratios.is_empty() {
-        return Err(BenchError::NotMinted(
-            "no single transfer to compare with its floor".into(),
-        ));
+        return Err(BenchError::NotMinted(format!(
+            "no single transfer {source} → {destination} to compare with its floor"
+        )));
     }
     ratios.sort_by(f64::total_cmp);
-    let at = |q: f64| ratios[((ratios.len() - 1) as f64 * q).round() as usize];
+    let q = |v: &[f64], q: f64| v[((v.len() - 1) as f64 * q).round() as usize];
     let mut later: std::collections::BTreeMap<u64, usize> = Default::default();
     late.iter().for_each(|k| *later.entry(*k).or_default() += 1);
-    let later: Vec<String> = later
+    let later: String = later
         .iter()
-        .map(|(k, n)| format!("{n} were {k} block(s) later"))
+        .map(|(k, n)| format!(", {n} were {k} block(s) later"))
         .collect();
+    let ms = |mut v: Vec<u64>, quantile: f64| {
+        v.sort_unstable();
+        v.get(((v.len().max(1) - 1) as f64 * quantile).round() as usize)
+            .copied()
+            .unwrap_or(0)
+    };
     println!(
-        "single transfers, burn → mint block against burn → the first base block sealed after finality ({confirmations} confirmations), {} transfers: p50 {:.2}×, p99 {:.2}×; {in_floor} minted in that block{}",
+        "{source} → {destination}, {} single transfers: burn → mint block against burn → the first {destination} block sealed after finality ({confirmations} confirmations): p50 {:.2}×, p99 {:.2}×; {in_floor} minted in that block{later}
+  finality (the final block sealed) → delivery broadcast: p50 {} ms, p99 {} ms; {destination} sealed its next block {} ms after {source}'s final one (median: the time a relay has)",
         ratios.len(),
-        at(0.5),
-        at(0.99),
-        later.iter().map(|l| format!(", {l}")).collect::<String>()
+        q(&ratios, 0.5),
+        q(&ratios, 0.99),
+        ms(to_broadcast.clone(), 0.5),
+        ms(to_broadcast, 0.99),
+        ms(phase, 0.5),
     );
     Ok(())
+}
+
+/// When the relayer's record says its delivery was broadcast (Unix ms).
+fn submitted_ms(record: &serde_json::Value) -> Option<u64> {
+    record["history"]
+        .as_array()?
+        .iter()
+        .find(|h| h["state"] == "submitted")?["at_ms"]
+        .as_u64()
 }
 
 /// Requests per second of `GET /v1/attestations/{hash}` (a complete one) on attester 1 and
@@ -482,7 +527,7 @@ async fn keep_alive_rate(
 
 /// Makes a backlog of `n` attested messages and mints it `way`.
 async fn backlog(d: &mut Devnet, way: Way, n: usize) -> Result<Run, BenchError> {
-    let seals = SealWatch::start(d.chain("base").admin.clone());
+    let seals = SealWatch::start(&d.chain("base").ws_url()).await?;
     let burns = burn(d, n).await?;
     let eth = d.chain("ethereum");
     let messages = sent_messages(&eth.admin, eth.deployment.transmitter, burns).await?;

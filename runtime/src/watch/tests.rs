@@ -13,6 +13,8 @@ struct Scripted {
     commits: Mutex<u32>,
     /// Heights one poll reads at most (a long history takes several polls).
     per_poll: u64,
+    /// Heads to push: each `()` sent here is one.
+    heads: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<()>>>,
 }
 
 fn burn(nonce: u64) -> ObservedBurn {
@@ -79,6 +81,15 @@ impl Source for Scripted {
         *self.commits.lock().unwrap() += 1;
         Ok(())
     }
+    async fn follow_heads(&self, on_head: usd1_core::source::OnHead) {
+        let heads = self.heads.lock().unwrap().take();
+        let Some(mut heads) = heads else {
+            return std::future::pending().await;
+        };
+        while heads.recv().await.is_some() {
+            on_head();
+        }
+    }
 }
 
 /// Stores nonces; fails while `fail` is set.
@@ -112,6 +123,7 @@ fn scripted(n: u64) -> Scripted {
         cursor: Mutex::new(1),
         commits: Mutex::new(0),
         per_poll: u64::MAX,
+        heads: Mutex::new(None),
     }
 }
 
@@ -205,6 +217,37 @@ async fn a_woken_loop_polls_at_once_not_at_its_interval() {
         Duration::from_secs(1),
         "woken, it polls at once"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_pushed_head_polls_at_once_and_the_follower_stops_with_the_loop() {
+    let (push, heads) = tokio::sync::mpsc::unbounded_channel();
+    let (tx, mut polls) = tokio::sync::mpsc::unbounded_channel();
+    let source = Scripted {
+        heads: Mutex::new(Some(heads)),
+        ..scripted(0)
+    };
+    let watch = tokio::spawn(run(
+        Arc::new(source),
+        HOUR,
+        Arc::new(Timed(tx)),
+        Wake::default(),
+    ));
+    let first = polls.recv().await.unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(polls.try_recv().is_err(), "polled before a head came");
+    push.send(()).unwrap();
+    let second = polls.recv().await.unwrap();
+    assert_eq!(
+        second - first,
+        Duration::from_secs(1),
+        "a head, a poll at once"
+    );
+    watch.abort();
+    let _ = watch.await;
+    // The follower went with the loop: nobody takes heads any more.
+    tokio::task::yield_now().await;
+    assert!(push.is_closed(), "the head follower outlived its loop");
 }
 
 #[tokio::test(start_paused = true)]

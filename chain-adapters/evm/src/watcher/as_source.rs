@@ -3,7 +3,7 @@
 use super::{Batch, WatchError, Watcher};
 use crate::source::BlockSource;
 use async_trait::async_trait;
-use usd1_core::source::{Checkpoint, Source, SourceBatch, SourceError};
+use usd1_core::source::{Checkpoint, OnHead, Source, SourceBatch, SourceError};
 use usd1_core::Domain;
 
 impl From<WatchError> for SourceError {
@@ -50,5 +50,12 @@ impl<S: BlockSource + 'static> Source for Watcher<S> {
             .get()
             .ok_or_else(|| SourceError::ForeignBatch(self.chain.clone()))?;
         Ok(Watcher::commit(self, own).await?)
+    }
+
+    async fn follow_heads(&self, on_head: OnHead) {
+        match &self.heads_url {
+            Some(url) => crate::heads::follow(self.chain.clone(), url.clone(), on_head).await,
+            None => std::future::pending().await,
+        }
     }
 }
