@@ -4,7 +4,8 @@
 #   1. gas: receiveMessage single and receiveMessages batches of 5/20/50 (forge, total tx gas)
 #   2. a backlog for one destination: mints/s of a bare receiveMessage loop vs the relayer,
 #      one delivery a message and in batches, and how full the blocks were; then single
-#      transfers' final burn observed → delivery broadcast (p50/p99), and the attestation
+#      transfers each way against their floor, finality (the final block sealed) → delivery
+#      broadcast and the relayer's own part of it (p50/p99), and the attestation
 #      route's keep-alive requests per second on an attester and the relayer; and a
 #      Solana-bound backlog's mints/s (a second devnet, with Agave's test validator)
 #   3. the demo's transfers end to end (each way) and the relayer's observed → broadcast time

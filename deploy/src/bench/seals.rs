@@ -42,8 +42,10 @@ impl SealWatch {
             .disable_recommended_fillers()
             .connect_ws(WsConnect::new(ws_url))
             .await?;
-        let mut heads = node.subscribe_blocks().await?;
+        // The head first: a block sealed before the subscription is confirmed is then
+        // pushed after it, not taken for the starting head.
         let head = node.get_block_number().await?;
+        let mut heads = node.subscribe_blocks().await?;
         let (stop, mut stopped) = oneshot::channel();
         let task = tokio::spawn(async move {
             let _node = node; // owns the socket
@@ -57,7 +59,12 @@ impl SealWatch {
                     _ = &mut stopped => break,
                     h = heads.recv() => h,
                 };
-                let Ok(header) = header else { break };
+                let header = match header {
+                    Ok(header) => header,
+                    // Heads missed: the next one pushed stands for them.
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(_) => break,
+                };
                 let (at, unix_ms) = (Instant::now(), unix_ms());
                 if seen.last().is_none_or(|s| header.number > s.number) {
                     seen.push(Seal {

@@ -18,6 +18,8 @@ enum Script {
     Huge(usize),
     /// Closes the connection before the websocket handshake.
     HangUp,
+    /// Confirms the subscription, then closes the socket.
+    Close,
 }
 
 /// Serves `scripts[i]` to the i-th connection (the last one to any after it); reports each
@@ -73,6 +75,10 @@ async fn serve(tcp: tokio::net::TcpStream, script: Script) {
             }
         }
         Script::HangUp => return,
+        Script::Close => {
+            let _ = ws.close(None).await;
+            return;
+        }
         Script::Huge(bytes) => {
             let big = format!("\"{}\"", "a".repeat(bytes));
             let _ = ws.send(Message::Text(notification(&big).into())).await;
@@ -112,8 +118,41 @@ impl Counter {
     }
 }
 
-fn spawn_follow(chain: &str, url: &str, counter: &Counter) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(follow(chain.into(), url.into(), counter.on_head()))
+/// The follower on a quick clock: every head wakes (no gap) unless a test says otherwise.
+fn quick() -> Timing {
+    Timing {
+        connect_timeout: Duration::from_secs(10),
+        silence: Duration::from_secs(60),
+        wake_gap: Duration::ZERO,
+        first_pause: Duration::from_millis(50),
+        max_pause: Duration::from_millis(200),
+        steady: Duration::from_secs(30),
+    }
+}
+
+fn spawn_follow(
+    chain: &str,
+    url: &str,
+    counter: &Counter,
+    timing: Timing,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(follow_with(
+        chain.into(),
+        url.into(),
+        counter.on_head(),
+        timing,
+    ))
+}
+
+async fn next_connection(connections: &mut mpsc::UnboundedReceiver<usize>) -> usize {
+    tokio::time::timeout(Duration::from_secs(20), connections.recv())
+        .await
+        .expect("a connection within 20 s")
+        .expect("the fake node runs")
+}
+
+fn up(chain: &str) -> i64 {
+    metrics::HEADS_SUBSCRIBED.with_label_values(&[chain]).get()
 }
 
 #[tokio::test]
@@ -121,7 +160,7 @@ async fn each_pushed_head_wakes_and_the_gauge_says_subscribed() {
     let header = r#"{"number":"0x10","hash":"0x01"}"#.to_string();
     let (url, _) = fake_node(vec![Script::Heads(vec![header; 3])]).await;
     let heads = Counter::default();
-    let task = spawn_follow("heads-a", &url, &heads);
+    let task = spawn_follow("heads-a", &url, &heads, quick());
     heads.wait_for(3).await;
     assert_eq!(
         metrics::HEADS_SUBSCRIBED
@@ -142,7 +181,7 @@ async fn a_head_is_a_wake_up_whatever_it_holds() {
     let junk = vec!["null".into(), "\"not a block\"".into(), "[1,2]".into()];
     let (url, _) = fake_node(vec![Script::Heads(junk)]).await;
     let heads = Counter::default();
-    let task = spawn_follow("heads-b", &url, &heads);
+    let task = spawn_follow("heads-b", &url, &heads, quick());
     heads.wait_for(3).await;
     task.abort();
 }
@@ -155,10 +194,9 @@ async fn an_oversized_message_drops_the_connection_and_the_follower_comes_back()
     ])
     .await;
     let heads = Counter::default();
-    let task = spawn_follow("heads-c", &url, &heads);
-    assert_eq!(connections.recv().await, Some(0));
-    // The second connection is only made once the first was cut.
-    assert_eq!(connections.recv().await, Some(1));
+    let task = spawn_follow("heads-c", &url, &heads, quick());
+    assert_eq!(next_connection(&mut connections).await, 0);
+    assert_eq!(next_connection(&mut connections).await, 1);
     heads.wait_for(1).await;
     assert_eq!(heads.count(), 1, "the oversized message woke nobody");
     task.abort();
@@ -173,16 +211,79 @@ async fn a_node_that_hangs_up_is_tried_again_until_it_serves() {
     ])
     .await;
     let heads = Counter::default();
-    let task = spawn_follow("heads-d", &url, &heads);
+    let task = spawn_follow("heads-d", &url, &heads, quick());
     for i in 0..3 {
-        assert_eq!(connections.recv().await, Some(i));
+        assert_eq!(next_connection(&mut connections).await, i);
     }
     heads.wait_for(1).await;
-    assert_eq!(
-        metrics::HEADS_SUBSCRIBED
-            .with_label_values(&["heads-d"])
-            .get(),
-        1
-    );
+    assert_eq!(up("heads-d"), 1);
     task.abort();
+}
+
+#[tokio::test]
+async fn a_closed_socket_sets_the_gauge_to_zero_and_the_follower_not_alloy_reconnects() {
+    // Subscribed, then closed; every later connection is refused before the handshake.
+    let (url, mut connections) = fake_node(vec![Script::Close, Script::HangUp]).await;
+    let heads = Counter::default();
+    let task = spawn_follow("heads-e", &url, &heads, quick());
+    assert_eq!(next_connection(&mut connections).await, 0);
+    // The retry comes from the follower's loop, which has put the gauge down first.
+    assert_eq!(next_connection(&mut connections).await, 1);
+    assert_eq!(up("heads-e"), 0);
+    assert_eq!(heads.count(), 0);
+    task.abort();
+}
+
+#[tokio::test]
+async fn a_silent_subscription_is_dropped_and_made_again() {
+    let (url, mut connections) = fake_node(vec![Script::Heads(vec![])]).await;
+    let heads = Counter::default();
+    let timing = Timing {
+        silence: Duration::from_millis(300),
+        ..quick()
+    };
+    let task = spawn_follow("heads-f", &url, &heads, timing);
+    assert_eq!(next_connection(&mut connections).await, 0);
+    assert_eq!(next_connection(&mut connections).await, 1, "resubscribed");
+    task.abort();
+}
+
+#[tokio::test]
+async fn a_flood_of_heads_wakes_once_at_once_and_once_at_the_gaps_end() {
+    let flood = vec!["{}".to_string(); 200];
+    let (url, _) = fake_node(vec![Script::Heads(flood)]).await;
+    let heads = Counter::default();
+    let timing = Timing {
+        wake_gap: Duration::from_secs(3),
+        ..quick()
+    };
+    let task = spawn_follow("heads-g", &url, &heads, timing);
+    heads.wait_for(1).await;
+    let pushed = || metrics::HEADS_PUSHED.with_label_values(&["heads-g"]).get();
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while pushed() < 200 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("every head taken");
+    // Read before the gap ends: the first head woke, the rest wait for the owed wake.
+    assert_eq!(heads.count(), 1, "200 heads inside one gap");
+    heads.wait_for(2).await;
+    task.abort();
+}
+
+#[test]
+fn paced_wakes_fold_heads_inside_the_gap_into_one_at_its_end() {
+    let t = Instant::now();
+    let ms = |n: u64| t + Duration::from_millis(n);
+    let mut p = Paced::new(Duration::from_millis(100));
+    assert!(p.head(ms(0)), "the first head wakes at once");
+    assert_eq!(p.due(), None);
+    assert!(!p.head(ms(10)));
+    assert!(!p.head(ms(90)));
+    assert_eq!(p.due(), Some(ms(100)), "one wake owed, at the gap's end");
+    p.woke(ms(100));
+    assert_eq!(p.due(), None);
+    assert!(p.head(ms(250)), "past the gap a head wakes at once again");
 }
