@@ -23,6 +23,7 @@ pub mod backfill;
 pub mod cpu;
 pub mod seals;
 pub mod solana;
+pub mod summary;
 
 /// 1 USD1 per burn.
 pub const AMOUNT: u64 = 1_000_000;

@@ -32,6 +32,7 @@ use std::time::{Duration, Instant};
 use usd1_core::Domain;
 use usd1_deploy::bench::cpu::{CpuSample, CpuUse};
 use usd1_deploy::bench::seals::{SealWatch, Seals};
+use usd1_deploy::bench::summary;
 use usd1_deploy::bench::{
     attest, burn, burn_from, deliver_singles, observed_to_submitted_ms, recipient, sent_messages,
     signed, supply, wait_final, BenchError, AMOUNT,
@@ -193,6 +194,12 @@ async fn run(args: Args) -> Result<(), BenchError> {
             rate(way) / bare
         );
     }
+    summarize_backlog(
+        args.messages,
+        &runs,
+        bare,
+        rate(Way::Relayer { max_batch: 20 }),
+    );
     if args.transfers > 0 {
         latency(&mut d, args.transfers).await?;
     }
@@ -210,6 +217,53 @@ async fn run(args: Args) -> Result<(), BenchError> {
         .await?;
     }
     Ok(())
+}
+
+/// The backlog's rows of the closing table: batched mints/s against the bare loop, and how
+/// full the relayer kept the blocks between a backlog's first and last.
+fn summarize_backlog(messages: usize, runs: &[(Way, Run)], bare: f64, batched: f64) {
+    summary::row(
+        &format!("backlog of {messages}: batched mints/s vs the bare loop"),
+        ">= 0.9x",
+        &format!(
+            "{:.2}x ({batched:.1} vs {bare:.1} mints/s, medians)",
+            batched / bare
+        ),
+        Some(batched / bare >= 0.9),
+    );
+    let between = |way: Way| -> Vec<f64> {
+        runs.iter()
+            .filter(|(w, _)| *w == way)
+            .filter_map(|(_, r)| r.fullness_between)
+            .collect()
+    };
+    let blocks = |way: Way| -> Vec<&Vec<u64>> {
+        runs.iter()
+            .filter(|(w, _)| *w == way)
+            .map(|(_, r)| &r.each_block)
+            .collect()
+    };
+    let (single, batched) = (
+        between(Way::Relayer { max_batch: 1 }),
+        between(Way::Relayer { max_batch: 20 }),
+    );
+    let lowest = |v: &[f64]| v.iter().copied().fold(f64::INFINITY, f64::min);
+    let all: Vec<f64> = single.iter().chain(&batched).copied().collect();
+    let said = |v: &[f64]| match v.is_empty() {
+        true => "no block between the first and the last in this run".to_string(),
+        false => format!("at least {:.1} %", lowest(v) * 100.0),
+    };
+    summary::row(
+        "relayer blocks under a backlog, between the first and the last",
+        ">= 90 % full",
+        &format!(
+            "single deliveries {}; batched {} (each block, %: {:?}; the first holds what is sent after the relayer starts partway through an interval)",
+            said(&single),
+            said(&batched),
+            blocks(Way::Relayer { max_batch: 20 })
+        ),
+        (!all.is_empty()).then(|| lowest(&all) >= 0.9),
+    );
 }
 
 /// A backlog of `n` attested messages ethereum → Solana, minted by the relayer started on
@@ -256,6 +310,17 @@ Solana-bound backlog of {n} (ethereum → Solana), side by side:
         rate(relayed),
         rate(relayed) / rate(bare)
     );
+    summary::row(
+        &format!("Solana-bound backlog of {n}: mints/s vs a bare loop"),
+        "measured",
+        &format!(
+            "{:.2}x ({:.1} vs {:.1} mints/s)",
+            rate(relayed) / rate(bare),
+            rate(relayed),
+            rate(bare)
+        ),
+        None,
+    );
     if transfers > 0 {
         let floor_messages = solana::final_burns(&d, transfers, wallet).await?;
         let mut to_finalized = solana::mint_to_finalized(&d, &floor_messages).await?;
@@ -284,6 +349,17 @@ Solana-bound backlog of {n} (ethereum → Solana), side by side:
             sol_final.as_secs_f64(),
             e2e.as_secs_f64() / floor.as_secs_f64()
         );
+        summary::row(
+            "ethereum -> Solana single transfer vs its floor (medians)",
+            "measured",
+            &format!(
+                "{:.2}x ({:.2} s vs {:.2} s, {transfers} transfers)",
+                e2e.as_secs_f64() / floor.as_secs_f64(),
+                e2e.as_secs_f64(),
+                floor.as_secs_f64()
+            ),
+            None,
+        );
     }
     d.stop().await;
     Ok(())
@@ -309,8 +385,10 @@ async fn latency(d: &mut Devnet, n: usize) -> Result<(), BenchError> {
     let to_eth = settled(d, &to_eth).await?;
     let (eth_seals, base_seals) = (eth_seals.stop().await, base_seals.stop().await);
     println!();
-    vs_floor(d, ("ethereum", "base"), &to_base, &eth_seals, &base_seals).await?;
-    vs_floor(d, ("base", "ethereum"), &to_eth, &base_seals, &eth_seals).await?;
+    let floors = [
+        vs_floor(d, ("ethereum", "base"), &to_base, &eth_seals, &base_seals).await?,
+        vs_floor(d, ("base", "ethereum"), &to_eth, &base_seals, &eth_seals).await?,
+    ];
     let mut ms: Vec<u64> = to_base
         .iter()
         .chain(&to_eth)
@@ -330,7 +408,54 @@ async fn latency(d: &mut Devnet, n: usize) -> Result<(), BenchError> {
         at(0.99),
         at(1.0)
     );
+    summary::row(
+        "single transfer: mint block vs the floor (the first destination block sealed after finality)",
+        "keep 1.00 (p50, p99)",
+        &floors
+            .iter()
+            .map(|f| {
+                format!(
+                    "{}: p50 {:.2}x, p99 {:.2}x ({} of {} in that block)",
+                    f.way, f.p50, f.p99, f.in_floor, f.transfers
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        Some(floors.iter().all(|f| f.p50 <= 1.001 && f.p99 <= 1.001)),
+    );
+    let mut sealed: Vec<u64> = floors.iter().flat_map(|f| f.to_broadcast.clone()).collect();
+    sealed.sort_unstable();
+    let (p50, p99) = (quantile(&sealed, 0.5), quantile(&sealed, 0.99));
+    summary::row(
+        "finality (the final block sealed) -> delivery broadcast",
+        "p50 <= 50 ms, p99 <= 150 ms",
+        &format!(
+            "p50 {p50} ms, p99 {p99} ms ({} transfers both ways; the relayer's own part, final burn observed -> broadcast: p50 {} ms, p99 {} ms)",
+            sealed.len(),
+            at(0.5),
+            at(0.99)
+        ),
+        Some(!sealed.is_empty() && p50 <= 50 && p99 <= 150),
+    );
     Ok(())
+}
+
+/// The `q` quantile of sorted `v` (0 when empty).
+fn quantile(v: &[u64], q: f64) -> u64 {
+    v.get(((v.len().max(1) - 1) as f64 * q).round() as usize)
+        .copied()
+        .unwrap_or(0)
+}
+
+/// One direction's single transfers against their floor.
+struct Floor {
+    way: String,
+    transfers: usize,
+    p50: f64,
+    p99: f64,
+    in_floor: usize,
+    /// Each transfer's final block sealed → delivery broadcast, ms.
+    to_broadcast: Vec<u64>,
 }
 
 /// Each single transfer `source → destination` against its floor: from the burn's block to
@@ -345,7 +470,7 @@ async fn vs_floor(
     records: &[serde_json::Value],
     source_seals: &Seals,
     destination_seals: &Seals,
-) -> Result<(), BenchError> {
+) -> Result<Floor, BenchError> {
     let node = &d.chain(destination).admin;
     let confirmations = d.options.confirmations;
     let (mut ratios, mut in_floor, mut late) = (Vec::new(), 0, Vec::<u64>::new());
@@ -400,11 +525,9 @@ async fn vs_floor(
         .iter()
         .map(|(k, n)| format!(", {n} were {k} block(s) later"))
         .collect();
-    let ms = |mut v: Vec<u64>, quantile: f64| {
+    let ms = |mut v: Vec<u64>, q: f64| {
         v.sort_unstable();
-        v.get(((v.len().max(1) - 1) as f64 * quantile).round() as usize)
-            .copied()
-            .unwrap_or(0)
+        quantile(&v, q)
     };
     println!(
         "{source} → {destination}, {} single transfers: burn → mint block against burn → the first {destination} block sealed after finality ({confirmations} confirmations): p50 {:.2}×, p99 {:.2}×; {in_floor} minted in that block{later}
@@ -413,10 +536,17 @@ async fn vs_floor(
         q(&ratios, 0.5),
         q(&ratios, 0.99),
         ms(to_broadcast.clone(), 0.5),
-        ms(to_broadcast, 0.99),
+        ms(to_broadcast.clone(), 0.99),
         ms(phase, 0.5),
     );
-    Ok(())
+    Ok(Floor {
+        way: format!("{source} -> {destination}"),
+        transfers: ratios.len(),
+        p50: q(&ratios, 0.5),
+        p99: q(&ratios, 0.99),
+        in_floor,
+        to_broadcast,
+    })
 }
 
 /// When the relayer's record says its delivery was broadcast (Unix ms).
@@ -447,6 +577,7 @@ async fn api(d: &Devnet, time: Duration) -> Result<(), BenchError> {
         alloy::primitives::keccak256(message)
     );
     println!();
+    let (mut rates, mut lowest) = (Vec::new(), f64::INFINITY);
     for (who, url) in [
         ("attester 1", &d.attester_urls[0]),
         ("relayer", &d.relayer_url),
@@ -454,6 +585,16 @@ async fn api(d: &Devnet, time: Duration) -> Result<(), BenchError> {
         let rate = keep_alive_rate(url, &path, 16, time).await?;
         println!(
             "GET /v1/attestations/{{hash}} on {who}, keep-alive, 16 connections: {rate:.0} req/s"
+        );
+        rates.push(format!("{who} {rate:.0} req/s"));
+        lowest = lowest.min(rate);
+    }
+    if !time.is_zero() {
+        summary::row(
+            "attestation GET, keep-alive (16 connections)",
+            ">= 50k req/s",
+            &rates.join(", "),
+            Some(lowest >= 50_000.0),
         );
     }
     Ok(())
