@@ -39,7 +39,7 @@ fi
 bins="$CARGO_TARGET_DIR/$profile"
 export USD1_BIN_DIR="$bins"
 # The parts that measure a target of the relay issue append its row here
-# (deploy/src/bench/summary.rs); the table is printed last, also when a part fails. Absolute:
+# (usd1_runtime::bench_summary); the table is printed last, also when a part fails. Absolute:
 # the figure tests run in their crate's directory.
 mkdir -p "$CARGO_TARGET_DIR"
 export USD1_BENCH_SUMMARY="$(cd "$CARGO_TARGET_DIR" && pwd)/bench-summary.tsv"

@@ -23,7 +23,6 @@ pub mod backfill;
 pub mod cpu;
 pub mod seals;
 pub mod solana;
-pub mod summary;
 
 /// 1 USD1 per burn.
 pub const AMOUNT: u64 = 1_000_000;
@@ -304,14 +303,16 @@ pub async fn wait_final(d: &Devnet) -> Result<(), BenchError> {
 /// The relayer's record's time from `observed` (the burn seen final) to `submitted` (the
 /// delivery broadcast), in ms, from its history as the relayer's API gives it.
 pub fn observed_to_submitted_ms(record: &serde_json::Value) -> Option<u64> {
-    let first = |state: &str| {
-        record["history"]
-            .as_array()?
-            .iter()
-            .find(|h| h["state"] == state)?["at_ms"]
-            .as_u64()
-    };
-    Some(first("submitted")?.saturating_sub(first("observed")?))
+    Some(history_at_ms(record, "submitted")?.saturating_sub(history_at_ms(record, "observed")?))
+}
+
+/// When the relayer's record (as its API gives it) first reached `state`, in Unix ms.
+pub fn history_at_ms(record: &serde_json::Value, state: &str) -> Option<u64> {
+    record["history"]
+        .as_array()?
+        .iter()
+        .find(|h| h["state"] == state)?["at_ms"]
+        .as_u64()
 }
 
 /// Whether the attester's answer at `url` is a complete attestation.

@@ -10,6 +10,7 @@ use std::path::Path;
 use usd1_config::{LogFormat, Validate};
 
 pub mod auth;
+pub mod bench_summary;
 mod blocking;
 pub mod extract;
 mod redact;

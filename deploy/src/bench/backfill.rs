@@ -100,7 +100,7 @@ pub async fn run(d: &mut Devnet, n: usize, rounds: usize) -> Result<(), BenchErr
         ms(indexing),
         ratio(backfill + indexing),
     );
-    super::summary::row(
+    usd1_runtime::bench_summary::row(
         &format!("attester backfill of {messages} vs bare getLogs + signing on every core"),
         ">= 0.8x",
         &format!(

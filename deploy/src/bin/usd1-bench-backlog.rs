@@ -32,12 +32,12 @@ use std::time::{Duration, Instant};
 use usd1_core::Domain;
 use usd1_deploy::bench::cpu::{CpuSample, CpuUse};
 use usd1_deploy::bench::seals::{SealWatch, Seals};
-use usd1_deploy::bench::summary;
 use usd1_deploy::bench::{
-    attest, burn, burn_from, deliver_singles, observed_to_submitted_ms, recipient, sent_messages,
-    signed, supply, wait_final, BenchError, AMOUNT,
+    attest, burn, burn_from, deliver_singles, history_at_ms, observed_to_submitted_ms, recipient,
+    sent_messages, signed, supply, wait_final, BenchError, AMOUNT,
 };
 use usd1_deploy::{Devnet, DevnetOptions};
+use usd1_runtime::bench_summary as summary;
 use usd1_solana::solana_sdk::signature::Signer;
 
 #[derive(Parser)]
@@ -434,7 +434,10 @@ async fn latency(d: &mut Devnet, n: usize) -> Result<(), BenchError> {
             f.p50 <= 1.001 && f.p99 <= 1.001 && f.early == 0 && f.transfers == f.records
         })),
     );
-    let mut sealed: Vec<u64> = floors.iter().flat_map(|f| f.to_broadcast.clone()).collect();
+    let mut sealed: Vec<u64> = floors
+        .iter()
+        .flat_map(|f| f.to_broadcast.iter().copied())
+        .collect();
     sealed.sort_unstable();
     let (p50, p99) = (quantile(&sealed, 0.5), quantile(&sealed, 0.99));
     summary::row(
@@ -523,7 +526,7 @@ async fn vs_floor(
         let since_burn = |at: Instant| at.saturating_duration_since(burnt.at).as_secs_f64();
         ratios.push(since_burn(minted.at) / since_burn(floor.at).max(1e-3));
         phase.push(floor.at.saturating_duration_since(fin.at).as_millis() as u64);
-        if let Some(sent) = submitted_ms(r) {
+        if let Some(sent) = history_at_ms(r, "submitted") {
             // Broadcast before its burn was final: never right, and counted apart.
             match sent.checked_sub(fin.unix_ms) {
                 Some(ms) => to_broadcast.push(ms),
@@ -549,19 +552,17 @@ async fn vs_floor(
         .iter()
         .map(|(k, n)| format!(", {n} were {k} block(s) later"))
         .collect();
-    let ms = |mut v: Vec<u64>, q: f64| {
-        v.sort_unstable();
-        quantile(&v, q)
-    };
+    to_broadcast.sort_unstable();
+    phase.sort_unstable();
     println!(
         "{source} → {destination}, {} single transfers: burn → mint block against burn → the first {destination} block sealed after finality ({confirmations} confirmations): p50 {:.2}×, p99 {:.2}×; {in_floor} minted in that block{later}
   finality (the final block sealed) → delivery broadcast: p50 {} ms, p99 {} ms; {destination} sealed its next block {} ms after {source}'s final one (median: the time a relay has)",
         ratios.len(),
         q(&ratios, 0.5),
         q(&ratios, 0.99),
-        ms(to_broadcast.clone(), 0.5),
-        ms(to_broadcast.clone(), 0.99),
-        ms(phase, 0.5),
+        quantile(&to_broadcast, 0.5),
+        quantile(&to_broadcast, 0.99),
+        quantile(&phase, 0.5),
     );
     if early + before_final > 0 {
         println!("  NOT RIGHT: {early} minted before the floor block, {before_final} broadcast before finality");
@@ -576,15 +577,6 @@ async fn vs_floor(
         in_floor,
         to_broadcast,
     })
-}
-
-/// When the relayer's record says its delivery was broadcast (Unix ms).
-fn submitted_ms(record: &serde_json::Value) -> Option<u64> {
-    record["history"]
-        .as_array()?
-        .iter()
-        .find(|h| h["state"] == "submitted")?["at_ms"]
-        .as_u64()
 }
 
 /// Requests per second of `GET /v1/attestations/{hash}` (a complete one) on attester 1 and

@@ -168,37 +168,19 @@ async fn queue_scale_figures() {
     println!("  read every active record (the tick before): {full:.1} ms ({all} records)");
     println!("  ratio before/now: {:.0}x", full / indexed.max(0.001));
     println!("  RSS after reading every record: {} MB", rss_mb());
-    summary_row(
+    usd1_runtime::bench_summary::row(
         &format!("a tick with nothing due, {n} queued"),
         "<= 10 ms",
         &format!("{indexed:.3} ms (reading every record, as before the index: {full:.1} ms)"),
-        indexed <= 10.0,
+        Some(indexed <= 10.0),
     );
     // 0: /proc not readable, nothing measured.
-    summary_row(
+    usd1_runtime::bench_summary::row(
         &format!("relayer RSS, {n} queued"),
         "<= 200 MB",
         &format!("{rss_now} MB"),
-        rss_now > 0 && rss_now <= 200,
+        Some(rss_now > 0 && rss_now <= 200),
     );
-}
-
-/// A row of `deploy/bench.sh`'s closing table (`usd1_deploy::bench::summary`, which this
-/// crate does not depend on), appended to the file `USD1_BENCH_SUMMARY` names.
-fn summary_row(what: &str, target: &str, measured: &str, met: bool) {
-    use std::io::Write;
-    let Some(path) = std::env::var_os("USD1_BENCH_SUMMARY") else {
-        return;
-    };
-    let met = if met { "yes" } else { "NO" };
-    let written = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .and_then(|mut f| writeln!(f, "{what}\t{target}\t{measured}\t{met}"));
-    if let Err(e) = written {
-        eprintln!("bench summary {}: {e}", path.to_string_lossy());
-    }
 }
 
 fn rss_mb() -> u64 {

@@ -1,6 +1,7 @@
-//! The bench's closing table: one row per target of the relay issue, each with what this run
-//! measured. Rows go to the tab-separated file named by `USD1_BENCH_SUMMARY`, which
-//! `deploy/bench.sh` prints last; without it they are not kept.
+//! `deploy/bench.sh`'s closing table: one row per target of the relay issue, each with what
+//! this run measured. Rows go to the tab-separated file named by `USD1_BENCH_SUMMARY`, which
+//! the script prints last; without it they are not kept. Here so that the bench binaries
+//! (usd1-deploy) and the services' figure tests (the relayer's queue at scale) share it.
 
 use std::io::Write;
 
