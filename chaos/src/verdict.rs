@@ -143,7 +143,24 @@ pub async fn wait_quiet(net: &SharedNet, timeout: Duration) -> Duration {
             d.options.work_dir.join("audit-index"),
         )
     };
+    // A burn still in a node's pool (one the reorg put back, a send that timed out) lands
+    // later and must be minted too: quiet only once every pool is empty and every chain has
+    // gone far enough past that moment for what was mined before it to be final.
+    let (nodes, confirmations) = {
+        let d = net.read().await;
+        let nodes: Vec<_> = d.chains.iter().map(|c| c.admin.clone()).collect();
+        (nodes, d.options.confirmations)
+    };
+    let mut chains_quiet = ChainsQuiet::new(confirmations);
     while began.elapsed() < timeout {
+        let mut now = Vec::with_capacity(nodes.len());
+        for node in &nodes {
+            now.push(pool_and_head(node).await);
+        }
+        if !chains_quiet.saw(&now) {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        }
         let settled = match relayer_records(&relayer).await {
             Ok(records) => records.iter().all(is_terminal),
             Err(_) => false,
@@ -159,6 +176,52 @@ pub async fn wait_quiet(net: &SharedNet, timeout: Duration) -> Duration {
         tokio::time::sleep(Duration::from_secs(3)).await;
     }
     began.elapsed()
+}
+
+/// A node's (transactions in its pool, head); None when it did not answer.
+async fn pool_and_head(node: &alloy::providers::DynProvider) -> Option<(u64, u64)> {
+    let status: serde_json::Value = node.raw_request("txpool_status".into(), ()).await.ok()?;
+    let count = |k: &str| {
+        status[k]
+            .as_str()
+            .and_then(|h| u64::from_str_radix(h.trim_start_matches("0x"), 16).ok())
+            .or_else(|| status[k].as_u64())
+    };
+    let pooled = count("pending")? + count("queued")?;
+    Some((pooled, node.get_block_number().await.ok()?))
+}
+
+/// Whether the chains are quiet: every pool empty, and every head past the heads seen when
+/// the pools were first all empty by more than the finality rule's confirmations.
+struct ChainsQuiet {
+    confirmations: u64,
+    empty_at: Option<Vec<u64>>,
+}
+
+impl ChainsQuiet {
+    fn new(confirmations: u64) -> Self {
+        Self {
+            confirmations,
+            empty_at: None,
+        }
+    }
+
+    /// One look at every chain: (pooled transactions, head) each, None if it did not answer.
+    fn saw(&mut self, chains: &[Option<(u64, u64)>]) -> bool {
+        let Some(now) = chains.iter().copied().collect::<Option<Vec<_>>>() else {
+            return false;
+        };
+        if now.iter().any(|(pooled, _)| *pooled > 0) {
+            self.empty_at = None;
+            return false;
+        }
+        let heads: Vec<u64> = now.iter().map(|(_, head)| *head).collect();
+        let from = self.empty_at.get_or_insert_with(|| heads.clone());
+        heads
+            .iter()
+            .zip(from.iter())
+            .all(|(head, from)| *head > from + self.confirmations)
+    }
 }
 
 pub async fn judge(net: &SharedNet, sent: &[Sent], quiet_after: Duration) -> Verdict {
@@ -297,4 +360,26 @@ async fn metric_sum(url: &str, name: &str) -> u64 {
         .filter(|l| l.starts_with(name) && !l.starts_with('#'))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum::<f64>() as u64
+}
+
+#[cfg(test)]
+mod quiet_tests {
+    use super::ChainsQuiet;
+
+    #[test]
+    fn quiet_needs_empty_pools_and_finality_past_the_moment_they_emptied() {
+        let mut q = ChainsQuiet::new(2);
+        // A burn still pooled on the second chain: not quiet, however far the heads are.
+        assert!(!q.saw(&[Some((0, 100)), Some((1, 50))]));
+        // Pools empty at heads 101 / 51: what was mined by then is final 3 blocks later.
+        assert!(!q.saw(&[Some((0, 101)), Some((0, 51))]));
+        assert!(!q.saw(&[Some((0, 103)), Some((0, 54))]));
+        assert!(q.saw(&[Some((0, 104)), Some((0, 54))]));
+        // A transaction back in a pool (a reorg returned it) starts the wait again.
+        assert!(!q.saw(&[Some((1, 105)), Some((0, 55))]));
+        assert!(!q.saw(&[Some((0, 106)), Some((0, 56))]));
+        assert!(q.saw(&[Some((0, 109)), Some((0, 59))]));
+        // A node that does not answer is not quiet.
+        assert!(!q.saw(&[None, Some((0, 60))]));
+    }
 }
